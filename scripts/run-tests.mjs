@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Node 20's test runner cannot glob, and its default file patterns skip .ts, so this script finds the
+// test files and hands them to `node --test` with tsx loaded. Extra arguments narrow the run:
+// `node scripts/run-tests.mjs src/store` runs only the tests under src/store.
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const roots = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const passThrough = process.argv.slice(2).filter((a) => a.startsWith('-'));
+const searchRoots = roots.length > 0 ? roots : ['src', 'test'];
+
+function collect(path, out) {
+  const st = statSync(path);
+  if (st.isFile()) {
+    if (/\.test\.tsx?$/.test(path)) out.push(path);
+    return;
+  }
+  for (const entry of readdirSync(path)) {
+    if (entry === 'node_modules' || entry.startsWith('.')) continue;
+    collect(join(path, entry), out);
+  }
+}
+
+const files = [];
+for (const r of searchRoots) collect(join(root, r), files);
+files.sort();
+if (files.length === 0) {
+  console.error(`no test files under ${searchRoots.join(', ')}`);
+  process.exit(1);
+}
+
+const args = [
+  '--import',
+  'tsx',
+  '--test',
+  `--test-concurrency=${process.env.TEST_CONCURRENCY ?? '2'}`,
+  ...passThrough,
+  ...files.map((f) => relative(root, f)),
+];
+const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' });
+child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 1)));
