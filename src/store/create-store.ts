@@ -1,0 +1,132 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationResult } from 'kysely';
+import pg from 'pg';
+import type { DatabaseConfig } from '../config.js';
+import { GatewayError } from '../errors.js';
+import { migrationProvider } from './migrations/index.js';
+import type { Database } from './schema.js';
+import type { StoreDialect } from './store-dialect.js';
+
+export interface MigrationReport {
+  /** Migrations applied by this call, in order. */
+  readonly applied: readonly string[];
+  /** Every migration the database has now. */
+  readonly current: readonly string[];
+}
+
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: StoreDialect;
+  /** Where the data lives, safe to log: never includes a password. */
+  readonly description: string;
+  /** Applies pending migrations; forward-only. Throws MIGRATION_FAILED naming the migration. */
+  migrate(): Promise<MigrationReport>;
+  /** Lists applied and pending migrations without changing anything. */
+  migrationStatus(): Promise<{ applied: string[]; pending: string[]; unknown: string[] }>;
+  /** A cheap round trip, for /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const PG_INT8 = 20;
+
+export function createStore(config: DatabaseConfig): Store {
+  if (config.kind === 'sqlite') {
+    mkdirSync(dirname(config.file), { recursive: true });
+    const database = new SQLite(config.file);
+    // WAL lets readers proceed during a write; busy_timeout makes a second process wait for the write
+    // lock instead of failing at once.
+    database.pragma('journal_mode = WAL');
+    database.pragma('busy_timeout = 5000');
+    database.pragma('foreign_keys = ON');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    return wrap(db, 'sqlite', `SQLite file ${config.file}`, undefined);
+  }
+
+  const url = new URL(config.url);
+  const pool = new pg.Pool({
+    connectionString: config.url,
+    max: config.poolSize,
+    // Times are stored as BIGINT milliseconds; node-pg returns int8 as a string unless told otherwise.
+    // Per-pool parsers keep pg's global type registry untouched for other users in the process.
+    types: {
+      getTypeParser: ((oid: number, format?: string) =>
+        oid === PG_INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+    options: config.schema === 'public' ? undefined : `-c search_path=${config.schema}`,
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const where = `PostgreSQL ${url.hostname}:${url.port || '5432'}${url.pathname}${config.schema === 'public' ? '' : ` schema ${config.schema}`}`;
+  return wrap(db, 'postgres', where, config.schema);
+}
+
+function wrap(db: Kysely<Database>, dialect: StoreDialect, description: string, pgSchema: string | undefined): Store {
+  const migrator = () =>
+    new Migrator({
+      db,
+      provider: migrationProvider(dialect),
+      ...(pgSchema && pgSchema !== 'public' ? { migrationTableSchema: pgSchema } : {}),
+    });
+
+  async function ensureSchema(): Promise<void> {
+    if (pgSchema && pgSchema !== 'public') await sql`create schema if not exists ${sql.id(pgSchema)}`.execute(db);
+  }
+
+  return {
+    db,
+    dialect,
+    description,
+    async migrate() {
+      try {
+        await ensureSchema();
+      } catch (cause) {
+        throw new GatewayError('STORE_UNAVAILABLE', `Cannot reach ${description}: ${messageOf(cause)}`, { cause });
+      }
+      const { error, results } = await migrator().migrateToLatest();
+      const failed = results?.find((r: MigrationResult) => r.status === 'Error');
+      if (error !== undefined || failed) {
+        throw new GatewayError(
+          'MIGRATION_FAILED',
+          `Migration ${failed?.migrationName ?? '(before any migration ran)'} failed on ${description}: ${messageOf(error)}. Nothing after it was applied.`,
+          { cause: error, details: failed ? { migration: failed.migrationName } : {} },
+        );
+      }
+      const status = await this.migrationStatus();
+      return {
+        applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName),
+        current: status.applied,
+      };
+    },
+    async migrationStatus() {
+      await ensureSchema();
+      const all = await migrator().getMigrations();
+      const known = new Set(all.map((m) => m.name));
+      // Migrations recorded by a newer onbehalf: this version must not run against that schema.
+      const recorded = await sql<{ name: string }>`select name from ${sql.table(pgSchema && pgSchema !== 'public' ? `${pgSchema}.kysely_migration` : 'kysely_migration')} order by name`
+        .execute(db)
+        .then((r) => r.rows.map((row) => row.name))
+        .catch(() => [] as string[]);
+      return {
+        applied: all.filter((m) => m.executedAt !== undefined).map((m) => m.name),
+        pending: all.filter((m) => m.executedAt === undefined).map((m) => m.name),
+        unknown: recorded.filter((n) => !known.has(n)),
+      };
+    },
+    async ping() {
+      try {
+        await sql`select 1`.execute(db);
+      } catch (cause) {
+        throw new GatewayError('STORE_UNAVAILABLE', `Cannot reach ${description}: ${messageOf(cause)}`, { cause });
+      }
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

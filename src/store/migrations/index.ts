@@ -1,0 +1,17 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import type { StoreDialect } from '../store-dialect.js';
+import { initialMigration } from './0001-initial.js';
+
+/**
+ * The one ordered migration set for both dialects. Names sort in apply order; entries are only ever
+ * appended. Kept as code, not a folder scan, so the build output and the tests see the same list.
+ */
+export function migrationsFor(dialect: StoreDialect): Record<string, Migration> {
+  return {
+    '0001-initial': initialMigration(dialect),
+  };
+}
+
+export function migrationProvider(dialect: StoreDialect): MigrationProvider {
+  return { getMigrations: async () => migrationsFor(dialect) };
+}

@@ -1,0 +1,29 @@
+import type { Clock } from '../clock.js';
+import { createApiKeysRepo, type ApiKeysRepo } from './api-keys-repo.js';
+import { createAuditRepo, type AuditRepo } from './audit-repo.js';
+import type { Store } from './create-store.js';
+import { createKnownAccountsRepo, type KnownAccountsRepo } from './known-accounts-repo.js';
+import { createOauthAppsRepo, type OauthAppsRepo } from './oauth-apps-repo.js';
+import type { SecretBox } from './secret-box.js';
+import { createTenantsRepo, type TenantsRepo } from './tenants-repo.js';
+import { createTokensRepo, type TokensRepo } from './tokens-repo.js';
+
+export interface Repositories {
+  tenants: TenantsRepo;
+  tokens: TokensRepo;
+  oauthApps: OauthAppsRepo;
+  apiKeys: ApiKeysRepo;
+  audit: AuditRepo;
+  knownAccounts: KnownAccountsRepo;
+}
+
+export function createRepositories(deps: { store: Store; box: SecretBox; clock: Clock }): Repositories {
+  return {
+    tenants: createTenantsRepo(deps),
+    tokens: createTokensRepo(deps),
+    oauthApps: createOauthAppsRepo(deps),
+    apiKeys: createApiKeysRepo(deps),
+    audit: createAuditRepo(deps),
+    knownAccounts: createKnownAccountsRepo(deps),
+  };
+}

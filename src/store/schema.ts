@@ -1,0 +1,195 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Row types of every table, shared by both dialects. Times are integer milliseconds since the epoch
+ * (BIGINT on PostgreSQL, parsed back to number by the pg pool), booleans are 0/1 and structured values are
+ * JSON text, so one code path reads and writes both backends. Columns named in `ENCRYPTED_COLUMNS` hold
+ * secret-box ciphertext, never plaintext.
+ */
+
+export type TenantRoute = 'connect' | 'oauth' | 'forge';
+export type TenantStatus = 'active' | 'disabled' | 'uninstalled';
+export type LinkRoute = 'connect' | 'oauth' | 'admin' | 'forge';
+export type LinkStatus = 'pending_confirmation' | 'linked' | 'reauth_required' | 'revoked';
+export type LinkSessionStatus = 'pending' | 'pending_confirmation' | 'linked' | 'denied' | 'expired';
+export type TokenKind = 'access' | 'refresh';
+
+export interface TenantsTable {
+  id: string;
+  route: TenantRoute;
+  /** Connect app key, 3LO client id or Forge app id: the app half of the tenant identity. */
+  app_key: string;
+  /** Connect clientKey, 3LO cloudId or Forge installation id: the site half of the tenant identity. */
+  tenant_key: string;
+  cloud_id: string | null;
+  base_url: string;
+  display_url: string | null;
+  oauth_client_id: string | null;
+  shared_secret: string | null;
+  status: TenantStatus;
+  product_type: string | null;
+  /** Non-secret fields of the install payload, JSON. */
+  payload: string | null;
+  installed_at: number;
+  updated_at: number;
+  uninstalled_at: number | null;
+  purge_after: number | null;
+}
+
+export interface OauthAppsTable {
+  id: string;
+  client_id: string;
+  client_secret: string;
+  redirect_uri: string;
+  scopes: string;
+  source: 'config' | 'sandbox';
+  created_at: number;
+  updated_at: number;
+}
+
+export interface LinksTable {
+  id: string;
+  external_user_id: string;
+  cloud_id: string;
+  account_id: string;
+  tenant_id: string | null;
+  route: LinkRoute;
+  scopes: string;
+  status: LinkStatus;
+  status_reason: string | null;
+  evidence: string;
+  created_at: number;
+  verified_at: number | null;
+  updated_at: number;
+  revoked_at: number | null;
+}
+
+export interface LinkSessionsTable {
+  id: string;
+  token_hash: string;
+  external_user_id: string;
+  cloud_id: string | null;
+  route: 'connect' | 'oauth';
+  return_url: string | null;
+  status: LinkSessionStatus;
+  require_confirmation: number;
+  completion_code_hash: string | null;
+  oauth_state_hash: string | null;
+  link_id: string | null;
+  email_hint: string | null;
+  api_key_id: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  completed_at: number | null;
+}
+
+export interface KnownAccountsTable {
+  cloud_id: string;
+  account_id: string;
+  display_name: string | null;
+  public_name: string | null;
+  email: string | null;
+  account_type: string | null;
+  source: string;
+  seen_count: number;
+  first_seen_at: number;
+  last_seen_at: number;
+}
+
+export interface TokensTable {
+  id: string;
+  route: TenantRoute;
+  app_key: string;
+  /** clientKey for Connect; empty for 3LO, whose refresh token spans every site of one consent. */
+  tenant_key: string;
+  account_id: string;
+  kind: TokenKind;
+  /** Normalised scope set: upper-cased for Connect, sorted, space-joined. */
+  scope_key: string;
+  token: string;
+  /** The refresh token this one replaced, kept through the reuse leeway so a crash cannot lose the chain. */
+  previous_token: string | null;
+  expires_at: number | null;
+  version: number;
+  created_at: number;
+  updated_at: number;
+  last_used_at: number | null;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  at: number;
+  action: string;
+  actor_type: 'system' | 'app' | 'admin' | 'user' | 'api_key';
+  actor_id: string | null;
+  cloud_id: string | null;
+  account_id: string | null;
+  external_user_id: string | null;
+  route: string | null;
+  reason: string | null;
+  data: string | null;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  at: number;
+  type: string;
+  cloud_id: string | null;
+  account_id: string | null;
+  external_user_id: string | null;
+  data: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  /** The first characters of the key, shown in listings so people can tell keys apart. */
+  prefix: string;
+  key_hash: string;
+  /** JSON array of cloud ids or site keys this key is limited to; null = every site. */
+  sites: string | null;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface PoliciesTable {
+  cloud_id: string;
+  acting: 'linked_only' | 'admin_mapped' | 'any_user';
+  /** JSON object: route -> allowed scopes. */
+  allowed_scopes: string;
+  updated_at: number;
+  updated_by: string | null;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  oauth_apps: OauthAppsTable;
+  links: LinksTable;
+  link_sessions: LinkSessionsTable;
+  known_accounts: KnownAccountsTable;
+  tokens: TokensTable;
+  audit_events: AuditEventsTable;
+  events: EventsTable;
+  api_keys: ApiKeysTable;
+  policies: PoliciesTable;
+}
+
+/**
+ * Every column that holds secret-box ciphertext, with the column that identifies its row. Key rotation and
+ * the plaintext-scan test walk this list, so a new secret column is covered once it is named here.
+ */
+export const ENCRYPTED_COLUMNS = [
+  { table: 'tenants', id: 'id', column: 'shared_secret' },
+  { table: 'oauth_apps', id: 'id', column: 'client_secret' },
+  { table: 'tokens', id: 'id', column: 'token' },
+  { table: 'tokens', id: 'id', column: 'previous_token' },
+] as const satisfies readonly { table: keyof Database; id: string; column: string }[];
+
+export type EncryptedColumn = (typeof ENCRYPTED_COLUMNS)[number];
+
+/** The additional authenticated data binding a ciphertext to its row, so ciphertexts cannot be swapped. */
+export function secretContext(c: Pick<EncryptedColumn, 'table' | 'column'>, rowId: string): string {
+  return `${c.table}.${c.column}:${rowId}`;
+}

@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { isGatewayError } from '../errors.js';
+import { createStore } from './create-store.js';
+import { migrationsFor } from './migrations/index.js';
+import { postgresRequired, testBackends } from './test-support/backends.js';
+import { openTestStore, type TestStore } from './test-support/open-test-store.js';
+
+const backends = testBackends();
+
+test('PostgreSQL is part of the run when CI requires it', () => {
+  if (postgresRequired()) assert.ok(backends.some((b) => b.name === 'postgres'), 'REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set');
+  assert.ok(backends.some((b) => b.name === 'sqlite'));
+});
+
+test('migration names are unique and sorted in apply order', () => {
+  for (const dialect of ['sqlite', 'postgres'] as const) {
+    const names = Object.keys(migrationsFor(dialect));
+    assert.deepEqual(names, [...names].sort());
+    assert.deepEqual(names, Object.keys(migrationsFor('sqlite')), 'both dialects share one migration set');
+  }
+});
+
+for (const backend of backends) {
+  describe(`store contract: ${backend.name}`, () => {
+    describe('migrations', () => {
+      test('a new database gets every migration, a second run applies nothing', async () => {
+        const place = await backend.create();
+        const store = createStore(place.config);
+        try {
+          const before = await store.migrationStatus();
+          assert.deepEqual(before.applied, []);
+          assert.deepEqual(before.unknown, []);
+          assert.ok(before.pending.length >= 1);
+          const first = await store.migrate();
+          assert.deepEqual(first.applied, Object.keys(migrationsFor(backend.name)));
+          const second = await store.migrate();
+          assert.deepEqual(second.applied, []);
+          assert.deepEqual(second.current, first.current);
+          for (const table of ['tenants', 'oauth_apps', 'links', 'link_sessions', 'known_accounts', 'tokens', 'audit_events', 'events', 'api_keys', 'policies'] as const) {
+            const row = await store.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+            assert.equal(Number(row.n), 0, `${table} exists and is empty`);
+          }
+        } finally {
+          await store.close();
+          await place.cleanup();
+        }
+      });
+
+      test('a database migrated by a newer version is refused, not downgraded', async () => {
+        const place = await backend.create();
+        const store = createStore(place.config);
+        try {
+          await store.migrate();
+          await sql`insert into kysely_migration (name, timestamp) values ('9999-from-the-future', '2030-01-01T00:00:00.000Z')`.execute(store.db);
+          await assert.rejects(store.migrate(), (e: unknown) => isGatewayError(e, 'MIGRATION_FAILED'));
+          const status = await store.migrationStatus();
+          assert.deepEqual(status.unknown, ['9999-from-the-future'], 'status names the migration this version does not know');
+        } finally {
+          await store.close();
+          await place.cleanup();
+        }
+      });
+    });
+
+    describe('repositories', () => {
+      let t: TestStore;
+      before(async () => {
+        t = await openTestStore(backend);
+      });
+      after(async () => {
+        await t.close();
+      });
+
+      test('tenants: install, lookups, reinstall replaces the secret, status changes', async () => {
+        const first = await t.repos.tenants.upsert({
+          route: 'connect',
+          appKey: 'app',
+          tenantKey: 'client-1',
+          baseUrl: 'https://one.example/wiki',
+          oauthClientId: 'oc-1',
+          sharedSecret: 'first-secret',
+        });
+        assert.equal(first.status, 'active');
+        assert.equal(first.hasSharedSecret, true);
+        assert.equal(typeof first.installedAt, 'number', 'BIGINT times come back as numbers');
+        assert.equal(await t.repos.tenants.sharedSecret(first.id), 'first-secret');
+        assert.equal((await t.repos.tenants.findByOauthClientId('oc-1'))?.id, first.id);
+
+        t.clock.advance(1000);
+        await t.repos.tenants.setStatus(first.id, 'uninstalled', { purgeAfter: t.clock.now() + 10 });
+        const gone = await t.repos.tenants.get(first.id);
+        assert.equal(gone?.status, 'uninstalled');
+        assert.equal(gone?.uninstalledAt, t.clock.now());
+
+        const again = await t.repos.tenants.upsert({ route: 'connect', appKey: 'app', tenantKey: 'client-1', baseUrl: 'https://one.example/wiki', sharedSecret: 'second-secret' });
+        assert.equal(again.id, first.id, 'a reinstall keeps the tenant');
+        assert.equal(again.status, 'active');
+        assert.equal(again.purgeAfter, null);
+        assert.equal(await t.repos.tenants.sharedSecret(first.id), 'second-secret');
+        await t.repos.tenants.setCloudId(first.id, 'cloud-1');
+        assert.deepEqual((await t.repos.tenants.findByCloudId('cloud-1')).map((x) => x.id), [first.id]);
+        assert.equal(await t.repos.tenants.find('connect', 'other-app', 'client-1'), undefined, 'the app is part of the identity');
+      });
+
+      test('tokens: every tenant dimension is part of the key, and writes can compare-and-set', async () => {
+        const key = { route: 'oauth' as const, appKey: 'cid', tenantKey: '', accountId: 'acc-1', kind: 'refresh' as const, scopeKey: 'read' };
+        assert.equal(await t.repos.tokens.put(key, { token: 'rt-1', expiresAt: null }), true);
+        const stored = await t.repos.tokens.get(key);
+        assert.equal(stored?.token, 'rt-1');
+        assert.equal(stored?.version, 1);
+        assert.equal(await t.repos.tokens.get({ ...key, appKey: 'other' }), undefined);
+        assert.equal(await t.repos.tokens.get({ ...key, scopeKey: 'read write' }), undefined);
+
+        assert.equal(await t.repos.tokens.put(key, { token: 'rt-2', previousToken: 'rt-1', expiresAt: 5 }, { expectVersion: 1 }), true);
+        assert.equal(await t.repos.tokens.put(key, { token: 'rt-3', expiresAt: 5 }, { expectVersion: 1 }), false, 'a stale writer loses');
+        const now = await t.repos.tokens.get(key);
+        assert.equal(now?.token, 'rt-2');
+        assert.equal(now?.previousToken, 'rt-1');
+        assert.equal(now?.version, 2);
+        assert.equal(await t.repos.tokens.deleteForAccount('oauth', 'cid', 'acc-1'), 1);
+        assert.equal(await t.repos.tokens.get(key), undefined);
+      });
+
+      test('api keys: shown once, stored as a hash, limited to sites, revocable', async () => {
+        const { apiKey, secret } = await t.repos.apiKeys.create({ name: 'backend', sites: ['site-a'] });
+        assert.match(secret, /^obk_[A-Za-z0-9_-]{43}$/);
+        const row = await t.store.db.selectFrom('api_keys').selectAll().where('id', '=', apiKey.id).executeTakeFirstOrThrow();
+        assert.notEqual(row.key_hash, secret);
+        assert.ok(!JSON.stringify(row).includes(secret.slice(12)), 'no part of the key beyond its prefix is stored');
+        assert.deepEqual((await t.repos.apiKeys.verify(secret))?.sites, ['site-a']);
+        assert.equal(await t.repos.apiKeys.verify(`${secret}x`), undefined);
+        assert.equal(await t.repos.apiKeys.verify('Bearer nonsense'), undefined);
+        assert.equal(await t.repos.apiKeys.revoke('backend'), true);
+        assert.equal(await t.repos.apiKeys.verify(secret), undefined);
+        assert.equal(await t.repos.apiKeys.revoke('backend'), false);
+        await assert.rejects(t.repos.apiKeys.create({ name: '' }), (e: unknown) => isGatewayError(e, 'VALIDATION_FAILED'));
+      });
+
+      test('audit log: append-only, newest first, filterable', async () => {
+        const a = await t.repos.audit.append({ action: 'link.created', actorType: 'user', accountId: 'acc-9', externalUserId: 'u-9', cloudId: 'c' });
+        t.clock.advance(1);
+        const b = await t.repos.audit.append({ action: 'token.minted', actorType: 'system', accountId: 'acc-9', route: 'connect', data: { scopes: ['READ'] } });
+        assert.ok(b > a);
+        const all = await t.repos.audit.query({ accountId: 'acc-9' });
+        assert.deepEqual(all.map((e) => e.action), ['token.minted', 'link.created']);
+        assert.deepEqual(all[0]?.data, { scopes: ['READ'] });
+        assert.deepEqual((await t.repos.audit.query({ externalUserId: 'u-9' })).map((e) => e.id), [a]);
+        assert.deepEqual((await t.repos.audit.query({ accountId: 'acc-9', before: b })).map((e) => e.id), [a]);
+      });
+
+      test('known accounts: sightings merge, names are kept when a later sighting has none', async () => {
+        await t.repos.knownAccounts.record({ cloudId: 'c1', accountId: 'a1', source: 'webhook:page_created', displayName: 'Alice_Liddell%' });
+        t.clock.advance(10);
+        await t.repos.knownAccounts.record({ cloudId: 'c1', accountId: 'a1', source: 'iframe' });
+        const a = await t.repos.knownAccounts.get('c1', 'a1');
+        assert.equal(a?.displayName, 'Alice_Liddell%');
+        assert.equal(a?.seenCount, 2);
+        assert.equal(a?.source, 'iframe');
+        assert.equal(a && a.lastSeenAt - a.firstSeenAt, 10);
+        await t.repos.knownAccounts.record({ cloudId: 'c1', accountId: 'a2', source: 'iframe', displayName: 'AliceXLiddell' });
+        assert.deepEqual((await t.repos.knownAccounts.list('c1', { search: 'alice_' })).map((x) => x.accountId), ['a1'], '_ is matched literally');
+        assert.deepEqual((await t.repos.knownAccounts.list('c1', { search: 'ice' })).map((x) => x.accountId).sort(), ['a1', 'a2']);
+      });
+
+      test('links: one live link per account and per external user on a site, enforced by the database', async () => {
+        const base = { cloud_id: 'c1', tenant_id: null, route: 'connect' as const, scopes: 'READ', evidence: '{}', status_reason: null, created_at: 1, updated_at: 1, verified_at: null, revoked_at: null };
+        await t.store.db.insertInto('links').values({ ...base, id: 'l1', external_user_id: 'u1', account_id: 'a1', status: 'linked' }).execute();
+        await assert.rejects(
+          t.store.db.insertInto('links').values({ ...base, id: 'l2', external_user_id: 'u2', account_id: 'a1', status: 'pending_confirmation' }).execute(),
+          'a second claim of a linked account is refused',
+        );
+        await assert.rejects(t.store.db.insertInto('links').values({ ...base, id: 'l3', external_user_id: 'u1', account_id: 'a2', status: 'linked' }).execute());
+        await t.store.db.updateTable('links').set({ status: 'revoked' }).where('id', '=', 'l1').execute();
+        await t.store.db.insertInto('links').values({ ...base, id: 'l4', external_user_id: 'u2', account_id: 'a1', status: 'linked' }).execute();
+        await t.store.db.insertInto('links').values({ ...base, id: 'l5', external_user_id: 'u1', account_id: 'a1', cloud_id: 'c2', status: 'linked' }).execute();
+        const live = await t.store.db.selectFrom('links').select('id').where('status', '=', 'linked').orderBy('id').execute();
+        assert.deepEqual(live.map((r) => r.id), ['l4', 'l5']);
+      });
+
+      test('oauth apps: client secret sealed, readable back', async () => {
+        const app = await t.repos.oauthApps.upsert({ clientId: 'cid-1', clientSecret: 'cs-1', redirectUri: 'http://x/cb', scopes: ['read:me', 'offline_access'], source: 'sandbox' });
+        assert.equal(app.clientSecret, 'cs-1');
+        const row = await t.store.db.selectFrom('oauth_apps').select('client_secret').where('client_id', '=', 'cid-1').executeTakeFirstOrThrow();
+        assert.match(row.client_secret, /^ob1\.k1\./);
+        const updated = await t.repos.oauthApps.upsert({ clientId: 'cid-1', clientSecret: 'cs-2', redirectUri: 'http://x/cb', scopes: ['read:me'], source: 'sandbox' });
+        assert.equal(updated.id, app.id);
+        assert.equal((await t.repos.oauthApps.findByClientId('cid-1'))?.clientSecret, 'cs-2');
+      });
+
+      test('ping answers while the store is up', async () => {
+        await t.store.ping();
+      });
+    });
+  });
+}

@@ -1,0 +1,162 @@
+import type { Clock } from '../clock.js';
+import type { Store } from './create-store.js';
+import { newId } from './ids.js';
+import type { SecretBox } from './secret-box.js';
+import { secretContext, type TenantRoute, type TenantStatus, type TenantsTable } from './schema.js';
+
+export interface Tenant {
+  id: string;
+  route: TenantRoute;
+  appKey: string;
+  tenantKey: string;
+  cloudId: string | null;
+  baseUrl: string;
+  displayUrl: string | null;
+  oauthClientId: string | null;
+  status: TenantStatus;
+  productType: string | null;
+  payload: Record<string, unknown> | null;
+  installedAt: number;
+  updatedAt: number;
+  uninstalledAt: number | null;
+  purgeAfter: number | null;
+  hasSharedSecret: boolean;
+}
+
+export interface TenantInstall {
+  route: TenantRoute;
+  appKey: string;
+  tenantKey: string;
+  baseUrl: string;
+  cloudId?: string | null;
+  displayUrl?: string | null;
+  oauthClientId?: string | null;
+  productType?: string | null;
+  /** Plaintext; sealed before it reaches the database. */
+  sharedSecret?: string | null;
+  payload?: Record<string, unknown> | null;
+}
+
+export interface TenantsRepo {
+  /** Creates the tenant or, on reinstall, replaces its secret and details and makes it active again. */
+  upsert(install: TenantInstall): Promise<Tenant>;
+  get(id: string): Promise<Tenant | undefined>;
+  find(route: TenantRoute, appKey: string, tenantKey: string): Promise<Tenant | undefined>;
+  findByOauthClientId(oauthClientId: string): Promise<Tenant | undefined>;
+  findByCloudId(cloudId: string): Promise<Tenant[]>;
+  list(): Promise<Tenant[]>;
+  setStatus(id: string, status: TenantStatus, options?: { purgeAfter?: number | null }): Promise<void>;
+  setCloudId(id: string, cloudId: string): Promise<void>;
+  /** The decrypted shared secret, or undefined when the tenant has none. */
+  sharedSecret(id: string): Promise<string | undefined>;
+  delete(id: string): Promise<void>;
+}
+
+const SECRET = { table: 'tenants', column: 'shared_secret' } as const;
+
+export function createTenantsRepo(deps: { store: Store; box: SecretBox; clock: Clock }): TenantsRepo {
+  const { db } = deps.store;
+  const select = () => db.selectFrom('tenants').selectAll();
+
+  const repo: TenantsRepo = {
+    async upsert(install) {
+      const now = deps.clock.now();
+      return db.transaction().execute(async (tx) => {
+        const existing = await tx
+          .selectFrom('tenants')
+          .select('id')
+          .where('route', '=', install.route)
+          .where('app_key', '=', install.appKey)
+          .where('tenant_key', '=', install.tenantKey)
+          .executeTakeFirst();
+        const id = existing?.id ?? newId();
+        const values = {
+          base_url: install.baseUrl,
+          cloud_id: install.cloudId ?? null,
+          display_url: install.displayUrl ?? null,
+          oauth_client_id: install.oauthClientId ?? null,
+          product_type: install.productType ?? null,
+          shared_secret: install.sharedSecret ? deps.box.seal(install.sharedSecret, secretContext(SECRET, id)) : null,
+          payload: install.payload ? JSON.stringify(install.payload) : null,
+          status: 'active' as const,
+          updated_at: now,
+          uninstalled_at: null,
+          purge_after: null,
+        };
+        if (existing) {
+          await tx.updateTable('tenants').set(values).where('id', '=', id).execute();
+        } else {
+          await tx
+            .insertInto('tenants')
+            .values({ id, route: install.route, app_key: install.appKey, tenant_key: install.tenantKey, installed_at: now, ...values })
+            .execute();
+        }
+        const row = await tx.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+        return toTenant(row);
+      });
+    },
+    async get(id) {
+      const row = await select().where('id', '=', id).executeTakeFirst();
+      return row && toTenant(row);
+    },
+    async find(route, appKey, tenantKey) {
+      const row = await select().where('route', '=', route).where('app_key', '=', appKey).where('tenant_key', '=', tenantKey).executeTakeFirst();
+      return row && toTenant(row);
+    },
+    async findByOauthClientId(oauthClientId) {
+      const row = await select().where('oauth_client_id', '=', oauthClientId).executeTakeFirst();
+      return row && toTenant(row);
+    },
+    async findByCloudId(cloudId) {
+      return (await select().where('cloud_id', '=', cloudId).orderBy('installed_at').execute()).map(toTenant);
+    },
+    async list() {
+      return (await select().orderBy('installed_at').execute()).map(toTenant);
+    },
+    async setStatus(id, status, options = {}) {
+      const now = deps.clock.now();
+      await db
+        .updateTable('tenants')
+        .set({
+          status,
+          updated_at: now,
+          ...(status === 'uninstalled' ? { uninstalled_at: now } : {}),
+          ...(options.purgeAfter !== undefined ? { purge_after: options.purgeAfter } : {}),
+        })
+        .where('id', '=', id)
+        .execute();
+    },
+    async setCloudId(id, cloudId) {
+      await db.updateTable('tenants').set({ cloud_id: cloudId, updated_at: deps.clock.now() }).where('id', '=', id).execute();
+    },
+    async sharedSecret(id) {
+      const row = await db.selectFrom('tenants').select('shared_secret').where('id', '=', id).executeTakeFirst();
+      return row?.shared_secret ? deps.box.open(row.shared_secret, secretContext(SECRET, id)) : undefined;
+    },
+    async delete(id) {
+      await db.deleteFrom('tenants').where('id', '=', id).execute();
+    },
+  };
+  return repo;
+}
+
+function toTenant(row: TenantsTable): Tenant {
+  return {
+    id: row.id,
+    route: row.route,
+    appKey: row.app_key,
+    tenantKey: row.tenant_key,
+    cloudId: row.cloud_id,
+    baseUrl: row.base_url,
+    displayUrl: row.display_url,
+    oauthClientId: row.oauth_client_id,
+    status: row.status,
+    productType: row.product_type,
+    payload: row.payload ? (JSON.parse(row.payload) as Record<string, unknown>) : null,
+    installedAt: row.installed_at,
+    updatedAt: row.updated_at,
+    uninstalledAt: row.uninstalled_at,
+    purgeAfter: row.purge_after,
+    hasSharedSecret: row.shared_secret !== null,
+  };
+}
