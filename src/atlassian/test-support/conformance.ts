@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+
+export interface ConformanceVector {
+  name: string;
+  canonicalUrl: string;
+  signedUrl: string;
+  /** The `jwt` query parameter of `signedUrl`. */
+  token: string;
+}
+
+export interface ConformanceFile {
+  secret: string;
+  comment: string;
+  tests: ConformanceVector[];
+}
+
+/** Reads shared/conformance/jwt-signed-urls.json, resolved from this file's URL (never copied). */
+export function loadConformanceVectors(): ConformanceFile {
+  const url = new URL('../../../../shared/conformance/jwt-signed-urls.json', import.meta.url);
+  const raw = JSON.parse(readFileSync(url, 'utf8')) as {
+    secret: string;
+    comment: string;
+    tests: Array<{ name: string; canonicalUrl: string; signedUrl: string }>;
+  };
+  return {
+    secret: raw.secret,
+    comment: raw.comment,
+    tests: raw.tests.map((t) => {
+      const match = /[?&]jwt=([^&#]+)/.exec(t.signedUrl);
+      if (match?.[1] === undefined) throw new Error(`vector ${t.name} has no jwt parameter`);
+      return { ...t, token: match[1] };
+    }),
+  };
+}
