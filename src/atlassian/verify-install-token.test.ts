@@ -1,0 +1,270 @@
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { exportSPKI, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import { createManualClock } from '../clock.js';
+import { GatewayError, type ErrorCode } from '../errors.js';
+import { queryStringHash } from './canonical-request.js';
+import { createInstallKeyResolver, type InstallKeyResolver } from './install-key-resolver.js';
+import { verifyInstallToken, type VerifyInstallTokenOptions } from './verify-install-token.js';
+
+const KID = 'd2466692-d9b3-4245-8208-a601568541ae';
+const CLIENT_KEY = 'tenant-client-key';
+const APP_BASE_URL = 'https://app.example.com/base';
+const T0 = Date.UTC(2026, 0, 1, 12);
+const KEY_SERVER = 'https://keys.test';
+
+type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
+let pairA: KeyPair;
+let pairB: KeyPair;
+let pemA: string;
+let pemB: string;
+
+before(async () => {
+  pairA = await generateKeyPair('RS256', { extractable: true });
+  pairB = await generateKeyPair('RS256', { extractable: true });
+  pemA = await exportSPKI(pairA.publicKey);
+  pemB = await exportSPKI(pairB.publicKey);
+});
+
+/** A tiny key server: serves `keys[kid]`, records every URL asked for. */
+function keyServer(keys: () => Record<string, string>, behaviour: { status?: number; fail?: boolean } = {}) {
+  const calls: string[] = [];
+  const fetch = async (url: string): Promise<Response> => {
+    calls.push(url);
+    if (behaviour.fail === true) throw new TypeError('fetch failed');
+    if (behaviour.status !== undefined) return new Response('nope', { status: behaviour.status });
+    const kid = url.slice(KEY_SERVER.length + 1);
+    const pem = keys()[kid];
+    return pem === undefined ? new Response('not found', { status: 404 }) : new Response(pem, { status: 200 });
+  };
+  return { fetch, calls };
+}
+
+function claims(overrides: Record<string, unknown> = {}): JWTPayload {
+  const iat = Math.floor(T0 / 1000);
+  return {
+    sub: 'installer-account',
+    iss: CLIENT_KEY,
+    aud: APP_BASE_URL,
+    iat,
+    exp: iat + 600,
+    qsh: queryStringHash({ method: 'POST', pathname: '/installed' }),
+    context: { user: { accountId: 'ctx-account' } },
+    ...overrides,
+  } as JWTPayload;
+}
+
+async function sign(payload: JWTPayload, opts: { kid?: string | undefined; pair?: KeyPair } = {}): Promise<string> {
+  const header: { alg: string; kid?: string } = { alg: 'RS256' };
+  const kid = 'kid' in opts ? opts.kid : KID;
+  if (kid !== undefined) header.kid = kid;
+  return new SignJWT(payload).setProtectedHeader(header).sign((opts.pair ?? pairA).privateKey);
+}
+
+function setup(overrides: Partial<VerifyInstallTokenOptions> = {}, serverKeys?: () => Record<string, string>) {
+  const server = keyServer(serverKeys ?? (() => ({ [KID]: pemA })));
+  const resolver = createInstallKeyResolver({ keyServerUrl: KEY_SERVER, fetch: server.fetch, cacheSize: 4 });
+  const options: VerifyInstallTokenOptions = {
+    clientKey: CLIENT_KEY,
+    appBaseUrl: APP_BASE_URL,
+    resolver,
+    clock: createManualClock(T0),
+    expectedPath: '/installed',
+    ...overrides,
+  };
+  return { server, resolver, options };
+}
+
+async function rejectsWith(p: Promise<unknown>, code: ErrorCode, reason?: string): Promise<GatewayError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof GatewayError, `expected GatewayError, got ${String(e)}`);
+    assert.equal(e.code, code);
+    if (reason !== undefined) assert.equal(e.details?.reason, reason);
+    return e;
+  }
+  assert.fail(`expected ${code}, but it resolved`);
+}
+
+describe('verifyInstallToken', () => {
+  test('a valid signed install verifies; the key is fetched once from <keyServerUrl>/<kid> and cached', async () => {
+    const { server, options } = setup();
+    const token = await sign(claims());
+    const out = await verifyInstallToken(token, options);
+    assert.deepEqual(out, { clientKey: CLIENT_KEY, kid: KID, accountId: 'ctx-account', expiresAt: T0 + 600_000, issuedAt: T0 });
+    await verifyInstallToken(token, options);
+    assert.deepEqual(server.calls, [`${KEY_SERVER}/${KID}`]);
+  });
+
+  test('/uninstalled uses its own qsh, and an /installed token is refused there', async () => {
+    const { options } = setup({ expectedPath: '/uninstalled' });
+    const uninstall = await sign(claims({ qsh: queryStringHash({ method: 'POST', pathname: '/uninstalled' }) }));
+    assert.equal((await verifyInstallToken(uninstall, options)).clientKey, CLIENT_KEY);
+    await rejectsWith(verifyInstallToken(await sign(claims()), options), 'INSTALL_SIGNATURE_INVALID', 'qsh_mismatch');
+  });
+
+  const audCases: Array<[string, unknown, string]> = [
+    ['aud as array, first element', [APP_BASE_URL, 'https://other'], APP_BASE_URL],
+    ['aud with trailing slash', `${APP_BASE_URL}/`, APP_BASE_URL],
+    ['app baseUrl with trailing slash', APP_BASE_URL, `${APP_BASE_URL}/`],
+  ];
+  for (const [name, aud, appBaseUrl] of audCases) {
+    test(`accepts ${name}`, async () => {
+      const { options } = setup({ appBaseUrl });
+      assert.equal((await verifyInstallToken(await sign(claims({ aud })), options)).kid, KID);
+    });
+  }
+
+  test('sub is the accountId when there is no context user', async () => {
+    const { options } = setup();
+    assert.equal((await verifyInstallToken(await sign(claims({ context: {} })), options)).accountId, 'installer-account');
+  });
+
+  const claimRefusals: Array<[string, Record<string, unknown>, ErrorCode, string | undefined]> = [
+    ['iss other than the body clientKey', { iss: 'someone-else' }, 'INSTALL_SIGNATURE_INVALID', 'iss_mismatch'],
+    ['missing iss', { iss: undefined }, 'INSTALL_SIGNATURE_INVALID', 'iss_mismatch'],
+    ['aud of another app', { aud: 'https://evil.example.com' }, 'INSTALL_SIGNATURE_INVALID', 'aud_mismatch'],
+    ['aud second element only', { aud: ['https://evil.example.com', APP_BASE_URL] }, 'INSTALL_SIGNATURE_INVALID', 'aud_mismatch'],
+    ['missing aud', { aud: undefined }, 'INSTALL_SIGNATURE_INVALID', 'aud_mismatch'],
+    ['missing qsh', { qsh: undefined }, 'INSTALL_SIGNATURE_INVALID', 'qsh_mismatch'],
+    ['qsh of a GET', { qsh: queryStringHash({ method: 'GET', pathname: '/installed' }) }, 'INSTALL_SIGNATURE_INVALID', 'qsh_mismatch'],
+    ['missing exp', { exp: undefined }, 'INSTALL_SIGNATURE_INVALID', 'missing_exp'],
+    ['expired', { exp: Math.floor(T0 / 1000) }, 'JWT_EXPIRED', undefined],
+    ['nbf in the future', { nbf: Math.floor(T0 / 1000) + 120 }, 'INSTALL_SIGNATURE_INVALID', 'not_yet_valid'],
+  ];
+  for (const [name, overrides, code, reason] of claimRefusals) {
+    test(`refuses ${name}`, async () => {
+      const { options } = setup();
+      await rejectsWith(verifyInstallToken(await sign(claims(overrides)), options), code, reason);
+    });
+  }
+
+  test('leeway: 10 s past exp passes with leeway 30, fails with 0; 31 is refused as a setting', async () => {
+    const exp = Math.floor(T0 / 1000);
+    const clock = createManualClock(T0 + 10_000);
+    const token = await sign(claims({ exp }));
+    assert.equal((await verifyInstallToken(token, setup({ clock, leewaySeconds: 30 }).options)).kid, KID);
+    await rejectsWith(verifyInstallToken(token, setup({ clock, leewaySeconds: 0 }).options), 'JWT_EXPIRED');
+    await assert.rejects(verifyInstallToken(token, setup({ leewaySeconds: 31 }).options), RangeError);
+  });
+
+  test('a token signed by another key is refused', async () => {
+    const { options } = setup();
+    await rejectsWith(verifyInstallToken(await sign(claims(), { pair: pairB }), options), 'INSTALL_SIGNATURE_INVALID', 'bad_signature');
+  });
+
+  test('key rotation: a new kid fetches the new key', async () => {
+    const { server, options } = setup({}, () => ({ [KID]: pemA, 'kid-2': pemB }));
+    await verifyInstallToken(await sign(claims()), options);
+    await verifyInstallToken(await sign(claims(), { kid: 'kid-2', pair: pairB }), options);
+    assert.deepEqual(server.calls, [`${KEY_SERVER}/${KID}`, `${KEY_SERVER}/kid-2`]);
+  });
+
+  test('HS256 token (alg confusion with the PEM as HMAC secret) is refused without fetching', async () => {
+    const { server, options } = setup();
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const input = `${b64({ alg: 'HS256', kid: KID })}.${b64(claims())}`;
+    const token = `${input}.${createHmac('sha256', pemA).update(input).digest('base64url')}`;
+    await rejectsWith(verifyInstallToken(token, options), 'INSTALL_SIGNATURE_INVALID', 'alg_not_allowed');
+    const none = `${b64({ alg: 'none', kid: KID })}.${b64(claims())}.`;
+    await rejectsWith(verifyInstallToken(none, options), 'INSTALL_SIGNATURE_INVALID', 'alg_not_allowed');
+    assert.deepEqual(server.calls, []);
+  });
+
+  const badKids: Array<[string, string | undefined]> = [
+    ['missing kid', undefined],
+    ['kid with a slash', '../../evil'],
+    ['kid "..', '..'],
+    ['kid with percent', '%2e%2e'],
+    ['kid with a query', 'a?b=c'],
+    ['kid too long', 'k'.repeat(129)],
+  ];
+  for (const [name, kid] of badKids) {
+    test(`refuses ${name} without calling the key server`, async () => {
+      const { server, options } = setup();
+      await rejectsWith(verifyInstallToken(await sign(claims(), { kid }), options), 'INSTALL_SIGNATURE_INVALID', 'bad_kid');
+      assert.deepEqual(server.calls, []);
+    });
+  }
+
+  test('a malformed token is refused', async () => {
+    await rejectsWith(verifyInstallToken('not-a-jwt', setup().options), 'INSTALL_SIGNATURE_INVALID', 'malformed');
+    await rejectsWith(verifyInstallToken('', setup().options), 'INSTALL_SIGNATURE_INVALID', 'missing');
+  });
+});
+
+describe('createInstallKeyResolver', () => {
+  test('unknown kid (404) → INSTALL_SIGNATURE_INVALID unknown_kid', async () => {
+    const server = keyServer(() => ({}));
+    const resolver = createInstallKeyResolver({ keyServerUrl: KEY_SERVER, fetch: server.fetch });
+    await rejectsWith(resolver.getKey('nope'), 'INSTALL_SIGNATURE_INVALID', 'unknown_kid');
+  });
+
+  const outages: Array<[string, { status?: number; fail?: boolean }, string, boolean]> = [
+    ['HTTP 500', { status: 500 }, 'key_server_error', true],
+    ['HTTP 403', { status: 403 }, 'key_server_error', false],
+    ['network failure', { fail: true }, 'network_error', true],
+  ];
+  for (const [name, behaviour, reason, retryable] of outages) {
+    test(`key server ${name} → ATLASSIAN_UNAVAILABLE (${reason})`, async () => {
+      const server = keyServer(() => ({ [KID]: pemA }), behaviour);
+      const resolver = createInstallKeyResolver({ keyServerUrl: KEY_SERVER, fetch: server.fetch });
+      const err = await rejectsWith(resolver.getKey(KID), 'ATLASSIAN_UNAVAILABLE', reason);
+      assert.equal(err.details?.retryable, retryable);
+    });
+  }
+
+  test('a body that is not a PEM key → ATLASSIAN_UNAVAILABLE key_server_bad_key', async () => {
+    const resolver = createInstallKeyResolver({
+      keyServerUrl: KEY_SERVER,
+      fetch: async () => new Response('<html>maintenance</html>', { status: 200 }),
+    });
+    await rejectsWith(resolver.getKey(KID), 'ATLASSIAN_UNAVAILABLE', 'key_server_bad_key');
+  });
+
+  test('failures are not cached: the next call fetches again', async () => {
+    let up = false;
+    const calls: string[] = [];
+    const resolver = createInstallKeyResolver({
+      keyServerUrl: `${KEY_SERVER}/`,
+      fetch: async (url) => {
+        calls.push(url);
+        return up ? new Response(pemA) : new Response('down', { status: 503 });
+      },
+    });
+    await rejectsWith(resolver.getKey(KID), 'ATLASSIAN_UNAVAILABLE');
+    up = true;
+    await resolver.getKey(KID);
+    await resolver.getKey(KID);
+    assert.deepEqual(calls, [`${KEY_SERVER}/${KID}`, `${KEY_SERVER}/${KID}`]);
+  });
+
+  test('concurrent requests for one kid share one fetch', async () => {
+    const server = keyServer(() => ({ [KID]: pemA }));
+    const resolver = createInstallKeyResolver({ keyServerUrl: KEY_SERVER, fetch: server.fetch });
+    const [a, b] = await Promise.all([resolver.getKey(KID), resolver.getKey(KID)]);
+    assert.equal(a, b);
+    assert.equal(server.calls.length, 1);
+  });
+
+  test('cacheSize bounds the cache (least recently used is dropped)', async () => {
+    const server = keyServer(() => ({ k1: pemA, k2: pemB, k3: pemA }));
+    const resolver: InstallKeyResolver = createInstallKeyResolver({ keyServerUrl: KEY_SERVER, fetch: server.fetch, cacheSize: 2 });
+    for (const kid of ['k1', 'k2', 'k1', 'k3', 'k1', 'k2']) await resolver.getKey(kid);
+    // k1,k2 fetched; k1 hit; k3 fetched (evicts k2); k1 hit; k2 fetched again.
+    assert.deepEqual(
+      server.calls.map((u) => u.slice(KEY_SERVER.length + 1)),
+      ['k1', 'k2', 'k3', 'k2'],
+    );
+  });
+
+  const badOptions: Array<[string, () => unknown]> = [
+    ['a non-URL key server', () => createInstallKeyResolver({ keyServerUrl: 'not a url', fetch: keyServer(() => ({})).fetch })],
+    ['a key server URL with a query', () => createInstallKeyResolver({ keyServerUrl: 'https://k?x=1', fetch: keyServer(() => ({})).fetch })],
+    ['a ftp key server', () => createInstallKeyResolver({ keyServerUrl: 'ftp://k', fetch: keyServer(() => ({})).fetch })],
+    ['cacheSize 0', () => createInstallKeyResolver({ keyServerUrl: KEY_SERVER, fetch: keyServer(() => ({})).fetch, cacheSize: 0 })],
+  ];
+  for (const [name, fn] of badOptions) test(`refuses ${name} at creation`, () => assert.throws(fn));
+});
