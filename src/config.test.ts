@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { CONFIG_VARIABLES, loadConfig } from './config.js';
+import { GatewayError, isGatewayError } from './errors.js';
+
+const cwd = '/srv/app';
+
+function problems(env: Record<string, string>, flags = {}): string {
+  try {
+    loadConfig(env, flags, cwd);
+  } catch (e) {
+    assert.ok(isGatewayError(e, 'CONFIG_INVALID'));
+    return e.message;
+  }
+  assert.fail('expected a configuration error');
+}
+
+test('defaults: embedded SQLite under ./data, generated key file, loopback port 4000', () => {
+  const c = loadConfig({}, {}, cwd);
+  assert.deepEqual(c.server, { host: '127.0.0.1', port: 4000, baseUrl: 'http://127.0.0.1:4000' });
+  assert.deepEqual(c.database, { kind: 'sqlite', file: '/srv/app/data/onbehalf.sqlite' });
+  assert.deepEqual(c.keys, { source: 'file', path: '/srv/app/data/master-key.json', generateIfMissing: true });
+  assert.equal(c.embedded, true);
+  assert.equal(c.log.level, 'info');
+  assert.ok(Object.isFrozen(c) && Object.isFrozen(c.server) && Object.isFrozen(c.database));
+});
+
+test('flags win over environment variables', () => {
+  const c = loadConfig({ ONBEHALF_PORT: '5000', ONBEHALF_HOST: '0.0.0.0' }, { port: '6000', dataDir: 'var' }, cwd);
+  assert.equal(c.server.port, 6000);
+  assert.equal(c.server.host, '0.0.0.0');
+  assert.equal(c.dataDir, '/srv/app/var');
+});
+
+test('PostgreSQL mode never generates keys on its own', () => {
+  const c = loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/ob', ONBEHALF_DATABASE_SCHEMA: 'gw' }, {}, cwd);
+  assert.deepEqual(c.database, { kind: 'postgres', url: 'postgres://u:p@db:5432/ob', schema: 'gw', poolSize: 10 });
+  assert.equal(c.embedded, false);
+  assert.equal(c.keys.source === 'file' && c.keys.generateIfMissing, false);
+});
+
+test('inline master keys, first active', () => {
+  const a = randomBytes(32).toString('base64');
+  const b = randomBytes(32).toString('base64');
+  const c = loadConfig({ ONBEHALF_MASTER_KEYS: `new:${b}, old:${a}` }, {}, cwd);
+  assert.equal(c.keys.source, 'env');
+  assert.deepEqual(c.keys.source === 'env' && c.keys.keys.map((k) => k.id), ['new', 'old']);
+});
+
+test('every bad value is reported at once, naming the variable and the fix', () => {
+  const msg = problems({
+    ONBEHALF_PORT: 'eighty',
+    ONBEHALF_BASE_URL: 'ftp://x',
+    ONBEHALF_LOG_LEVEL: 'loud',
+    DATABASE_URL: 'mysql://root:hunter2@db/x',
+  });
+  assert.match(msg, /ONBEHALF_PORT \(or --port\): must be a whole number from 0 to 65535, got "eighty"/);
+  assert.match(msg, /ONBEHALF_BASE_URL \(or --base-url\): must be an absolute http\(s\) URL/);
+  assert.match(msg, /ONBEHALF_LOG_LEVEL \(or --log-level\): must be one of/);
+  assert.match(msg, /DATABASE_URL \(or --database-url\): must be a postgres:\/\//);
+  assert.ok(!msg.includes('hunter2'), 'the database password is never echoed');
+});
+
+test('the error lists the variables in details for programs', () => {
+  try {
+    loadConfig({ ONBEHALF_PORT: '70000' }, {}, cwd);
+    assert.fail('expected an error');
+  } catch (e) {
+    assert.ok(e instanceof GatewayError);
+    assert.deepEqual(e.details, { variables: ['ONBEHALF_PORT (or --port)'] });
+  }
+});
+
+test('master key problems', () => {
+  assert.match(problems({ ONBEHALF_MASTER_KEYS: 'k1:c2hvcnQ=' }), /ONBEHALF_MASTER_KEYS: key "k1" must decode to exactly 32 bytes/);
+  assert.match(problems({ ONBEHALF_MASTER_KEYS: `bad id:${randomBytes(32).toString('base64')}` }), /id:base64key/);
+  const k = randomBytes(32).toString('base64');
+  assert.match(problems({ ONBEHALF_MASTER_KEYS: `a:${k},a:${k}` }), /appears twice/);
+  assert.match(problems({ ONBEHALF_MASTER_KEYS: `a:${k}`, ONBEHALF_KEY_FILE: '/k.json' }), /both set/);
+  const secretKey = randomBytes(32).toString('base64');
+  assert.ok(!problems({ ONBEHALF_MASTER_KEYS: `a:${secretKey}`, ONBEHALF_KEY_FILE: '/k.json' }).includes(secretKey), 'keys are never echoed');
+});
+
+test('base URL: trailing slash trimmed, query refused', () => {
+  assert.equal(loadConfig({ ONBEHALF_BASE_URL: 'https://gw.example.com/onbehalf/' }, {}, cwd).server.baseUrl, 'https://gw.example.com/onbehalf');
+  assert.match(problems({ ONBEHALF_BASE_URL: 'https://gw.example.com/?a=1' }), /must not carry a query/);
+});
+
+test('docs/configuration.md documents every variable', () => {
+  const doc = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
+  for (const v of CONFIG_VARIABLES) {
+    assert.ok(doc.includes(`\`${v.env}\``), `${v.env} is missing from docs/configuration.md`);
+    if (v.flag) assert.ok(doc.includes(`\`${v.flag}\``), `${v.flag} is missing from docs/configuration.md`);
+  }
+});

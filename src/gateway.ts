@@ -1,0 +1,104 @@
+import { serve, type ServerType } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+import { createApp } from './server/create-app.js';
+import { createMetrics, type Metrics } from './server/metrics.js';
+import type { RouteDef } from './server/routes.js';
+import { createStore, type Store } from './store/create-store.js';
+import { keyFileLooseBits, loadKeyring } from './store/keyring.js';
+import { createRepositories, type Repositories } from './store/repositories.js';
+import { createSecretBox, type SecretBox } from './store/secret-box.js';
+import { packageVersion } from './version.js';
+
+export interface GatewayOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** Skip applying migrations at start (`onbehalf serve --no-migrate`); /readyz then reports pending ones. */
+  migrate?: boolean;
+}
+
+export interface Gateway {
+  readonly config: Config;
+  readonly app: Hono;
+  readonly routes: readonly RouteDef[];
+  readonly store: Store;
+  readonly repos: Repositories;
+  readonly box: SecretBox;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** Serves the app over HTTP on the configured host and port; resolves with the URL it listens on. */
+  listen(): Promise<{ url: string; port: number }>;
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: the one place that builds store, secrets, repositories and the HTTP app from a
+ * Config. Everything else receives what it needs from here.
+ */
+export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
+  const logger = options.logger ?? createLogger({ level: config.log.level });
+  const clock = options.clock ?? systemClock;
+
+  const loaded = loadKeyring(config.keys);
+  if (loaded.generatedFile) {
+    logger.warn(
+      { keyFile: loaded.generatedFile },
+      `Generated a new master key file at ${loaded.generatedFile} (mode 0600). Keep a copy with your backups: without it the encrypted secrets in the database cannot be read.`,
+    );
+  } else if (loaded.file && keyFileLooseBits(loaded.file) !== 0) {
+    logger.warn({ keyFile: loaded.file }, `The key file ${loaded.file} is readable by other users; run: chmod 600 ${loaded.file}`);
+  }
+  const box = createSecretBox(loaded.keyring);
+
+  const store = createStore(config.database);
+  try {
+    if (options.migrate ?? true) {
+      const report = await store.migrate();
+      if (report.applied.length > 0) logger.info({ applied: report.applied }, `Applied ${report.applied.length} migration(s) to ${store.description}`);
+    }
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  const repos = createRepositories({ store, box, clock });
+  const metrics = createMetrics();
+  const { app, routes } = createApp({ store, logger, metrics, version: packageVersion() });
+
+  let server: ServerType | undefined;
+  return {
+    config,
+    app,
+    routes,
+    store,
+    repos,
+    box,
+    metrics,
+    logger,
+    clock,
+    listen() {
+      return new Promise((resolve, reject) => {
+        const s = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, (info) => {
+          const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+          resolve({ url: `http://${host}:${info.port}`, port: info.port });
+        });
+        s.once('error', reject);
+        server = s;
+      });
+    },
+    async close() {
+      if (server) {
+        const s = server;
+        server = undefined;
+        await new Promise<void>((resolve) => {
+          s.close(() => resolve());
+          // Keep-alive sockets would hold close() open; end them once in-flight requests are done.
+          if ('closeIdleConnections' in s) (s as { closeIdleConnections(): void }).closeIdleConnections();
+        });
+      }
+      await store.close();
+    },
+  };
+}

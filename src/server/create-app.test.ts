@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { Hono } from 'hono';
+import { loadConfig } from '../config.js';
+import { ERROR_CODES, GatewayError } from '../errors.js';
+import { createGateway, type Gateway } from '../gateway.js';
+import { createLogger, silentLogger } from '../logger.js';
+import { ERROR_STATUS } from './error-status.js';
+import { errorHandler } from './middleware/error-handler.js';
+import { requestId } from './middleware/request-id.js';
+
+function tempConfig() {
+  const dir = mkdtempSync(join(tmpdir(), 'onbehalf-app-'));
+  return loadConfig({ ONBEHALF_DATA_DIR: dir, ONBEHALF_PORT: '0' }, {}, dir);
+}
+
+describe('gateway HTTP skeleton', () => {
+  let gw: Gateway;
+  before(async () => {
+    gw = await createGateway(tempConfig(), { logger: silentLogger() });
+  });
+  after(async () => {
+    await gw.close();
+  });
+
+  test('/healthz answers with the version', async () => {
+    const res = await gw.app.request('/healthz');
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { status: string; version: string };
+    assert.equal(body.status, 'ok');
+    assert.match(body.version, /^\d+\.\d+\.\d+/);
+  });
+
+  test('/readyz checks the store and the schema', async () => {
+    const res = await gw.app.request('/readyz');
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'ready', checks: { store: { ok: true }, schema: { ok: true } } });
+  });
+
+  test('/metrics is Prometheus text with request counts by route pattern', async () => {
+    await gw.app.request('/healthz');
+    await gw.app.request('/no/such/path');
+    const res = await gw.app.request('/metrics');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+    const text = await res.text();
+    assert.match(text, /onbehalf_http_requests_total\{method="GET",route="\/healthz",status="200"\} \d+/);
+    assert.match(text, /onbehalf_http_requests_total\{method="GET",route="unmatched",status="404"\} 1/);
+    assert.match(text, /# TYPE onbehalf_http_request_duration_seconds histogram/);
+    assert.match(text, /onbehalf_process_cpu_seconds_total/);
+  });
+
+  test('request ids: generated, or taken from a well-formed header, echoed back', async () => {
+    const generated = await gw.app.request('/healthz');
+    assert.match(generated.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+    const given = await gw.app.request('/healthz', { headers: { 'X-Request-Id': 'abc-123' } });
+    assert.equal(given.headers.get('x-request-id'), 'abc-123');
+    const forged = await gw.app.request('/healthz', { headers: { 'X-Request-Id': 'bad id {"level":"fatal"}' } });
+    assert.notEqual(forged.headers.get('x-request-id'), 'bad id {"level":"fatal"}');
+  });
+
+  test('security headers are set', async () => {
+    const res = await gw.app.request('/healthz');
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+    assert.match(res.headers.get('strict-transport-security') ?? '', /max-age=31536000/);
+    assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+  });
+
+  test('unknown paths get the error envelope', async () => {
+    const res = await gw.app.request('/v0/nothing', { headers: { 'X-Request-Id': 'r-404' } });
+    assert.equal(res.status, 404);
+    assert.deepEqual(await res.json(), { error: { code: 'NOT_FOUND', message: 'No such endpoint: GET /v0/nothing', requestId: 'r-404' } });
+  });
+
+  test('every route in the table is public or declares its auth', () => {
+    for (const r of gw.routes) assert.ok(['public', 'apiKey', 'connectJwt', 'admin'].includes(r.auth), `${r.method} ${r.path}`);
+    assert.deepEqual(gw.routes.map((r) => r.path), ['/healthz', '/readyz', '/metrics']);
+  });
+});
+
+test('/readyz is 503 while migrations are pending', async () => {
+  const config = tempConfig();
+  const gw = await createGateway(config, { logger: silentLogger(), migrate: false });
+  try {
+    const res = await gw.app.request('/readyz');
+    assert.equal(res.status, 503);
+    const body = (await res.json()) as { checks: { schema: { ok: boolean; detail: string } } };
+    assert.equal(body.checks.schema.ok, false);
+    assert.match(body.checks.schema.detail, /pending migrations: 0001-initial/);
+  } finally {
+    await gw.close();
+  }
+});
+
+test('the status table covers every error code', () => {
+  for (const code of ERROR_CODES) assert.ok(Number.isInteger(ERROR_STATUS[code]), code);
+  assert.equal(ERROR_STATUS.USER_NOT_LINKED, 404);
+  assert.equal(ERROR_STATUS.REAUTH_REQUIRED, 409);
+  assert.equal(ERROR_STATUS.TENANT_UNINSTALLED, 410);
+  assert.equal(ERROR_STATUS.ATLASSIAN_TIMEOUT, 504);
+});
+
+test('the error middleware maps codes through the table and hides internal details', async () => {
+  let logged = '';
+  const logger = createLogger({
+    level: 'debug',
+    destination: new Writable({
+      write(chunk, _e, cb) {
+        logged += String(chunk);
+        cb();
+      },
+    }),
+  });
+  const app = new Hono();
+  app.use('*', requestId());
+  app.get('/linked', () => {
+    throw new GatewayError('USER_NOT_LINKED', 'User u1 is not linked on site s1.', { details: { linkUrl: 'https://gw/link/abc' } });
+  });
+  app.get('/boom', () => {
+    throw new Error('db password is hunter2');
+  });
+  app.get('/keys', () => {
+    throw new GatewayError('SECRET_KEY_MISSING', 'key k9 missing from /etc/keys.json');
+  });
+  app.onError(errorHandler(logger));
+
+  const linked = await app.request('/linked');
+  assert.equal(linked.status, 404);
+  const body = (await linked.json()) as { error: { code: string; details: unknown } };
+  assert.equal(body.error.code, 'USER_NOT_LINKED');
+  assert.deepEqual(body.error.details, { linkUrl: 'https://gw/link/abc' });
+
+  const boom = await app.request('/boom');
+  assert.equal(boom.status, 500);
+  const boomText = await boom.text();
+  assert.ok(!boomText.includes('hunter2'), 'unknown errors never reach the client verbatim');
+  assert.match(boomText, /"code":"INTERNAL"/);
+
+  const keys = await app.request('/keys');
+  assert.equal(keys.status, 500);
+  assert.ok(!(await keys.text()).includes('/etc/keys.json'), 'internal codes get a generic message');
+  assert.match(logged, /key k9 missing/, 'the log keeps what the client does not see');
+});

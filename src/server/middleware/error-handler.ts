@@ -1,0 +1,42 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { GatewayError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { ERROR_STATUS, INTERNAL_CODES } from '../error-status.js';
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown; requestId?: string };
+}
+
+/**
+ * Turns any thrown error into the wire envelope `{"error":{"code","message","details"}}` with the status
+ * from the one table. Unknown errors become INTERNAL with a generic message: their text may hold anything.
+ */
+export function errorHandler(logger: Logger) {
+  return (err: Error, c: Context): Response => {
+    const requestId = c.get('requestId') as string | undefined;
+    let gatewayError: GatewayError;
+    if (err instanceof GatewayError) {
+      gatewayError = err;
+    } else if (err instanceof HTTPException) {
+      const code = err.status === 413 ? 'PAYLOAD_TOO_LARGE' : err.status === 401 ? 'UNAUTHENTICATED' : err.status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST';
+      gatewayError = new GatewayError(code, err.message || 'The request was refused.', { cause: err });
+    } else {
+      gatewayError = new GatewayError('INTERNAL', 'Something went wrong inside the gateway.', { cause: err });
+    }
+    const status = ERROR_STATUS[gatewayError.code] as ContentfulStatusCode;
+    const internal = INTERNAL_CODES.has(gatewayError.code);
+    if (status >= 500) logger.error({ err: gatewayError.cause ?? gatewayError, code: gatewayError.code, requestId }, gatewayError.message);
+    else logger.debug({ code: gatewayError.code, requestId }, gatewayError.message);
+    const body: ErrorBody = {
+      error: {
+        code: gatewayError.code,
+        message: internal ? 'Something went wrong inside the gateway; the log has the details under this request id.' : gatewayError.message,
+        ...(gatewayError.details && !internal ? { details: gatewayError.details } : {}),
+        ...(requestId ? { requestId } : {}),
+      },
+    };
+    return c.json(body, status);
+  };
+}
