@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import SQLite from 'better-sqlite3';
+import { systemClock } from '../clock.js';
+import { loadConfig } from '../config.js';
+import { createStore } from '../store/create-store.js';
+import { loadKeyring } from '../store/keyring.js';
+import { createRepositories } from '../store/repositories.js';
+import { createSecretBox } from '../store/secret-box.js';
+import { runCli } from './run-cli.js';
+
+const repoRoot = new URL('../../', import.meta.url).pathname;
+
+async function cli(args: string[], env: Record<string, string> = {}, cwd = mkdtempSync(join(tmpdir(), 'onbehalf-cli-'))) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, { env, cwd, out: (l) => out.push(l), err: (l) => err.push(l), stopSignal: new Promise(() => {}) });
+  return { code, out: out.join('\n'), err: err.join('\n'), cwd };
+}
+
+describe('onbehalf CLI', () => {
+  test('--help lists every command named by the foundation issue', async () => {
+    const { code, out } = await cli(['--help']);
+    assert.equal(code, 0);
+    for (const c of ['serve', 'sandbox', 'up', 'migrate', 'keys rotate', 'apikeys create', 'apikeys list', 'apikeys revoke', 'links list', 'token', 'doctor']) {
+      assert.match(out, new RegExp(`^  ${c} `, 'm'), c);
+    }
+    const help = await cli(['keys', 'rotate', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.out, /--resume/);
+  });
+
+  test('unbuilt commands say so and exit 2; bad flags and unknown commands exit 2', async () => {
+    for (const args of [['links', 'list'], ['token'], ['tenants', 'purge']]) {
+      const r = await cli(args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.err, /not built yet/);
+    }
+    assert.equal((await cli(['migrate', '--bogus'])).code, 2);
+    assert.equal((await cli(['frobnicate'])).code, 2);
+    const config = await cli(['migrate'], { ONBEHALF_LOG_LEVEL: 'chatty' });
+    assert.equal(config.code, 2);
+    assert.match(config.err, /ONBEHALF_LOG_LEVEL/);
+  });
+
+  test('migrate creates the schema in a new SQLite file, and --status reports it', async () => {
+    const first = await cli(['migrate']);
+    assert.equal(first.code, 0, first.err);
+    assert.match(first.out, /applied 0001-initial/);
+    const file = join(first.cwd, 'data', 'onbehalf.sqlite');
+    const db = new SQLite(file, { readonly: true });
+    const tables = (db.prepare("select name from sqlite_master where type = 'table' order by name").all() as { name: string }[]).map((r) => r.name);
+    db.close();
+    for (const t of ['api_keys', 'audit_events', 'events', 'known_accounts', 'link_sessions', 'links', 'oauth_apps', 'policies', 'tenants', 'tokens']) assert.ok(tables.includes(t), t);
+    const again = await cli(['migrate'], {}, first.cwd);
+    assert.match(again.out, /schema is current/);
+    const status = await cli(['migrate', '--status'], {}, first.cwd);
+    assert.equal(status.code, 0);
+    assert.match(status.out, /applied {2}0001-initial/);
+  });
+
+  test('apikeys create prints the key once; list never shows it; revoke stops it', async () => {
+    const created = await cli(['apikeys', 'create', '--name', 'backend', '--site', 'site-a', '--json']);
+    assert.equal(created.code, 0, created.err);
+    assert.match(created.err, /Generated a new master key file/);
+    const { key, id } = JSON.parse(created.out) as { key: string; id: string };
+    assert.match(key, /^obk_/);
+    const list = await cli(['apikeys', 'list'], {}, created.cwd);
+    assert.match(list.out, /backend/);
+    assert.match(list.out, /sites: site-a/);
+    assert.ok(!list.out.includes(key.slice(12)));
+    assert.equal((await cli(['apikeys', 'create'], {}, created.cwd)).code, 2, '--name is required');
+    const revoked = await cli(['apikeys', 'revoke', id], {}, created.cwd);
+    assert.equal(revoked.code, 0);
+    assert.equal((await cli(['apikeys', 'revoke', id], {}, created.cwd)).code, 1, 'revoking twice is an error');
+    assert.match((await cli(['apikeys', 'list', '--all'], {}, created.cwd)).out, /revoked/);
+  });
+
+  test('keys rotate moves every secret to a new key; retire drops the old one; status tells', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onbehalf-cli-'));
+    assert.equal((await cli(['migrate'], {}, dir)).code, 0);
+    // Store some secrets the way the gateway would.
+    const config = loadConfig({}, {}, dir);
+    const store = createStore(config.database);
+    const repos = createRepositories({ store, box: createSecretBox(loadKeyring(config.keys).keyring), clock: systemClock });
+    const tenant = await repos.tenants.upsert({ route: 'connect', appKey: 'a', tenantKey: 'c', baseUrl: 'https://x/wiki', sharedSecret: 'the-shared-secret' });
+    await store.close();
+
+    assert.equal((await cli(['keys', 'retire', 'k1'], {}, dir)).code, 1, 'the active key cannot be retired');
+    const rotated = await cli(['keys', 'rotate'], {}, dir);
+    assert.equal(rotated.code, 0, rotated.err);
+    assert.match(rotated.out, /Added master key k2/);
+    assert.match(rotated.out, /Re-encrypted 1 secret/);
+    const status = await cli(['keys', 'status'], {}, dir);
+    assert.match(status.out, /\* k2 {2}1 secret/);
+    assert.match(status.out, / {3}k1 {2}0 secret/);
+    assert.equal(statSync(join(dir, 'data', 'master-key.json')).mode & 0o777, 0o600);
+    const retired = await cli(['keys', 'retire', 'k1'], {}, dir);
+    assert.equal(retired.code, 0, retired.err);
+    const resumed = await cli(['keys', 'rotate', '--resume'], {}, dir);
+    assert.match(resumed.out, /Re-encrypted 0 secret/);
+
+    const after = loadConfig({}, {}, dir);
+    const store2 = createStore(after.database);
+    const keyring = loadKeyring(after.keys).keyring;
+    assert.deepEqual([...keyring.keys.keys()], ['k2']);
+    const repos2 = createRepositories({ store: store2, box: createSecretBox(keyring), clock: systemClock });
+    assert.equal(await repos2.tenants.sharedSecret(tenant.id), 'the-shared-secret');
+    await store2.close();
+
+    const doctor = await cli(['doctor'], {}, dir);
+    assert.equal(doctor.code, 0, doctor.out);
+    assert.match(doctor.out, /every stored secret is under a configured key/);
+  });
+
+  test('doctor fails clearly when PostgreSQL mode has no keys', async () => {
+    const r = await cli(['doctor'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+    assert.equal(r.code, 1);
+    assert.match(r.out, /FAIL {2}no key file/);
+    assert.match(r.out, /FAIL {2}Cannot reach PostgreSQL/);
+  });
+
+  test('the real binary runs: --help exits 0, an unbuilt command exits 2', () => {
+    const help = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), '--help'], { encoding: 'utf8', cwd: repoRoot });
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /Commands:/);
+    const token = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'token'], { encoding: 'utf8', cwd: repoRoot });
+    assert.equal(token.status, 2);
+    assert.match(token.stderr, /not built yet/);
+  });
+});

@@ -1,0 +1,25 @@
+import type { Command } from '../command.js';
+import { apikeysCreateCommand, apikeysListCommand, apikeysRevokeCommand } from './apikeys.js';
+import { auditCommand } from './audit.js';
+import { doctorCommand } from './doctor.js';
+import { keysInitCommand, keysRetireCommand, keysRotateCommand, keysStatusCommand } from './keys.js';
+import { migrateCommand } from './migrate.js';
+import { notBuiltCommands } from './not-built.js';
+import { serveCommand } from './serve.js';
+
+export function allCommands(): Command[] {
+  return [
+    serveCommand,
+    migrateCommand,
+    keysInitCommand,
+    keysStatusCommand,
+    keysRotateCommand,
+    keysRetireCommand,
+    apikeysCreateCommand,
+    apikeysListCommand,
+    apikeysRevokeCommand,
+    auditCommand,
+    doctorCommand,
+    ...notBuiltCommands,
+  ];
+}

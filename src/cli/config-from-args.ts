@@ -1,0 +1,23 @@
+import { loadConfig, type Config, type ConfigFlags } from '../config.js';
+import type { CommandContext } from './command.js';
+
+export function configFromArgs(ctx: CommandContext): Config {
+  const v = ctx.values;
+  const s = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  const flags: ConfigFlags = {};
+  const map: [keyof ConfigFlags, string][] = [
+    ['host', 'host'],
+    ['port', 'port'],
+    ['baseUrl', 'base-url'],
+    ['dataDir', 'data-dir'],
+    ['databaseUrl', 'database-url'],
+    ['sqliteFile', 'sqlite-file'],
+    ['keyFile', 'key-file'],
+    ['logLevel', 'log-level'],
+  ];
+  for (const [key, flag] of map) {
+    const value = s(flag);
+    if (value !== undefined) flags[key] = value;
+  }
+  return loadConfig(ctx.env, flags, ctx.cwd);
+}
