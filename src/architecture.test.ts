@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { test } from 'node:test';
+
+/**
+ * Keeps the import directions of architecture.md true: protocol code never touches storage, the sandbox
+ * never shares the gateway's protocol code (one bug must not hide in both), and only cli/server sit on top.
+ */
+const src = new URL('.', import.meta.url).pathname;
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((e) => {
+    const p = join(dir, e);
+    return statSync(p).isDirectory() ? files(p) : /\.tsx?$/.test(e) ? [p] : [];
+  });
+}
+
+function imports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const out: string[] = [];
+  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+    const spec = m[1] ?? m[2];
+    if (spec?.startsWith('.')) out.push(relative(src, resolve(dirname(file), spec)).replace(/\.js$/, ''));
+  }
+  return out;
+}
+
+const area = (path: string) => path.split('/')[0] ?? '';
+
+/** For each area, the areas it must never import. */
+const FORBIDDEN: Record<string, string[]> = {
+  atlassian: ['store', 'server', 'cli', 'identity', 'broker', 'tenants', 'sandbox', 'gateway', 'confluence'],
+  confluence: ['store', 'server', 'cli', 'identity', 'broker', 'tenants', 'sandbox', 'gateway'],
+  store: ['server', 'cli', 'identity', 'broker', 'tenants', 'atlassian', 'confluence', 'sandbox', 'gateway'],
+  identity: ['server', 'cli', 'sandbox', 'gateway'],
+  broker: ['server', 'cli', 'sandbox', 'gateway'],
+  tenants: ['server', 'cli', 'sandbox', 'gateway'],
+  sandbox: ['atlassian', 'store', 'server', 'cli', 'identity', 'broker', 'tenants', 'confluence', 'gateway', 'config'],
+  server: ['cli'],
+  client: ['store', 'server', 'cli', 'identity', 'broker', 'tenants', 'sandbox', 'gateway', 'config', 'atlassian'],
+};
+
+test('imports flow one way (architecture.md)', () => {
+  const violations: string[] = [];
+  for (const file of files(src)) {
+    const from = relative(src, file);
+    const rules = FORBIDDEN[area(from)];
+    if (!rules || from.endsWith('.test.ts')) continue;
+    for (const target of imports(file)) {
+      if (rules.includes(area(target))) violations.push(`${from} imports ${target}`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
+test('the checker sees real imports (it cannot pass vacuously)', () => {
+  const seen = imports(join(src, 'gateway.ts'));
+  assert.ok(seen.includes('store/create-store'), JSON.stringify(seen));
+  assert.ok(seen.includes('server/create-app'));
+});
+
+test('library code never reads process.env outside config.ts and the CLI entry', () => {
+  const offenders = files(src)
+    .filter((f) => !f.endsWith('.test.ts') && !f.includes('/test-support/'))
+    .map((f) => relative(src, f))
+    .filter((f) => f !== 'config.ts' && f !== 'cli/main.ts')
+    .filter((f) => /process\.env\b/.test(readFileSync(join(src, f), 'utf8')));
+  assert.deepEqual(offenders, []);
+});
