@@ -1,0 +1,35 @@
+import type { MiddlewareHandler } from 'hono';
+import type { SandboxDeps } from '../sandbox-deps.js';
+
+/** Responses that stand for a dropped connection on the in-process transport (`sandbox.fetch` rejects). */
+export type DroppedResponses = WeakSet<Response>;
+
+const SKIP = /^\/(?:_sandbox|login|logout|atlassian-connect)(?:\/|$)/;
+
+/** Applies the run-time fault rules to every Atlassian-facing route (not to the control API or pages). */
+export function faultsMiddleware(deps: SandboxDeps, dropped: DroppedResponses): MiddlewareHandler {
+  return async (c, next) => {
+    const path = new URL(c.req.url).pathname;
+    if (SKIP.test(path)) return next();
+    const siteMatch = /^\/s\/([^/]+)\//.exec(path);
+    const gatewayMatch = /^\/ex\/confluence\/([^/]+)\//.exec(path);
+    const site = siteMatch ? siteMatch[1]! : gatewayMatch ? (deps.state.siteByCloudId(gatewayMatch[1]!)?.key ?? null) : null;
+    const auth = c.req.header('authorization') ?? '';
+    const token = auth.includes(' ') ? auth.slice(auth.indexOf(' ') + 1).trim() : auth || null;
+    const decision = deps.faults.decide({ method: c.req.method, path, site, token });
+    if (decision.delayMs > 0) await new Promise((r) => setTimeout(r, decision.delayMs));
+    if (decision.action === 'drop') {
+      const env = c.env as { incoming?: { socket?: { destroy(): void } } } | undefined;
+      env?.incoming?.socket?.destroy();
+      const res = new Response('connection dropped', { status: 502 });
+      dropped.add(res);
+      return res;
+    }
+    if (decision.action === 'respond') {
+      for (const [k, v] of Object.entries(decision.headers)) c.header(k, v);
+      return c.json(decision.body as object, decision.status as 429);
+    }
+    await next();
+    for (const [k, v] of Object.entries(decision.headers)) c.res.headers.set(k, v);
+  };
+}

@@ -1,0 +1,15 @@
+export { createSandbox, DEFAULT_SETTINGS } from './create-sandbox.js';
+export type { CreateSandboxOptions, Sandbox, SandboxClock } from './create-sandbox.js';
+export { startSandboxServer } from './start-sandbox-server.js';
+export type { StartSandboxServerOptions, SandboxServer } from './start-sandbox-server.js';
+export { defaultSeed, DEFAULT_ACCOUNTS, DEFAULT_OAUTH_CLIENT } from './seed/default-seed.js';
+export { loadSeedFile } from './seed/load-seed-file.js';
+export { parseSeed } from './seed/seed-schema.js';
+export type { SandboxSeed } from './seed/seed-schema.js';
+export type { SandboxControl, Discovery, InstallInfo } from './control/create-control.js';
+export type { SandboxSettings } from './sandbox-deps.js';
+export type { FaultRule, FaultRuleInput } from './faults/create-faults.js';
+export type { InstallAppResult } from './connect/install-app.js';
+export { computeQsh, createCanonicalRequest } from './jwt/canonical-request.js';
+export { verifyConnectJwt } from './jwt/verify-connect-jwt.js';
+export { signHmacJwt } from './jwt/hs256.js';

@@ -1,0 +1,78 @@
+import type { Clock } from '../clock.js';
+import type { Counters } from './control/create-counters.js';
+import type { Faults } from './faults/create-faults.js';
+import type { InstallKeys } from './connect/create-install-keys.js';
+import type { SandboxState } from './state/create-sandbox-state.js';
+import type { SandboxPage, SandboxUser } from './state/types.js';
+
+export interface SandboxSettings {
+  /** How long a used refresh token keeps working (Atlassian: 10 minutes). */
+  refreshTokenReuseLeewayMs: number;
+  refreshTokenInactivityMs: number;
+  refreshTokenAbsoluteMs: number;
+  accessTokenTtlSeconds: number;
+  impersonationTokenTtlSeconds: number;
+  authorizationCodeTtlMs: number;
+  /** Clock leeway when verifying inbound Connect JWTs. */
+  jwtLeewaySeconds: number;
+  /** Default install mode for new installs: RS256 signed-install, or legacy HS256. */
+  installMode: 'signed' | 'legacy';
+  /** Query appended to webhook URLs (`lic=none` as captured). */
+  webhookQuery: string;
+}
+
+export type PageEvent = 'page_created' | 'page_updated';
+
+export interface PageEventInfo {
+  event: PageEvent;
+  page: SandboxPage;
+  actor: SandboxUser;
+  updateTrigger: string;
+}
+
+/** What every route factory gets. One per sandbox; nothing here is global. */
+export interface SandboxDeps {
+  origin: string;
+  clock: Clock;
+  state: SandboxState;
+  settings: SandboxSettings;
+  counters: Counters;
+  faults: Faults;
+  installKeys: InstallKeys;
+  outboundFetch: typeof fetch;
+  pageEvents: { emit(info: PageEventInfo): void; on(listener: (info: PageEventInfo) => void): void };
+  urls: SandboxUrls;
+}
+
+export interface SandboxUrls {
+  siteBaseUrl(siteKey: string): string;
+  gatewayBaseUrl(cloudId: string): string;
+  /** The impersonation server's URL: the `aud` an assertion must carry. */
+  authServer: string;
+  impersonationToken: string;
+  authorize: string;
+  token: string;
+  accessibleResources: string;
+  me: string;
+  installKeys: string;
+  api: string;
+  allJs: string;
+  login: string;
+}
+
+export function createSandboxUrls(origin: string): SandboxUrls {
+  return {
+    siteBaseUrl: (siteKey) => `${origin}/s/${siteKey}/wiki`,
+    gatewayBaseUrl: (cloudId) => `${origin}/ex/confluence/${cloudId}/wiki`,
+    authServer: origin,
+    impersonationToken: `${origin}/oauth2/token`,
+    authorize: `${origin}/authorize`,
+    token: `${origin}/oauth/token`,
+    accessibleResources: `${origin}/oauth/token/accessible-resources`,
+    me: `${origin}/me`,
+    installKeys: `${origin}/connect-install-keys`,
+    api: `${origin}/ex/confluence`,
+    allJs: `${origin}/atlassian-connect/all.js`,
+    login: `${origin}/login`,
+  };
+}
