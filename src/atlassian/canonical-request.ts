@@ -25,7 +25,8 @@ export interface CanonicalRequestInput {
   query?: QueryInput | undefined;
   /**
    * Path prefix to strip: the product's base path (`/wiki` for Confluence) for app→product calls, or the
-   * path of the app's descriptor `baseUrl` for product→app calls. `''` or `'/'` means none.
+   * path of the app's descriptor `baseUrl` for product→app calls. `''` or `'/'` means none. A whole base
+   * URL is accepted too; only its path is used.
    */
   contextPath?: string | undefined;
 }
@@ -52,7 +53,8 @@ function toEntries(query: QueryInput | undefined): QueryEntries {
 
 function normaliseContextPath(contextPath: string | undefined): string {
   if (contextPath === undefined) return '';
-  let p = contextPath;
+  // A whole base URL (`https://x.atlassian.net/wiki`, an app's descriptor baseUrl) counts as its path.
+  let p = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(contextPath) ? splitRawUrl(contextPath).pathname : contextPath;
   while (p.endsWith('/')) p = p.slice(0, -1);
   if (p !== '' && !p.startsWith('/')) p = `/${p}`;
   return p;

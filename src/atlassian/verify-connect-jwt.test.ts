@@ -365,6 +365,13 @@ describe('verifyConnectJwt: rules', () => {
       const out = await verifyConnectJwt(craft({ alg: 'HS256' }, baseClaims({ qsh: 'context-qsh' })), options({ allowContextQsh: true }));
       assert.equal(out.isContextToken, true);
     });
+    test('a context route needs no request', async () => {
+      const out = await verifyConnectJwt(craft({ alg: 'HS256' }, baseClaims({ qsh: 'context-qsh' })), options({ allowContextQsh: true, request: undefined }));
+      assert.equal(out.isContextToken, true);
+    });
+    test('a normal route without a request is a programming error', async () => {
+      await assert.rejects(verifyConnectJwt(craft({ alg: 'HS256' }, baseClaims()), options({ request: undefined })), TypeError);
+    });
     test('refused on a normal route', async () => {
       await rejectsWith(
         verifyConnectJwt(craft({ alg: 'HS256' }, baseClaims({ qsh: 'context-qsh' })), options({ allowContextQsh: false })),

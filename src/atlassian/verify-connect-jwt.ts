@@ -27,7 +27,8 @@ export type ConnectJwtRequest =
 export interface VerifyConnectJwtOptions {
   /** The tenant's shared secret, or undefined when the clientKey is unknown. */
   getSharedSecret(clientKey: string): string | undefined | Promise<string | undefined>;
-  request: ConnectJwtRequest;
+  /** The request the token came with; required unless `allowContextQsh` (context tokens carry no request hash). */
+  request?: ConnectJwtRequest | undefined;
   /** The path of the app's descriptor `baseUrl` (stripped before hashing). */
   contextPath?: string | undefined;
   clock: Clock;
@@ -155,6 +156,7 @@ export async function verifyConnectJwt(token: string, options: VerifyConnectJwtO
       details: { reason: 'context_qsh_not_allowed' },
     });
   } else {
+    if (options.request === undefined) throw new TypeError('verifyConnectJwt: request is required to check a qsh');
     const { method, pathname, query } = requestParts(options.request);
     const contextPath = options.contextPath;
     let matches = queryStringHash({ method, pathname, query, contextPath }) === qsh;
