@@ -3,7 +3,7 @@
 // test files and hands them to `node --test` with tsx loaded. Extra arguments narrow the run:
 // `node scripts/run-tests.mjs src/store` runs only the tests under src/store.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -24,7 +24,11 @@ function collect(path, out) {
 }
 
 const files = [];
-for (const r of searchRoots) collect(join(root, r), files);
+for (const r of searchRoots) {
+  // The default roots may not exist yet in a fresh clone (git keeps no empty folders); named ones must.
+  if (roots.length === 0 && !existsSync(join(root, r))) continue;
+  collect(join(root, r), files);
+}
 files.sort();
 if (files.length === 0) {
   console.error(`no test files under ${searchRoots.join(', ')}`);
