@@ -46,8 +46,16 @@ describe('endpoints', () => {
     });
   });
 
-  test('an explicit impersonationAudience wins', () => {
-    const out = endpointsFromDiscovery({ ...doc, endpoints: { ...doc.endpoints, impersonationAudience: `${sandbox}/auth` } });
+  test('endpoints.authServer (as the sandbox publishes it) is the assertion audience', () => {
+    const out = endpointsFromDiscovery({ ...doc, endpoints: { ...doc.endpoints, authServer: `${sandbox}/auth-server/` } });
+    assert.equal(out.impersonationAudience, `${sandbox}/auth-server`);
+  });
+
+  test('an explicit impersonationAudience wins over authServer', () => {
+    const out = endpointsFromDiscovery({
+      ...doc,
+      endpoints: { ...doc.endpoints, authServer: `${sandbox}/auth-server`, impersonationAudience: `${sandbox}/auth` },
+    });
     assert.equal(out.impersonationAudience, `${sandbox}/auth`);
   });
 

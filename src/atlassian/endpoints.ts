@@ -53,7 +53,9 @@ export const discoveryDocumentSchema = z.object({
   url: httpUrl,
   endpoints: z.object({
     impersonationToken: httpUrl,
-    /** Optional; defaults to the document's `url` (the sandbox is its own auth server). */
+    /** The auth server base URL, i.e. the JWT-bearer assertion's `aud`. Optional; see endpointsFromDiscovery. */
+    authServer: httpUrl.optional(),
+    /** Alternative explicit spelling of the assertion `aud`; wins over `authServer`. */
     impersonationAudience: httpUrl.optional(),
     authorize: httpUrl,
     token: httpUrl,
@@ -71,7 +73,8 @@ function withoutTrailingSlash(url: string): string {
 }
 
 /**
- * Turns a sandbox discovery document into AtlassianEndpoints. A malformed document is CONFIG_INVALID,
+ * Turns a sandbox discovery document into AtlassianEndpoints. The assertion audience is
+ * `endpoints.impersonationAudience`, else `endpoints.authServer`, else `url` (trailing `/` removed). A malformed document is CONFIG_INVALID,
  * naming each bad field.
  */
 export function endpointsFromDiscovery(doc: unknown): AtlassianEndpoints {
@@ -85,7 +88,8 @@ export function endpointsFromDiscovery(doc: unknown): AtlassianEndpoints {
   const { url, endpoints: e } = parsed.data;
   return Object.freeze({
     impersonationTokenUrl: e.impersonationToken,
-    impersonationAudience: withoutTrailingSlash(e.impersonationAudience ?? url),
+    // The assertion's aud: an explicit value, else the published auth server, else the sandbox URL itself.
+    impersonationAudience: withoutTrailingSlash(e.impersonationAudience ?? e.authServer ?? url),
     installKeysUrl: withoutTrailingSlash(e.installKeys),
     authorizeUrl: e.authorize,
     tokenUrl: e.token,
