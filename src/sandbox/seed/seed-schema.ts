@@ -44,7 +44,7 @@ export const seedSpaceSchema = z
     permissions: z
       .object({ read: principalSetSchema, write: principalSetSchema })
       .strict()
-      .default({ read: { users: [], groups: ['confluence-users'] }, write: { users: [], groups: ['confluence-users'] } }),
+      .default({ read: { users: [], groups: ['confluence-users', 'atlassian-addons'] }, write: { users: [], groups: ['confluence-users', 'atlassian-addons'] } }),
   })
   .strict();
 
