@@ -27,8 +27,8 @@ describe('seed', () => {
     ['no sites', { sites: [] }, /sites/],
     ['bad email', { sites: [{ key: 'a' }], users: [{ accountId: 'x', displayName: 'X', email: 'nope' }] }, /users\[0\]\.email/],
     ['unknown field', { sites: [{ key: 'a', colour: 'red' }] }, /sites\[0\]/],
-    ['user on unknown site', { sites: [{ key: 'a' }], users: [{ accountId: 'x', displayName: 'X', email: 'x@y.z', sites: ['b'] }] }, /users\[0\]\.sites: unknown site "b"/],
-    ['page in unknown space', { sites: [{ key: 'a' }], users: [{ accountId: 'x', displayName: 'X', email: 'x@y.z' }], pages: [{ site: 'a', space: 'NOPE', title: 't', authorAccountId: 'x' }] }, /pages\[0\]\.space/],
+    ['user on unknown site', { sites: [{ key: 'a' }], users: [{ accountId: 'x', displayName: 'X', email: 'x@example.com', sites: ['b'] }] }, /users\[0\]\.sites: unknown site "b"/],
+    ['page in unknown space', { sites: [{ key: 'a' }], users: [{ accountId: 'x', displayName: 'X', email: 'x@example.com' }], pages: [{ site: 'a', space: 'NOPE', title: 't', authorAccountId: 'x' }] }, /pages\[0\]\.space/],
     ['duplicate site', { sites: [{ key: 'a' }, { key: 'a' }] }, /duplicate site key/],
     ['bad cloudId', { sites: [{ key: 'a', cloudId: 'xyz' }] }, /sites\[0\]\.cloudId/],
   ];
