@@ -34,6 +34,53 @@ describe('onbehalf CLI', () => {
     assert.match(help.out, /--resume/);
   });
 
+  test('sandbox serves on loopback, prints its ready line, and stops on the signal', async () => {
+    let stop!: (s: string) => void;
+    const out: string[] = [];
+    const running = runCli(['sandbox', '--port', '0'], {
+      env: {},
+      cwd: repoRoot,
+      out: (l) => out.push(l),
+      err: () => {},
+      stopSignal: new Promise((r) => (stop = r)),
+    });
+    while (out.length === 0) await new Promise((r) => setTimeout(r, 20));
+    const ready = JSON.parse(out[0] ?? '') as { url: string; sites: { key: string; baseUrl: string }[] };
+    assert.match(ready.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const discovery = (await (await fetch(`${ready.url}/_sandbox/discovery`)).json()) as { sites: unknown[] };
+    assert.equal(discovery.sites.length, ready.sites.length);
+    stop('SIGINT');
+    assert.equal(await running, 0);
+    await assert.rejects(fetch(`${ready.url}/_sandbox/discovery`), 'closed after the signal');
+  });
+
+  test('up starts sandbox and gateway, prints the tour, and shuts both down', async () => {
+    let stop!: (s: string) => void;
+    const out: string[] = [];
+    const dir = mkdtempSync(join(tmpdir(), 'onbehalf-up-'));
+    const running = runCli(['up', '--port', '0', '--sandbox-port', '0'], {
+      env: { ONBEHALF_LOG_LEVEL: 'silent' },
+      cwd: dir,
+      out: (l) => out.push(l),
+      err: () => {},
+      stopSignal: new Promise((r) => (stop = r)),
+    });
+    while (!out.some((l) => l.startsWith('Ctrl-C'))) await new Promise((r) => setTimeout(r, 20));
+    const text = out.join('\n');
+    const gateway = /Gateway {5}(http:\/\/\S+)/.exec(text)?.[1];
+    const sandbox = /Sandbox {5}(http:\/\/\S+)/.exec(text)?.[1];
+    assert.ok(gateway && sandbox, text);
+    assert.equal((await fetch(`${gateway}/readyz`)).status, 200);
+    const curl = /curl -u (\S+):(\S+) (\S+)/.exec(text);
+    assert.ok(curl, 'the tour shows a working curl');
+    const me = await fetch(curl[3] ?? '', { headers: { Authorization: `Basic ${Buffer.from(`${curl[1]}:${curl[2]}`).toString('base64')}` } });
+    assert.equal(me.status, 200, 'the curl in the tour works');
+    stop('SIGINT');
+    assert.equal(await running, 0);
+    await assert.rejects(fetch(`${gateway}/healthz`));
+    await assert.rejects(fetch(`${sandbox}/_sandbox/discovery`));
+  });
+
   test('unbuilt commands say so and exit 2; bad flags and unknown commands exit 2', async () => {
     for (const args of [['links', 'list'], ['token'], ['tenants', 'purge']]) {
       const r = await cli(args);

@@ -5,11 +5,15 @@ import { doctorCommand } from './doctor.js';
 import { keysInitCommand, keysRetireCommand, keysRotateCommand, keysStatusCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { notBuiltCommands } from './not-built.js';
+import { sandboxCommand } from './sandbox.js';
 import { serveCommand } from './serve.js';
+import { upCommand } from './up.js';
 
 export function allCommands(): Command[] {
   return [
+    upCommand,
     serveCommand,
+    sandboxCommand,
     migrateCommand,
     keysInitCommand,
     keysStatusCommand,

@@ -1,4 +1,4 @@
-import { CONFIG_OPTIONS, SERVER_OPTIONS, type Command } from '../command.js';
+import { CONFIG_OPTIONS, type Command } from '../command.js';
 
 /** Commands whose work later issues build; they say so plainly and exit 2. */
 export const notBuiltCommands: Command[] = [
@@ -22,19 +22,5 @@ export const notBuiltCommands: Command[] = [
     usage: 'onbehalf tenants purge [--dry-run]',
     options: { ...CONFIG_OPTIONS, 'dry-run': { type: 'boolean' } },
     notBuiltYet: 'Tenant lifecycle is not built yet (it comes with the Connect route).',
-  },
-  {
-    name: ['up'],
-    summary: 'Start the sandbox and the gateway together, install the app and print a tour (npm start).',
-    usage: 'onbehalf up [flags]',
-    options: { ...SERVER_OPTIONS, ...CONFIG_OPTIONS },
-    notBuiltYet: 'The one-command demo is not built yet; run `onbehalf serve` for the gateway alone.',
-  },
-  {
-    name: ['sandbox'],
-    summary: 'Run the local emulator of Confluence Cloud and Atlassian auth servers.',
-    usage: 'onbehalf sandbox [--port N] [--host H] [--seed FILE]',
-    options: { port: { type: 'string' }, host: { type: 'string' }, seed: { type: 'string' } },
-    notBuiltYet: 'The sandbox is not wired into the CLI yet.',
   },
 ];
