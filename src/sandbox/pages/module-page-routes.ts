@@ -1,7 +1,108 @@
-import type { Hono } from 'hono';
+import { randomBytes } from 'node:crypto';
+import type { Context, Hono } from 'hono';
+import { html, raw } from 'hono/html';
 import type { SandboxDeps } from '../sandbox-deps.js';
+import type { ConnectInstall, ConnectPageModule, SandboxUser } from '../state/types.js';
+import { canUseSite, isSiteAdmin } from '../state/permissions.js';
+import { sessionUser } from './session.js';
+import { buildIframeUrl, signContextJwt } from './iframe-url.js';
+import { ALL_JS } from './all-js.js';
+import { HOST_API_SPEC, HOST_PAGE_SCRIPT } from './host-page-script.js';
 
-/** Connect module pages (generalPage/configurePage host pages, all.js). */
-export function registerModulePageRoutes(_deps: SandboxDeps, _app: Hono): void {
-  // filled in below
+type ModuleKind = 'generalPage' | 'configurePage' | 'postInstallPage' | 'adminPage';
+
+function findModule(install: ConnectInstall, moduleKey: string): { module: ConnectPageModule; kind: ModuleKind } | null {
+  const m = install.descriptor.modules;
+  if (!m) return null;
+  const general = m.generalPages?.find((p) => p.key === moduleKey);
+  if (general) return { module: general, kind: 'generalPage' };
+  if (m.configurePage?.key === moduleKey) return { module: m.configurePage, kind: 'configurePage' };
+  if (m.postInstallPage?.key === moduleKey) return { module: m.postInstallPage, kind: 'postInstallPage' };
+  const admin = m.adminPages?.find((p) => p.key === moduleKey);
+  return admin ? { module: admin, kind: 'adminPage' } : null;
+}
+
+/** Conditions we evaluate: `user_is_admin` (implicit for configure/admin pages) and `user_is_logged_in`. */
+function conditionsPass(kind: ModuleKind, module: ConnectPageModule, user: SandboxUser): boolean {
+  const conditions = (module.conditions ?? []).map((c) => c.condition);
+  if (kind === 'configurePage' || kind === 'adminPage') conditions.push('user_is_admin');
+  return conditions.every((c) => (c === 'user_is_admin' ? isSiteAdmin(user) : true));
+}
+
+/**
+ * Connect page modules (§9.1, §9.8): `GET /s/<site>/wiki/plugins/servlet/ac/<appKey>/<moduleKey>` renders a
+ * host page with the app's iframe (signed URL, `sub` = the signed-in user), `?classifier=json` returns
+ * `{url, options}`, and `POST …/context-token` issues the context JWT behind `AP.context.getToken()`.
+ */
+export function registerModulePageRoutes(deps: SandboxDeps, app: Hono): void {
+  const { state } = deps;
+  const resolve = (c: Context) => {
+    const site = state.siteByKey(c.req.param('site') ?? '');
+    const install = site ? state.installs.get(state.installKey(site.key, c.req.param('appKey') ?? '')) : undefined;
+    if (!site || !install || !install.installed || !install.enabled) return null;
+    const found = findModule(install, c.req.param('moduleKey') ?? '');
+    return found ? { site, install, ...found } : null;
+  };
+  const notFound = (c: Context) => c.html(html`<!doctype html><h1>Page not found</h1>`, 404);
+  const denied = (c: Context) => c.html(html`<!doctype html><h1 id="access-denied">Access denied</h1><p>You do not have permission to view this page.</p>`, 403);
+
+  app.get('/atlassian-connect/all.js', (c) => c.body(ALL_JS, 200, { 'content-type': 'application/javascript; charset=utf-8', 'cache-control': 'no-cache' }));
+
+  app.get('/s/:site/wiki/plugins/servlet/ac/:appKey/:moduleKey', (c) => {
+    const r = resolve(c);
+    if (!r) return notFound(c);
+    const user = sessionUser(deps, c);
+    if (!user) {
+      const u = new URL(c.req.url);
+      return c.redirect(`/login?returnTo=${encodeURIComponent(u.pathname + u.search)}`, 302);
+    }
+    if (!canUseSite(state, user, r.site.key) || !conditionsPass(r.kind, r.module, user)) return denied(c);
+    const query = new URL(c.req.url).searchParams;
+    const context: Record<string, string> = {};
+    for (const [k, v] of query) if (k.startsWith('ac.') || /^(content|space|page)\./.test(k)) context[k] = v;
+    const hostUrl = deps.urls.siteBaseUrl(r.site.key).replace(/\/wiki$/, '');
+    const { url } = buildIframeUrl({ install: r.install, moduleKey: r.module.key, moduleUrl: r.module.url, context, hostUrl, accountId: user.accountId, nowSeconds: Math.floor(deps.clock.now() / 1000) });
+    const structuredContext = {
+      confluence: { content: context['content.id'] ? { id: context['content.id'], type: context['content.type'] ?? 'page', version: context['content.version'] ?? '' } : {}, space: context['space.key'] ? { id: context['space.id'] ?? '', key: context['space.key'] } : {} },
+      license: { active: false },
+    };
+    const servletBase = `${deps.urls.siteBaseUrl(r.site.key)}/plugins/servlet/ac`;
+    const options = { hostOrigin: deps.origin, isFullPage: true, productContext: context, structuredContext };
+    if (query.get('classifier') === 'json') return c.json({ url, options });
+    const extensionId = `${r.install.appKey}__${r.module.key}__${randomBytes(4).toString('hex')}`;
+    const name = JSON.stringify({ extension_id: extensionId, api: HOST_API_SPEC, origin: deps.origin, options });
+    const hostData = JSON.stringify({
+      appKey: r.install.appKey,
+      moduleKey: r.module.key,
+      api: HOST_API_SPEC,
+      structuredContext,
+      user: { atlassianAccountId: user.accountId, accountType: user.accountType === 'customer' ? 'customer' : 'atlassian' },
+      timeZone: user.timeZone ?? 'UTC',
+      locale: user.locale,
+      contextTokenUrl: `${servletBase}/${encodeURIComponent(r.install.appKey)}/${encodeURIComponent(r.module.key)}/context-token`,
+      servletBase,
+    }).replace(/</g, '\\u003c');
+    const title = r.module.name?.value ?? r.module.key;
+    return c.html(html`<!doctype html>
+<html><head><meta charset="utf-8"><title>${title} - ${r.site.name}</title></head>
+<body>
+<header><strong>${r.site.name}</strong> · signed in as <span id="current-user">${user.displayName}</span></header>
+<main>
+<h1>${title}</h1>
+<iframe class="ap-iframe" id="${extensionId}" name="${name}" referrerpolicy="no-referrer" style="width:100%;height:600px;border:0" src="${url}"></iframe>
+</main>
+<script type="application/json" id="ap-host-data">${raw(hostData)}</script>
+<script>${raw(HOST_PAGE_SCRIPT)}</script>
+</body></html>`);
+  });
+
+  app.post('/s/:site/wiki/plugins/servlet/ac/:appKey/:moduleKey/context-token', (c) => {
+    const r = resolve(c);
+    if (!r) return c.json({ code: 404, message: 'Not Found' }, 404);
+    const user = sessionUser(deps, c);
+    if (!user) return c.json({ code: 401, message: 'Unauthorized' }, 401);
+    if (!canUseSite(state, user, r.site.key) || !conditionsPass(r.kind, r.module, user)) return c.json({ code: 403, message: 'Forbidden' }, 403);
+    const token = signContextJwt(r.install, user.accountId, Math.floor(deps.clock.now() / 1000), {});
+    return c.json({ token });
+  });
 }

@@ -1,0 +1,121 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import vm from 'node:vm';
+import { createManualClock } from '../../clock.js';
+import { createSandbox } from '../create-sandbox.js';
+import { createTestConnectApp } from '../testing/create-test-connect-app.js';
+import { verifyConnectJwt } from '../jwt/verify-connect-jwt.js';
+import { DEFAULT_ACCOUNTS } from '../seed/default-seed.js';
+import { expandModuleUrl } from './iframe-url.js';
+import { ALL_JS } from './all-js.js';
+
+async function setup() {
+  const testApp = createTestConnectApp({ baseUrl: 'https://app.example.test/base' });
+  const sandbox = createSandbox({ clock: createManualClock(Date.UTC(2026, 5, 1)), fetch: testApp.fetchRouter() });
+  const r = await sandbox.control.installApp('acme', testApp.descriptorUrl);
+  assert.ok(r.ok);
+  const info = sandbox.control.installInfo('acme', r.install.appKey)!;
+  const signIn = async (accountId: string) => {
+    const res = await sandbox.fetch(`${sandbox.origin}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ accountId, returnTo: '/' }).toString(), redirect: 'manual' });
+    return res.headers.get('set-cookie')!.split(';')[0]!;
+  };
+  const servlet = `${sandbox.origin}/s/acme/wiki/plugins/servlet/ac/${info.key}`;
+  return { sandbox, info, signIn, servlet };
+}
+
+describe('Connect module pages', () => {
+  test('not signed in: redirect to the sign-in page with a return URL', async () => {
+    const { sandbox, servlet } = await setup();
+    const res = await sandbox.fetch(`${servlet}/main?ac.from=home`, { redirect: 'manual' });
+    assert.equal(res.status, 302);
+    assert.equal(res.headers.get('location'), `/login?returnTo=${encodeURIComponent('/s/acme/wiki/plugins/servlet/ac/com.example.sandbox-test-app/main?ac.from=home')}`);
+  });
+  test('generalPage host page carries an iframe whose URL is signed for the signed-in user (sub, real qsh)', async () => {
+    const { sandbox, info, signIn, servlet } = await setup();
+    const cookie = await signIn(DEFAULT_ACCOUNTS.bob);
+    const res = await sandbox.fetch(`${servlet}/main?ac.from=home+page`, { headers: { cookie } });
+    assert.equal(res.status, 200);
+    const page = await res.text();
+    const src = /<iframe[^>]* src="([^"]+)"/.exec(page)![1]!.replace(/&amp;/g, '&');
+    assert.ok(/referrerpolicy="no-referrer"/.test(page));
+    const url = new URL(src);
+    assert.equal(url.origin + url.pathname, 'https://app.example.test/base/main');
+    assert.equal(url.searchParams.get('from'), 'home page');
+    assert.equal(url.searchParams.get('xdm_c'), `channel-${info.key}__main`);
+    assert.equal(url.searchParams.get('cp'), '/wiki');
+    assert.equal(url.searchParams.get('xdm_e') + url.searchParams.get('cp')!, info.baseUrl);
+    assert.equal(url.searchParams.get('lic'), 'none');
+    assert.ok(src.endsWith(`&jwt=${url.searchParams.get('jwt')}`), 'jwt is last');
+    const v = verifyConnectJwt({ token: url.searchParams.get('jwt')!, secretFor: ({ iss }) => (iss === info.clientKey ? info.sharedSecret : null), method: 'GET', url: src, contextPath: '/base', nowSeconds: Math.floor(sandbox.clock.now() / 1000) });
+    assert.ok(v.ok, v.ok ? '' : v.reason);
+    assert.equal(v.claims['sub'], DEFAULT_ACCOUNTS.bob);
+    assert.equal((v.claims['exp'] as number) - (v.claims['iat'] as number), 900);
+    const name = JSON.parse(/ name="([^"]+)"/.exec(page)![1]!.replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as { extension_id: string; api: Record<string, unknown>; origin: string };
+    assert.equal(name.origin, sandbox.origin);
+    assert.ok(name.api['context']);
+    assert.ok(name.extension_id.startsWith(`${info.key}__main__`));
+  });
+  test('classifier=json returns {url, options}', async () => {
+    const { sandbox, signIn, servlet } = await setup();
+    const cookie = await signIn(DEFAULT_ACCOUNTS.bob);
+    const j = (await (await sandbox.fetch(`${servlet}/main?classifier=json`, { headers: { cookie } })).json()) as { url: string; options: Record<string, unknown> };
+    assert.ok(j.url.startsWith('https://app.example.test/base/main?from=&xdm_e='));
+    assert.ok(j.options['structuredContext']);
+  });
+  test('configurePage: admins only (403 access denied for others); unknown module is 404', async () => {
+    const { sandbox, signIn, servlet } = await setup();
+    const bob = await signIn(DEFAULT_ACCOUNTS.bob);
+    const denied = await sandbox.fetch(`${servlet}/configure`, { headers: { cookie: bob } });
+    assert.equal(denied.status, 403);
+    assert.ok((await denied.text()).includes('access-denied'));
+    const alice = await signIn(DEFAULT_ACCOUNTS.alice);
+    assert.equal((await sandbox.fetch(`${servlet}/configure`, { headers: { cookie: alice } })).status, 200);
+    assert.equal((await sandbox.fetch(`${servlet}/nope`, { headers: { cookie: alice } })).status, 404);
+    assert.equal((await sandbox.fetch(`${sandbox.origin}/s/acme/wiki/plugins/servlet/ac/other.app/main`, { headers: { cookie: alice } })).status, 404);
+  });
+  test('context token: HS256 with qsh "context-qsh" for the signed-in user; refused without a session', async () => {
+    const { sandbox, info, signIn, servlet } = await setup();
+    assert.equal((await sandbox.fetch(`${servlet}/main/context-token`, { method: 'POST' })).status, 401);
+    const cookie = await signIn(DEFAULT_ACCOUNTS.carol);
+    const { token } = (await (await sandbox.fetch(`${servlet}/main/context-token`, { method: 'POST', headers: { cookie } })).json()) as { token: string };
+    const base = { token, secretFor: () => info.sharedSecret, method: 'GET', url: '/any/backend/route', nowSeconds: Math.floor(sandbox.clock.now() / 1000) };
+    const ok = verifyConnectJwt({ ...base, qsh: 'context' });
+    assert.ok(ok.ok);
+    assert.equal(ok.claims['sub'], DEFAULT_ACCOUNTS.carol);
+    assert.equal(ok.claims['iss'], info.clientKey);
+    const strict = verifyConnectJwt({ ...base, qsh: 'required' });
+    assert.equal(strict.ok ? 'ok' : strict.reason, 'CONTEXT_QSH_NOT_ALLOWED');
+  });
+  test('all.js is served', async () => {
+    const { sandbox } = await setup();
+    const res = await sandbox.fetch(`${sandbox.origin}/atlassian-connect/all.js`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /javascript/);
+  });
+});
+
+describe('all.js bridge (run in a vm with a fake window)', () => {
+  test('posts init, proxies AP.context.getToken as a req, resolves on resp', async () => {
+    const posted: { msg: Record<string, unknown>; origin: string }[] = [];
+    const listeners: ((e: { origin: string; data: unknown }) => void)[] = [];
+    const window = {
+      name: JSON.stringify({ extension_id: 'app__main__1', api: { context: { getToken: { args: [], returnsPromise: true } } }, origin: 'http://host.test', options: {} }),
+      parent: { postMessage: (msg: Record<string, unknown>, origin: string) => posted.push({ msg, origin }) },
+      addEventListener: (_: string, l: (e: { origin: string; data: unknown }) => void) => listeners.push(l),
+    } as Record<string, unknown>;
+    vm.runInNewContext(ALL_JS, { window, JSON, Promise, Object, Array, String });
+    assert.deepEqual(JSON.parse(JSON.stringify(posted[0])), { msg: { eid: 'app__main__1', type: 'init', targets: {} }, origin: 'http://host.test' });
+    const AP = window['AP'] as { context: { getToken(): Promise<string> } };
+    const p = AP.context.getToken();
+    const req = posted[1]!.msg;
+    assert.equal(req['type'], 'req');
+    assert.equal(req['mod'], 'context');
+    assert.equal(req['fn'], 'getToken');
+    listeners.forEach((l) => l({ origin: 'http://evil.test', data: { type: 'resp', mid: req['mid'], args: [undefined, 'evil'] } }));
+    listeners.forEach((l) => l({ origin: 'http://host.test', data: { type: 'resp', mid: req['mid'], args: [undefined, 'tok-123'] } }));
+    assert.equal(await p, 'tok-123');
+  });
+  test('expandModuleUrl: unbound variables are empty, path parts percent-encoded, query values form-encoded', () => {
+    assert.equal(expandModuleUrl('/p/{ac.id}/view?q={ac.q}&none={ac.none}', { 'ac.id': 'a b/c', 'ac.q': 'x y&z' }), '/p/a%20b%2Fc/view?q=x+y%26z&none=');
+  });
+});
