@@ -88,6 +88,23 @@ test('base URL: trailing slash trimmed, query refused', () => {
   assert.match(problems({ ONBEHALF_BASE_URL: 'https://gw.example.com/?a=1' }), /must not carry a query/);
 });
 
+test('Connect app, Atlassian endpoints and broker settings', () => {
+  const c = loadConfig({}, {}, cwd);
+  assert.deepEqual(c.connect, { appKey: 'onbehalf', appName: 'onbehalf', vendorName: 'onbehalf', vendorUrl: null, emailAccess: false, tenantRetentionDays: 30 });
+  assert.deepEqual(c.atlassian, { sandboxUrl: null, endpointOverrides: {}, allowInsecure: false, jwtLeewaySeconds: 5 });
+  assert.deepEqual(c.broker, { refreshSkewSeconds: 60, cacheMaxEntries: 10000 });
+  const s = loadConfig({ ONBEHALF_CONNECT_EMAIL_ACCESS: 'true', ONBEHALF_ATLASSIAN_TOKEN_URL: 'http://127.0.0.1:9/token' }, { sandboxUrl: 'http://127.0.0.1:4100/' }, cwd);
+  assert.equal(s.connect.emailAccess, true);
+  assert.equal(s.atlassian.sandboxUrl, 'http://127.0.0.1:4100');
+  assert.equal(s.atlassian.allowInsecure, true, 'a sandbox implies plain http');
+  assert.deepEqual(s.atlassian.endpointOverrides, { tokenUrl: 'http://127.0.0.1:9/token' });
+  assert.match(problems({ ONBEHALF_ATLASSIAN_TOKEN_URL: 'http://auth.example/token' }), /ONBEHALF_ATLASSIAN_TOKEN_URL: must be an https:\/\/ URL; plain http needs ONBEHALF_ALLOW_INSECURE_ATLASSIAN=true/);
+  assert.match(problems({ ONBEHALF_SANDBOX_URL: 'http://127.0.0.1:4100/path' }), /must be the origin of a sandbox/);
+  assert.match(problems({ ONBEHALF_CONNECT_APP_KEY: 'has spaces' }), /ONBEHALF_CONNECT_APP_KEY/);
+  assert.match(problems({ ONBEHALF_JWT_LEEWAY_SECONDS: '31' }), /from 0 to 30/);
+  assert.match(problems({ ONBEHALF_CONNECT_EMAIL_ACCESS: 'maybe' }), /true or false/);
+});
+
 test('docs/configuration.md documents every variable', () => {
   const doc = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
   for (const v of CONFIG_VARIABLES) {

@@ -25,8 +25,52 @@ export type KeysConfig =
   /** A keyring file; `generateIfMissing` only in embedded (SQLite) mode, where one process owns the data. */
   | { readonly source: 'file'; readonly path: string; readonly generateIfMissing: boolean };
 
+/** Names of the Atlassian endpoints that can be overridden one by one (see atlassian/endpoints.ts). */
+export const ENDPOINT_OVERRIDES = {
+  impersonationTokenUrl: 'ONBEHALF_ATLASSIAN_IMPERSONATION_TOKEN_URL',
+  impersonationAudience: 'ONBEHALF_ATLASSIAN_IMPERSONATION_AUDIENCE',
+  installKeysUrl: 'ONBEHALF_ATLASSIAN_INSTALL_KEYS_URL',
+  authorizeUrl: 'ONBEHALF_ATLASSIAN_AUTHORIZE_URL',
+  tokenUrl: 'ONBEHALF_ATLASSIAN_TOKEN_URL',
+  accessibleResourcesUrl: 'ONBEHALF_ATLASSIAN_ACCESSIBLE_RESOURCES_URL',
+  meUrl: 'ONBEHALF_ATLASSIAN_ME_URL',
+  apiGatewayUrl: 'ONBEHALF_ATLASSIAN_API_URL',
+} as const;
+export type EndpointName = keyof typeof ENDPOINT_OVERRIDES;
+
+export interface ConnectConfig {
+  readonly appKey: string;
+  readonly appName: string;
+  readonly vendorName: string;
+  readonly vendorUrl: string | null;
+  /** Adds ACCESS_EMAIL_ADDRESSES to the descriptor's scopes. */
+  readonly emailAccess: boolean;
+  /** Days an uninstalled tenant's data is kept before `tenants purge` (or the gateway) deletes it. */
+  readonly tenantRetentionDays: number;
+}
+
+export interface AtlassianConfig {
+  /** A sandbox origin: endpoints are read from its `/_sandbox/discovery` document at start. */
+  readonly sandboxUrl: string | null;
+  readonly endpointOverrides: Readonly<Partial<Record<EndpointName, string>>>;
+  /** Allows plain-http Atlassian endpoints; implied by sandboxUrl. Loud at start-up. */
+  readonly allowInsecure: boolean;
+  /** Clock leeway for inbound JWTs, 0-30 s. */
+  readonly jwtLeewaySeconds: number;
+}
+
+export interface BrokerConfig {
+  /** A cached token is replaced this long before it expires. */
+  readonly refreshSkewSeconds: number;
+  /** Upper bound of cached access tokens per process. */
+  readonly cacheMaxEntries: number;
+}
+
 export interface Config {
   readonly server: { readonly host: string; readonly port: number; readonly baseUrl: string };
+  readonly connect: ConnectConfig;
+  readonly atlassian: AtlassianConfig;
+  readonly broker: BrokerConfig;
   readonly dataDir: string;
   readonly database: DatabaseConfig;
   readonly keys: KeysConfig;
@@ -37,6 +81,7 @@ export interface Config {
 
 /** CLI flags, already parsed by the CLI; they win over environment variables. */
 export interface ConfigFlags {
+  sandboxUrl?: string;
   host?: string;
   port?: string;
   baseUrl?: string;
@@ -91,6 +136,23 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
     doc: 'Keyring file (JSON). Generated with mode 0600 on first start in embedded mode; required to exist with PostgreSQL.',
   },
   { env: 'ONBEHALF_LOG_LEVEL', flag: '--log-level', default: 'info', doc: 'fatal, error, warn, info, debug, trace or silent.' },
+  { env: 'ONBEHALF_CONNECT_APP_KEY', default: 'onbehalf', doc: 'Key of the Connect app in its descriptor (at most 64 characters).' },
+  { env: 'ONBEHALF_CONNECT_APP_NAME', default: 'onbehalf', doc: 'Name of the Connect app, shown to admins and users.' },
+  { env: 'ONBEHALF_CONNECT_VENDOR_NAME', default: 'onbehalf', doc: 'Vendor name in the descriptor.' },
+  { env: 'ONBEHALF_CONNECT_VENDOR_URL', default: '(unset)', doc: 'Vendor URL in the descriptor.' },
+  { env: 'ONBEHALF_CONNECT_EMAIL_ACCESS', default: 'false', doc: 'true adds the ACCESS_EMAIL_ADDRESSES scope (needs Atlassian approval).' },
+  { env: 'ONBEHALF_TENANT_RETENTION_DAYS', default: '30', doc: 'Days an uninstalled site\'s data is kept before it is purged.' },
+  {
+    env: 'ONBEHALF_SANDBOX_URL',
+    flag: '--sandbox-url',
+    default: '(unset: production Atlassian)',
+    doc: 'Origin of an onbehalf sandbox; every Atlassian endpoint is read from its /_sandbox/discovery document at start.',
+  },
+  ...Object.values(ENDPOINT_OVERRIDES).map((env) => ({ env, default: '(production value)', doc: 'Overrides one Atlassian endpoint (see docs/configuration.md).' })),
+  { env: 'ONBEHALF_ALLOW_INSECURE_ATLASSIAN', default: 'false', doc: 'true allows plain-http Atlassian endpoints (implied by ONBEHALF_SANDBOX_URL).' },
+  { env: 'ONBEHALF_JWT_LEEWAY_SECONDS', default: '5', doc: 'Clock leeway for JWTs from Atlassian, 0-30 seconds.' },
+  { env: 'ONBEHALF_TOKEN_REFRESH_SKEW_SECONDS', default: '60', doc: 'A cached access token is replaced this long before it expires.' },
+  { env: 'ONBEHALF_TOKEN_CACHE_SIZE', default: '10000', doc: 'Most access tokens cached in memory per process.' },
 ];
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -181,6 +243,69 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}, cwd:
     problem(name('ONBEHALF_LOG_LEVEL'), `must be one of ${LOG_LEVELS.join(', ')}; got "${level}".`);
   }
 
+  const int = (envName: string, fallback: number, min: number, max: number): number => {
+    const raw = read(envName, undefined) ?? String(fallback);
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < min || n > max) {
+      problem(envName, `must be a whole number from ${min} to ${max}, got "${raw}".`);
+      return fallback;
+    }
+    return n;
+  };
+  const bool = (envName: string): boolean => {
+    const raw = (read(envName, undefined) ?? 'false').toLowerCase();
+    if (!['true', 'false', '1', '0', 'yes', 'no'].includes(raw)) {
+      problem(envName, `must be true or false, got "${raw}".`);
+      return false;
+    }
+    return raw === 'true' || raw === '1' || raw === 'yes';
+  };
+
+  const appKey = read('ONBEHALF_CONNECT_APP_KEY', undefined) ?? 'onbehalf';
+  if (!/^[a-zA-Z0-9._-]{1,64}$/.test(appKey)) {
+    problem('ONBEHALF_CONNECT_APP_KEY', `must be 1-64 letters, digits, dots, _ or -, got "${appKey}". Example: com.example.onbehalf.`);
+  }
+  const vendorUrl = read('ONBEHALF_CONNECT_VENDOR_URL', undefined) ?? null;
+  if (vendorUrl !== null && !/^https?:\/\//.test(vendorUrl)) problem('ONBEHALF_CONNECT_VENDOR_URL', `must be an http(s) URL, got "${vendorUrl}".`);
+  const connect: ConnectConfig = {
+    appKey,
+    appName: read('ONBEHALF_CONNECT_APP_NAME', undefined) ?? 'onbehalf',
+    vendorName: read('ONBEHALF_CONNECT_VENDOR_NAME', undefined) ?? 'onbehalf',
+    vendorUrl,
+    emailAccess: bool('ONBEHALF_CONNECT_EMAIL_ACCESS'),
+    tenantRetentionDays: int('ONBEHALF_TENANT_RETENTION_DAYS', 30, 0, 3650),
+  };
+
+  const sandboxUrl = read('ONBEHALF_SANDBOX_URL', flags.sandboxUrl) ?? null;
+  if (sandboxUrl !== null) {
+    const u = parseUrl(sandboxUrl);
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.pathname !== '/' || u.search !== '') {
+      problem(name('ONBEHALF_SANDBOX_URL'), `must be the origin of a sandbox, like http://127.0.0.1:4100, got "${sandboxUrl}".`);
+    }
+  }
+  const allowInsecure = bool('ONBEHALF_ALLOW_INSECURE_ATLASSIAN') || sandboxUrl !== null;
+  const endpointOverrides: Partial<Record<EndpointName, string>> = {};
+  for (const [key, envName] of Object.entries(ENDPOINT_OVERRIDES) as [EndpointName, string][]) {
+    const value = read(envName, undefined);
+    if (value === undefined) continue;
+    const u = parseUrl(value);
+    if (!u || (u.protocol !== 'https:' && !(u.protocol === 'http:' && allowInsecure))) {
+      problem(envName, `must be an https:// URL${allowInsecure ? ' (or http://)' : '; plain http needs ONBEHALF_ALLOW_INSECURE_ATLASSIAN=true'}, got "${value}".`);
+      continue;
+    }
+    endpointOverrides[key] = value.replace(/\/+$/, '');
+  }
+  const atlassian: AtlassianConfig = {
+    sandboxUrl: sandboxUrl?.replace(/\/+$/, '') ?? null,
+    endpointOverrides,
+    allowInsecure,
+    jwtLeewaySeconds: int('ONBEHALF_JWT_LEEWAY_SECONDS', 5, 0, 30),
+  };
+  const broker: BrokerConfig = {
+    refreshSkewSeconds: int('ONBEHALF_TOKEN_REFRESH_SKEW_SECONDS', 60, 0, 600),
+    cacheMaxEntries: int('ONBEHALF_TOKEN_CACHE_SIZE', 10000, 1, 10_000_000),
+  };
+
   if (problems.length > 0) {
     throw new GatewayError(
       'CONFIG_INVALID',
@@ -191,6 +316,9 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}, cwd:
 
   return deepFreeze<Config>({
     server: { host, port, baseUrl },
+    connect,
+    atlassian,
+    broker,
     dataDir,
     database,
     keys,

@@ -46,6 +46,11 @@ describe('endpoints', () => {
     });
   });
 
+  test('an api endpoint published with its /ex/confluence prefix maps to the gateway root', () => {
+    assert.equal(endpointsFromDiscovery({ ...doc, endpoints: { ...doc.endpoints, api: `${sandbox}/ex/confluence` } }).apiGatewayUrl, sandbox);
+    assert.equal(endpointsFromDiscovery({ ...doc, endpoints: { ...doc.endpoints, api: `${sandbox}/ex/confluence/` } }).apiGatewayUrl, sandbox);
+  });
+
   test('endpoints.authServer (as the sandbox publishes it) is the assertion audience', () => {
     const out = endpointsFromDiscovery({ ...doc, endpoints: { ...doc.endpoints, authServer: `${sandbox}/auth-server/` } });
     assert.equal(out.impersonationAudience, `${sandbox}/auth-server`);

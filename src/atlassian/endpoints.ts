@@ -95,6 +95,8 @@ export function endpointsFromDiscovery(doc: unknown): AtlassianEndpoints {
     tokenUrl: e.token,
     accessibleResourcesUrl: e.accessibleResources,
     meUrl: e.me,
-    apiGatewayUrl: withoutTrailingSlash(e.api),
+    // The sandbox publishes the Confluence prefix (`<origin>/ex/confluence`); we keep the gateway's root
+    // like production's `https://api.atlassian.com` and add `/ex/confluence/{cloudId}` where it is used.
+    apiGatewayUrl: withoutTrailingSlash(e.api).replace(/\/ex\/confluence$/, ''),
   });
 }

@@ -40,6 +40,7 @@ export const SERVER_OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
   'base-url': { type: 'string' },
+  'sandbox-url': { type: 'string' },
 } as const satisfies OptionSpec;
 
 export const CONFIG_OPTIONS_HELP = `Store and key flags (each also an environment variable, see docs/configuration.md):
@@ -52,4 +53,5 @@ export const CONFIG_OPTIONS_HELP = `Store and key flags (each also an environmen
 export const SERVER_OPTIONS_HELP = `Server flags:
   --host HOST            ONBEHALF_HOST          (default 127.0.0.1)
   --port PORT            ONBEHALF_PORT          (default 4000)
-  --base-url URL         ONBEHALF_BASE_URL      public URL of the gateway`;
+  --base-url URL         ONBEHALF_BASE_URL      public URL of the gateway
+  --sandbox-url URL      ONBEHALF_SANDBOX_URL   talk to an onbehalf sandbox instead of Atlassian`;

@@ -14,6 +14,7 @@ export function configFromArgs(ctx: CommandContext): Config {
     ['sqliteFile', 'sqlite-file'],
     ['keyFile', 'key-file'],
     ['logLevel', 'log-level'],
+    ['sandboxUrl', 'sandbox-url'],
   ];
   for (const [key, flag] of map) {
     const value = s(flag);
