@@ -13,3 +13,10 @@ export type { InstallAppResult } from './connect/install-app.js';
 export { computeQsh, createCanonicalRequest } from './jwt/canonical-request.js';
 export { verifyConnectJwt } from './jwt/verify-connect-jwt.js';
 export { signHmacJwt } from './jwt/hs256.js';
+export { runSandboxCommand } from './run-sandbox-command.js';
+export type { RunSandboxCommandOptions } from './run-sandbox-command.js';
+// Helpers for tests that need a Connect app on the other side of the sandbox.
+export { createTestConnectApp } from './testing/create-test-connect-app.js';
+export type { TestConnectApp, ReceivedRequest } from './testing/create-test-connect-app.js';
+export { startTestConnectAppServer } from './testing/start-test-connect-app-server.js';
+export { signAssertion } from './testing/sign-assertion.js';
