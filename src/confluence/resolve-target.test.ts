@@ -1,0 +1,154 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isGatewayError } from '../errors.js';
+import { assertTarget, checkRawPath, parseApiBase, resolveApiTarget, resolveRedirectTarget, type TargetRefusal } from './resolve-target.js';
+
+const SITE = parseApiBase('https://acme.atlassian.net/wiki');
+const GATEWAY = parseApiBase('https://api.atlassian.com/ex/confluence/a1c0e000-0000-4000-8000-000000000001/wiki/');
+
+describe('parseApiBase', () => {
+  test('keeps origin and base path without a trailing slash', () => {
+    assert.deepEqual(SITE, { origin: 'https://acme.atlassian.net', basePath: '/wiki', href: 'https://acme.atlassian.net/wiki' });
+    assert.equal(GATEWAY.basePath, '/ex/confluence/a1c0e000-0000-4000-8000-000000000001/wiki');
+    assert.deepEqual(parseApiBase('https://acme.atlassian.net'), { origin: 'https://acme.atlassian.net', basePath: '', href: 'https://acme.atlassian.net' });
+  });
+  test('plain http only for loopback hosts unless allowed explicitly', () => {
+    assert.equal(parseApiBase('http://sandbox.localhost/s/acme/wiki').basePath, '/s/acme/wiki');
+    assert.equal(parseApiBase('http://127.0.0.1:8080/wiki').origin, 'http://127.0.0.1:8080');
+    assert.throws(() => parseApiBase('http://acme.atlassian.net/wiki'), (e) => isGatewayError(e, 'CONFIG_INVALID'));
+    assert.equal(parseApiBase('http://acme.internal/wiki', { allowInsecureHttp: true }).origin, 'http://acme.internal');
+  });
+  const bad: Array<[string, string]> = [
+    ['empty', ''],
+    ['relative', '/wiki'],
+    ['ftp', 'ftp://acme.atlassian.net/wiki'],
+    ['userinfo', 'https://u:p@acme.atlassian.net/wiki'],
+    ['query', 'https://acme.atlassian.net/wiki?x=1'],
+    ['fragment', 'https://acme.atlassian.net/wiki#x'],
+    ['dot segment', 'https://acme.atlassian.net/a/%2e%2e/wiki'],
+  ];
+  for (const [name, raw] of bad) {
+    test(`refuses ${name}`, () => assert.throws(() => parseApiBase(raw), (e) => isGatewayError(e, 'CONFIG_INVALID') && !e.message.includes('u:p')));
+  }
+});
+
+describe('resolveApiTarget: accepted', () => {
+  const cases: Array<[string, string, string, string]> = [
+    ['v1 path with query', '/rest/api/content?limit=5', 'https://acme.atlassian.net/wiki/rest/api/content?limit=5', '/rest/api/content?limit=5'],
+    ['v2 path', '/api/v2/pages', 'https://acme.atlassian.net/wiki/api/v2/pages', '/api/v2/pages'],
+    ['absolute URL under the base', 'https://acme.atlassian.net/wiki/api/v2/pages?cursor=abc', 'https://acme.atlassian.net/wiki/api/v2/pages?cursor=abc', '/api/v2/pages?cursor=abc'],
+    ['upper-case scheme and host', 'HTTPS://ACME.atlassian.net/wiki/api/v2/spaces', 'https://acme.atlassian.net/wiki/api/v2/spaces', '/api/v2/spaces'],
+    ['fragment dropped', '/api/v2/pages#top', 'https://acme.atlassian.net/wiki/api/v2/pages', '/api/v2/pages'],
+    ['dots inside a segment are fine', '/rest/api/content/1.2..3', 'https://acme.atlassian.net/wiki/rest/api/content/1.2..3', '/rest/api/content/1.2..3'],
+    ['.. in the query is not a path', '/rest/api/search?cql=title~"../x"', 'https://acme.atlassian.net/wiki/rest/api/search?cql=title~%22../x%22', '/rest/api/search?cql=title~%22../x%22'],
+    ['encoded space in a segment', '/rest/api/space/MY%20SPACE', 'https://acme.atlassian.net/wiki/rest/api/space/MY%20SPACE', '/rest/api/space/MY%20SPACE'],
+    ['base path itself', '/', 'https://acme.atlassian.net/wiki/', '/'],
+  ];
+  for (const [name, input, href, apiPath] of cases) {
+    test(name, () => {
+      const r = resolveApiTarget(SITE, input);
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.equal(r.url.href, href);
+      assert.equal(r.apiPath, apiPath);
+    });
+  }
+  test('the gateway base keeps its long path', () => {
+    const r = assertTarget(resolveApiTarget(GATEWAY, '/api/v2/pages?limit=1'));
+    assert.equal(r.url.href, 'https://api.atlassian.com/ex/confluence/a1c0e000-0000-4000-8000-000000000001/wiki/api/v2/pages?limit=1');
+    assert.equal(r.apiPath, '/api/v2/pages?limit=1');
+  });
+});
+
+describe('resolveApiTarget: refused before any network call', () => {
+  const cases: Array<[string, string, 'FORBIDDEN' | 'BAD_REQUEST', TargetRefusal]> = [
+    ['other origin', 'https://evil.example/wiki/api/v2/pages', 'FORBIDDEN', 'other_origin'],
+    ['same host, other port', 'https://acme.atlassian.net:8443/wiki/api/v2/pages', 'FORBIDDEN', 'other_origin'],
+    ['same host, http', 'http://acme.atlassian.net/wiki/api/v2/pages', 'FORBIDDEN', 'other_origin'],
+    ['sibling host', 'https://acme.atlassian.net.evil.example/wiki/x', 'FORBIDDEN', 'other_origin'],
+    ['absolute, outside the base path', 'https://acme.atlassian.net/admin', 'FORBIDDEN', 'outside_base_path'],
+    ['absolute, prefix but not a segment', 'https://acme.atlassian.net/wikiX/api', 'FORBIDDEN', 'outside_base_path'],
+    ['scheme-relative', '//evil.example/wiki/api', 'FORBIDDEN', 'scheme_relative_url'],
+    ['userinfo', 'https://acme.atlassian.net@evil.example/wiki', 'FORBIDDEN', 'userinfo'],
+    ['userinfo on the right host', 'https://user:pw@acme.atlassian.net/wiki/api', 'FORBIDDEN', 'userinfo'],
+    ['..', '/../admin', 'FORBIDDEN', 'dot_segment'],
+    ['.. in the middle', '/rest/../../admin', 'FORBIDDEN', 'dot_segment'],
+    ['. segment', '/rest/./api', 'FORBIDDEN', 'dot_segment'],
+    ['%2e%2e', '/%2e%2e/admin', 'FORBIDDEN', 'dot_segment'],
+    ['%2E%2E upper case', '/%2E%2E/admin', 'FORBIDDEN', 'dot_segment'],
+    ['.%2e mixed', '/.%2e/admin', 'FORBIDDEN', 'dot_segment'],
+    ['double-encoded %252e%252e', '/%252e%252e/admin', 'FORBIDDEN', 'dot_segment'],
+    ['..;x (Java path parameter)', '/..;x/admin', 'FORBIDDEN', 'dot_segment'],
+    ['absolute URL with %2e%2e', 'https://acme.atlassian.net/wiki/%2e%2e/admin', 'FORBIDDEN', 'dot_segment'],
+    ['absolute URL with ..', 'https://acme.atlassian.net/wiki/../admin', 'FORBIDDEN', 'dot_segment'],
+    ['encoded slash', '/rest%2F..%2Fadmin', 'FORBIDDEN', 'encoded_slash'],
+    ['encoded slash lower case', '/a%2fb', 'FORBIDDEN', 'encoded_slash'],
+    ['double-encoded slash', '/a%252Fb', 'FORBIDDEN', 'encoded_slash'],
+    ['encoded backslash', '/a%5Cb', 'FORBIDDEN', 'backslash'],
+    ['backslash', '/rest\\..\\admin', 'FORBIDDEN', 'backslash'],
+    ['leading backslashes', '\\\\evil.example/x', 'FORBIDDEN', 'backslash'],
+    ['slash backslash', '/\\evil.example/x', 'FORBIDDEN', 'backslash'],
+    ['backslash in authority', 'https://acme.atlassian.net\\@evil.example/wiki', 'FORBIDDEN', 'userinfo'],
+    ['javascript scheme', 'javascript:alert(1)', 'BAD_REQUEST', 'unsupported_scheme'],
+    ['file scheme', 'file:///etc/passwd', 'BAD_REQUEST', 'unsupported_scheme'],
+    ['ftp scheme', 'ftp://acme.atlassian.net/wiki/x', 'BAD_REQUEST', 'unsupported_scheme'],
+    ['data scheme', 'data:text/plain,hi', 'BAD_REQUEST', 'unsupported_scheme'],
+    ['no leading slash', 'api/v2/pages', 'BAD_REQUEST', 'relative_path_must_start_with_slash'],
+    ['control character', '/api/v2/pages\r\nX-Injected: 1', 'BAD_REQUEST', 'control_character'],
+    ['encoded NUL', '/api/%00/pages', 'BAD_REQUEST', 'control_character'],
+    ['malformed percent', '/api/%zz/pages', 'BAD_REQUEST', 'malformed_percent_encoding'],
+  ];
+  for (const [name, input, code, reason] of cases) {
+    test(name, () => {
+      const r = resolveApiTarget(SITE, input);
+      assert.deepEqual(r, { ok: false, code, reason });
+      assert.throws(
+        () => assertTarget(r),
+        (e) => isGatewayError(e, code) && e.details?.['reason'] === reason && !e.message.includes('evil') && !e.message.includes('pw'),
+      );
+    });
+  }
+  test('gateway base: another cloudId is outside the base path', () => {
+    const r = resolveApiTarget(GATEWAY, 'https://api.atlassian.com/ex/confluence/9e0b0000-0000-4000-8000-000000000002/wiki/api/v2/pages');
+    assert.deepEqual(r, { ok: false, code: 'FORBIDDEN', reason: 'outside_base_path' });
+  });
+  test('a URL object is checked by origin and path too', () => {
+    assert.equal(resolveApiTarget(SITE, new URL('https://evil.example/wiki/x')).ok, false);
+    assert.equal(resolveApiTarget(SITE, new URL('https://acme.atlassian.net/wiki/x')).ok, true);
+  });
+});
+
+describe('resolveRedirectTarget', () => {
+  const current = new URL('https://acme.atlassian.net/wiki/rest/api/content/1');
+  const cases: Array<[string, string, string | TargetRefusal]> = [
+    ['root-relative under the base', '/wiki/rest/api/content/2', 'https://acme.atlassian.net/wiki/rest/api/content/2'],
+    ['relative to the current URL', '2?expand=body', 'https://acme.atlassian.net/wiki/rest/api/content/2?expand=body'],
+    ['absolute under the base', 'https://acme.atlassian.net/wiki/api/v2/pages/2', 'https://acme.atlassian.net/wiki/api/v2/pages/2'],
+    ['root-relative outside the base', '/login.action', 'outside_base_path'],
+    ['other origin', 'https://id.atlassian.com/login', 'other_origin'],
+    ['scheme-relative other host', '//evil.example/wiki/x', 'other_origin'],
+    ['relative with ..', '../../../admin', 'dot_segment'],
+    ['encoded escape', '/wiki/%2e%2e/admin', 'dot_segment'],
+    ['userinfo', 'https://x@acme.atlassian.net/wiki/y', 'userinfo'],
+    ['non-http scheme', 'javascript:alert(1)', 'unsupported_scheme'],
+  ];
+  for (const [name, location, expected] of cases) {
+    test(name, () => {
+      const r = resolveRedirectTarget(SITE, location, current);
+      if (expected.startsWith('https://')) {
+        assert.ok(r.ok, JSON.stringify(r));
+        assert.equal(r.url.href, expected);
+      } else {
+        assert.equal(r.ok, false);
+        assert.equal(!r.ok && r.reason, expected);
+      }
+    });
+  }
+});
+
+describe('checkRawPath', () => {
+  test('plain API paths pass; the checker is not vacuous', () => {
+    assert.equal(checkRawPath('/rest/api/content/123/child/page'), null);
+    assert.equal(checkRawPath('/api/v2/pages/123'), null);
+    assert.equal(checkRawPath('/a/../b'), 'dot_segment');
+  });
+});
