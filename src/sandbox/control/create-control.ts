@@ -18,6 +18,7 @@ export interface Discovery {
     installKeys: string;
     api: string;
     authServer: string;
+    impersonationAudience: string;
     allJs: string;
     login: string;
     control: string;
@@ -111,6 +112,7 @@ export function createControl(
         installKeys: urls.installKeys,
         api: urls.api,
         authServer: urls.authServer,
+        impersonationAudience: urls.authServer,
         allJs: urls.allJs,
         login: urls.login,
         control: `${deps.origin}/_sandbox`,
