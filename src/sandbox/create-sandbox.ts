@@ -6,7 +6,7 @@ import { parseSeed, type SandboxSeed } from './seed/seed-schema.js';
 import { createSandboxUrls, type PageEventInfo, type SandboxDeps, type SandboxSettings } from './sandbox-deps.js';
 import { createCounters } from './control/create-counters.js';
 import { createFaults } from './faults/create-faults.js';
-import { createInstallKeys } from './connect/create-install-keys.js';
+import { createInstallKeys, type InstallKeys } from './connect/create-install-keys.js';
 import { createConfluenceApi } from './confluence/create-confluence-api.js';
 import { registerImpersonationRoutes } from './oauth/impersonation-routes.js';
 import { registerThreeLoRoutes } from './oauth/three-lo-routes.js';
@@ -26,6 +26,8 @@ export interface CreateSandboxOptions {
   /** For outbound calls to apps (descriptor, lifecycle, webhooks). Default: global fetch. */
   fetch?: typeof fetch;
   settings?: Partial<SandboxSettings>;
+  /** RSA keys for signed installs; pass one `createInstallKeys()` to several sandboxes to generate the key once. */
+  installKeys?: InstallKeys;
 }
 
 export interface SandboxClock extends Clock {
@@ -79,7 +81,7 @@ export function createSandbox(options: CreateSandboxOptions = {}): Sandbox {
     settings: { ...DEFAULT_SETTINGS, ...options.settings },
     counters: createCounters(),
     faults: createFaults(clock),
-    installKeys: createInstallKeys(),
+    installKeys: options.installKeys ?? createInstallKeys(),
     outboundFetch,
     pageEvents: {
       emit: (info) => listeners.forEach((l) => l(info)),

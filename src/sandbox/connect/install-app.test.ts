@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { importSPKI, jwtVerify, decodeProtectedHeader } from 'jose';
 import { createManualClock } from '../../clock.js';
 import { createSandbox } from '../create-sandbox.js';
+import { createInstallKeys } from './create-install-keys.js';
+
+const keys = createInstallKeys();
 import { createTestConnectApp } from '../testing/create-test-connect-app.js';
 import { computeQsh } from '../jwt/canonical-request.js';
 import { decodeJwt, signHmacJwt, verifyHmacSignature } from '../jwt/hs256.js';
@@ -11,7 +14,7 @@ import { DEFAULT_ACCOUNTS } from '../seed/default-seed.js';
 
 function setup(options: { scopes?: string[]; baseUrl?: string } = {}) {
   const testApp = createTestConnectApp({ baseUrl: options.baseUrl ?? 'https://app.example.test/base', ...(options.scopes ? { scopes: options.scopes } : {}) });
-  const sandbox = createSandbox({ clock: createManualClock(Date.UTC(2026, 5, 1)), fetch: testApp.fetchRouter() });
+  const sandbox = createSandbox({ clock: createManualClock(Date.UTC(2026, 5, 1)), fetch: testApp.fetchRouter(), installKeys: keys });
   const install = async () => {
     const res = await sandbox.fetch(`${sandbox.origin}/_sandbox/sites/acme/apps`, {
       method: 'POST',
@@ -66,7 +69,7 @@ describe('Connect install (signed-install RS256)', () => {
   });
   test('an invalid descriptor is refused with the bad field named', async () => {
     const testApp = createTestConnectApp({ baseUrl: 'https://bad.example.test', descriptor: { key: 'x', baseUrl: 'not a url', scopes: ['READ'] } });
-    const sandbox = createSandbox({ fetch: testApp.fetchRouter() });
+    const sandbox = createSandbox({ fetch: testApp.fetchRouter(), installKeys: keys });
     const r = await sandbox.control.installApp('acme', testApp.descriptorUrl);
     assert.equal(r.ok, false);
     assert.ok(!r.ok && r.code === 'DESCRIPTOR_INVALID' && r.message.includes('baseUrl'));

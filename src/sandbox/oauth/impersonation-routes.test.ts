@@ -2,6 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createManualClock } from '../../clock.js';
 import { createSandbox } from '../create-sandbox.js';
+import { createInstallKeys } from '../connect/create-install-keys.js';
+
+const keys = createInstallKeys();
 import { createTestConnectApp } from '../testing/create-test-connect-app.js';
 import { signAssertion } from '../testing/sign-assertion.js';
 import { DEFAULT_ACCOUNTS } from '../seed/default-seed.js';
@@ -10,7 +13,7 @@ const GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 async function setup(scopes?: string[]) {
   const testApp = createTestConnectApp({ baseUrl: 'https://app.example.test', ...(scopes ? { scopes } : {}) });
-  const sandbox = createSandbox({ clock: createManualClock(Date.UTC(2026, 5, 1)), fetch: testApp.fetchRouter() });
+  const sandbox = createSandbox({ clock: createManualClock(Date.UTC(2026, 5, 1)), fetch: testApp.fetchRouter(), installKeys: keys });
   const r = await sandbox.control.installApp('acme', testApp.descriptorUrl);
   assert.ok(r.ok);
   const info = sandbox.control.installInfo('acme', r.install.appKey)!;

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import vm from 'node:vm';
 import { createManualClock } from '../../clock.js';
 import { createSandbox } from '../create-sandbox.js';
+import { createInstallKeys } from '../connect/create-install-keys.js';
+
+const keys = createInstallKeys();
 import { createTestConnectApp } from '../testing/create-test-connect-app.js';
 import { verifyConnectJwt } from '../jwt/verify-connect-jwt.js';
 import { DEFAULT_ACCOUNTS } from '../seed/default-seed.js';
@@ -11,7 +14,7 @@ import { ALL_JS } from './all-js.js';
 
 async function setup() {
   const testApp = createTestConnectApp({ baseUrl: 'https://app.example.test/base' });
-  const sandbox = createSandbox({ clock: createManualClock(Date.UTC(2026, 5, 1)), fetch: testApp.fetchRouter() });
+  const sandbox = createSandbox({ clock: createManualClock(Date.UTC(2026, 5, 1)), fetch: testApp.fetchRouter(), installKeys: keys });
   const r = await sandbox.control.installApp('acme', testApp.descriptorUrl);
   assert.ok(r.ok);
   const info = sandbox.control.installInfo('acme', r.install.appKey)!;
