@@ -3,7 +3,16 @@ import type { Hono } from 'hono';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
+import { resolveEndpoints } from './atlassian/resolve-endpoints.js';
+import type { AtlassianEndpoints } from './atlassian/endpoints.js';
+import { createBackgroundTasks, type BackgroundTasks } from './background-tasks.js';
+import { createConnectTokenBroker, type ConnectTokenBroker } from './broker/connect-token-broker.js';
+import { createWebhookCapture } from './identity/capture-webhook.js';
+import { connectRoutes } from './server/connect/connect-routes.js';
 import { createApp } from './server/create-app.js';
+import { connectJwtAuth } from './server/middleware/connect-jwt-auth.js';
+import { connectDescriptor, type ConnectDescriptor } from './tenants/connect-descriptor.js';
+import { createConnectLifecycle, type ConnectLifecycle } from './tenants/connect-lifecycle.js';
 import { createMetrics, type Metrics } from './server/metrics.js';
 import type { RouteDef } from './server/routes.js';
 import { createStore, type Store } from './store/create-store.js';
@@ -17,6 +26,17 @@ export interface GatewayOptions {
   clock?: Clock;
   /** Skip applying migrations at start (`onbehalf serve --no-migrate`); /readyz then reports pending ones. */
   migrate?: boolean;
+  /** Outbound HTTP to Atlassian (or a sandbox); tests plug an in-process sandbox in here. */
+  fetch?: typeof fetch;
+  /** Injected so retries never wait in real time in tests. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+export interface ConnectServices {
+  readonly descriptor: ConnectDescriptor;
+  readonly lifecycle: ConnectLifecycle;
+  readonly broker: ConnectTokenBroker;
 }
 
 export interface Gateway {
@@ -29,6 +49,9 @@ export interface Gateway {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly clock: Clock;
+  readonly endpoints: AtlassianEndpoints;
+  readonly connect: ConnectServices;
+  readonly background: BackgroundTasks;
   /** Serves the app over HTTP on the configured host and port; resolves with the URL it listens on. */
   listen(): Promise<{ url: string; port: number }>;
   close(): Promise<void>;
@@ -63,9 +86,49 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     await store.close();
     throw e;
   }
+  const outbound = options.fetch ?? fetch;
+  let resolved: Awaited<ReturnType<typeof resolveEndpoints>>;
+  try {
+    resolved = await resolveEndpoints(config.atlassian, outbound);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  if (resolved.nonProduction) {
+    logger.warn(
+      { source: resolved.source, endpoints: resolved.endpoints },
+      `NOT PRODUCTION: this gateway talks to ${resolved.source === 'sandbox' ? `the sandbox at ${config.atlassian.sandboxUrl}` : 'overridden Atlassian endpoints'}, not to Atlassian Cloud.`,
+    );
+  }
+  const endpoints = resolved.endpoints;
+
   const repos = createRepositories({ store, box, clock });
   const metrics = createMetrics();
-  const { app, routes } = createApp({ store, logger, metrics, version: packageVersion() });
+  const background = createBackgroundTasks(logger);
+
+  const broker = createConnectTokenBroker(
+    { repos, endpoints, fetch: outbound, clock, logger, ...(options.sleep ? { sleep: options.sleep } : {}), ...(options.random ? { random: options.random } : {}) },
+    { refreshSkewMs: config.broker.refreshSkewSeconds * 1000, cacheMaxEntries: config.broker.cacheMaxEntries },
+  );
+  const descriptor = connectDescriptor(config.connect, config.server.baseUrl);
+  const lifecycle = createConnectLifecycle(
+    { repos, clock, fetch: outbound, logger, onTenantGone: (tenant) => broker.purgeTenant(tenant) },
+    { connect: config.connect, appBaseUrl: config.server.baseUrl, installKeysUrl: endpoints.installKeysUrl, leewaySeconds: config.atlassian.jwtLeewaySeconds },
+  );
+  const contextPath = new URL(config.server.baseUrl).pathname.replace(/\/+$/, '');
+  const jwtDeps = { repos, clock, appKey: config.connect.appKey, contextPath, leewaySeconds: config.atlassian.jwtLeewaySeconds };
+
+  const { app, routes } = createApp({
+    store,
+    logger,
+    metrics,
+    version: packageVersion(),
+    routes: connectRoutes({ descriptor, lifecycle, background, captureWebhook: createWebhookCapture({ repos, fetch: outbound, logger }) }),
+    auth: {
+      connectJwt: connectJwtAuth(jwtDeps, { allowContextQsh: false }),
+      connectContext: connectJwtAuth(jwtDeps, { allowContextQsh: true }),
+    },
+  });
 
   let server: ServerType | undefined;
   return {
@@ -78,6 +141,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     metrics,
     logger,
     clock,
+    endpoints,
+    connect: { descriptor, lifecycle, broker },
+    background,
     listen() {
       return new Promise((resolve, reject) => {
         const s = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, (info) => {
@@ -98,6 +164,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
           if ('closeIdleConnections' in s) (s as { closeIdleConnections(): void }).closeIdleConnections();
         });
       }
+      await background.drain();
       await store.close();
     },
   };

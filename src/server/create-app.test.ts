@@ -78,8 +78,19 @@ describe('gateway HTTP skeleton', () => {
   });
 
   test('every route in the table is public or declares its auth', () => {
-    for (const r of gw.routes) assert.ok(['public', 'apiKey', 'connectJwt', 'admin'].includes(r.auth), `${r.method} ${r.path}`);
-    assert.deepEqual(gw.routes.map((r) => r.path), ['/healthz', '/readyz', '/metrics']);
+    for (const r of gw.routes) assert.ok(['public', 'apiKey', 'connectInstall', 'connectJwt', 'connectContext', 'admin'].includes(r.auth), `${r.method} ${r.path}`);
+    const byPath = Object.fromEntries(gw.routes.map((r) => [`${r.method} ${r.path}`, r.auth]));
+    assert.deepEqual(byPath, {
+      'GET /healthz': 'public',
+      'GET /readyz': 'public',
+      'GET /metrics': 'public',
+      'GET /atlassian-connect.json': 'public',
+      'POST /installed': 'connectInstall',
+      'POST /uninstalled': 'connectInstall',
+      'POST /enabled': 'connectInstall',
+      'POST /disabled': 'connectInstall',
+      'POST /connect/webhooks/:event': 'connectJwt',
+    });
   });
 });
 

@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -8,14 +8,21 @@ import type { Metrics } from './metrics.js';
 import { accessLog } from './middleware/access-log.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { requestId } from './middleware/request-id.js';
-import { routeTable, type RouteDef } from './routes.js';
+import { routeTable, type RouteAuth, type RouteDef } from './routes.js';
 
 export interface AppDeps {
   store: Store;
   logger: Logger;
   metrics: Metrics;
   version: string;
+  /** Further route groups (Connect, API, ...), each route naming its auth. */
+  routes?: readonly RouteDef[];
+  /** The middleware that enforces each auth kind; a route whose kind has none fails at start-up. */
+  auth?: Partial<Record<RouteAuth, MiddlewareHandler | null>>;
 }
+
+/** Kinds whose check happens inside the handler's service (documented in routes.ts). */
+const VERIFIED_IN_HANDLER: ReadonlySet<RouteAuth> = new Set(['public', 'connectInstall']);
 
 export interface GatewayApp {
   app: Hono;
@@ -37,10 +44,15 @@ export function createApp(deps: AppDeps): GatewayApp {
     }),
   );
 
-  const routes = routeTable(healthHandlers(deps));
+  const routes = [...routeTable(healthHandlers(deps)), ...(deps.routes ?? [])];
   for (const r of routes) {
-    if (r.auth !== 'public') throw new Error(`route ${r.method} ${r.path} needs auth "${r.auth}", which is not wired yet`);
-    app.on(r.method, r.path, r.handler);
+    if (VERIFIED_IN_HANDLER.has(r.auth)) {
+      app.on(r.method, r.path, r.handler);
+      continue;
+    }
+    const guard = deps.auth?.[r.auth];
+    if (!guard) throw new Error(`route ${r.method} ${r.path} needs auth "${r.auth}", which has no middleware`);
+    app.on(r.method, r.path, guard, r.handler);
   }
 
   const onError = errorHandler(deps.logger);

@@ -10,8 +10,12 @@ export type RouteAuth =
   | 'public'
   /** `Authorization: Bearer <api key>`. */
   | 'apiKey'
-  /** A Connect JWT from the product (iframes, webhooks, lifecycle). */
+  /** Lifecycle callbacks: the lifecycle service verifies the signed install (RS256) or the stored secret. */
+  | 'connectInstall'
+  /** A Connect JWT from the product with a real qsh (iframe loads, webhooks). */
   | 'connectJwt'
+  /** A context JWT from `AP.context.getToken()` (qsh "context-qsh"); refused on every other route. */
+  | 'connectContext'
   /** A signed-in admin session. */
   | 'admin';
 

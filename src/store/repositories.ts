@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import { createApiKeysRepo, type ApiKeysRepo } from './api-keys-repo.js';
 import { createAuditRepo, type AuditRepo } from './audit-repo.js';
 import type { Store } from './create-store.js';
+import { createEventsRepo, type EventsRepo } from './events-repo.js';
 import { createKnownAccountsRepo, type KnownAccountsRepo } from './known-accounts-repo.js';
 import { createOauthAppsRepo, type OauthAppsRepo } from './oauth-apps-repo.js';
 import type { SecretBox } from './secret-box.js';
@@ -15,6 +16,7 @@ export interface Repositories {
   apiKeys: ApiKeysRepo;
   audit: AuditRepo;
   knownAccounts: KnownAccountsRepo;
+  events: EventsRepo;
 }
 
 export function createRepositories(deps: { store: Store; box: SecretBox; clock: Clock }): Repositories {
@@ -25,5 +27,6 @@ export function createRepositories(deps: { store: Store; box: SecretBox; clock: 
     apiKeys: createApiKeysRepo(deps),
     audit: createAuditRepo(deps),
     knownAccounts: createKnownAccountsRepo(deps),
+    events: createEventsRepo(deps),
   };
 }

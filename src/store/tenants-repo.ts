@@ -46,6 +46,14 @@ export interface TenantsRepo {
   findByCloudId(cloudId: string): Promise<Tenant[]>;
   list(): Promise<Tenant[]>;
   setStatus(id: string, status: TenantStatus, options?: { purgeAfter?: number | null }): Promise<void>;
+  /**
+   * Moves between active and disabled, but never out of `uninstalled`: `disabled` and `uninstalled` can
+   * arrive together in either order, and a late `disabled` must not revive an uninstalled tenant's state.
+   * Returns false when the tenant was uninstalled (nothing changed).
+   */
+  setEnabled(id: string, enabled: boolean): Promise<boolean>;
+  /** Uninstalled tenants whose retention has passed. */
+  listPurgeable(now: number): Promise<Tenant[]>;
   setCloudId(id: string, cloudId: string): Promise<void>;
   /** The decrypted shared secret, or undefined when the tenant has none. */
   sharedSecret(id: string): Promise<string | undefined>;
@@ -125,6 +133,18 @@ export function createTenantsRepo(deps: { store: Store; box: SecretBox; clock: C
         })
         .where('id', '=', id)
         .execute();
+    },
+    async setEnabled(id, enabled) {
+      const r = await db
+        .updateTable('tenants')
+        .set({ status: enabled ? 'active' : 'disabled', updated_at: deps.clock.now() })
+        .where('id', '=', id)
+        .where('status', '!=', 'uninstalled')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async listPurgeable(now) {
+      return (await select().where('status', '=', 'uninstalled').where('purge_after', '<=', now).execute()).map(toTenant);
     },
     async setCloudId(id, cloudId) {
       await db.updateTable('tenants').set({ cloud_id: cloudId, updated_at: deps.clock.now() }).where('id', '=', id).execute();
