@@ -10,6 +10,8 @@ export type { SandboxControl, Discovery, InstallInfo } from './control/create-co
 export type { SandboxSettings } from './sandbox-deps.js';
 export type { FaultRule, FaultRuleInput } from './faults/create-faults.js';
 export type { InstallAppResult } from './connect/install-app.js';
+export { createInstallKeys } from './connect/create-install-keys.js';
+export type { InstallKeys } from './connect/create-install-keys.js';
 export { computeQsh, createCanonicalRequest } from './jwt/canonical-request.js';
 export { verifyConnectJwt } from './jwt/verify-connect-jwt.js';
 export { signHmacJwt } from './jwt/hs256.js';

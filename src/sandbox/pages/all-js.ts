@@ -33,6 +33,21 @@ export const ALL_JS = `(function () {
       AP[mod][fn] = function () { return call(mod, fn, spec, arguments); };
     });
   });
+  if (api.request && api.request.request) {
+    // AP.request(url | options): promise form resolves {body, xhr}; success/error callbacks as in ACJS.
+    AP.request = function (arg) {
+      var opts = typeof arg === 'string' ? { url: arg } : (arg || {});
+      var wire = {};
+      Object.keys(opts).forEach(function (k) { if (typeof opts[k] !== 'function') wire[k] = opts[k]; });
+      return call('request', 'request', api.request.request, [wire]).then(function (r) {
+        var xhr = { status: r.status, statusText: r.statusText, responseText: r.responseText,
+          getResponseHeader: function (h) { h = String(h).toLowerCase(); return h === 'content-type' ? r.contentType : h === 'etag' ? r.etag : null; } };
+        if (r.status >= 200 && r.status < 300) { if (opts.success) opts.success(r.responseText, r.statusText, xhr); return { body: r.responseText, xhr: xhr }; }
+        if (opts.error) opts.error(xhr, r.statusText, r.statusText);
+        throw { xhr: xhr, err: r.statusText };
+      });
+    };
+  }
   AP.events = AP.events || {};
   AP.events.on = function (name, fn) { (listeners[name] = listeners[name] || []).push(fn); };
   window.addEventListener('message', function (event) {

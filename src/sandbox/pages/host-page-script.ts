@@ -1,7 +1,7 @@
 /**
  * Host-side bridge of the sandbox's module page (§9.4, §9.8.4–5): accepts messages only from the iframe's
  * origin and window, answers `init` with `init_received`, and serves the `context`, `user`, `env`,
- * `navigator`, `cookie`, `page`, `flag` and `messages` modules. `request` is not implemented.
+ * `navigator`, `cookie`, `request`, `page`, `flag` and `messages` modules.
  */
 export const HOST_PAGE_SCRIPT = `(function () {
   'use strict';
@@ -45,6 +45,12 @@ export const HOST_PAGE_SCRIPT = `(function () {
       read: function (name) { return localStorage.getItem(storageKey(name)); },
       erase: function (name) { localStorage.removeItem(storageKey(name)); }
     },
+    request: {
+      request: function (opts) {
+        return fetch(data.apRequestUrl, { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: JSON.stringify(opts || {}) })
+          .then(function (r) { if (!r.ok) throw new Error('AP.request bridge: HTTP ' + r.status); return r.json(); });
+      }
+    },
     page: { setTitle: function (t) { document.title = t; } },
     flag: { create: function (o) { console.log('[AP.flag]', o && o.title); } },
     messages: { info: function (t) { console.log('[AP.messages]', t); } }
@@ -78,6 +84,7 @@ export const HOST_API_SPEC: Record<string, Record<string, { args: string[]; retu
   env: { resize: { args: ['width', 'height'], returnsPromise: false }, sizeToParent: { args: [], returnsPromise: false }, getLocation: { args: [], returnsPromise: true } },
   navigator: { go: { args: ['target', 'context'], returnsPromise: false }, getLocation: { args: [], returnsPromise: true }, reload: { args: [], returnsPromise: false } },
   cookie: { save: { args: ['name', 'value', 'expires'], returnsPromise: false }, read: { args: ['name'], returnsPromise: true }, erase: { args: ['name'], returnsPromise: false } },
+  request: { request: { args: ['options'], returnsPromise: true } },
   page: { setTitle: { args: ['title'], returnsPromise: false } },
   flag: { create: { args: ['options'], returnsPromise: false } },
   messages: { info: { args: ['title', 'body'], returnsPromise: false } },

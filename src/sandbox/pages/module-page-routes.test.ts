@@ -89,6 +89,38 @@ describe('Connect module pages', () => {
     const strict = verifyConnectJwt({ ...base, qsh: 'required' });
     assert.equal(strict.ok ? 'ok' : strict.reason, 'CONTEXT_QSH_NOT_ALLOWED');
   });
+  test('AP.request bridge: runs as the signed-in user within the app scopes', async () => {
+    const { sandbox, info, signIn, servlet } = await setup();
+    const cookie = await signIn(DEFAULT_ACCOUNTS.bob);
+    const ap = async (opts: unknown) => {
+      const res = await sandbox.fetch(`${servlet}/main/ap-request`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify(opts) });
+      return (await res.json()) as { status: number; responseText: string; contentType: string | null };
+    };
+    const me = await ap({ url: '/rest/api/user/current' });
+    assert.equal(me.status, 200);
+    assert.equal((JSON.parse(me.responseText) as { accountId: string }).accountId, DEFAULT_ACCOUNTS.bob);
+    assert.match(me.contentType ?? '', /json/);
+    assert.equal((await ap({ url: '/wiki/api/v2/pages/98308' })).status, 404, 'bob cannot see the restricted page');
+    const created = await ap({ url: '/api/v2/pages', type: 'POST', contentType: 'application/json', data: JSON.stringify({ spaceId: '65537', title: 'Via AP.request', body: { representation: 'storage', value: '' } }) });
+    assert.equal(created.status, 200);
+    assert.equal((JSON.parse(created.responseText) as { authorId: string }).authorId, DEFAULT_ACCOUNTS.bob);
+    assert.equal(sandbox.control.counters.total('api_call', { app: info.key, user: DEFAULT_ACCOUNTS.bob }), 3);
+    assert.equal((await sandbox.fetch(`${servlet}/main/ap-request`, { method: 'POST', body: '{}' })).status, 401);
+    assert.equal(sandbox.state.impersonationTokens.size, 0, 'bridge tokens do not outlive the call');
+  });
+  test('AP.request bridge: outside the descriptor scopes is 403', async () => {
+    const testApp = createTestConnectApp({ baseUrl: 'https://ro.example.test', key: 'com.example.read-only', scopes: ['READ'] });
+    const sandbox = createSandbox({ fetch: testApp.fetchRouter(), installKeys: keys });
+    assert.ok((await sandbox.control.installApp('acme', testApp.descriptorUrl)).ok);
+    const login = await sandbox.fetch(`${sandbox.origin}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ accountId: DEFAULT_ACCOUNTS.alice }).toString(), redirect: 'manual' });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const res = await sandbox.fetch(`${sandbox.origin}/s/acme/wiki/plugins/servlet/ac/com.example.read-only/main/ap-request`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: '/api/v2/pages', type: 'POST', data: { spaceId: '65537', title: 'x', body: { representation: 'storage', value: '' } } }),
+    });
+    assert.equal(((await res.json()) as { status: number }).status, 403);
+  });
   test('all.js is served', async () => {
     const { sandbox } = await setup();
     const res = await sandbox.fetch(`${sandbox.origin}/atlassian-connect/all.js`);
@@ -117,6 +149,30 @@ describe('all.js bridge (run in a vm with a fake window)', () => {
     listeners.forEach((l) => l({ origin: 'http://evil.test', data: { type: 'resp', mid: req['mid'], args: [undefined, 'evil'] } }));
     listeners.forEach((l) => l({ origin: 'http://host.test', data: { type: 'resp', mid: req['mid'], args: [undefined, 'tok-123'] } }));
     assert.equal(await p, 'tok-123');
+  });
+  test('AP.request(url) resolves {body, xhr} for 2xx and rejects with {xhr} otherwise', async () => {
+    const posted: Record<string, unknown>[] = [];
+    const listeners: ((e: { origin: string; data: unknown }) => void)[] = [];
+    const window = {
+      name: JSON.stringify({ extension_id: 'e', api: { request: { request: { args: ['options'], returnsPromise: true } } }, origin: 'http://host.test', options: {} }),
+      parent: { postMessage: (msg: Record<string, unknown>) => posted.push(msg) },
+      addEventListener: (_: string, l: (e: { origin: string; data: unknown }) => void) => listeners.push(l),
+    } as Record<string, unknown>;
+    vm.runInNewContext(ALL_JS, { window, JSON, Promise, Object, Array, String });
+    const AP = window['AP'] as { request(o: unknown): Promise<{ body: string; xhr: { status: number; getResponseHeader(h: string): string | null } }> };
+    const ok = AP.request('/rest/api/user/current');
+    const req = posted[1]!;
+    assert.equal(JSON.stringify(req['args']), JSON.stringify([{ url: '/rest/api/user/current' }]));
+    listeners.forEach((l) => l({ origin: 'http://host.test', data: { type: 'resp', mid: req['mid'], args: [undefined, { status: 200, statusText: 'OK', responseText: '{"a":1}', contentType: 'application/json', etag: null }] } }));
+    const r = await ok;
+    assert.equal(r.body, '{"a":1}');
+    assert.equal(r.xhr.getResponseHeader('Content-Type'), 'application/json');
+    let errorCallback = 0;
+    const bad = AP.request({ url: '/x', error: () => errorCallback++ });
+    const req2 = posted[2]!;
+    listeners.forEach((l) => l({ origin: 'http://host.test', data: { type: 'resp', mid: req2['mid'], args: [undefined, { status: 404, statusText: 'Not Found', responseText: '', contentType: null, etag: null }] } }));
+    await assert.rejects(bad, (e: { xhr: { status: number } }) => e.xhr.status === 404);
+    assert.equal(errorCallback, 1);
   });
   test('expandModuleUrl: unbound variables are empty, path parts percent-encoded, query values form-encoded', () => {
     assert.equal(expandModuleUrl('/p/{ac.id}/view?q={ac.q}&none={ac.none}', { 'ac.id': 'a b/c', 'ac.q': 'x y&z' }), '/p/a%20b%2Fc/view?q=x+y%26z&none=');

@@ -80,6 +80,7 @@ export function registerModulePageRoutes(deps: SandboxDeps, app: Hono): void {
       timeZone: user.timeZone ?? 'UTC',
       locale: user.locale,
       contextTokenUrl: `${servletBase}/${encodeURIComponent(r.install.appKey)}/${encodeURIComponent(r.module.key)}/context-token`,
+      apRequestUrl: `${servletBase}/${encodeURIComponent(r.install.appKey)}/${encodeURIComponent(r.module.key)}/ap-request`,
       servletBase,
     }).replace(/</g, '\\u003c');
     const title = r.module.name?.value ?? r.module.key;
@@ -104,5 +105,46 @@ export function registerModulePageRoutes(deps: SandboxDeps, app: Hono): void {
     if (!canUseSite(state, user, r.site.key) || !conditionsPass(r.kind, r.module, user)) return c.json({ code: 403, message: 'Forbidden' }, 403);
     const token = signContextJwt(r.install, user.accountId, Math.floor(deps.clock.now() / 1000), {});
     return c.json({ token });
+  });
+
+  /**
+   * The host side of `AP.request` (§9.4): runs the call against the site's REST API as the signed-in user,
+   * limited to the app's descriptor scopes, and returns status, text, Content-Type and ETag.
+   */
+  app.post('/s/:site/wiki/plugins/servlet/ac/:appKey/:moduleKey/ap-request', async (c) => {
+    const r = resolve(c);
+    if (!r) return c.json({ code: 404, message: 'Not Found' }, 404);
+    const user = sessionUser(deps, c);
+    if (!user) return c.json({ code: 401, message: 'Unauthorized' }, 401);
+    if (!canUseSite(state, user, r.site.key)) return c.json({ code: 403, message: 'Forbidden' }, 403);
+    let opts: { url?: unknown; type?: unknown; data?: unknown; contentType?: unknown; headers?: unknown };
+    try {
+      opts = (await c.req.json()) as typeof opts;
+    } catch {
+      return c.json({ code: 400, message: 'body must be JSON' }, 400);
+    }
+    if (typeof opts.url !== 'string' || !opts.url.startsWith('/') || opts.url.startsWith('//')) return c.json({ code: 400, message: 'url must be a path relative to the product, e.g. /rest/api/user/current' }, 400);
+    let path = opts.url.replace(/\/\.\.\//g, '/');
+    if (path.startsWith('/wiki/')) path = path.slice('/wiki'.length);
+    const method = typeof opts.type === 'string' ? opts.type.toUpperCase() : 'GET';
+    const token = randomBytes(24).toString('base64url');
+    state.impersonationTokens.set(token, { token, siteKey: r.site.key, appKey: r.install.appKey, accountId: user.accountId, scopes: r.install.scopes, expiresAt: deps.clock.now() + 60_000 });
+    try {
+      const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+      const h = (opts.headers ?? {}) as Record<string, unknown>;
+      for (const k of ['Accept', 'If-Match', 'If-None-Match']) if (typeof h[k] === 'string') headers[k.toLowerCase()] = h[k] as string;
+      const hasBody = method !== 'GET' && method !== 'HEAD' && opts.data !== undefined;
+      if (hasBody) headers['content-type'] = typeof opts.contentType === 'string' ? opts.contentType : 'application/json';
+      const res = await app.fetch(
+        new Request(`${deps.urls.siteBaseUrl(r.site.key)}${path}`, {
+          method,
+          headers,
+          ...(hasBody ? { body: typeof opts.data === 'string' ? opts.data : JSON.stringify(opts.data) } : {}),
+        }),
+      );
+      return c.json({ status: res.status, statusText: res.statusText, responseText: await res.text(), contentType: res.headers.get('content-type'), etag: res.headers.get('etag') });
+    } finally {
+      state.impersonationTokens.delete(token);
+    }
   });
 }
