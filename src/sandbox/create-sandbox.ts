@@ -110,7 +110,16 @@ export function createSandbox(options: CreateSandboxOptions = {}): Sandbox {
   const threeLo = registerThreeLoRoutes(deps, app);
   registerSignInRoutes(deps, app);
   const webhooks = createWebhookDispatcher(deps);
-  const control = createControl(deps, { webhooks, threeLo, advanceClock: (ms) => clock.advance(ms) });
+  const reset = (): void => {
+    // Swap every collection for a freshly seeded one; the state object (and its methods) stays the same.
+    const fresh = createSandboxState(seed, clock) as unknown as Record<string, unknown>;
+    const target = state as unknown as Record<string, unknown>;
+    for (const [k, v] of Object.entries(fresh)) if (v instanceof Map) target[k] = v;
+    deps.counters.reset();
+    deps.faults.clear();
+    Object.assign(deps.settings, DEFAULT_SETTINGS, options.settings);
+  };
+  const control = createControl(deps, { webhooks, threeLo, advanceClock: (ms) => clock.advance(ms), reset });
   registerModulePageRoutes(deps, app);
   registerControlRoutes(deps, app, control);
   app.notFound((c) => c.json({ code: 404, message: `No route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));

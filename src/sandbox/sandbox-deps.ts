@@ -21,7 +21,7 @@ export interface SandboxSettings {
   webhookQuery: string;
 }
 
-export type PageEvent = 'page_created' | 'page_updated';
+export type PageEvent = 'page_created' | 'page_updated' | 'page_trashed' | 'page_removed';
 
 export interface PageEventInfo {
   event: PageEvent;

@@ -115,6 +115,23 @@ describe('Confluence REST with Basic auth and real permissions', () => {
     assert.equal((await send('POST', '/api/v2/pages', BOB, { spaceId: '65538', title: 'x', body: { representation: 'storage', value: '' } })).status, 404);
     assert.equal((await send('POST', '/api/v2/pages', BOB, { spaceId: '65537', body: { representation: 'storage', value: '' } })).status, 400);
   });
+  test('v2 delete trashes, purge removes; only editors may delete', async () => {
+    const { send, get, sandbox } = setup();
+    const del = (id: string, auth: string, q = '') => sandbox.fetch(`${sandbox.origin}/s/acme/wiki/api/v2/pages/${id}${q}`, { method: 'DELETE', headers: { authorization: auth } });
+    assert.equal((await del('98308', BOB)).status, 404, 'restricted: not found');
+    const created = (await (await send('POST', '/api/v2/pages', BOB, { spaceId: '65537', title: 'Temp', body: { representation: 'storage', value: '' } })).json()) as { id: string };
+    assert.equal((await del(created.id, BOB, '?purge=true')).status, 400, 'purge needs trash first');
+    assert.equal((await del(created.id, BOB)).status, 204);
+    const list = (await (await get('/api/v2/pages?limit=250', BOB)).json()) as { results: { id: string }[] };
+    assert.ok(!list.results.some((p) => p.id === created.id));
+    assert.equal((await del(created.id, BOB, '?purge=true')).status, 204);
+    assert.equal((await get(`/api/v2/pages/${created.id}`, BOB)).status, 404);
+  });
+  test('/rest/api/user/bulk returns users; Connect apps get 403 (INACCESSIBLE)', async () => {
+    const { get } = setup();
+    const res = (await (await get(`/rest/api/user/bulk?accountId=${DEFAULT_ACCOUNTS.bob}&accountId=${DEFAULT_ACCOUNTS.carol}`, ALICE)).json()) as { results: { accountId: string; email: string }[] };
+    assert.deepEqual(res.results.map((u) => [u.accountId, u.email]), [[DEFAULT_ACCOUNTS.bob, ''], [DEFAULT_ACCOUNTS.carol, 'carol@acme.example']]);
+  });
   test('v1 content create/update with version check', async () => {
     const { send } = setup();
     const res = await send('POST', '/rest/api/content', BOB, { type: 'page', title: 'V1 page', space: { key: 'ENG' }, ancestors: [{ id: '98306' }], body: { storage: { value: '<p>a</p>', representation: 'storage' } } });

@@ -24,6 +24,16 @@ export function registerV1UserRoutes(deps: SandboxDeps, app: Hono<SandboxEnv>): 
     return c.json(toV1User(user, wire(c)));
   });
 
+  // Marked INACCESSIBLE to Connect apps in the v1 spec (CSPEC1).
+  defineApiRoute(deps, app, 'GET', '/rest/api/user/bulk', { connect: 'INACCESSIBLE', oauth: USER }, (c) => {
+    const ids = (c.req.queries('accountId') ?? []).flatMap((v) => v.split(',')).filter(Boolean);
+    if (ids.length === 0) return c.json(v1Error(400, 'accountId is required'), 400);
+    const limit = Math.min(100, Math.max(1, Number(c.req.query('limit') ?? 100) || 100));
+    const site = c.get('site').key;
+    const results = ids.map((id) => state.userOnSite(id, site)).filter((u) => u !== undefined).slice(0, limit).map((u) => toV1User(u, wire(c)));
+    return c.json({ results, start: 0, limit, size: results.length, _links: { base: c.get('apiBase'), context: '/wiki' } });
+  });
+
   defineApiRoute(deps, app, 'GET', '/rest/api/search/user', { connect: 'READ', oauth: USER }, (c) => {
     const cql = c.req.query('cql');
     if (!cql) return c.json(v1Error(400, 'cql is required'), 400);

@@ -131,6 +131,24 @@ export function registerV2Routes(deps: SandboxDeps, app: Hono<SandboxEnv>): void
     return c.json(toV2Page(page, wire(c), page.body.representation));
   });
 
+  defineApiRoute(deps, app, 'DELETE', '/api/v2/pages/:id', { connect: 'DELETE', oauth: ['delete:page:confluence'] }, (c) => {
+    const page = state.pages.get(c.req.param('id') ?? '');
+    const user = c.get('principal').user;
+    if (!page || page.siteKey !== c.get('site').key || !canReadPage(state, user, page)) return notFound(c);
+    if (!canUpdatePage(state, user, page)) return c.json(v2Error(403, 'FORBIDDEN', 'Forbidden', 'You do not have permission to delete this page'), 403);
+    const purge = c.req.query('purge') === 'true';
+    if (purge) {
+      if (page.status !== 'trashed') return bad(c, 'Only trashed pages can be purged');
+      state.pages.delete(page.id);
+      deps.pageEvents.emit({ event: 'page_removed', page, actor: user, updateTrigger: 'purge_page' });
+    } else {
+      if (page.status === 'trashed') return notFound(c);
+      page.status = 'trashed';
+      deps.pageEvents.emit({ event: 'page_trashed', page, actor: user, updateTrigger: 'trash_page' });
+    }
+    return c.body(null, 204);
+  });
+
   defineApiRoute(deps, app, 'GET', '/api/v2/spaces', { connect: 'READ', oauth: ['read:space:confluence'] }, (c) => {
     const user = c.get('principal').user;
     const limit = parseLimit(c.req.query('limit'), 25, 250);

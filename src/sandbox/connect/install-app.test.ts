@@ -207,6 +207,24 @@ describe('Connect JWT at the API, lifecycle and webhooks', () => {
     assert.ok(!('webhookEvent' in body));
     assert.equal(sandbox.control.counters.total('webhook', { app: info.key }), 1);
   });
+  test('INACCESSIBLE operations refuse Connect apps (403): /rest/api/user/bulk', async () => {
+    const { jwtFor, call } = await installed();
+    const path = `/rest/api/user/bulk?accountId=${encodeURIComponent(DEFAULT_ACCOUNTS.bob)}`;
+    assert.equal((await call('GET', path, jwtFor('GET', path))).status, 403);
+  });
+  test('page_trashed webhooks fire for apps that declare them', async () => {
+    const s = setup();
+    (s.testApp.descriptor['modules'] as { webhooks: { event: string; url: string }[] }).webhooks.push({ event: 'page_trashed', url: '/webhooks/page-trashed' });
+    (s.testApp.descriptor['scopes'] as string[]).push('DELETE');
+    const r = await s.sandbox.control.installApp('acme', s.testApp.descriptorUrl);
+    assert.ok(r.ok);
+    const now = Math.floor(s.sandbox.clock.now() / 1000);
+    const t = signHmacJwt({ iss: r.install.appKey, iat: now, exp: now + 60, qsh: computeQsh({ method: 'DELETE', url: '/api/v2/pages/98307' }) }, r.install.sharedSecret);
+    assert.equal((await s.sandbox.fetch(`${s.sandbox.origin}/s/acme/wiki/api/v2/pages/98307`, { method: 'DELETE', headers: { authorization: `JWT ${t}` } })).status, 204);
+    await s.sandbox.control.flushWebhooks();
+    const hook = s.testApp.received.find((x) => x.path === '/webhooks/page-trashed');
+    assert.equal((hook?.body as { page: { id: string } } | undefined)?.page.id, '98307');
+  });
   test('disable stops JWT calls and webhooks; enable restores; uninstall sends RS256 uninstalled without sharedSecret', async () => {
     const { sandbox, testApp, info, jwtFor, call } = await installed();
     const dis = await sandbox.fetch(`${sandbox.origin}/_sandbox/sites/acme/apps/${info.key}/disable`, { method: 'POST' });

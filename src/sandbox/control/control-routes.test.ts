@@ -62,6 +62,19 @@ describe('control API', () => {
     assert.equal(s.body['refreshTokenReuseLeewayMs'], 1234);
     assert.equal((await call('PATCH', '/settings', { refreshTokenReuseLeewayMs: -1 })).status, 400);
   });
+  test('POST /_sandbox/reset returns to the seed', async () => {
+    const { sandbox, call } = setup();
+    await call('POST', '/sites', { key: 'temp' });
+    sandbox.control.updateUser('712020:00000000-0000-4000-8000-000000000002', { emailVisible: true });
+    await call('POST', '/faults', { kind: 'error', match: {}, status: 500 });
+    assert.equal((await call('POST', '/reset')).status, 204);
+    const d = sandbox.control.discovery();
+    assert.deepEqual(d.sites.map((s) => s.key), ['acme', 'globex']);
+    assert.equal(d.users.find((u) => u.accountId.endsWith('0002'))!.emailVisible, false);
+    assert.deepEqual(sandbox.control.faults.list(), []);
+    const auth = `Basic ${Buffer.from('alice@acme.example:alice-api-token').toString('base64')}`;
+    assert.equal((await sandbox.fetch(`${sandbox.origin}/s/acme/wiki/api/v2/pages/98305`, { headers: { authorization: auth } })).status, 200);
+  });
   test('counters filter and reset; the call log records API calls', async () => {
     const { sandbox, call } = setup();
     const auth = `Basic ${Buffer.from('alice@acme.example:alice-api-token').toString('base64')}`;

@@ -194,5 +194,9 @@ export function registerControlRoutes(deps: SandboxDeps, app: Hono, control: San
     await control.flushWebhooks();
     return c.body(null, 204);
   });
+  app.post('/_sandbox/reset', async (c) => {
+    await control.reset();
+    return c.body(null, 204);
+  });
   app.post('/_sandbox/install-keys/rotate', async (c) => c.json({ kid: await control.rotateInstallKey() }));
 }

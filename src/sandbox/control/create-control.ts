@@ -68,6 +68,8 @@ export interface SandboxControl {
   counters: Counters;
   faults: Faults;
   rotateInstallKey(): Promise<string>;
+  /** Back to the seed: sites, users, spaces, pages, installs, clients, tokens, sessions, counters, faults, settings. Time is kept. */
+  reset(): Promise<void>;
 }
 
 export function toInstallInfo(deps: SandboxDeps, i: ConnectInstall): InstallInfo {
@@ -92,7 +94,7 @@ export function toInstallInfo(deps: SandboxDeps, i: ConnectInstall): InstallInfo
 
 export function createControl(
   deps: SandboxDeps,
-  parts: { webhooks: WebhookDispatcher; threeLo: ThreeLo; advanceClock: (ms: number) => void },
+  parts: { webhooks: WebhookDispatcher; threeLo: ThreeLo; advanceClock: (ms: number) => void; reset: () => void },
 ): SandboxControl {
   const { state, urls } = deps;
   const mustSite = (key: string): SandboxSite => {
@@ -195,5 +197,9 @@ export function createControl(
     counters: deps.counters,
     faults: deps.faults,
     rotateInstallKey: () => deps.installKeys.rotate(),
+    async reset() {
+      await parts.webhooks.flush();
+      parts.reset();
+    },
   };
 }
