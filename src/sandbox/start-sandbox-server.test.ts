@@ -75,6 +75,15 @@ describe('over real HTTP (127.0.0.1:0)', () => {
     assert.deepEqual(d.users.map((u) => u.accountId), ['u-1']);
   });
 
+  test('a port already in use is an error; createSandbox refuses an origin with a path', async (t) => {
+    const first = await startSandboxServer();
+    t.after(() => first.close());
+    const port = Number(new URL(first.url).port);
+    await assert.rejects(startSandboxServer({ port }), /EADDRINUSE/);
+    const { createSandbox } = await import('./create-sandbox.js');
+    assert.throws(() => createSandbox({ origin: 'http://x.test/base' }), /origin/);
+  });
+
   test('a bad seed file fails with the file and field named', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'sandbox-seed-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
