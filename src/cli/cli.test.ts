@@ -71,10 +71,23 @@ describe('onbehalf CLI', () => {
     const sandbox = /Sandbox {5}(http:\/\/\S+)/.exec(text)?.[1];
     assert.ok(gateway && sandbox, text);
     assert.equal((await fetch(`${gateway}/readyz`)).status, 200);
-    const curl = /curl -u (\S+):(\S+) (\S+)/.exec(text);
-    assert.ok(curl, 'the tour shows a working curl');
-    const me = await fetch(curl[3] ?? '', { headers: { Authorization: `Basic ${Buffer.from(`${curl[1]}:${curl[2]}`).toString('base64')}` } });
-    assert.equal(me.status, 200, 'the curl in the tour works');
+    const descriptor = (await (await fetch(`${gateway}/atlassian-connect.json`)).json()) as { baseUrl: string };
+    assert.equal(descriptor.baseUrl, gateway, 'the descriptor names the URL the gateway really listens on');
+    assert.match(text, /installed as a Connect app on "acme"/);
+    const tokenLine = /npm run -s onbehalf -- (token .+)$/m.exec(text)?.[1];
+    assert.ok(tokenLine, 'the tour shows the token command');
+    const tokenOut: string[] = [];
+    const tokenCode = await runCli(tokenLine.split(' '), { env: { ONBEHALF_LOG_LEVEL: 'silent' }, cwd: dir, out: (l) => tokenOut.push(l), err: () => {}, stopSignal: new Promise(() => {}) });
+    assert.equal(tokenCode, 0);
+    const minted = JSON.parse(tokenOut[0] ?? '') as { accessToken: string; apiBaseUrl: string; route: string };
+    assert.equal(minted.route, 'connect');
+    const page = await fetch(`${minted.apiBaseUrl}/api/v2/pages`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${minted.accessToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ spaceId: '65537', title: 'Hello from the tour', body: { representation: 'storage', value: '<p>hi</p>' } }),
+    });
+    assert.equal(page.status, 200, 'the curl in the tour works');
+    assert.equal(((await page.json()) as { authorId: string }).authorId, /--account (\S+)/.exec(tokenLine)?.[1]);
     stop('SIGINT');
     assert.equal(await running, 0);
     await assert.rejects(fetch(`${gateway}/healthz`));
@@ -82,7 +95,7 @@ describe('onbehalf CLI', () => {
   });
 
   test('unbuilt commands say so and exit 2; bad flags and unknown commands exit 2', async () => {
-    for (const args of [['links', 'list'], ['token'], ['tenants', 'purge']]) {
+    for (const args of [['links', 'list']]) {
       const r = await cli(args);
       assert.equal(r.code, 2, args.join(' '));
       assert.match(r.err, /not built yet/);
@@ -92,6 +105,19 @@ describe('onbehalf CLI', () => {
     const config = await cli(['migrate'], { ONBEHALF_LOG_LEVEL: 'chatty' });
     assert.equal(config.code, 2);
     assert.match(config.err, /ONBEHALF_LOG_LEVEL/);
+  });
+
+  test('token and tenants commands refuse bad input clearly', async () => {
+    assert.equal((await cli(['token'])).code, 2, '--site and --account are required');
+    const unknown = await cli(['token', '--site', 'nowhere', '--account', 'a:1'], { ONBEHALF_LOG_LEVEL: 'silent' });
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.err, /No site "nowhere" has installed this app/);
+    const list = await cli(['tenants', 'list']);
+    assert.equal(list.code, 0);
+    assert.match(list.out, /No site has installed the app yet/);
+    const purge = await cli(['tenants', 'purge', '--dry-run'], { ONBEHALF_LOG_LEVEL: 'silent' });
+    assert.equal(purge.code, 0);
+    assert.match(purge.out, /Nothing is due/);
   });
 
   test('migrate creates the schema in a new SQLite file, and --status reports it', async () => {
@@ -175,7 +201,7 @@ describe('onbehalf CLI', () => {
     const help = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), '--help'], { encoding: 'utf8', cwd: repoRoot });
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /Commands:/);
-    const token = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'token'], { encoding: 'utf8', cwd: repoRoot });
+    const token = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'links', 'list'], { encoding: 'utf8', cwd: repoRoot });
     assert.equal(token.status, 2);
     assert.match(token.stderr, /not built yet/);
   });

@@ -1,7 +1,8 @@
 import { loadConfig, type Config, type ConfigFlags } from '../config.js';
 import type { CommandContext } from './command.js';
 
-export function configFromArgs(ctx: CommandContext): Config {
+/** `extra` flags win over the command line: `up` uses it to point the gateway at the sandbox it started. */
+export function configFromArgs(ctx: CommandContext, extra: ConfigFlags = {}): Config {
   const v = ctx.values;
   const s = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
   const flags: ConfigFlags = {};
@@ -20,5 +21,5 @@ export function configFromArgs(ctx: CommandContext): Config {
     const value = s(flag);
     if (value !== undefined) flags[key] = value;
   }
-  return loadConfig(ctx.env, flags, ctx.cwd);
+  return loadConfig(ctx.env, { ...flags, ...extra }, ctx.cwd);
 }

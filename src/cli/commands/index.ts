@@ -7,6 +7,8 @@ import { migrateCommand } from './migrate.js';
 import { notBuiltCommands } from './not-built.js';
 import { sandboxCommand } from './sandbox.js';
 import { serveCommand } from './serve.js';
+import { tenantsListCommand, tenantsPurgeCommand } from './tenants.js';
+import { tokenCommand } from './token.js';
 import { upCommand } from './up.js';
 
 export function allCommands(): Command[] {
@@ -22,6 +24,9 @@ export function allCommands(): Command[] {
     apikeysCreateCommand,
     apikeysListCommand,
     apikeysRevokeCommand,
+    tenantsListCommand,
+    tenantsPurgeCommand,
+    tokenCommand,
     auditCommand,
     doctorCommand,
     ...notBuiltCommands,

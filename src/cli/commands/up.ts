@@ -1,53 +1,62 @@
 import { createGateway } from '../../gateway.js';
-import { startSandboxServer } from '../../sandbox/index.js';
+import { DEFAULT_ACCOUNTS, startSandboxServer } from '../../sandbox/index.js';
 import { CONFIG_OPTIONS, CONFIG_OPTIONS_HELP, SERVER_OPTIONS, SERVER_OPTIONS_HELP, type Command } from '../command.js';
 import { configFromArgs } from '../config-from-args.js';
+import { freePort } from '../free-port.js';
 import { parsePort } from '../parse-port.js';
 
 /**
- * `npm start`: the sandbox and the gateway side by side on loopback, with the embedded SQLite file, and a
- * short tour of what to open. It grows with the product: each built feature adds its step to the tour.
+ * `npm start`: the sandbox and the gateway side by side on loopback, the gateway's Connect app installed
+ * into a sandbox site, and a short tour of what to open. Each feature adds its step to the tour.
  */
 export const upCommand: Command = {
   name: ['up'],
-  summary: 'Start the sandbox and the gateway together and print what to open (npm start).',
+  summary: 'Start the sandbox and the gateway together, install the app and print a tour (npm start).',
   usage: 'onbehalf up [--sandbox-port N] [flags]',
   options: { ...SERVER_OPTIONS, ...CONFIG_OPTIONS, 'sandbox-port': { type: 'string' } },
   help: `  --sandbox-port N       port of the sandbox (default 4100)\n${SERVER_OPTIONS_HELP}\n${CONFIG_OPTIONS_HELP}`,
   async run(ctx) {
-    const config = configFromArgs(ctx);
     const sandbox = await startSandboxServer({ port: parsePort(ctx.values['sandbox-port'], 4100, '--sandbox-port') });
     let gateway: Awaited<ReturnType<typeof createGateway>> | undefined;
     try {
+      const probe = configFromArgs(ctx, { sandboxUrl: sandbox.url });
+      // The Connect descriptor carries the gateway's URL, so the port must be known before it starts.
+      const port = probe.server.port === 0 ? await freePort(probe.server.host) : probe.server.port;
+      const config = configFromArgs(ctx, { sandboxUrl: sandbox.url, port: String(port) });
       gateway = await createGateway(config);
       const { url } = await gateway.listen();
       const discovery = sandbox.sandbox.control.discovery();
-      const alice = discovery.users[0];
       const site = discovery.sites[0];
+      const installed = site ? await sandbox.sandbox.control.installApp(site.key, `${config.server.baseUrl}/atlassian-connect.json`) : undefined;
+      const bob = discovery.users.find((u) => u.accountId === DEFAULT_ACCOUNTS.bob);
+
       const lines = [
         '',
         'onbehalf is running in sandbox mode: nothing here talks to Atlassian.',
         '',
         `  Gateway     ${url}`,
-        `              ${url}/healthz  ${url}/readyz  ${url}/metrics`,
+        `              ${url}/atlassian-connect.json  ${url}/readyz  ${url}/metrics`,
         `  Data        ${gateway.store.description}`,
         '',
         `  Sandbox     ${sandbox.url}   (Confluence Cloud and Atlassian's auth servers, emulated)`,
         `    sign in   ${sandbox.url}/login   (pick a seeded user)`,
         ...discovery.sites.map((s) => `    site      ${s.key.padEnd(8)} ${s.baseUrl}`),
         `    discovery ${sandbox.url}/_sandbox/discovery   (every endpoint, site and user)`,
+        '',
       ];
-      if (alice && site) {
-        lines.push('', '  Try the sandbox as a seeded user (Basic auth with their API token):');
-        lines.push(`    curl -u ${alice.email}:alice-api-token ${site.baseUrl}/rest/api/user/current`);
+      if (installed?.ok && site) {
+        lines.push(`  The gateway is installed as a Connect app on "${site.key}" (signed install, secret sealed in the store).`);
+        if (bob) {
+          lines.push('', `  Mint a token as ${bob.displayName} and create a page with it (in another terminal):`);
+          lines.push(`    npm run -s onbehalf -- token --site ${site.key} --account ${bob.accountId} --sandbox-url ${sandbox.url}`);
+          lines.push(`    curl -X POST -H "Authorization: Bearer <accessToken>" -H "Content-Type: application/json" \\`);
+          lines.push(`      -d '{"spaceId":"65537","title":"Hello from onbehalf","body":{"representation":"storage","value":"<p>hi</p>"}}' \\`);
+          lines.push(`      ${site.baseUrl}/api/v2/pages`);
+        }
+      } else if (installed && !installed.ok) {
+        lines.push(`  Installing the Connect app failed: ${installed.message}`);
       }
-      lines.push(
-        '',
-        '  Not built yet: installing the gateway as a Connect app, linking users, and acting as them',
-        '  through the API and proxy. See README.md for what works today.',
-        '',
-        'Ctrl-C stops both.',
-      );
+      lines.push('', '  Not built yet: linking your users, the /v1 API and proxy, the admin console.', '', 'Ctrl-C stops both.');
       for (const line of lines) ctx.out(line);
       await ctx.stopSignal;
       return 0;

@@ -1,0 +1,32 @@
+import { GatewayError } from '../errors.js';
+import type { Repositories } from '../store/repositories.js';
+import type { Tenant } from '../store/tenants-repo.js';
+
+/**
+ * A short name for a site: `acme` for `https://acme.atlassian.net/wiki`, and for the sandbox's
+ * `http://127.0.0.1:4100/s/acme/wiki` too, so people and scripts can say `--site acme`.
+ */
+export function siteKeyOf(baseUrl: string): string {
+  const u = new URL(baseUrl);
+  const sandbox = /^\/s\/([^/]+)\/wiki\/?$/.exec(u.pathname);
+  if (sandbox?.[1]) return decodeURIComponent(sandbox[1]);
+  return u.hostname.split('.')[0] ?? u.hostname;
+}
+
+/**
+ * The installed tenant a caller means by `site`: a cloud id, a site base URL, or a site key. Prefers an
+ * active install; several active installs of different routes for one site are fine, `route` narrows them.
+ */
+export async function findTenant(repos: Repositories, site: string, options: { route?: Tenant['route']; appKey?: string } = {}): Promise<Tenant> {
+  const wanted = site.trim().replace(/\/+$/, '');
+  if (wanted === '') throw new GatewayError('VALIDATION_FAILED', 'Name a site: its cloud id, base URL or key (e.g. acme).', { details: { field: 'site' } });
+  const all = (await repos.tenants.list()).filter((t) => (!options.route || t.route === options.route) && (!options.appKey || t.appKey === options.appKey));
+  const matches = all.filter((t) => t.cloudId === wanted || t.baseUrl === wanted || siteKeyOf(t.baseUrl) === wanted);
+  const active = matches.filter((t) => t.status === 'active');
+  if (active.length > 0) return active[active.length - 1] as Tenant;
+  const latest = matches[matches.length - 1];
+  if (latest) {
+    throw new GatewayError('TENANT_UNINSTALLED', `The app is ${latest.status} on ${latest.baseUrl}.`, { details: { site: latest.baseUrl, status: latest.status } });
+  }
+  throw new GatewayError('TENANT_NOT_FOUND', `No site "${site}" has installed this app.`, { details: { site } });
+}
