@@ -132,6 +132,23 @@ describe('Confluence REST with Basic auth and real permissions', () => {
     const res = (await (await get(`/rest/api/user/bulk?accountId=${DEFAULT_ACCOUNTS.bob}&accountId=${DEFAULT_ACCOUNTS.carol}`, ALICE)).json()) as { results: { accountId: string; email: string }[] };
     assert.deepEqual(res.results.map((u) => [u.accountId, u.email]), [[DEFAULT_ACCOUNTS.bob, ''], [DEFAULT_ACCOUNTS.carol, 'carol@acme.example']]);
   });
+  test('children and space listings respect permissions', async () => {
+    const { get } = setup();
+    const kids = (await (await get('/api/v2/pages/98305/children', BOB)).json()) as { results: { id: string }[] };
+    assert.deepEqual(kids.results.map((p) => p.id), ['98306', '98307'], 'the restricted child is hidden from bob');
+    const aliceKids = (await (await get('/api/v2/pages/98305/children', ALICE)).json()) as { results: { id: string }[] };
+    assert.deepEqual(aliceKids.results.map((p) => p.id), ['98306', '98307', '98308']);
+    const inSpace = (await (await get('/api/v2/spaces/65537/pages?limit=1', BOB)).json()) as { results: { id: string }[]; _links: { next?: string } };
+    assert.deepEqual(inSpace.results.map((p) => p.id), ['98305']);
+    assert.ok(inSpace._links.next?.startsWith('/wiki/api/v2/spaces/65537/pages?'));
+    assert.equal((await get('/api/v2/spaces/65538/pages', BOB)).status, 404);
+    const v1Kids = (await (await get('/rest/api/content/98305/child/page', BOB)).json()) as { results: { id: string }[] };
+    assert.deepEqual(v1Kids.results.map((p) => p.id), ['98306', '98307']);
+    const spaces = (await (await get('/rest/api/space', BOB)).json()) as { results: { key: string }[] };
+    assert.deepEqual(spaces.results.map((s) => s.key), ['ENG']);
+    assert.equal((await get('/rest/api/space/HR', BOB)).status, 404);
+    assert.equal((await get('/rest/api/space/HR', ALICE)).status, 200);
+  });
   test('v1 content create/update with version check', async () => {
     const { send } = setup();
     const res = await send('POST', '/rest/api/content', BOB, { type: 'page', title: 'V1 page', space: { key: 'ENG' }, ancestors: [{ id: '98306' }], body: { storage: { value: '<p>a</p>', representation: 'storage' } } });

@@ -2,7 +2,7 @@ import type { Context, Hono } from 'hono';
 import type { SandboxDeps } from '../sandbox-deps.js';
 import type { SandboxEnv } from '../http/sandbox-env.js';
 import { defineApiRoute } from './define-api-route.js';
-import { toV1Content, v1Error, type WireContext } from './wire.js';
+import { toV1Content, toV1Space, v1Error, type WireContext } from './wire.js';
 import { canReadPage, canReadSpace, canUpdatePage, canWriteSpace } from '../state/permissions.js';
 import { readJson } from '../http/read-json.js';
 
@@ -48,6 +48,46 @@ export function registerV1ContentRoutes(deps: SandboxDeps, app: Hono<SandboxEnv>
     const page = state.pages.get(id);
     if (!page || page.siteKey !== c.get('site').key || !canReadPage(state, c.get('principal').user, page)) return notFound(c, id);
     return c.json(toV1Content(page, wire(c), expandOf(c)));
+  });
+
+  defineApiRoute(deps, app, 'GET', '/rest/api/content/:id/child/page', { connect: 'READ', oauth: READ }, (c) => {
+    const id = c.req.param('id') ?? '';
+    const user = c.get('principal').user;
+    const parent = state.pages.get(id);
+    if (!parent || parent.siteKey !== c.get('site').key || !canReadPage(state, user, parent)) return notFound(c, id);
+    const start = Math.max(0, Number(c.req.query('start') ?? 0) || 0);
+    const limit = Math.min(200, Math.max(1, Number(c.req.query('limit') ?? 25) || 25));
+    const all = state
+      .pagesOnSite(parent.siteKey)
+      .filter((p) => p.parentId === parent.id && p.status === 'current' && canReadPage(state, user, p))
+      .sort((a, b) => a.position - b.position || Number(a.id) - Number(b.id));
+    const slice = all.slice(start, start + limit);
+    const links: Record<string, string> = { base: c.get('apiBase'), context: '/wiki' };
+    if (start + limit < all.length) links['next'] = `/rest/api/content/${parent.id}/child/page?start=${start + limit}&limit=${limit}`;
+    return c.json({ results: slice.map((p) => toV1Content(p, wire(c), expandOf(c))), start, limit, size: slice.length, _links: links });
+  });
+
+  defineApiRoute(deps, app, 'GET', '/rest/api/space', { connect: 'READ', oauth: ['read:confluence-space.summary'] }, (c) => {
+    const user = c.get('principal').user;
+    const keys = (c.req.queries('spaceKey') ?? []).flatMap((k) => k.split(',')).filter(Boolean);
+    const start = Math.max(0, Number(c.req.query('start') ?? 0) || 0);
+    const limit = Math.min(250, Math.max(1, Number(c.req.query('limit') ?? 25) || 25));
+    const all = state
+      .spacesOnSite(c.get('site').key)
+      .filter((s) => (keys.length > 0 ? keys.includes(s.key) : true))
+      .filter((s) => canReadSpace(user, s))
+      .sort((a, b) => Number(a.id) - Number(b.id));
+    const slice = all.slice(start, start + limit);
+    const links: Record<string, string> = { base: c.get('apiBase'), context: '/wiki' };
+    if (start + limit < all.length) links['next'] = `/rest/api/space?start=${start + limit}&limit=${limit}`;
+    return c.json({ results: slice.map((s) => toV1Space(s, wire(c))), start, limit, size: slice.length, _links: links });
+  });
+
+  defineApiRoute(deps, app, 'GET', '/rest/api/space/:key', { connect: 'READ', oauth: ['read:confluence-space.summary'] }, (c) => {
+    const key = c.req.param('key') ?? '';
+    const space = state.spaceByKey(c.get('site').key, key);
+    if (!space || !canReadSpace(c.get('principal').user, space)) return c.json(v1Error(404, `No space with key : ${key}`), 404);
+    return c.json(toV1Space(space, wire(c)));
   });
 
   defineApiRoute(deps, app, 'POST', '/rest/api/content', { connect: 'WRITE', oauth: WRITE }, async (c) => {

@@ -18,7 +18,7 @@ export function registerV2Routes(deps: SandboxDeps, app: Hono<SandboxEnv>): void
   const notFound = (c: Context<SandboxEnv>) => c.json(v2Error(404, 'NOT_FOUND', 'Not Found'), 404);
   const bad = (c: Context<SandboxEnv>, detail: string) => c.json(v2Error(400, 'INVALID_REQUEST_PARAMETER', 'Bad Request', detail), 400);
 
-  defineApiRoute(deps, app, 'GET', '/api/v2/pages', { connect: 'READ', oauth: ['read:page:confluence'] }, (c) => {
+  const listPages = (c: Context<SandboxEnv>, pathAfterWiki: string, scope: (p: SandboxPage) => boolean): Response => {
     const site = c.get('site');
     const user = c.get('principal').user;
     const limit = parseLimit(c.req.query('limit'), 25, 250);
@@ -31,6 +31,7 @@ export function registerV2Routes(deps: SandboxDeps, app: Hono<SandboxEnv>): void
     const bodyFormat = c.req.query('body-format') ?? null;
     const all = state
       .pagesOnSite(site.key)
+      .filter(scope)
       .filter((p) => (spaceIds ? spaceIds.includes(p.spaceId) : true))
       .filter((p) => (title !== undefined ? p.title === title : true))
       .filter((p) => status.includes(p.status) || status.includes('any'))
@@ -38,11 +39,25 @@ export function registerV2Routes(deps: SandboxDeps, app: Hono<SandboxEnv>): void
       .sort((a, b) => Number(a.id) - Number(b.id));
     const slice = all.slice(offset, offset + limit);
     const more = offset + limit < all.length;
-    const { next, linkHeader } = nextLink(c.get('apiBase'), '/api/v2/pages', new URL(c.req.url).searchParams, more ? offset + limit : null);
+    const { next, linkHeader } = nextLink(c.get('apiBase'), pathAfterWiki, new URL(c.req.url).searchParams, more ? offset + limit : null);
     c.header('Link', linkHeader);
     const links: Record<string, string> = { base: c.get('apiBase') };
     if (next) links['next'] = next;
     return c.json({ results: slice.map((p) => toV2Page(p, wire(c), bodyFormat)), _links: links });
+  };
+
+  defineApiRoute(deps, app, 'GET', '/api/v2/pages', { connect: 'READ', oauth: ['read:page:confluence'] }, (c) => listPages(c, '/api/v2/pages', () => true));
+
+  defineApiRoute(deps, app, 'GET', '/api/v2/spaces/:id/pages', { connect: 'READ', oauth: ['read:page:confluence'] }, (c) => {
+    const space = state.spaces.get(c.req.param('id') ?? '');
+    if (!space || space.siteKey !== c.get('site').key || !canReadSpace(c.get('principal').user, space)) return notFound(c);
+    return listPages(c, `/api/v2/spaces/${space.id}/pages`, (p) => p.spaceId === space.id);
+  });
+
+  defineApiRoute(deps, app, 'GET', '/api/v2/pages/:id/children', { connect: 'READ', oauth: ['read:page:confluence'] }, (c) => {
+    const parent = state.pages.get(c.req.param('id') ?? '');
+    if (!parent || parent.siteKey !== c.get('site').key || !canReadPage(state, c.get('principal').user, parent)) return notFound(c);
+    return listPages(c, `/api/v2/pages/${parent.id}/children`, (p) => p.parentId === parent.id);
   });
 
   defineApiRoute(deps, app, 'GET', '/api/v2/pages/:id', { connect: 'READ', oauth: ['read:page:confluence'] }, (c) => {
