@@ -107,7 +107,25 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const background = createBackgroundTasks(logger);
 
   const broker = createConnectTokenBroker(
-    { repos, endpoints, fetch: outbound, clock, logger, ...(options.sleep ? { sleep: options.sleep } : {}), ...(options.random ? { random: options.random } : {}) },
+    {
+      repos,
+      endpoints,
+      fetch: outbound,
+      clock,
+      logger,
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+      ...(options.random ? { random: options.random } : {}),
+      onGrant: ({ tenant, accountId, scopes, outcome, code }) => {
+        metrics.tokenGrants.inc({ route: 'connect', outcome });
+        // The audit log records that a token was minted for whom, never the token.
+        background.run('audit:token', () =>
+          repos.audit
+            .append({ action: outcome === 'ok' ? 'token.minted' : 'token.refused', actorType: 'system', cloudId: tenant.cloudId, accountId, route: 'connect', reason: code ?? null, data: { scopes } })
+            .then(() => undefined),
+        );
+      },
+      onLookup: (hit) => metrics.tokenCacheLookups.inc({ route: 'connect', result: hit ? 'hit' : 'miss' }),
+    },
     { refreshSkewMs: config.broker.refreshSkewSeconds * 1000, cacheMaxEntries: config.broker.cacheMaxEntries },
   );
   const descriptor = connectDescriptor(config.connect, config.server.baseUrl);

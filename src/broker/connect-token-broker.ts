@@ -58,6 +58,8 @@ export interface ConnectTokenBrokerDeps {
   random?: () => number;
   /** Told about every grant, for metrics and the audit log. */
   onGrant?: (info: { tenant: Tenant; accountId: string; scopes: string[]; outcome: 'ok' | 'error'; code?: string }) => void;
+  /** Told about every lookup: answered from the cache or not. */
+  onLookup?: (hit: boolean) => void;
 }
 
 export interface ConnectTokenBrokerOptions {
@@ -176,9 +178,11 @@ export function createConnectTokenBroker(deps: ConnectTokenBrokerDeps, options: 
       const cached = cache.get(key);
       if (!shouldRefresh(cached?.token, deps.clock.now(), options.refreshSkewMs).refresh && cached) {
         stats.hits++;
+        deps.onLookup?.(true);
         return cached.token;
       }
       stats.misses++;
+      deps.onLookup?.(false);
       const prefix = tenantPrefix(req.tenant);
       return flights.run(key, async () => {
         const generation = generations.get(prefix) ?? 0;
