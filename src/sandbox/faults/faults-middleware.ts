@@ -18,6 +18,11 @@ export function faultsMiddleware(deps: SandboxDeps, dropped: DroppedResponses): 
     const token = auth.includes(' ') ? auth.slice(auth.indexOf(' ') + 1).trim() : auth || null;
     const decision = deps.faults.decide({ method: c.req.method, path, site, token });
     if (decision.delayMs > 0) await new Promise((r) => setTimeout(r, decision.delayMs));
+    if (decision.action !== 'pass') {
+      const status = decision.action === 'drop' ? 0 : decision.status;
+      deps.counters.record('fault', { site, route: `${c.req.method} ${path}` });
+      deps.counters.log({ at: deps.clock.now(), kind: 'fault', method: c.req.method, path, status, app: null, user: null, site, route: decision.action });
+    }
     if (decision.action === 'drop') {
       const env = c.env as { incoming?: { socket?: { destroy(): void } } } | undefined;
       env?.incoming?.socket?.destroy();

@@ -40,6 +40,8 @@ describe('rate limits and faults', () => {
     assert.equal(limited.headers.get('x-ratelimit-reset'), '2026-06-01T12:01Z');
     assert.equal(limited.headers.get('ratelimit-reason'), 'confluence-quota-tenant-based');
     assert.equal((await get('/api/v2/pages/98305', BOB)).status, 200, 'another token has its own bucket');
+    const faults = sandbox.control.counters.calls().filter((x) => x.kind === 'fault');
+    assert.deepEqual(faults.map((x) => [x.path, x.status]), [['/s/acme/wiki/api/v2/pages/98305', 429]], 'the 429 is in the call log');
     sandbox.clock.advance(60_000);
     assert.equal((await get('/api/v2/pages/98305')).status, 200, 'new window');
   });
