@@ -89,6 +89,7 @@ describe('gateway HTTP skeleton', () => {
       'POST /uninstalled': 'connectInstall',
       'POST /enabled': 'connectInstall',
       'POST /disabled': 'connectInstall',
+      'GET /connect/context': 'connectContext',
       'POST /connect/webhooks/:event': 'connectJwt',
     });
   });

@@ -174,6 +174,18 @@ describe('Connect route through the sandbox', () => {
     });
   });
 
+  test('context JWTs: accepted on the context route only, and real-qsh tokens refused there', async () => {
+    const now = Math.floor(w.sandbox.clock.now() / 1000);
+    const context = hs256({ iss: install.clientKey, iat: now, exp: now + 60, qsh: 'context-qsh', sub: BOB }, install.sharedSecret);
+    const ok = await w.gateway.app.request('/connect/context', { headers: { Authorization: `JWT ${context}` } });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), { site: install.baseUrl, cloudId: (await tenant()).cloudId, accountId: BOB });
+    const real = hs256({ iss: install.clientKey, iat: now, exp: now + 60, qsh: qshOf('GET&/connect/context&'), sub: BOB }, install.sharedSecret);
+    assert.equal((await w.gateway.app.request('/connect/context', { headers: { Authorization: `JWT ${real}` } })).status, 401);
+    const expired = hs256({ iss: install.clientKey, iat: now - 600, exp: now - 300, qsh: 'context-qsh', sub: BOB }, install.sharedSecret);
+    assert.equal((await w.gateway.app.request('/connect/context', { headers: { Authorization: `JWT ${expired}` } })).status, 401);
+  });
+
   describe('signed install rejections change nothing', () => {
     let attacker: Awaited<ReturnType<typeof generateKeyPair>>;
     before(async () => {

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import { silentLogger } from '../../src/logger.js';
@@ -44,7 +45,8 @@ export async function createConnectWorld(env: Record<string, string> = {}): Prom
     if (origin === GATEWAY_ORIGIN && gateway) return gateway.app.fetch(req);
     throw new TypeError(`fetch failed: nothing listens at ${origin}`);
   };
-  const sandbox = createSandbox({ origin: SANDBOX_ORIGIN, fetch: route, installKeys });
+  // Time stands still unless a test advances it, so expiry checks never depend on how fast the machine is.
+  const sandbox = createSandbox({ origin: SANDBOX_ORIGIN, fetch: route, installKeys, clock: createManualClock(Date.UTC(2026, 10, 27, 9, 0, 0)) });
   const dir = mkdtempSync(join(tmpdir(), 'onbehalf-world-'));
   const config = loadConfig(
     { ONBEHALF_DATA_DIR: dir, ONBEHALF_BASE_URL: GATEWAY_ORIGIN, ONBEHALF_SANDBOX_URL: SANDBOX_ORIGIN, ONBEHALF_CONNECT_APP_KEY: 'com.example.onbehalf', ...env },

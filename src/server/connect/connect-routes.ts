@@ -55,6 +55,16 @@ export function connectRoutes(deps: ConnectRouteDeps): RouteDef[] {
     { method: 'POST', path: '/uninstalled', auth: 'connectInstall', summary: 'Connect lifecycle: uninstalled (RS256 signed).', handler: lifecycleHandler(deps.lifecycle.uninstalled) },
     { method: 'POST', path: '/enabled', auth: 'connectInstall', summary: 'Connect lifecycle: enabled (HS256, stored secret).', handler: lifecycleHandler(deps.lifecycle.enabled) },
     { method: 'POST', path: '/disabled', auth: 'connectInstall', summary: 'Connect lifecycle: disabled (HS256, stored secret).', handler: lifecycleHandler(deps.lifecycle.disabled) },
+    {
+      method: 'GET',
+      path: '/connect/context',
+      auth: 'connectContext',
+      summary: 'Who the iframe user is, for our pages inside Confluence (context JWT from AP.context.getToken()).',
+      handler: (c) => {
+        const auth = c.get('connect') as ConnectAuth;
+        return c.json({ site: auth.tenant.baseUrl, cloudId: auth.tenant.cloudId, accountId: auth.claims.accountId ?? null });
+      },
+    },
     { method: 'POST', path: '/connect/webhooks/:event', auth: 'connectJwt', summary: 'Confluence webhooks; accounts seen go to the known-accounts directory.', handler: webhook },
   ];
 }
