@@ -19,6 +19,11 @@ export interface SandboxSettings {
   installMode: 'signed' | 'legacy';
   /** Query appended to webhook URLs (`lic=none` as captured). */
   webhookQuery: string;
+  /**
+   * `blocked`: module-page iframes load the app through the sandbox's `/_iframe/` proxy, which drops
+   * `Cookie` and `Set-Cookie`, so an app that needs third-party cookies fails visibly (§9.5, §9.8.7).
+   */
+  iframeCookies: 'allowed' | 'blocked';
 }
 
 export type PageEvent = 'page_created' | 'page_updated' | 'page_trashed' | 'page_removed';

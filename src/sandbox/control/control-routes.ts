@@ -44,6 +44,7 @@ const settingsPatch = z
     jwtLeewaySeconds: z.number().int().min(0).optional(),
     installMode: z.enum(['signed', 'legacy']).optional(),
     webhookQuery: z.string().optional(),
+    iframeCookies: z.enum(['allowed', 'blocked']).optional(),
   })
   .strict();
 

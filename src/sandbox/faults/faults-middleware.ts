@@ -4,7 +4,7 @@ import type { SandboxDeps } from '../sandbox-deps.js';
 /** Responses that stand for a dropped connection on the in-process transport (`sandbox.fetch` rejects). */
 export type DroppedResponses = WeakSet<Response>;
 
-const SKIP = /^\/(?:_sandbox|login|logout|atlassian-connect)(?:\/|$)/;
+const SKIP = /^\/(?:_sandbox|_iframe|login|logout|atlassian-connect)(?:\/|$)/;
 
 /** Applies the run-time fault rules to every Atlassian-facing route (not to the control API or pages). */
 export function faultsMiddleware(deps: SandboxDeps, dropped: DroppedResponses): MiddlewareHandler {

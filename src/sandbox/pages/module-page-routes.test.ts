@@ -23,7 +23,7 @@ async function setup() {
     return res.headers.get('set-cookie')!.split(';')[0]!;
   };
   const servlet = `${sandbox.origin}/s/acme/wiki/plugins/servlet/ac/${info.key}`;
-  return { sandbox, info, signIn, servlet };
+  return { sandbox, info, signIn, servlet, testApp };
 }
 
 describe('Connect module pages', () => {
@@ -120,6 +120,25 @@ describe('Connect module pages', () => {
       body: JSON.stringify({ url: '/api/v2/pages', type: 'POST', data: { spaceId: '65537', title: 'x', body: { representation: 'storage', value: '' } } }),
     });
     assert.equal(((await res.json()) as { status: number }).status, 403);
+  });
+  test('third-party cookies blocked: the iframe goes through the cookie-less proxy; the app still verifies its JWT', async () => {
+    const { sandbox, info, signIn, servlet, testApp } = await setup();
+    sandbox.control.updateSettings({ iframeCookies: 'blocked' });
+    const cookie = await signIn(DEFAULT_ACCOUNTS.bob);
+    const page = await (await sandbox.fetch(`${servlet}/main?ac.from=x`, { headers: { cookie } })).text();
+    const src = /<iframe[^>]* src="([^"]+)"/.exec(page)![1]!.replace(/&amp;/g, '&');
+    assert.ok(src.startsWith(`${sandbox.origin}/_iframe/acme/${info.key}/main?from=x&`), src);
+    const res = await sandbox.fetch(src, { headers: { cookie: 'app_session=s1' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('set-cookie'), null, 'Set-Cookie stripped');
+    const received = testApp.received.filter((r) => r.path === '/main');
+    const last = received[received.length - 1]!;
+    assert.equal(last.cookie, null, 'no Cookie reaches the app');
+    const appUrl = last.url;
+    const v = verifyConnectJwt({ token: new URL(appUrl).searchParams.get('jwt')!, secretFor: () => info.sharedSecret, method: 'GET', url: appUrl, contextPath: '/base', nowSeconds: Math.floor(sandbox.clock.now() / 1000) });
+    assert.ok(v.ok, v.ok ? '' : v.reason);
+    const direct = await sandbox.fetch(`${sandbox.origin}/_iframe/acme/unknown.app/main`);
+    assert.equal(direct.status, 404);
   });
   test('all.js is served', async () => {
     const { sandbox } = await setup();

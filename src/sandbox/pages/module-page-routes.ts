@@ -8,6 +8,7 @@ import { sessionUser } from './session.js';
 import { buildIframeUrl, signContextJwt } from './iframe-url.js';
 import { ALL_JS } from './all-js.js';
 import { HOST_API_SPEC, HOST_PAGE_SCRIPT } from './host-page-script.js';
+import { proxiedIframeUrl } from './iframe-proxy-routes.js';
 
 type ModuleKind = 'generalPage' | 'configurePage' | 'postInstallPage' | 'adminPage';
 
@@ -61,7 +62,11 @@ export function registerModulePageRoutes(deps: SandboxDeps, app: Hono): void {
     const context: Record<string, string> = {};
     for (const [k, v] of query) if (k.startsWith('ac.') || /^(content|space|page)\./.test(k)) context[k] = v;
     const hostUrl = deps.urls.siteBaseUrl(r.site.key).replace(/\/wiki$/, '');
-    const { url } = buildIframeUrl({ install: r.install, moduleKey: r.module.key, moduleUrl: r.module.url, context, hostUrl, accountId: user.accountId, nowSeconds: Math.floor(deps.clock.now() / 1000) });
+    const { url: signedUrl } = buildIframeUrl({ install: r.install, moduleKey: r.module.key, moduleUrl: r.module.url, context, hostUrl, accountId: user.accountId, nowSeconds: Math.floor(deps.clock.now() / 1000) });
+    const url =
+      deps.settings.iframeCookies === 'blocked'
+        ? proxiedIframeUrl(deps.origin, r.site.key, r.install.appKey, r.install.descriptor.baseUrl, signedUrl)
+        : signedUrl;
     const structuredContext = {
       confluence: { content: context['content.id'] ? { id: context['content.id'], type: context['content.type'] ?? 'page', version: context['content.version'] ?? '' } : {}, space: context['space.key'] ? { id: context['space.id'] ?? '', key: context['space.key'] } : {} },
       license: { active: false },

@@ -6,6 +6,7 @@ export interface ReceivedRequest {
   url: string;
   method: string;
   authorization: string | null;
+  cookie: string | null;
   body: unknown;
 }
 
@@ -61,9 +62,10 @@ export function createTestConnectApp(options: { baseUrl: string; key?: string; s
       // keep text
     }
     const path = url.pathname.slice(basePath.length) || '/';
-    received.push({ path, url: c.req.url, method: c.req.method, authorization: c.req.header('authorization') ?? null, body });
+    received.push({ path, url: c.req.url, method: c.req.method, authorization: c.req.header('authorization') ?? null, cookie: c.req.header('cookie') ?? null, body });
     if (path === '/installed') return c.body(null, installedStatus as 204);
-    if (c.req.method === 'GET') return c.html('<!doctype html><p>app page</p>');
+    // Pages set a session cookie, as a cookie-dependent app would; the blocked-cookies mode strips it.
+    if (c.req.method === 'GET') return c.html('<!doctype html><p>app page</p>', 200, { 'set-cookie': 'app_session=s1; Path=/; SameSite=None; Secure' });
     return c.body(null, 204);
   });
   const origin = new URL(baseUrl).origin;
