@@ -2,7 +2,7 @@ export { createSandbox, DEFAULT_SETTINGS } from './create-sandbox.js';
 export type { CreateSandboxOptions, Sandbox, SandboxClock } from './create-sandbox.js';
 export { startSandboxServer } from './start-sandbox-server.js';
 export type { StartSandboxServerOptions, SandboxServer } from './start-sandbox-server.js';
-export { defaultSeed, DEFAULT_ACCOUNTS, DEFAULT_OAUTH_CLIENT } from './seed/default-seed.js';
+export { defaultSeed, DEFAULT_ACCOUNTS, DEFAULT_OAUTH_CLIENT, DEFAULT_SERVICE_ACCOUNT } from './seed/default-seed.js';
 export { loadSeedFile } from './seed/load-seed-file.js';
 export { parseSeed } from './seed/seed-schema.js';
 export type { SandboxSeed } from './seed/seed-schema.js';

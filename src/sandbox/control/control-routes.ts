@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { SandboxControl } from './create-control.js';
 import { toInstallInfo } from './create-control.js';
 import type { SandboxDeps } from '../sandbox-deps.js';
-import { formatIssues, seedOAuthClientSchema, seedSiteSchema } from '../seed/seed-schema.js';
+import { formatIssues, seedOAuthClientSchema, seedServiceAccountSchema, seedSiteSchema } from '../seed/seed-schema.js';
 
 const principalSet = z.object({ users: z.array(z.string()).default([]), groups: z.array(z.string()).default([]) });
 const userInput = z
@@ -118,6 +118,11 @@ export function registerControlRoutes(deps: SandboxDeps, app: Hono, control: San
     const b = await parseBody(c, seedOAuthClientSchema);
     if (!b.ok) return b.response;
     return guard(c, () => c.json(control.addOAuthClient(b.value), 201));
+  });
+  app.post('/_sandbox/service-accounts', async (c) => {
+    const b = await parseBody(c, seedServiceAccountSchema);
+    if (!b.ok) return b.response;
+    return guard(c, () => c.json(control.addServiceAccount(b.value), 201));
   });
   app.post('/_sandbox/oauth/codes', async (c) => {
     const b = await parseBody(c, codeInput);

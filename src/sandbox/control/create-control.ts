@@ -1,5 +1,5 @@
 import type { SandboxDeps, SandboxSettings } from '../sandbox-deps.js';
-import type { SandboxSpace, SandboxSite, SandboxUser, OAuthClient, InstallMode, ConnectInstall } from '../state/types.js';
+import type { SandboxSpace, SandboxSite, SandboxUser, OAuthClient, InstallMode, ConnectInstall, ServiceAccountCredential } from '../state/types.js';
 import type { NewUserInput } from '../state/create-sandbox-state.js';
 import { installApp, setAppEnabled, uninstallApp, type InstallAppResult, type LifecycleChangeResult } from '../connect/install-app.js';
 import type { WebhookDispatcher } from '../connect/create-webhook-dispatcher.js';
@@ -26,6 +26,7 @@ export interface Discovery {
   sites: { key: string; name: string; baseUrl: string; cloudId: string; tenantInfo: string; gatewayBaseUrl: string }[];
   users: { accountId: string; displayName: string; email: string; emailVisible: boolean; active: boolean; accountType: string; accountStatus: string; groups: string[]; sites: string[] | null }[];
   oauthClients: { clientId: string; name: string; redirectUris: string[]; scopes: string[] }[];
+  serviceAccounts: { clientId: string; accountId: string; scopes: string[] }[];
 }
 
 /** What a test needs to act as an installed app. Contains the shared secret: never log it. */
@@ -53,6 +54,7 @@ export interface SandboxControl {
   updateUser(accountId: string, patch: Partial<Pick<SandboxUser, 'displayName' | 'publicName' | 'email' | 'emailVisible' | 'accountStatus' | 'groups' | 'apiToken' | 'timeZone'>>): SandboxUser;
   addSpace(siteKey: string, input: { key: string; name: string; permissions?: SandboxSpace['permissions'] }): SandboxSpace;
   addOAuthClient(input: OAuthClient): OAuthClient;
+  addServiceAccount(input: ServiceAccountCredential): ServiceAccountCredential;
   setSite(siteKey: string, patch: { emailApiEnabled?: boolean }): SandboxSite;
   installApp(siteKey: string, descriptorUrl: string, options?: { mode?: InstallMode; installedBy?: string; emailApproved?: boolean }): Promise<InstallAppResult>;
   installInfo(siteKey: string, appKey: string): InstallInfo | null;
@@ -139,6 +141,7 @@ export function createControl(
         sites: u.sites ? [...u.sites] : null,
       })),
       oauthClients: [...state.oauthClients.values()].map((c) => ({ clientId: c.clientId, name: c.name, redirectUris: [...c.redirectUris], scopes: [...c.scopes] })),
+      serviceAccounts: [...state.serviceAccounts.values()].map((a) => ({ clientId: a.clientId, accountId: a.accountId, scopes: [...a.scopes] })),
     }),
     addSite: (input) => state.addSite(input),
     addUser(input) {
@@ -163,6 +166,13 @@ export function createControl(
     addOAuthClient(input) {
       if (state.oauthClients.has(input.clientId)) throw new Error(`OAuth client "${input.clientId}" already exists`);
       state.oauthClients.set(input.clientId, { ...input });
+      return input;
+    },
+    addServiceAccount(input) {
+      if (state.serviceAccounts.has(input.clientId)) throw new Error(`service account "${input.clientId}" already exists`);
+      const u = state.users.get(input.accountId);
+      if (!u || u.accountType !== 'app') throw new Error(`service account user "${input.accountId}" must exist with accountType "app"`);
+      state.serviceAccounts.set(input.clientId, { ...input });
       return input;
     },
     setSite(siteKey, patch) {

@@ -1,6 +1,6 @@
 /** Counters of grants, refreshes and API calls per app, user and route, plus a bounded call log. */
 
-export type CounterKind = 'impersonation_grant' | 'authorization_code_grant' | 'refresh_grant' | 'api_call' | 'webhook' | 'lifecycle' | 'fault';
+export type CounterKind = 'impersonation_grant' | 'authorization_code_grant' | 'refresh_grant' | 'api_call' | 'webhook' | 'lifecycle' | 'fault' | 'client_credentials_grant';
 
 export interface CounterDims {
   /** Connect app key or 3LO client id. */

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createManualClock } from '../../clock.js';
 import { createSandbox } from '../create-sandbox.js';
-import { DEFAULT_ACCOUNTS, DEFAULT_OAUTH_CLIENT } from '../seed/default-seed.js';
+import { DEFAULT_ACCOUNTS, DEFAULT_OAUTH_CLIENT, DEFAULT_SERVICE_ACCOUNT } from '../seed/default-seed.js';
 
 const REDIRECT = 'http://127.0.0.1:4567/callback';
 const DAY = 24 * 3600 * 1000;
@@ -190,6 +190,20 @@ describe('3LO tokens, API, rotation and expiry', () => {
     const expired = await refresh(rt);
     assert.equal(expired.status, 403);
     assert.equal(expired.body['error_description'], 'Unknown or invalid refresh token.');
+  });
+  test('service account client_credentials: a 1-hour token for the app user on the gateway path, no refresh token', async () => {
+    const { sandbox, d, token } = setup();
+    const t = await token({ grant_type: 'client_credentials', client_id: DEFAULT_SERVICE_ACCOUNT.clientId, client_secret: DEFAULT_SERVICE_ACCOUNT.clientSecret, audience: 'api.atlassian.com' });
+    assert.equal(t.status, 200);
+    assert.equal(t.body['expires_in'], 3600);
+    assert.equal(t.body['refresh_token'], undefined);
+    const at = t.body['access_token'] as string;
+    const me = await sandbox.fetch(`${d.sites[0]!.gatewayBaseUrl}/rest/api/user/current`, { headers: { authorization: `Bearer ${at}` } });
+    assert.equal(((await me.json()) as { accountId: string }).accountId, DEFAULT_ACCOUNTS.bot);
+    assert.equal((await sandbox.fetch(`${d.sites[0]!.gatewayBaseUrl}/api/v2/pages/98308`, { headers: { authorization: `Bearer ${at}` } })).status, 404);
+    assert.equal((await token({ grant_type: 'client_credentials', client_id: DEFAULT_SERVICE_ACCOUNT.clientId, client_secret: 'wrong-secret' })).status, 401);
+    assert.equal((await token({ grant_type: 'client_credentials', client_id: DEFAULT_SERVICE_ACCOUNT.clientId, client_secret: DEFAULT_SERVICE_ACCOUNT.clientSecret, scope: 'manage:confluence-configuration' })).status, 403);
+    assert.equal(sandbox.control.counters.total('client_credentials_grant', { app: DEFAULT_SERVICE_ACCOUNT.clientId }), 1);
   });
   test('a deactivated user can no longer refresh; an unknown refresh token is 403', async () => {
     const { sandbox, codeFor, exchange, refresh } = setup();

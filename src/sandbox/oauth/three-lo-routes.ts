@@ -120,9 +120,22 @@ export function registerThreeLoRoutes(deps: SandboxDeps, app: Hono): ThreeLo {
   app.post('/oauth/token', async (c) => {
     const body = await readJsonOrForm(c);
     const grantType = body['grant_type'];
+    if (grantType === 'client_credentials') {
+      // Service accounts (§8.4): body shape NOT FOUND; JSON or form with client_id/client_secret [I]; `audience` ignored.
+      const account = state.serviceAccounts.get(body['client_id'] ?? '');
+      if (!account || body['client_secret'] !== account.clientSecret) return oauthError(c, 401, 'access_denied', 'Unauthorized');
+      const user = state.users.get(account.accountId);
+      if (!user || user.accountStatus !== 'active') return oauthError(c, 403, 'invalid_grant', 'The service account is not active');
+      const requested = (body['scope'] ?? '').split(/\s+/).filter(Boolean);
+      const outside = requested.filter((s) => !account.scopes.includes(s));
+      if (outside.length > 0) return oauthError(c, 403, 'access_denied', `scopes not granted to the service account: ${outside.join(' ')}`);
+      c.header('Cache-Control', 'no-store');
+      deps.counters.record('client_credentials_grant', { app: account.clientId, user: account.accountId, route: 'POST /oauth/token' });
+      return c.json(issueTokens(account.clientId, account.accountId, requested.length > 0 ? requested : account.scopes, null));
+    }
     const client = state.oauthClients.get(body['client_id'] ?? '');
     if (grantType !== 'authorization_code' && grantType !== 'refresh_token') {
-      return oauthError(c, 400, 'unsupported_grant_type', 'grant_type must be authorization_code or refresh_token');
+      return oauthError(c, 400, 'unsupported_grant_type', 'grant_type must be authorization_code, refresh_token or client_credentials');
     }
     if (!client || body['client_secret'] !== client.clientSecret) return oauthError(c, 401, 'access_denied', 'Unauthorized');
     c.header('Cache-Control', 'no-store');

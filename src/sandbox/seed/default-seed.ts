@@ -14,6 +14,11 @@ export const DEFAULT_ACCOUNTS = {
   bot: id(8),
 } as const;
 
+export const DEFAULT_SERVICE_ACCOUNT = {
+  clientId: 'sandbox-service-account',
+  clientSecret: 'sandbox-service-account-secret',
+} as const;
+
 export const DEFAULT_OAUTH_CLIENT = {
   clientId: 'sandbox-3lo-client',
   clientSecret: 'sandbox-3lo-client-secret',
@@ -85,6 +90,14 @@ export const defaultSeed: SandboxSeed = {
         'read:me',
         'offline_access',
       ],
+    },
+  ],
+  serviceAccounts: [
+    {
+      clientId: DEFAULT_SERVICE_ACCOUNT.clientId,
+      clientSecret: DEFAULT_SERVICE_ACCOUNT.clientSecret,
+      accountId: DEFAULT_ACCOUNTS.bot,
+      scopes: ['read:page:confluence', 'write:page:confluence', 'read:confluence-content.all', 'read:confluence-user'],
     },
   ],
 };

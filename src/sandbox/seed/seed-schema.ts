@@ -76,6 +76,16 @@ export const seedOAuthClientSchema = z
   })
   .strict();
 
+export const seedServiceAccountSchema = z
+  .object({
+    clientId: z.string().min(1),
+    clientSecret: z.string().min(8),
+    /** A user with `accountType: "app"`. */
+    accountId: z.string(),
+    scopes: z.array(z.string()).min(1),
+  })
+  .strict();
+
 export const sandboxSeedSchema = z
   .object({
     sites: z.array(seedSiteSchema).min(1),
@@ -83,6 +93,7 @@ export const sandboxSeedSchema = z
     spaces: z.array(seedSpaceSchema).default([]),
     pages: z.array(seedPageSchema).default([]),
     oauthClients: z.array(seedOAuthClientSchema).default([]),
+    serviceAccounts: z.array(seedServiceAccountSchema).default([]),
   })
   .strict();
 
@@ -120,6 +131,11 @@ export function parseSeed(input: unknown, source = 'seed'): ParsedSeed {
     if (!siteKeys.has(p.site)) problems.push(`pages[${i}].site: unknown site "${p.site}"`);
     if (!seed.spaces.some((s) => s.site === p.site && s.key === p.space)) problems.push(`pages[${i}].space: unknown space "${p.space}" on site "${p.site}"`);
     if (!accountIds.has(p.authorAccountId)) problems.push(`pages[${i}].authorAccountId: unknown user "${p.authorAccountId}"`);
+  });
+  seed.serviceAccounts.forEach((a, i) => {
+    const u = seed.users.find((x) => x.accountId === a.accountId);
+    if (!u) problems.push(`serviceAccounts[${i}].accountId: unknown user "${a.accountId}"`);
+    else if (u.accountType !== 'app') problems.push(`serviceAccounts[${i}].accountId: "${a.accountId}" must be a user with accountType "app"`);
   });
   if (problems.length > 0) throw new Error(`invalid sandbox ${source}: ${problems.join('; ')}`);
   return seed;

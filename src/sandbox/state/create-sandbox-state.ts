@@ -5,6 +5,7 @@ import type {
   AuthorizationCode,
   ConnectInstall,
   ImpersonationToken,
+  ServiceAccountCredential,
   OAuthClient,
   PrincipalSet,
   RefreshFamily,
@@ -53,6 +54,7 @@ export interface SandboxState {
   pages: Map<string, SandboxPage>;
   installs: Map<string, ConnectInstall>;
   oauthClients: Map<string, OAuthClient>;
+  serviceAccounts: Map<string, ServiceAccountCredential>;
   impersonationTokens: Map<string, ImpersonationToken>;
   accessTokens: Map<string, ThreeLoAccessToken>;
   refreshFamilies: Map<string, RefreshFamily>;
@@ -94,6 +96,7 @@ export function createSandboxState(seed: ParsedSeed, clock: Clock): SandboxState
     pages: new Map(),
     installs: new Map(),
     oauthClients: new Map(),
+    serviceAccounts: new Map(),
     impersonationTokens: new Map(),
     accessTokens: new Map(),
     refreshFamilies: new Map(),
@@ -236,5 +239,6 @@ export function createSandboxState(seed: ParsedSeed, clock: Clock): SandboxState
   }
   if (pending.length > 0) throw new Error(`invalid sandbox seed: pages[].parentTitle not found for "${pending[0]!.title}"`);
   for (const c of seed.oauthClients) state.oauthClients.set(c.clientId, { ...c });
+  for (const a of seed.serviceAccounts) state.serviceAccounts.set(a.clientId, { ...a });
   return state;
 }

@@ -127,6 +127,14 @@ export interface OAuthClient {
   scopes: string[];
 }
 
+/** OAuth 2.0 client-credentials for a service account (§8.4): tokens act as `accountId` on the gateway path. */
+export interface ServiceAccountCredential {
+  clientId: string;
+  clientSecret: string;
+  accountId: string;
+  scopes: string[];
+}
+
 export interface ImpersonationToken {
   token: string;
   siteKey: string;
