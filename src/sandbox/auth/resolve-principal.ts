@@ -7,7 +7,7 @@ export type Principal =
   | { kind: 'connect'; install: ConnectInstall; user: SandboxUser; connectScopes: ConnectScope[] }
   | { kind: 'impersonation'; install: ConnectInstall; user: SandboxUser; connectScopes: ConnectScope[] }
   | { kind: '3lo'; clientId: string; user: SandboxUser; scopes: string[] }
-  | { kind: 'basic'; user: SandboxUser };
+  | { kind: 'basic'; user: SandboxUser; scopes: string[] | null };
 
 export type Via = 'site' | 'gateway';
 
@@ -101,8 +101,9 @@ export function resolvePrincipal(deps: SandboxDeps, input: ResolvePrincipalInput
     const user = [...state.users.values()].find((u) => u.email.toLowerCase() === email.toLowerCase());
     if (colon < 0 || !user || user.apiToken === null || user.apiToken !== token) return { ok: false, message: 'Unauthorized' };
     if (!activeOnSite(user)) return { ok: false, message: 'Unauthorized' };
-    if (input.via !== 'site') return { ok: false, message: 'Unauthorized' };
-    return { ok: true, principal: { kind: 'basic', user } };
+    // Classic tokens call the site URL; scoped tokens must call the gateway path (§8.5).
+    if ((user.apiTokenScopes === null) !== (input.via === 'site')) return { ok: false, message: 'Unauthorized' };
+    return { ok: true, principal: { kind: 'basic', user, scopes: user.apiTokenScopes } };
   }
   return { ok: false, message: 'Unauthorized' };
 }

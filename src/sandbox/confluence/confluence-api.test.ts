@@ -213,6 +213,16 @@ describe('Confluence REST with Basic auth and real permissions', () => {
     sandbox.control.updateUser(DEFAULT_ACCOUNTS.bob, { accountStatus: 'inactive' });
     assert.equal((await sandbox.fetch(`${sandbox.origin}/s/acme/wiki/api/v2/pages`, { headers: { authorization: BOB } })).status, 401);
   });
+  test('scoped API tokens work only on the gateway path, with their scopes', async () => {
+    const { sandbox } = setup();
+    sandbox.control.updateUser(DEFAULT_ACCOUNTS.carol, { apiToken: 'carol-scoped-token', apiTokenScopes: ['read:page:confluence'] });
+    const carol = basic('carol@acme.example', 'carol-scoped-token');
+    const site = sandbox.control.discovery().sites[0]!;
+    assert.equal((await sandbox.fetch(`${site.baseUrl}/api/v2/pages/98305`, { headers: { authorization: carol } })).status, 401, 'not at the site URL');
+    assert.equal((await sandbox.fetch(`${site.gatewayBaseUrl}/api/v2/pages/98305`, { headers: { authorization: carol } })).status, 200);
+    const noScope = await sandbox.fetch(`${site.gatewayBaseUrl}/rest/api/user/current`, { headers: { authorization: carol } });
+    assert.deepEqual(await noScope.json(), { code: 401, message: 'Unauthorized; scope does not match' });
+  });
   test('Basic auth is refused on the 3LO gateway path', async () => {
     const { sandbox } = setup();
     const site = sandbox.control.discovery().sites[0]!;

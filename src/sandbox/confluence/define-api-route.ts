@@ -56,6 +56,10 @@ export function defineApiRoute(
       record(401, p.clientId, p.user.accountId);
       return c.json(SCOPE_MISMATCH, 401);
     }
+    if (p.kind === 'basic' && p.scopes !== null && !requirement.oauth.some((s) => p.scopes!.includes(s))) {
+      record(401, null, p.user.accountId);
+      return c.json(SCOPE_MISMATCH, 401);
+    }
     if (p.kind === 'connect' || p.kind === 'impersonation') {
       const ok = requirement.connect !== 'INACCESSIBLE' && hasConnectScope(p.connectScopes, requirement.connect);
       if (!ok) {

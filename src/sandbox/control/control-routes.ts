@@ -19,6 +19,7 @@ const userInput = z
     groups: z.array(z.string()).optional(),
     sites: z.array(z.string()).optional(),
     apiToken: z.string().min(8).optional(),
+    apiTokenScopes: z.array(z.string()).nullable().optional(),
     timeZone: z.string().nullable().optional(),
   })
   .strict();

@@ -51,7 +51,7 @@ export interface SandboxControl {
   discovery(): Discovery;
   addSite(input: { key: string; name?: string; cloudId?: string; emailApiEnabled?: boolean; groups?: string[] }): SandboxSite;
   addUser(input: NewUserInput): SandboxUser;
-  updateUser(accountId: string, patch: Partial<Pick<SandboxUser, 'displayName' | 'publicName' | 'email' | 'emailVisible' | 'accountStatus' | 'groups' | 'apiToken' | 'timeZone'>>): SandboxUser;
+  updateUser(accountId: string, patch: Partial<Pick<SandboxUser, 'displayName' | 'publicName' | 'email' | 'emailVisible' | 'accountStatus' | 'groups' | 'apiToken' | 'apiTokenScopes' | 'timeZone'>>): SandboxUser;
   addSpace(siteKey: string, input: { key: string; name: string; permissions?: SandboxSpace['permissions'] }): SandboxSpace;
   addOAuthClient(input: OAuthClient): OAuthClient;
   addServiceAccount(input: ServiceAccountCredential): ServiceAccountCredential;

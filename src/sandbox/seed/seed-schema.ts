@@ -29,6 +29,8 @@ export const seedUserSchema = z
     groups: z.array(z.string()).default(['confluence-users']),
     sites: z.array(z.string()).optional(),
     apiToken: z.string().min(8).optional(),
+    /** Makes `apiToken` a scoped token: accepted only on the gateway path, with these scopes. */
+    apiTokenScopes: z.array(z.string()).nullable().optional(),
     timeZone: z.string().nullable().default('UTC'),
     locale: z.string().default('en-US'),
   })

@@ -29,6 +29,7 @@ export interface NewUserInput {
   groups?: string[] | undefined;
   sites?: string[] | undefined;
   apiToken?: string | undefined;
+  apiTokenScopes?: string[] | null | undefined;
   timeZone?: string | null | undefined;
   locale?: string | undefined;
 }
@@ -139,6 +140,7 @@ export function createSandboxState(seed: ParsedSeed, clock: Clock): SandboxState
         groups: input.groups ?? ['confluence-users'],
         sites: input.sites ?? null,
         apiToken: input.apiToken ?? null,
+        apiTokenScopes: input.apiTokenScopes ?? null,
         timeZone: input.timeZone === undefined ? 'UTC' : input.timeZone,
         locale: input.locale ?? 'en-US',
       };

@@ -21,6 +21,8 @@ export interface SandboxUser {
   /** Site keys this account can use; null = every site. */
   sites: string[] | null;
   apiToken: string | null;
+  /** null = classic (unscoped) token for the site URL; a list = scoped token, only on the gateway path (§8.5). */
+  apiTokenScopes: string[] | null;
   timeZone: string | null;
   locale: string;
 }
