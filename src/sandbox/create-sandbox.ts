@@ -16,7 +16,7 @@ import { registerIframeProxyRoutes } from './pages/iframe-proxy-routes.js';
 import { createWebhookDispatcher } from './connect/create-webhook-dispatcher.js';
 import { createControl, type SandboxControl } from './control/create-control.js';
 import { registerControlRoutes } from './control/control-routes.js';
-import { faultsMiddleware } from './faults/faults-middleware.js';
+import { faultsMiddleware, SandboxDroppedConnection } from './faults/faults-middleware.js';
 
 export interface CreateSandboxOptions {
   /** Time source; the sandbox adds its own offset on top so `advanceClock` works with any clock. */
@@ -92,9 +92,8 @@ export function createSandbox(options: CreateSandboxOptions = {}): Sandbox {
     urls: createSandboxUrls(origin),
   };
 
-  const dropped = new WeakSet<Response>();
   const app = new Hono();
-  app.use('*', faultsMiddleware(deps, dropped));
+  app.use('*', faultsMiddleware(deps));
 
   app.get('/s/:site/_edge/tenant_info', (c) => {
     const site = state.siteByKey(c.req.param('site'));
@@ -126,14 +125,15 @@ export function createSandbox(options: CreateSandboxOptions = {}): Sandbox {
   registerIframeProxyRoutes(deps, app);
   registerControlRoutes(deps, app, control);
   app.notFound((c) => c.json({ code: 404, message: `No route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
-  app.onError((err, c) => c.json({ code: 500, message: `sandbox internal error: ${err.message}` }, 500));
+  app.onError((err, c) => {
+    if (err instanceof SandboxDroppedConnection) throw err;
+    return c.json({ code: 500, message: `sandbox internal error: ${err.message}` }, 500);
+  });
 
   const inProcessFetch = (async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const req = input instanceof Request && init === undefined ? input : new Request(input, init);
     if (new URL(req.url).origin !== new URL(origin).origin) return outboundFetch(req);
-    const res = await app.fetch(req);
-    if (dropped.has(res)) throw new TypeError('fetch failed', { cause: new Error('sandbox fault: connection dropped') });
-    return res;
+    return app.fetch(req);
   }) as typeof fetch;
 
   return { app, fetch: inProcessFetch, origin, clock, control, state };

@@ -1,13 +1,21 @@
 import type { MiddlewareHandler } from 'hono';
 import type { SandboxDeps } from '../sandbox-deps.js';
 
-/** Responses that stand for a dropped connection on the in-process transport (`sandbox.fetch` rejects). */
-export type DroppedResponses = WeakSet<Response>;
+/**
+ * Thrown (in process) for a `drop` fault: `app.fetch` and `sandbox.fetch` reject with it, like `fetch` does
+ * when a connection dies. Over real HTTP the socket is destroyed instead.
+ */
+export class SandboxDroppedConnection extends TypeError {
+  constructor() {
+    super('fetch failed', { cause: new Error('sandbox fault: connection dropped') });
+    this.name = 'TypeError';
+  }
+}
 
 const SKIP = /^\/(?:_sandbox|_iframe|login|logout|atlassian-connect)(?:\/|$)/;
 
 /** Applies the run-time fault rules to every Atlassian-facing route (not to the control API or pages). */
-export function faultsMiddleware(deps: SandboxDeps, dropped: DroppedResponses): MiddlewareHandler {
+export function faultsMiddleware(deps: SandboxDeps): MiddlewareHandler {
   return async (c, next) => {
     const path = new URL(c.req.url).pathname;
     if (SKIP.test(path)) return next();
@@ -25,10 +33,9 @@ export function faultsMiddleware(deps: SandboxDeps, dropped: DroppedResponses): 
     }
     if (decision.action === 'drop') {
       const env = c.env as { incoming?: { socket?: { destroy(): void } } } | undefined;
-      env?.incoming?.socket?.destroy();
-      const res = new Response('connection dropped', { status: 502 });
-      dropped.add(res);
-      return res;
+      if (!env?.incoming?.socket) throw new SandboxDroppedConnection();
+      env.incoming.socket.destroy();
+      return new Response(null, { status: 502 });
     }
     if (decision.action === 'respond') {
       for (const [k, v] of Object.entries(decision.headers)) c.header(k, v);

@@ -72,6 +72,8 @@ describe('rate limits and faults', () => {
     const { addFault, get, sandbox } = setup();
     await addFault({ kind: 'drop', match: { method: 'GET' }, times: 1 });
     await assert.rejects(get('/api/v2/pages/98305'), /fetch failed/);
+    await addFault({ kind: 'drop', match: {}, times: 1 });
+    await assert.rejects(async () => sandbox.app.fetch(new Request(`${sandbox.origin}/s/acme/wiki/api/v2/pages/98305`)), (e: Error) => e instanceof TypeError && e.message === 'fetch failed', 'app.fetch rejects too');
     await addFault({ kind: 'latency', match: {}, latencyMs: 5, times: 1 });
     assert.equal((await get('/api/v2/pages/98305')).status, 200);
     assert.deepEqual(sandbox.control.faults.list(), []);
