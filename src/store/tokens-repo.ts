@@ -1,8 +1,9 @@
+import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Store } from './create-store.js';
 import { newId } from './ids.js';
 import type { SecretBox } from './secret-box.js';
-import { secretContext, type TenantRoute, type TokenKind, type TokensTable } from './schema.js';
+import { secretContext, type Database, type TenantRoute, type TokenKind, type TokensTable } from './schema.js';
 
 /** Every tenant dimension of a stored token: a key missing one of them would hand one tenant another's token. */
 export interface TokenKey {
@@ -33,13 +34,22 @@ export interface TokensRepo {
   put(key: TokenKey, value: { token: string; previousToken?: string | null; expiresAt: number | null }, options?: { expectVersion?: number }): Promise<boolean>;
   deleteForTenant(route: TenantRoute, appKey: string, tenantKey: string): Promise<number>;
   deleteForAccount(route: TenantRoute, appKey: string, accountId: string): Promise<number>;
+  /**
+   * The same operations, run on `executor`: a transaction (or a locked connection, see
+   * `withRefreshLock`) that the caller has already opened and will commit. `put` then opens no
+   * transaction of its own, so several writes commit or roll back together.
+   */
+  inTransaction(executor: Kysely<Database>): TokensRepo;
 }
 
 const TOKEN = { table: 'tokens', column: 'token' } as const;
 const PREVIOUS = { table: 'tokens', column: 'previous_token' } as const;
 
 export function createTokensRepo(deps: { store: Store; box: SecretBox; clock: Clock }): TokensRepo {
-  const { db } = deps.store;
+  return tokensRepoOn(deps.store.db, deps, false);
+}
+
+function tokensRepoOn(db: Kysely<Database>, deps: { box: SecretBox; clock: Clock }, insideTransaction: boolean): TokensRepo {
   const where = (key: TokenKey) =>
     db
       .selectFrom('tokens')
@@ -73,7 +83,7 @@ export function createTokensRepo(deps: { store: Store; box: SecretBox; clock: Cl
     },
     async put(key, value, options = {}) {
       const now = deps.clock.now();
-      return db.transaction().execute(async (tx) => {
+      const write = async (tx: Kysely<Database>) => {
         const existing = await tx
           .selectFrom('tokens')
           .select(['id', 'version'])
@@ -118,7 +128,8 @@ export function createTokensRepo(deps: { store: Store; box: SecretBox; clock: Cl
           })
           .execute();
         return true;
-      });
+      };
+      return insideTransaction ? write(db) : db.transaction().execute(write);
     },
     async deleteForTenant(route, appKey, tenantKey) {
       const r = await db.deleteFrom('tokens').where('route', '=', route).where('app_key', '=', appKey).where('tenant_key', '=', tenantKey).executeTakeFirst();
@@ -127,6 +138,9 @@ export function createTokensRepo(deps: { store: Store; box: SecretBox; clock: Cl
     async deleteForAccount(route, appKey, accountId) {
       const r = await db.deleteFrom('tokens').where('route', '=', route).where('app_key', '=', appKey).where('account_id', '=', accountId).executeTakeFirst();
       return Number(r.numDeletedRows);
+    },
+    inTransaction(executor) {
+      return tokensRepoOn(executor, deps, true);
     },
   };
 }
