@@ -13,6 +13,7 @@ import { registerThreeLoRoutes } from './oauth/three-lo-routes.js';
 import { registerSignInRoutes } from './pages/sign-in-routes.js';
 import { registerModulePageRoutes } from './pages/module-page-routes.js';
 import { registerIframeProxyRoutes } from './pages/iframe-proxy-routes.js';
+import { registerHomePageRoutes } from './pages/home-page-routes.js';
 import { createWebhookDispatcher } from './connect/create-webhook-dispatcher.js';
 import { createControl, type SandboxControl } from './control/create-control.js';
 import { registerControlRoutes } from './control/control-routes.js';
@@ -123,6 +124,7 @@ export function createSandbox(options: CreateSandboxOptions = {}): Sandbox {
   const control = createControl(deps, { webhooks, threeLo, advanceClock: (ms) => clock.advance(ms), reset });
   registerModulePageRoutes(deps, app);
   registerIframeProxyRoutes(deps, app);
+  registerHomePageRoutes(deps, app);
   registerControlRoutes(deps, app, control);
   app.notFound((c) => c.json({ code: 404, message: `No route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError((err, c) => {

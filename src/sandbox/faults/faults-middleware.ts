@@ -12,7 +12,7 @@ export class SandboxDroppedConnection extends TypeError {
   }
 }
 
-const SKIP = /^\/(?:_sandbox|_iframe|login|logout|atlassian-connect)(?:\/|$)/;
+const SKIP = /^\/(?:_sandbox|_iframe|login|logout|atlassian-connect)?(?:\/|$)/;
 
 /** Applies the run-time fault rules to every Atlassian-facing route (not to the control API or pages). */
 export function faultsMiddleware(deps: SandboxDeps): MiddlewareHandler {

@@ -140,6 +140,16 @@ describe('Connect module pages', () => {
     const direct = await sandbox.fetch(`${sandbox.origin}/_iframe/acme/unknown.app/main`);
     assert.equal(direct.status, 404);
   });
+  test('home page lists sites and links to the installed app pages; login rejects open redirects', async () => {
+    const { sandbox, signIn, servlet } = await setup();
+    const cookie = await signIn(DEFAULT_ACCOUNTS.carol);
+    const home = await (await sandbox.fetch(`${sandbox.origin}/`, { headers: { cookie } })).text();
+    assert.ok(home.includes('Carol Jones'));
+    assert.ok(home.includes(`href="${servlet}/main"`));
+    assert.ok(home.includes(`href="${servlet}/configure"`));
+    const evil = await sandbox.fetch(`${sandbox.origin}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ accountId: DEFAULT_ACCOUNTS.carol, returnTo: '//evil.example/x' }).toString(), redirect: 'manual' });
+    assert.equal(evil.headers.get('location'), '/');
+  });
   test('all.js is served', async () => {
     const { sandbox } = await setup();
     const res = await sandbox.fetch(`${sandbox.origin}/atlassian-connect/all.js`);

@@ -29,5 +29,5 @@ export function endSession(deps: SandboxDeps, c: Context): void {
 
 /** Only same-origin relative return paths are followed after sign-in. */
 export function safeReturnTo(raw: string | undefined): string {
-  return raw && raw.startsWith('/') && !raw.startsWith('//') ? raw : '/_sandbox/discovery';
+  return raw && raw.startsWith('/') && !raw.startsWith('//') && !raw.startsWith('/\\') ? raw : '/';
 }

@@ -1,0 +1,37 @@
+import type { Hono } from 'hono';
+import { html } from 'hono/html';
+import type { SandboxDeps } from '../sandbox-deps.js';
+import { sessionUser } from './session.js';
+
+/** `GET /`: who is signed in, the sites, and links to every installed app's pages (for the demo). */
+export function registerHomePageRoutes(deps: SandboxDeps, app: Hono): void {
+  app.get('/', (c) => {
+    const user = sessionUser(deps, c);
+    const sites = [...deps.state.sites.values()];
+    return c.html(html`<!doctype html>
+<html><head><meta charset="utf-8"><title>onbehalf sandbox</title></head>
+<body>
+<h1>onbehalf sandbox</h1>
+<p>A local emulator of Confluence Cloud and Atlassian's auth servers.
+${user ? html`Signed in as <strong id="current-user">${user.displayName}</strong>. <form method="post" action="/logout" style="display:inline"><button>Sign out</button></form>` : html`<a href="/login?returnTo=%2F">Sign in</a> as a seeded user.`}</p>
+<p><a href="/_sandbox/discovery">Discovery document</a> (every endpoint, site and user)</p>
+${sites.map((site) => {
+  const installs = [...deps.state.installs.values()].filter((i) => i.siteKey === site.key && i.installed);
+  const base = deps.urls.siteBaseUrl(site.key);
+  return html`<section data-site="${site.key}">
+<h2>${site.name}</h2>
+<p>Base URL <code>${base}</code> · cloudId <code>${site.cloudId}</code></p>
+${installs.length === 0
+  ? html`<p>No Connect apps installed.</p>`
+  : html`<ul>${installs.map((i) => {
+      const m = i.descriptor.modules ?? {};
+      const pages = [...(m.generalPages ?? []), ...(m.configurePage ? [m.configurePage] : []), ...(m.postInstallPage ? [m.postInstallPage] : [])];
+      return html`<li>${i.descriptor.name ?? i.appKey} (${i.enabled ? 'enabled' : 'disabled'}): ${pages.map(
+        (p) => html`<a href="${base}/plugins/servlet/ac/${encodeURIComponent(i.appKey)}/${encodeURIComponent(p.key)}">${p.name?.value ?? p.key}</a> `,
+      )}</li>`;
+    })}</ul>`}
+</section>`;
+})}
+</body></html>`);
+  });
+}
