@@ -235,7 +235,7 @@ describe('act-as client against the sandbox', () => {
     assert.deepEqual(upstream.map((u) => u.retryReason), ['credential_refresh', undefined]);
   });
 
-  test('a second 401 is returned to the caller', async () => {
+  test('a second 401 is returned to the caller', { timeout: 5000 }, async () => {
     const { client, sent, credentialCalls, sleeps } = setup({}, () => basic('alice@acme.example', 'revoked'));
     const res = await client.fetch('/api/v2/pages');
     assert.equal(res.status, 401);
