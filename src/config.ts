@@ -35,6 +35,7 @@ export const ENDPOINT_OVERRIDES = {
   accessibleResourcesUrl: 'ONBEHALF_ATLASSIAN_ACCESSIBLE_RESOURCES_URL',
   meUrl: 'ONBEHALF_ATLASSIAN_ME_URL',
   apiGatewayUrl: 'ONBEHALF_ATLASSIAN_API_URL',
+  connectAllJsUrl: 'ONBEHALF_ATLASSIAN_CONNECT_ALL_JS_URL',
 } as const;
 export type EndpointName = keyof typeof ENDPOINT_OVERRIDES;
 

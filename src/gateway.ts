@@ -6,8 +6,12 @@ import { createLogger, type Logger } from './logger.js';
 import { resolveEndpoints } from './atlassian/resolve-endpoints.js';
 import type { AtlassianEndpoints } from './atlassian/endpoints.js';
 import { createBackgroundTasks, type BackgroundTasks } from './background-tasks.js';
+import { createConnectActAs, type ConnectActAs } from './broker/connect-act-as.js';
 import { createConnectTokenBroker, type ConnectTokenBroker } from './broker/connect-token-broker.js';
 import { createWebhookCapture } from './identity/capture-webhook.js';
+import { createLinkSessions, type LinkSessions } from './identity/link-sessions.js';
+import { createLinks, type Links } from './identity/links.js';
+import { linkRoutes } from './server/connect/link-routes.js';
 import { connectRoutes } from './server/connect/connect-routes.js';
 import { createApp } from './server/create-app.js';
 import { connectJwtAuth } from './server/middleware/connect-jwt-auth.js';
@@ -37,6 +41,8 @@ export interface ConnectServices {
   readonly descriptor: ConnectDescriptor;
   readonly lifecycle: ConnectLifecycle;
   readonly broker: ConnectTokenBroker;
+  /** Confluence clients for a Connect site: `asUser(tenant, accountId).fetch(path)` and `asApp(tenant)`. */
+  readonly actAs: ConnectActAs;
 }
 
 export interface Gateway {
@@ -52,6 +58,8 @@ export interface Gateway {
   readonly endpoints: AtlassianEndpoints;
   readonly connect: ConnectServices;
   readonly background: BackgroundTasks;
+  /** Account linking: link sessions (start, decide, confirm) and links (list, revoke, admin mapping). */
+  readonly linking: { readonly sessions: LinkSessions; readonly links: Links };
   /** Serves the app over HTTP on the configured host and port; resolves with the URL it listens on. */
   listen(): Promise<{ url: string; port: number }>;
   close(): Promise<void>;
@@ -128,11 +136,33 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     },
     { refreshSkewMs: config.broker.refreshSkewSeconds * 1000, cacheMaxEntries: config.broker.cacheMaxEntries },
   );
+  const actAs = createConnectActAs({
+    broker,
+    repos,
+    fetch: outbound,
+    clock,
+    appKey: config.connect.appKey,
+    allowInsecureHttp: config.atlassian.allowInsecure,
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.random ? { random: options.random } : {}),
+    onUpstreamCall: (info) => {
+      metrics.upstreamRequests.inc({ kind: 'api', status: String(info.status) });
+      metrics.upstreamDuration.observe({ kind: 'api' }, info.ms / 1000);
+    },
+  });
   const descriptor = connectDescriptor(config.connect, config.server.baseUrl);
   const lifecycle = createConnectLifecycle(
     { repos, clock, fetch: outbound, logger, onTenantGone: (tenant) => broker.purgeTenant(tenant) },
     { connect: config.connect, appBaseUrl: config.server.baseUrl, installKeysUrl: endpoints.installKeysUrl, leewaySeconds: config.atlassian.jwtLeewaySeconds },
   );
+  const linkSessions = createLinkSessions({ repos, clock }, { baseUrl: config.server.baseUrl });
+  const links = createLinks({
+    repos,
+    clock,
+    onLinkGone: (link) => {
+      broker.purgeAccount(link.accountId);
+    },
+  });
   const contextPath = new URL(config.server.baseUrl).pathname.replace(/\/+$/, '');
   const jwtDeps = { repos, clock, appKey: config.connect.appKey, contextPath, leewaySeconds: config.atlassian.jwtLeewaySeconds };
 
@@ -141,7 +171,22 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     logger,
     metrics,
     version: packageVersion(),
-    routes: connectRoutes({ descriptor, lifecycle, background, captureWebhook: createWebhookCapture({ repos, fetch: outbound, logger }) }),
+    routes: [
+      ...connectRoutes({ descriptor, lifecycle, background, captureWebhook: createWebhookCapture({ repos, fetch: outbound, logger }) }),
+      ...linkRoutes({
+        repos,
+        linkSessions,
+        links,
+        actAs,
+        fetch: outbound,
+        logger,
+        appKey: config.connect.appKey,
+        appName: config.connect.appName,
+        baseUrl: config.server.baseUrl,
+        allJsUrl: endpoints.connectAllJsUrl,
+        scopes: descriptor.scopes,
+      }),
+    ],
     auth: {
       connectJwt: connectJwtAuth(jwtDeps, { allowContextQsh: false }),
       connectContext: connectJwtAuth(jwtDeps, { allowContextQsh: true }),
@@ -160,8 +205,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     logger,
     clock,
     endpoints,
-    connect: { descriptor, lifecycle, broker },
+    connect: { descriptor, lifecycle, broker, actAs },
     background,
+    linking: { sessions: linkSessions, links },
     listen() {
       return new Promise((resolve, reject) => {
         const s = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, (info) => {

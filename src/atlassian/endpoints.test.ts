@@ -29,6 +29,7 @@ describe('endpoints', () => {
       accessibleResourcesUrl: 'https://api.atlassian.com/oauth/token/accessible-resources',
       meUrl: 'https://api.atlassian.com/me',
       apiGatewayUrl: 'https://api.atlassian.com',
+      connectAllJsUrl: 'https://connect-cdn.atl-paas.net/all.js',
     });
     assert.ok(Object.isFrozen(productionEndpoints));
   });
@@ -43,6 +44,7 @@ describe('endpoints', () => {
       accessibleResourcesUrl: `${sandbox}/oauth/token/accessible-resources`,
       meUrl: `${sandbox}/me`,
       apiGatewayUrl: sandbox,
+      connectAllJsUrl: `${sandbox}/atlassian-connect/all.js`,
     });
   });
 

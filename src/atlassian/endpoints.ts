@@ -23,6 +23,8 @@ export interface AtlassianEndpoints {
   readonly meUrl: string;
   /** OAuth API gateway; Confluence calls go to `<apiGatewayUrl>/ex/confluence/{cloudId}/wiki/…`, doc §5.6. */
   readonly apiGatewayUrl: string;
+  /** The `all.js` our pages inside Confluence load for the AP bridge (addendum §9.4). */
+  readonly connectAllJsUrl: string;
 }
 
 export const productionEndpoints: AtlassianEndpoints = Object.freeze({
@@ -34,6 +36,7 @@ export const productionEndpoints: AtlassianEndpoints = Object.freeze({
   accessibleResourcesUrl: 'https://api.atlassian.com/oauth/token/accessible-resources',
   meUrl: 'https://api.atlassian.com/me',
   apiGatewayUrl: 'https://api.atlassian.com',
+  connectAllJsUrl: 'https://connect-cdn.atl-paas.net/all.js',
 });
 
 const httpUrl = z.string().refine(
@@ -63,6 +66,7 @@ export const discoveryDocumentSchema = z.object({
     me: httpUrl,
     installKeys: httpUrl,
     api: httpUrl,
+    allJs: httpUrl.optional(),
   }),
 });
 
@@ -98,5 +102,6 @@ export function endpointsFromDiscovery(doc: unknown): AtlassianEndpoints {
     // The sandbox publishes the Confluence prefix (`<origin>/ex/confluence`); we keep the gateway's root
     // like production's `https://api.atlassian.com` and add `/ex/confluence/{cloudId}` where it is used.
     apiGatewayUrl: withoutTrailingSlash(e.api).replace(/\/ex\/confluence$/, ''),
+    connectAllJsUrl: e.allJs ?? `${withoutTrailingSlash(url)}/atlassian-connect/all.js`,
   });
 }

@@ -43,6 +43,8 @@ export interface ConnectTokenBroker {
   invalidate(req: ConnectTokenRequest, accessToken?: string): void;
   /** Drops every cached token of a tenant at once (uninstall, disable, reinstall). */
   purgeTenant(tenant: Pick<Tenant, 'appKey' | 'tenantKey'>): number;
+  /** Drops one account's cached tokens on every site (its link was revoked). */
+  purgeAccount(accountId: string): number;
   readonly cacheSize: number;
   readonly stats: Readonly<BrokerStats>;
 }
@@ -75,6 +77,7 @@ export interface ConnectTokenBrokerOptions {
 interface CachedToken {
   token: IssuedToken;
   tenantPrefix: string;
+  accountId: string;
 }
 
 const ACCOUNT_ID = /^[A-Za-z0-9:_-]{1,128}$/;
@@ -187,7 +190,7 @@ export function createConnectTokenBroker(deps: ConnectTokenBrokerDeps, options: 
       return flights.run(key, async () => {
         const generation = generations.get(prefix) ?? 0;
         const token = await grant(req.tenant, req.accountId, scopes);
-        if ((generations.get(prefix) ?? 0) === generation) cache.set(key, { token, tenantPrefix: prefix });
+        if ((generations.get(prefix) ?? 0) === generation) cache.set(key, { token, tenantPrefix: prefix, accountId: req.accountId });
         return token;
       });
     },
@@ -201,6 +204,9 @@ export function createConnectTokenBroker(deps: ConnectTokenBrokerDeps, options: 
       const prefix = tenantPrefix(tenant);
       generations.set(prefix, (generations.get(prefix) ?? 0) + 1);
       return cache.deleteWhere((_k, v) => v.tenantPrefix === prefix);
+    },
+    purgeAccount(accountId) {
+      return cache.deleteWhere((_k, v) => v.accountId === accountId);
     },
     get cacheSize() {
       return cache.size;

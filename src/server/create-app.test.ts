@@ -91,6 +91,12 @@ describe('gateway HTTP skeleton', () => {
       'POST /disabled': 'connectInstall',
       'GET /connect/context': 'connectContext',
       'POST /connect/webhooks/:event': 'connectJwt',
+      'GET /assets/onbehalf.css': 'public',
+      'GET /assets/connect-link.js': 'public',
+      'GET /link/:token': 'public',
+      'GET /connect/link': 'connectJwt',
+      'POST /connect/link/decide': 'connectContext',
+      'POST /connect/links/:id/revoke': 'connectContext',
     });
   });
 });

@@ -40,7 +40,12 @@ export function createApp(deps: AppDeps): GatewayApp {
       // a Connect page must render inside Confluence, and those routes set their own frame-ancestors.
       contentSecurityPolicy: { defaultSrc: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"], baseUri: ["'self'"] },
       strictTransportSecurity: 'max-age=31536000; includeSubDomains',
+      // CSP frame-ancestors does this job, and unlike X-Frame-Options it can name the Confluence site that
+      // may frame our Connect pages.
+      xFrameOptions: false,
       referrerPolicy: 'no-referrer',
+      // Pages shown inside Confluence set their own CSP (frame-ancestors = the site); keep theirs.
+      overwrite: false,
     }),
   );
 

@@ -3,8 +3,11 @@ import { createApiKeysRepo, type ApiKeysRepo } from './api-keys-repo.js';
 import { createAuditRepo, type AuditRepo } from './audit-repo.js';
 import type { Store } from './create-store.js';
 import { createEventsRepo, type EventsRepo } from './events-repo.js';
+import { createLinkSessionsRepo, type LinkSessionsRepo } from './link-sessions-repo.js';
+import { createLinksRepo, type LinksRepo } from './links-repo.js';
 import { createKnownAccountsRepo, type KnownAccountsRepo } from './known-accounts-repo.js';
 import { createOauthAppsRepo, type OauthAppsRepo } from './oauth-apps-repo.js';
+import { createPoliciesRepo, type PoliciesRepo } from './policies-repo.js';
 import type { SecretBox } from './secret-box.js';
 import { createTenantsRepo, type TenantsRepo } from './tenants-repo.js';
 import { createTokensRepo, type TokensRepo } from './tokens-repo.js';
@@ -17,6 +20,9 @@ export interface Repositories {
   audit: AuditRepo;
   knownAccounts: KnownAccountsRepo;
   events: EventsRepo;
+  links: LinksRepo;
+  linkSessions: LinkSessionsRepo;
+  policies: PoliciesRepo;
 }
 
 export function createRepositories(deps: { store: Store; box: SecretBox; clock: Clock }): Repositories {
@@ -28,5 +34,8 @@ export function createRepositories(deps: { store: Store; box: SecretBox; clock: 
     audit: createAuditRepo(deps),
     knownAccounts: createKnownAccountsRepo(deps),
     events: createEventsRepo(deps),
+    links: createLinksRepo(deps),
+    linkSessions: createLinkSessionsRepo(deps),
+    policies: createPoliciesRepo(deps),
   };
 }

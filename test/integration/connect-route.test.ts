@@ -88,6 +88,48 @@ describe('Connect route through the sandbox', () => {
     assert.equal(page.version.authorId, BOB);
   });
 
+  test('asUser: a page created through the act-as client names the user as author', async () => {
+    const t = await tenant();
+    const client = w.gateway.connect.actAs.asUser(t, BOB);
+    const res = await client.fetch('/api/v2/pages', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer caller-supplied-is-dropped' },
+      body: JSON.stringify({ spaceId: '65537', title: 'asUser page', body: { representation: 'storage', value: '<p>z</p>' } }),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(((await res.json()) as { authorId: string }).authorId, BOB);
+    const me = (await (await client.fetch('/rest/api/user/current')).json()) as { accountId: string };
+    assert.equal(me.accountId, BOB);
+    await assert.rejects(client.fetch('https://evil.example/wiki/rest/api/user/current'), (e: unknown) => isGatewayError(e) && ['FORBIDDEN', 'BAD_REQUEST'].includes(e.code));
+    await assert.rejects(client.fetch('/../../_sandbox/discovery'), (e: unknown) => isGatewayError(e));
+  });
+
+  test('asUser: a 401 on a cached token causes exactly one fresh grant and one retry', async () => {
+    const t = await tenant();
+    const alice = DEFAULT_ACCOUNTS.alice;
+    const client = w.gateway.connect.actAs.asUser(t, alice);
+    assert.equal((await client.fetch('/rest/api/user/current')).status, 200);
+    const cached = await w.gateway.connect.broker.tokenFor({ tenant: t, accountId: alice });
+    const grantsBefore = w.sandbox.control.counters.total('impersonation_grant', { user: alice });
+    const fault = w.sandbox.control.faults.add({ kind: 'error', status: 401, match: { token: cached.accessToken } });
+    try {
+      const res = await client.fetch('/rest/api/user/current');
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as { accountId: string }).accountId, alice);
+      assert.equal(w.sandbox.control.counters.total('impersonation_grant', { user: alice }) - grantsBefore, 1);
+      assert.notEqual((await w.gateway.connect.broker.tokenFor({ tenant: t, accountId: alice })).accessToken, cached.accessToken);
+    } finally {
+      w.sandbox.control.faults.remove(fault.id);
+    }
+  });
+
+  test('asApp: requests signed with a Connect JWT (qsh over the API path) act as the app', async () => {
+    const t = await tenant();
+    const res = await w.gateway.connect.actAs.asApp(t).fetch(`/rest/api/user?accountId=${encodeURIComponent(BOB)}`);
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(((await res.json()) as { accountId: string }).accountId, BOB);
+  });
+
   test('single-flight: 50 concurrent cold calls for one user cause exactly one grant; then the cache answers', async () => {
     const t = await tenant();
     const carol = DEFAULT_ACCOUNTS.carol;

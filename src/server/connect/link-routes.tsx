@@ -1,0 +1,182 @@
+import type { Context, Handler } from 'hono';
+import { GatewayError, isGatewayError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { ConnectActAs } from '../../broker/connect-act-as.js';
+import type { LinkSessions } from '../../identity/link-sessions.js';
+import type { Links } from '../../identity/links.js';
+import type { Repositories } from '../../store/repositories.js';
+import { LINK_PAGE_KEY } from '../../tenants/connect-descriptor.js';
+import { ensureCloudId } from '../../tenants/ensure-cloud-id.js';
+import type { ConnectAuth } from '../middleware/connect-jwt-auth.js';
+import { CONNECT_LINK_JS, ONBEHALF_CSS } from '../pages/assets.js';
+import { ConnectLinkPage, MessagePage, SiteChooserPage } from '../pages/connect-link-page.js';
+import type { RouteDef } from '../routes.js';
+
+export interface LinkRouteDeps {
+  repos: Repositories;
+  linkSessions: LinkSessions;
+  links: Links;
+  actAs: ConnectActAs;
+  fetch: typeof fetch;
+  logger: Logger;
+  appKey: string;
+  appName: string;
+  /** The gateway's public URL; pages and their scripts address the gateway through it. */
+  baseUrl: string;
+  allJsUrl: string;
+  scopes: string[];
+}
+
+const LIVE = ['pending_confirmation', 'linked', 'reauth_required'] as const;
+
+function errorStatus(e: GatewayError): 400 | 404 | 409 | 410 {
+  return e.code === 'LINK_SESSION_EXPIRED' ? 410 : e.code === 'LINK_CONFLICT' ? 409 : e.code === 'NOT_FOUND' ? 404 : 400;
+}
+
+/** Pages inside Confluence may be framed by that site only, and run only our script and the AP bridge. */
+function framedBy(c: Context, siteBaseUrl: string, allJsUrl: string): void {
+  const site = new URL(siteBaseUrl).origin;
+  const allJs = new URL(allJsUrl).origin;
+  c.header(
+    'Content-Security-Policy',
+    `default-src 'self'; script-src 'self' ${allJs}; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors ${site}; base-uri 'none'; form-action 'self'; object-src 'none'`,
+  );
+}
+
+/** Account linking inside Confluence (the Connect route): the link URL, the consent page, decisions and revokes. */
+export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
+  const assets = deps.baseUrl;
+
+  const openLink: Handler = async (c) => {
+    const token = c.req.param('token') ?? '';
+    let session;
+    try {
+      session = await deps.linkSessions.open(token);
+    } catch (e) {
+      if (!isGatewayError(e)) throw e;
+      return c.html(<MessagePage kind="error" title="This link cannot be used" message={e.message} assetsBase={assets} />, errorStatus(e));
+    }
+    if (session.route !== 'connect') {
+      return c.html(<MessagePage kind="error" title="Not available yet" message="Linking through Atlassian sign-in (OAuth 2.0) is not available on this gateway yet." assetsBase={assets} />, 501);
+    }
+    const sites = (await deps.repos.tenants.list()).filter((t) => t.route === 'connect' && t.status === 'active' && t.appKey === deps.appKey);
+    const chosen = c.req.query('site') ?? session.cloudId;
+    const candidates = chosen ? sites.filter((t) => t.cloudId === chosen) : sites;
+    if (candidates.length === 0) {
+      return c.html(<MessagePage kind="error" title="No site to connect" message={`No Confluence site has ${deps.appName} installed${chosen ? ' for this link' : ''}. Ask your Confluence admin to install it.`} assetsBase={assets} />, 404);
+    }
+    if (candidates.length > 1) {
+      // Several sites: the user says which; never a silent pick.
+      return c.html(<SiteChooserPage appName={deps.appName} assetsBase={assets} sites={candidates.map((t) => ({ href: `${deps.baseUrl}/link/${encodeURIComponent(token)}?site=${encodeURIComponent(t.cloudId ?? '')}`, host: new URL(t.baseUrl).host + new URL(t.baseUrl).pathname }))} />);
+    }
+    const tenant = candidates[0];
+    if (!tenant) throw new GatewayError('INTERNAL', 'no tenant');
+    return c.redirect(`${tenant.baseUrl}/plugins/servlet/ac/${encodeURIComponent(deps.appKey)}/${LINK_PAGE_KEY}?ac.session=${encodeURIComponent(token)}`, 302);
+  };
+
+  const page: Handler = async (c) => {
+    const { tenant, claims } = c.get('connect') as ConnectAuth;
+    framedBy(c, tenant.baseUrl, deps.allJsUrl);
+    const accountId = claims.accountId;
+    if (!accountId) {
+      return c.html(<MessagePage kind="error" title="Sign in first" message="Log in to Confluence to connect your account." assetsBase={assets} />, 401);
+    }
+    const cloudId = (await ensureCloudId(deps, tenant)) ?? '';
+    const raw = c.req.query('session') ?? '';
+    // Confluence leaves the template as is when the page is opened without a session.
+    const token = raw === '' || raw === '{ac.session}' ? '' : raw;
+    let session: ConnectLinkPageSession = null;
+    let sessionProblem: string | null = null;
+    if (token) {
+      try {
+        const s = await deps.linkSessions.open(token);
+        if (s.cloudId && s.cloudId !== cloudId) throw new GatewayError('LINK_SESSION_INVALID', 'This link was made for another Confluence site.');
+        session = { token, externalUserId: s.externalUserId, expiresAt: s.expiresAt };
+      } catch (e) {
+        if (!isGatewayError(e)) throw e;
+        sessionProblem = e.message;
+      }
+    }
+    const displayName = await lookUpName(deps, tenant, accountId);
+    const links = cloudId ? await deps.repos.links.list({ cloudId, accountId, status: [...LIVE] }) : [];
+    return c.html(
+      <ConnectLinkPage
+        appName={deps.appName}
+        assetsBase={assets}
+        allJsUrl={deps.allJsUrl}
+        siteHost={new URL(tenant.baseUrl).host}
+        account={{ accountId, displayName }}
+        session={session}
+        sessionProblem={sessionProblem}
+        scopes={deps.scopes}
+        links={links}
+      />,
+    );
+  };
+
+  const decide: Handler = async (c) => {
+    const { tenant, claims } = c.get('connect') as ConnectAuth;
+    const accountId = claims.accountId;
+    if (!accountId) throw new GatewayError('UNAUTHENTICATED', 'Log in to Confluence first.');
+    const body = (await c.req.json().catch(() => null)) as { session?: unknown; decision?: unknown } | null;
+    if (!body || typeof body.session !== 'string' || (body.decision !== 'allow' && body.decision !== 'deny')) {
+      throw new GatewayError('VALIDATION_FAILED', 'Send {"session": "<token>", "decision": "allow" | "deny"}.');
+    }
+    const cloudId = await ensureCloudId(deps, tenant);
+    if (!cloudId) throw new GatewayError('ATLASSIAN_UNAVAILABLE', 'The site could not be identified (tenant_info); try again in a moment.');
+    const session = await deps.linkSessions.open(body.session);
+    const outcome = await deps.linkSessions.decide(session, {
+      accountId,
+      cloudId,
+      route: 'connect',
+      tenantId: tenant.id,
+      scopes: deps.scopes,
+      allow: body.decision === 'allow',
+      // What proves who clicked: the signed context JWT of this very request.
+      evidence: { kind: 'connect_context_jwt', sub: accountId, clientKey: claims.clientKey, issuedAt: claims.issuedAt ?? null, sessionId: session.id, site: tenant.baseUrl },
+    });
+    const status = outcome.session.status;
+    const message =
+      status === 'denied'
+        ? `You denied the request. ${deps.appName} cannot act as you.`
+        : status === 'pending_confirmation'
+          ? `Allowed. Return to ${deps.appName} to finish connecting your account.`
+          : `Your account is connected. ${deps.appName} can now act as you on this site.`;
+    return c.json({ status, message, ...(outcome.redirectUrl ? { redirectUrl: outcome.redirectUrl } : {}) });
+  };
+
+  const revoke: Handler = async (c) => {
+    const { tenant, claims } = c.get('connect') as ConnectAuth;
+    const link = await deps.repos.links.get(c.req.param('id') ?? '');
+    const cloudId = tenant.cloudId;
+    // A user may end only their own links, on this site.
+    if (!link || !claims.accountId || link.accountId !== claims.accountId || link.cloudId !== cloudId) {
+      throw new GatewayError('NOT_FOUND', 'There is no such link of yours on this site.');
+    }
+    const revoked = await deps.links.revoke({ linkId: link.id, actorType: 'user', actorId: claims.accountId, reason: 'revoked_by_user' });
+    return c.json({ id: revoked.id, status: revoked.status });
+  };
+
+  return [
+    { method: 'GET', path: '/assets/onbehalf.css', auth: 'public', summary: 'Stylesheet of the pages.', handler: (c) => c.body(ONBEHALF_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'public, max-age=3600' }) },
+    { method: 'GET', path: '/assets/connect-link.js', auth: 'public', summary: 'Script of the consent page.', handler: (c) => c.body(CONNECT_LINK_JS, 200, { 'Content-Type': 'application/javascript; charset=utf-8', 'Cache-Control': 'public, max-age=3600' }) },
+    { method: 'GET', path: '/link/:token', auth: 'public', summary: 'A link-session URL: sends the user to the consent page of their site (the token is the credential).', handler: openLink },
+    { method: 'GET', path: '/connect/link', auth: 'connectJwt', summary: 'The consent page inside Confluence (Allow/Deny, connected apps).', handler: page },
+    { method: 'POST', path: '/connect/link/decide', auth: 'connectContext', summary: 'The user allows or denies a link session (context JWT).', handler: decide },
+    { method: 'POST', path: '/connect/links/:id/revoke', auth: 'connectContext', summary: 'The user disconnects one of their links (context JWT).', handler: revoke },
+  ];
+}
+
+type ConnectLinkPageSession = { token: string; externalUserId: string; expiresAt: number } | null;
+
+async function lookUpName(deps: LinkRouteDeps, tenant: ConnectAuth['tenant'], accountId: string): Promise<string | null> {
+  try {
+    const res = await deps.actAs.asApp(tenant, { retry: { maxAttempts: 1 } }).fetch(`/rest/api/user?accountId=${encodeURIComponent(accountId)}`, { signal: AbortSignal.timeout(3000) });
+    if (!res.ok) return null;
+    const user = (await res.json()) as { displayName?: unknown };
+    return typeof user.displayName === 'string' ? user.displayName : null;
+  } catch (e) {
+    deps.logger.debug({ err: e }, 'could not look up the display name');
+    return null;
+  }
+}

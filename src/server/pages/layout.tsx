@@ -1,0 +1,30 @@
+import type { Child } from 'hono/jsx';
+
+/** The shell of every server-rendered page: no inline script, one stylesheet, readable at phone width. */
+export function Layout(props: { title: string; assetsBase: string; scripts?: string[]; children?: Child }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{props.title}</title>
+        <link rel="stylesheet" href={`${props.assetsBase}/assets/onbehalf.css`} />
+        {(props.scripts ?? []).map((src) => (
+          <script src={src} defer></script>
+        ))}
+      </head>
+      <body>
+        <main class="ob-main">{props.children}</main>
+      </body>
+    </html>
+  );
+}
+
+export function Notice(props: { kind: 'error' | 'info' | 'success'; title: string; children?: Child }) {
+  return (
+    <section class={`ob-notice ob-${props.kind}`} role={props.kind === 'error' ? 'alert' : 'status'}>
+      <h1>{props.title}</h1>
+      {props.children}
+    </section>
+  );
+}

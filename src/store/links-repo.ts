@@ -1,0 +1,150 @@
+import type { Clock } from '../clock.js';
+import { GatewayError } from '../errors.js';
+import type { Store } from './create-store.js';
+import { newId } from './ids.js';
+import type { LinkRoute, LinkStatus, LinksTable } from './schema.js';
+import { isUniqueViolation } from './unique-violation.js';
+
+export interface Link {
+  id: string;
+  externalUserId: string;
+  cloudId: string;
+  accountId: string;
+  tenantId: string | null;
+  route: LinkRoute;
+  scopes: string[];
+  status: LinkStatus;
+  statusReason: string | null;
+  evidence: Record<string, unknown>;
+  createdAt: number;
+  verifiedAt: number | null;
+  updatedAt: number;
+  revokedAt: number | null;
+}
+
+export type NewLink = Pick<Link, 'externalUserId' | 'cloudId' | 'accountId' | 'route' | 'scopes' | 'status' | 'evidence'> & { tenantId?: string | null };
+
+export interface LinkQuery {
+  externalUserId?: string;
+  accountId?: string;
+  cloudId?: string;
+  status?: LinkStatus | LinkStatus[];
+  limit?: number;
+}
+
+const LIVE: LinkStatus[] = ['pending_confirmation', 'linked', 'reauth_required'];
+
+export interface LinksRepo {
+  /** Inserts a link; a live link for the same account or the same user on the site is LINK_CONFLICT. */
+  create(link: NewLink): Promise<Link>;
+  get(id: string): Promise<Link | undefined>;
+  /** The live link of an account on a site, if any. */
+  liveForAccount(cloudId: string, accountId: string): Promise<Link | undefined>;
+  /** The live link of one of your users on a site, if any. */
+  liveForUser(cloudId: string, externalUserId: string): Promise<Link | undefined>;
+  list(q?: LinkQuery): Promise<Link[]>;
+  /** Moves a link to a status; with `from`, only if it is still in one of those (a compare-and-set). */
+  setStatus(id: string, to: LinkStatus, options?: { reason?: string | null; from?: LinkStatus[]; evidence?: Record<string, unknown>; scopes?: string[] }): Promise<boolean>;
+  /** Counts by status, for metrics and the admin overview. */
+  countByStatus(): Promise<Record<string, number>>;
+}
+
+export function createLinksRepo(deps: { store: Store; clock: Clock }): LinksRepo {
+  const { db } = deps.store;
+  const select = () => db.selectFrom('links').selectAll();
+  const repo: LinksRepo = {
+    async create(link) {
+      const now = deps.clock.now();
+      const row: LinksTable = {
+        id: newId(),
+        external_user_id: link.externalUserId,
+        cloud_id: link.cloudId,
+        account_id: link.accountId,
+        tenant_id: link.tenantId ?? null,
+        route: link.route,
+        scopes: link.scopes.join(' '),
+        status: link.status,
+        status_reason: null,
+        evidence: JSON.stringify(link.evidence),
+        created_at: now,
+        verified_at: link.status === 'linked' ? now : null,
+        updated_at: now,
+        revoked_at: null,
+      };
+      try {
+        await db.insertInto('links').values(row).execute();
+      } catch (e) {
+        if (isUniqueViolation(e)) {
+          throw new GatewayError('LINK_CONFLICT', 'This account, or this user, already has a link on this site. An admin must resolve it; nothing was overwritten.', {
+            details: { cloudId: link.cloudId, accountId: link.accountId, externalUserId: link.externalUserId },
+            cause: e,
+          });
+        }
+        throw e;
+      }
+      return toLink(row);
+    },
+    async get(id) {
+      const r = await select().where('id', '=', id).executeTakeFirst();
+      return r && toLink(r);
+    },
+    async liveForAccount(cloudId, accountId) {
+      const r = await select().where('cloud_id', '=', cloudId).where('account_id', '=', accountId).where('status', 'in', LIVE).executeTakeFirst();
+      return r && toLink(r);
+    },
+    async liveForUser(cloudId, externalUserId) {
+      const r = await select().where('cloud_id', '=', cloudId).where('external_user_id', '=', externalUserId).where('status', 'in', LIVE).executeTakeFirst();
+      return r && toLink(r);
+    },
+    async list(q = {}) {
+      let s = select().orderBy('created_at', 'desc').limit(Math.min(Math.max(q.limit ?? 100, 1), 1000));
+      if (q.externalUserId) s = s.where('external_user_id', '=', q.externalUserId);
+      if (q.accountId) s = s.where('account_id', '=', q.accountId);
+      if (q.cloudId) s = s.where('cloud_id', '=', q.cloudId);
+      if (q.status) s = s.where('status', 'in', Array.isArray(q.status) ? q.status : [q.status]);
+      return (await s.execute()).map(toLink);
+    },
+    async setStatus(id, to, options = {}) {
+      const now = deps.clock.now();
+      let u = db
+        .updateTable('links')
+        .set({
+          status: to,
+          status_reason: options.reason ?? null,
+          updated_at: now,
+          ...(to === 'linked' ? { verified_at: now } : {}),
+          ...(to === 'revoked' ? { revoked_at: now } : {}),
+          ...(options.evidence ? { evidence: JSON.stringify(options.evidence) } : {}),
+          ...(options.scopes ? { scopes: options.scopes.join(' ') } : {}),
+        })
+        .where('id', '=', id);
+      if (options.from) u = u.where('status', 'in', options.from);
+      const r = await u.executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async countByStatus() {
+      const rows = await db.selectFrom('links').select(['status', (eb) => eb.fn.countAll<string | number>().as('n')]).groupBy('status').execute();
+      return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+    },
+  };
+  return repo;
+}
+
+function toLink(r: LinksTable): Link {
+  return {
+    id: r.id,
+    externalUserId: r.external_user_id,
+    cloudId: r.cloud_id,
+    accountId: r.account_id,
+    tenantId: r.tenant_id,
+    route: r.route,
+    scopes: r.scopes.split(' ').filter((s) => s !== ''),
+    status: r.status,
+    statusReason: r.status_reason,
+    evidence: JSON.parse(r.evidence) as Record<string, unknown>,
+    createdAt: r.created_at,
+    verifiedAt: r.verified_at,
+    updatedAt: r.updated_at,
+    revokedAt: r.revoked_at,
+  };
+}
