@@ -3,7 +3,7 @@ import type { Counters } from './control/create-counters.js';
 import type { Faults } from './faults/create-faults.js';
 import type { InstallKeys } from './connect/create-install-keys.js';
 import type { SandboxState } from './state/create-sandbox-state.js';
-import type { SandboxPage, SandboxUser } from './state/types.js';
+import type { SandboxComment, SandboxPage, SandboxUser } from './state/types.js';
 
 export interface SandboxSettings {
   /** How long a used refresh token keeps working (Atlassian: 10 minutes). */
@@ -26,13 +26,15 @@ export interface SandboxSettings {
   iframeCookies: 'allowed' | 'blocked';
 }
 
-export type PageEvent = 'page_created' | 'page_updated' | 'page_trashed' | 'page_removed';
+export type PageEvent = 'page_created' | 'page_updated' | 'page_trashed' | 'page_removed' | 'comment_created';
 
 export interface PageEventInfo {
   event: PageEvent;
   page: SandboxPage;
   actor: SandboxUser;
   updateTrigger: string;
+  /** Set for `comment_created`; `page` is then the comment's page. */
+  comment?: SandboxComment;
 }
 
 /** What every route factory gets. One per sandbox; nothing here is global. */

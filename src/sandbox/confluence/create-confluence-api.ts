@@ -5,6 +5,7 @@ import { registerV2Routes } from './v2-routes.js';
 import { registerV1ContentRoutes } from './v1-content-routes.js';
 import { registerV1UserRoutes } from './v1-user-routes.js';
 import { registerRestrictionRoutes } from './restriction-routes.js';
+import { registerCommentRoutes } from './comment-routes.js';
 
 const SITE_PATH = /^\/s\/([^/]+)\/wiki(?:\/|$)/;
 const GATEWAY_PATH = /^\/ex\/confluence\/([^/]+)\/wiki(?:\/|$)/;
@@ -30,5 +31,6 @@ export function createConfluenceApi(deps: SandboxDeps): Hono<SandboxEnv> {
   registerV1ContentRoutes(deps, api);
   registerV1UserRoutes(deps, api);
   registerRestrictionRoutes(deps, api);
+  registerCommentRoutes(deps, api);
   return api;
 }

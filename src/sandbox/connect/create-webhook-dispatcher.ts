@@ -14,6 +14,29 @@ export function pageWebhookBody(deps: SandboxDeps, info: PageEventInfo): Record<
   const { page } = info;
   const space = deps.state.spaces.get(page.spaceId);
   const base = deps.urls.siteBaseUrl(page.siteKey);
+  if (info.comment) {
+    // `comment_created` (§4.2 lists it; the body shape is [I], modelled on the page captures).
+    const cm = info.comment;
+    return {
+      comment: {
+        idAsString: cm.id,
+        id: cm.id,
+        creatorAccountId: cm.authorId,
+        spaceKey: space?.key ?? '',
+        spaceId: Number(page.spaceId),
+        self: `${base}/spaces/${space?.key ?? ''}/pages/${page.id}?focusedCommentId=${cm.id}`,
+        contentType: 'comment',
+        creationDate: cm.createdAt,
+        modificationDate: cm.version.createdAt,
+        lastModifierAccountId: cm.version.authorId,
+        version: cm.version.number,
+        parent: { idAsString: page.id, id: page.id, title: page.title, spaceKey: space?.key ?? '', contentType: 'page', creatorAccountId: page.authorId, version: page.version.number },
+      },
+      userAccountId: info.actor.accountId,
+      timestamp: deps.clock.now(),
+      accountType: 'customer',
+    };
+  }
   return {
     page: {
       idAsString: page.id,

@@ -68,6 +68,37 @@ describe('user impersonation server (JWT-bearer grant)', () => {
     sandbox.clock.advance(900_000);
     assert.equal((await sandbox.fetch(`${info.baseUrl}/api/v2/pages/98305`, { headers: { authorization: `Bearer ${token}` } })).status, 401, 'expired after 900 s');
   });
+  test('a comment made with an impersonation token comes from that user, with a comment_created webhook', async () => {
+    const { sandbox, testApp, info, grant } = await setup();
+    (testApp.descriptor['modules'] as { webhooks: { event: string; url: string }[] }).webhooks.push({ event: 'comment_created', url: '/webhooks/comment-created' });
+    assert.ok((await sandbox.control.installApp('acme', testApp.descriptorUrl)).ok, 're-install with the new webhook');
+    const fresh = sandbox.control.installInfo('acme', info.key)!;
+    const token = (
+      await grant({
+        grant_type: GRANT,
+        assertion: signAssertion({ oauthClientId: fresh.oauthClientId!, accountId: DEFAULT_ACCOUNTS.bob, baseUrl: fresh.baseUrl, authServer: sandbox.origin, sharedSecret: fresh.sharedSecret, nowSeconds: Math.floor(sandbox.clock.now() / 1000) }),
+      })
+    ).body['access_token'] as string;
+    const post = (pageId: string) =>
+      sandbox.fetch(`${fresh.baseUrl}/api/v2/footer-comments`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ pageId, body: { representation: 'storage', value: '<p>Looks good</p>' } }),
+      });
+    const res = await post('98306');
+    assert.equal(res.status, 200);
+    const comment = (await res.json()) as { id: string; pageId: string; version: { authorId: string } };
+    assert.equal(comment.version.authorId, DEFAULT_ACCOUNTS.bob);
+    assert.equal((await post('98308')).status, 404, 'no comments on a page bob cannot see');
+    const list = (await (await sandbox.fetch(`${fresh.baseUrl}/api/v2/pages/98306/footer-comments?body-format=storage`, { headers: { authorization: `Bearer ${token}` } })).json()) as { results: { id: string; body: { storage: { value: string } } }[] };
+    assert.deepEqual(list.results.map((r) => [r.id, r.body.storage.value]), [[comment.id, '<p>Looks good</p>']]);
+    await sandbox.control.flushWebhooks();
+    const hook = testApp.received.find((r) => r.path === '/webhooks/comment-created')!;
+    const body = hook.body as { comment: { id: string; creatorAccountId: string; parent: { id: string } }; userAccountId: string };
+    assert.equal(body.comment.id, comment.id);
+    assert.equal(body.comment.parent.id, '98306');
+    assert.equal(body.userAccountId, DEFAULT_ACCOUNTS.bob);
+  });
   test('optional upper-case scope narrows the token; lower-case or ungranted scopes are invalid_scope', async () => {
     const { sandbox, info, assertion, grant } = await setup();
     const r = await grant({ grant_type: GRANT, assertion: assertion(DEFAULT_ACCOUNTS.bob), scope: 'READ' });

@@ -10,6 +10,7 @@ import type {
   PrincipalSet,
   RefreshFamily,
   RefreshTokenRecord,
+  SandboxComment,
   SandboxPage,
   SandboxSite,
   SandboxSpace,
@@ -61,6 +62,7 @@ export interface SandboxState {
   refreshFamilies: Map<string, RefreshFamily>;
   refreshTokens: Map<string, RefreshTokenRecord>;
   authorizationCodes: Map<string, AuthorizationCode>;
+  comments: Map<string, SandboxComment>;
   sessions: Map<string, string>;
 
   nextId(): string;
@@ -103,11 +105,12 @@ export function createSandboxState(seed: ParsedSeed, clock: Clock): SandboxState
     refreshFamilies: new Map(),
     refreshTokens: new Map(),
     authorizationCodes: new Map(),
+    comments: new Map(),
     sessions: new Map(),
 
     nextId() {
       idCounter += 1;
-      while (state.pages.has(String(idCounter)) || state.spaces.has(String(idCounter))) idCounter += 1;
+      while (state.pages.has(String(idCounter)) || state.spaces.has(String(idCounter)) || state.comments.has(String(idCounter))) idCounter += 1;
       return String(idCounter);
     },
     siteByKey: (key) => state.sites.get(key),

@@ -73,6 +73,16 @@ export interface SandboxPage {
   restrictions: { read: PrincipalSet; update: PrincipalSet };
 }
 
+export interface SandboxComment {
+  id: string;
+  siteKey: string;
+  pageId: string;
+  authorId: string;
+  createdAt: number;
+  body: { representation: 'storage' | 'atlas_doc_format' | 'wiki'; value: string };
+  version: PageVersion;
+}
+
 export type ConnectScope = 'NONE' | 'READ' | 'WRITE' | 'DELETE' | 'SPACE_ADMIN' | 'ADMIN' | 'ACT_AS_USER' | 'ACCESS_EMAIL_ADDRESSES';
 
 export interface ConnectDescriptor {
