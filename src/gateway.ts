@@ -11,6 +11,9 @@ import { createConnectTokenBroker, type ConnectTokenBroker } from './broker/conn
 import { createWebhookCapture } from './identity/capture-webhook.js';
 import { createLinkSessions, type LinkSessions } from './identity/link-sessions.js';
 import { createLinks, type Links } from './identity/links.js';
+import { resolveActing, type ActingRequest } from './identity/acting.js';
+import type { ActAsClient } from './confluence/create-act-as-client.js';
+import type { IssuedToken } from './broker/connect-token-broker.js';
 import { linkRoutes } from './server/connect/link-routes.js';
 import { connectRoutes } from './server/connect/connect-routes.js';
 import { createApp } from './server/create-app.js';
@@ -58,6 +61,14 @@ export interface Gateway {
   readonly endpoints: AtlassianEndpoints;
   readonly connect: ConnectServices;
   readonly background: BackgroundTasks;
+  /**
+   * Acts as one of your users (or an account, where policy allows) on a site: a standard fetch against
+   * that site's Confluence API with the right credential. Refuses with USER_NOT_LINKED, REAUTH_REQUIRED,
+   * POLICY_REFUSED, TENANT_NOT_FOUND or TENANT_UNINSTALLED.
+   */
+  asUser(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActAsClient>;
+  /** A valid access token for one of your users on a site, for apps that call Confluence themselves. */
+  tokenFor(req: ActingRequest & { scopes?: readonly string[] }): Promise<IssuedToken>;
   /** Account linking: link sessions (start, decide, confirm) and links (list, revoke, admin mapping). */
   readonly linking: { readonly sessions: LinkSessions; readonly links: Links };
   /** Serves the app over HTTP on the configured host and port; resolves with the URL it listens on. */
@@ -208,6 +219,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     connect: { descriptor, lifecycle, broker, actAs },
     background,
     linking: { sessions: linkSessions, links },
+    async asUser(req) {
+      const target = await resolveActing({ repos, appKey: config.connect.appKey }, req);
+      return actAs.asUser(target.tenant, target.accountId, req.scopes ? { scopes: req.scopes } : {});
+    },
+    async tokenFor(req) {
+      const target = await resolveActing({ repos, appKey: config.connect.appKey }, req);
+      return broker.tokenFor({ tenant: target.tenant, accountId: target.accountId, ...(req.scopes ? { scopes: req.scopes } : {}) });
+    },
     listen() {
       return new Promise((resolve, reject) => {
         const s = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, (info) => {
