@@ -66,6 +66,7 @@ describe('Connect install (signed-install RS256)', () => {
     assert.equal((body as unknown as { error: { code: string; details: { status: number } } }).error.code, 'INSTALL_REFUSED');
     assert.equal((body as unknown as { error: { details: { status: number } } }).error.details.status, 500);
     assert.equal(sandbox.control.installInfo('acme', 'com.example.sandbox-test-app'), null);
+    assert.equal(sandbox.control.discovery().users.filter((u) => u.accountType === 'app').length, 1, 'no app user left behind (only the seeded bot)');
   });
   test('an invalid descriptor is refused with the bad field named', async () => {
     const testApp = createTestConnectApp({ baseUrl: 'https://bad.example.test', descriptor: { key: 'x', baseUrl: 'not a url', scopes: ['READ'] } });

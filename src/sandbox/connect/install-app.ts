@@ -46,19 +46,9 @@ export async function installApp(deps: SandboxDeps, input: InstallAppInput): Pro
   const admin = state.usersOnSite(site.key).find((u) => u.groups.includes('site-admins') && u.accountStatus === 'active');
   const installedBy = input.installedBy ?? admin?.accountId ?? '';
 
-  let appUserAccountId = existing?.appUserAccountId;
-  if (!appUserAccountId || !state.users.has(appUserAccountId)) {
-    const appUser = state.addUser({
-      accountId: `557058:${randomUUID()}`,
-      displayName: descriptor.name ?? descriptor.key,
-      email: `${descriptor.key.replace(/[^a-z0-9]/gi, '-')}@connect.atlassian.com`,
-      emailVisible: false,
-      accountType: 'app',
-      groups: ['atlassian-addons'],
-      sites: [site.key],
-    });
-    appUserAccountId = appUser.accountId;
-  }
+  // The app user is created only once the install succeeds (see below).
+  const needsAppUser = !existing?.appUserAccountId || !state.users.has(existing.appUserAccountId);
+  const appUserAccountId = needsAppUser ? `557058:${randomUUID()}` : existing!.appUserAccountId;
   const wantsOauth = scopes.includes('ACT_AS_USER');
   const candidate: ConnectInstall = {
     siteKey: site.key,
@@ -90,6 +80,17 @@ export async function installApp(deps: SandboxDeps, input: InstallAppInput): Pro
     if (outcome.status !== 200 && outcome.status !== 204) {
       return { ok: false, code: 'INSTALL_REFUSED', message: `the app's installed endpoint answered HTTP ${outcome.status} (only 200 or 204 complete an install)`, status: outcome.status };
     }
+  }
+  if (needsAppUser) {
+    state.addUser({
+      accountId: appUserAccountId,
+      displayName: descriptor.name ?? descriptor.key,
+      email: `${descriptor.key.replace(/[^a-z0-9]/gi, '-')}@connect.atlassian.com`,
+      emailVisible: false,
+      accountType: 'app',
+      groups: ['atlassian-addons'],
+      sites: [site.key],
+    });
   }
   state.installs.set(key, candidate);
   await sendLifecycle(deps, candidate, 'enabled', { kind: 'hs256', secret: candidate.sharedSecret });
