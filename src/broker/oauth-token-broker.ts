@@ -1,0 +1,577 @@
+import type { Clock } from '../clock.js';
+import { GatewayError, isGatewayError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { AtlassianEndpoints } from '../atlassian/endpoints.js';
+import { processTokenResponse, refreshTokenRequest, type OAuthTokenSet } from '../atlassian/oauth-token.js';
+import { retryDelay } from '../atlassian/retry-delay.js';
+import type { FetchLike } from '../atlassian/send-request.js';
+import type { Store } from '../store/create-store.js';
+import type { Repositories } from '../store/repositories.js';
+import type { StoredToken, TokenKey } from '../store/tokens-repo.js';
+import { withRefreshLock } from '../store/with-refresh-lock.js';
+import { createLruCache } from './lru-cache.js';
+import { shouldRefresh } from './should-refresh.js';
+import { createSingleFlight } from './single-flight.js';
+
+export interface OAuthTokenRequest {
+  /** The Atlassian account the token acts as. */
+  accountId: string;
+  /** Scopes the caller needs; each must be in the stored grant. Empty or absent = the grant's scopes. */
+  scopes?: readonly string[];
+}
+
+export interface OAuthIssuedToken {
+  accessToken: string;
+  tokenType: 'Bearer';
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+  route: 'oauth';
+  /** The grant's scopes (what the token can do), sorted. */
+  scopes: string[];
+}
+
+export interface OAuthGrantInput {
+  accountId: string;
+  /** The scopes that were asked for; used when the token response does not list the granted ones. */
+  scopes: readonly string[];
+  /** From `processTokenResponse` after the authorization-code exchange. Must carry a refresh token. */
+  tokens: OAuthTokenSet;
+}
+
+export type OAuthRefreshTrigger = 'demand' | 'idle';
+
+export interface OAuthRefreshInfo {
+  clientId: string;
+  accountId: string;
+  trigger: OAuthRefreshTrigger;
+  outcome: 'ok' | 'error';
+  /** GatewayError code when outcome is 'error'. */
+  code?: string;
+  /** Token-endpoint calls this refresh made (retries included). */
+  attempts: number;
+}
+
+export interface OAuthInvalidGrantInfo {
+  clientId: string;
+  accountId: string;
+  /** `refresh_token_invalid` | `token_expired_or_revoked` | `invalid_grant` (from processTokenResponse). */
+  reason: string;
+}
+
+export interface IdleRefreshResult {
+  /** Stored grants whose refresh token had not been rotated for `idleForMs`. */
+  checked: number;
+  refreshed: number;
+  /** Another process (or a user request) refreshed it meanwhile, or it was revoked. */
+  skipped: number;
+  /** Atlassian answered invalid_grant: tokens deleted, onInvalidGrant called. */
+  reauthRequired: number;
+  /** Anything else (Atlassian down, store trouble); logged, retried on the next run. */
+  failed: number;
+}
+
+export interface OAuthBrokerStats {
+  /** Successful refresh-token grants made by this process. */
+  refreshes: number;
+  refreshFailures: number;
+  invalidGrants: number;
+  /** Answered from the in-memory cache. */
+  hits: number;
+  /** Answered from an access token in the store (another process or an earlier run obtained it). */
+  storeHits: number;
+  /** Took the lock, then found that another process had refreshed already. */
+  reusedAfterLock: number;
+  misses: number;
+}
+
+export interface IdleRefresher {
+  /** Stops scheduling; resolves when a run in progress has finished. */
+  stop(): Promise<void>;
+}
+
+export interface OAuthTokenBroker {
+  /** After a code exchange: stores the refresh and access tokens (sealed) in one transaction, replacing any earlier grant of the account. */
+  storeGrant(input: OAuthGrantInput): Promise<OAuthIssuedToken>;
+  /** A valid access token: memory cache → stored access token → refresh (single-flight, cross-process lock). */
+  tokenFor(req: OAuthTokenRequest): Promise<OAuthIssuedToken>;
+  /** Forgets an access token Atlassian answered 401 to (cache and store), so the next call refreshes. */
+  invalidate(req: Pick<OAuthTokenRequest, 'accountId'>, accessToken?: string): Promise<void>;
+  /** Deletes the account's stored tokens and cache entry at once; returns the number of rows deleted. */
+  revoke(req: Pick<OAuthTokenRequest, 'accountId'>): Promise<number>;
+  /** The background job body: refreshes every grant whose refresh token has not been rotated for `idleForMs`. */
+  refreshIdle(input: { idleForMs: number; limit?: number }): Promise<IdleRefreshResult>;
+  /** Calls refreshIdle every `intervalMs` (timers unref'ed; runs never overlap). */
+  startIdleRefresher(input: { intervalMs: number; idleForMs: number; onResult?: (r: IdleRefreshResult) => void }): IdleRefresher;
+  readonly cacheSize: number;
+  readonly stats: Readonly<OAuthBrokerStats>;
+}
+
+export interface OAuthTokenBrokerDeps {
+  store: Store;
+  repos: Pick<Repositories, 'tokens'>;
+  endpoints: Pick<AtlassianEndpoints, 'tokenUrl'>;
+  fetch: FetchLike;
+  clock: Clock;
+  logger: Logger;
+  /** Backoff between retries; injected so tests never wait in real time. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** Told about every refresh, after it committed (or failed). Never receives a token. */
+  onRefresh?: (info: OAuthRefreshInfo) => void;
+  /** Atlassian refused the refresh token: the tokens are already deleted; mark the links `reauth_required`. */
+  onInvalidGrant?: (info: OAuthInvalidGrantInfo) => void | Promise<void>;
+  /**
+   * Test seam: runs after the token endpoint answered with a rotated token and before it is committed,
+   * inside the lock. A throw (or a dead process) rolls the transaction back and keeps the old token.
+   */
+  beforeCommit?: (info: { accountId: string }) => void | Promise<void>;
+}
+
+export interface OAuthTokenBrokerOptions {
+  clientId: string;
+  clientSecret: string;
+  /** Access tokens are replaced this long before they expire. */
+  refreshSkewMs: number;
+  cacheMaxEntries: number;
+  /** Total tries of a refresh that fails with a retryable error (5xx, 429, timeout, network, lock wait). Default 3. */
+  maxAttempts?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Per token-endpoint call (default 10 s). The refresh lock is held for at most this long per attempt. */
+  refreshTimeoutMs?: number;
+  /** How long to wait for another process's refresh lock (default 15 s). */
+  lockWaitMs?: number;
+  /** Test seam for the lock's poll pause on SQLite (default: a real timer). */
+  lockSleep?: (ms: number) => Promise<void>;
+}
+
+interface CachedToken {
+  token: OAuthIssuedToken;
+}
+
+type LockedOutcome =
+  | { kind: 'refreshed'; token: OAuthIssuedToken }
+  | { kind: 'fresh'; token: OAuthIssuedToken }
+  | { kind: 'not_needed' }
+  | { kind: 'missing' }
+  | { kind: 'invalid_grant'; reason: string; error: GatewayError };
+
+const ACCOUNT_ID = /^[A-Za-z0-9:_-]{1,128}$/;
+const SCOPE = /^[\x21-\x7e]{1,200}$/;
+
+/** Scopes as the store keys them: trimmed, de-duplicated, sorted, space-joined. */
+export function oauthScopeKey(scopes: readonly string[]): string {
+  return [...new Set(scopes.map((s) => s.trim()).filter((s) => s !== ''))].sort().join(' ');
+}
+
+function scopesOf(scopeKey: string): string[] {
+  return scopeKey === '' ? [] : scopeKey.split(' ');
+}
+
+/**
+ * User tokens by OAuth 2.0 (3LO), protocol doc §5. The refresh token rotates on every use and a used one
+ * only survives Atlassian's 10-minute reuse leeway, so it is handled like a baton:
+ * - one grant per (client id, account) in the store: refresh token and latest access token, both sealed;
+ * - a refresh runs single-flight in the process, then under a cross-process lock (`withRefreshLock`), re-reads
+ *   the stored tokens after taking it (another process may have refreshed already: then its access token is
+ *   used), calls the token endpoint, and writes the rotated refresh token and the new access token in the same
+ *   transaction (compare-and-set on version). A crash before the commit rolls back and leaves the old refresh
+ *   token in place, which Atlassian still honours within the leeway;
+ * - `invalid_grant` deletes the account's tokens, tells `onInvalidGrant`, and throws REAUTH_REQUIRED; it is
+ *   never retried. 5xx/429/timeouts are retried with backoff and jitter, then ATLASSIAN_UNAVAILABLE.
+ * Keys carry every tenant dimension: route `oauth`, the client id (app), tenant key `''` (a 3LO grant spans
+ * every site of the consent), the account, and the grant's scope set.
+ */
+export function createOAuthTokenBroker(deps: OAuthTokenBrokerDeps, options: OAuthTokenBrokerOptions): OAuthTokenBroker {
+  validateOptions(options);
+  const { clientId } = options;
+  const cache = createLruCache<CachedToken>({ maxEntries: options.cacheMaxEntries });
+  const flights = createSingleFlight<OAuthIssuedToken>();
+  const stats: OAuthBrokerStats = { refreshes: 0, refreshFailures: 0, invalidGrants: 0, hits: 0, storeHits: 0, reusedAfterLock: 0, misses: 0 };
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const random = deps.random ?? Math.random;
+  const maxAttempts = options.maxAttempts ?? 3;
+  const lockOptions = { waitMs: options.lockWaitMs ?? 15_000, ...(options.lockSleep ? { sleep: options.lockSleep } : {}) };
+  // Bumped by revoke/storeGrant/invalid_grant: a refresh in flight at that moment must not re-fill the cache.
+  const generations = new Map<string, number>();
+
+  /** Cache, single-flight and lock key: route, app, tenant ('' for 3LO), account. One grant per account. */
+  const accountKey = (accountId: string) => `oauth\u0000${clientId}\u0000\u0000${accountId}`;
+  const tokenKey = (accountId: string, kind: 'access' | 'refresh', scopeKey: string): TokenKey => ({
+    route: 'oauth',
+    appKey: clientId,
+    tenantKey: '',
+    accountId,
+    kind,
+    scopeKey,
+  });
+  const generation = (key: string) => generations.get(key) ?? 0;
+  const bump = (key: string) => generations.set(key, generation(key) + 1);
+
+  const issued = (accessToken: string, expiresAt: number, scopeKey: string): OAuthIssuedToken => ({
+    accessToken,
+    tokenType: 'Bearer',
+    expiresAt,
+    route: 'oauth',
+    scopes: scopesOf(scopeKey),
+  });
+  const isFresh = (t: StoredToken | undefined): t is StoredToken & { expiresAt: number } =>
+    t !== undefined && t.expiresAt !== null && !shouldRefresh({ expiresAt: t.expiresAt }, deps.clock.now(), options.refreshSkewMs).refresh;
+
+  function checkAccount(accountId: string): void {
+    if (!ACCOUNT_ID.test(accountId)) {
+      throw new GatewayError('VALIDATION_FAILED', 'accountId must be an Atlassian account ID (letters, digits, ":", "_", "-").', { details: { field: 'accountId' } });
+    }
+  }
+
+  function checkScopes(requested: readonly string[] | undefined): string[] {
+    const list = requested ?? [];
+    for (const s of list) {
+      if (!SCOPE.test(s.trim())) throw new GatewayError('VALIDATION_FAILED', 'Each scope must be 1-200 printable characters without spaces.', { details: { field: 'scopes' } });
+    }
+    return scopesOf(oauthScopeKey(list));
+  }
+
+  function ensureCovers(token: OAuthIssuedToken, requested: string[], accountId: string): OAuthIssuedToken {
+    const missing = requested.filter((s) => !token.scopes.includes(s));
+    if (missing.length > 0) {
+      throw new GatewayError('SCOPE_NOT_ALLOWED', `Account ${accountId} did not grant ${missing.join(', ')}; ask the user to consent again with those scopes.`, {
+        details: { accountId, missing, granted: token.scopes },
+      });
+    }
+    return token;
+  }
+
+  /** The scope key of the account's stored grant (non-secret columns only; no decryption). */
+  async function findGrant(accountId: string): Promise<string | undefined> {
+    const row = await deps.store.db
+      .selectFrom('tokens')
+      .select(['scope_key'])
+      .where('route', '=', 'oauth')
+      .where('app_key', '=', clientId)
+      .where('tenant_key', '=', '')
+      .where('account_id', '=', accountId)
+      .where('kind', '=', 'refresh')
+      .orderBy('updated_at', 'desc')
+      .executeTakeFirst();
+    return row?.scope_key;
+  }
+
+  function grantMissing(accountId: string): GatewayError {
+    return new GatewayError('REAUTH_REQUIRED', `No OAuth grant is stored for account ${accountId}; the user must connect (consent) again.`, {
+      details: { accountId, reason: 'grant_missing' },
+    });
+  }
+
+  function notify(info: Omit<OAuthRefreshInfo, 'clientId'>): void {
+    try {
+      deps.onRefresh?.({ clientId, ...info });
+    } catch (e) {
+      deps.logger.warn({ err: e }, 'onRefresh hook failed');
+    }
+  }
+
+  /**
+   * One refresh under the lock, retried on retryable failures (each attempt takes the lock again and
+   * re-reads, so the lock is never held across a backoff pause). `needed` decides, after the re-read,
+   * whether the refresh token must really be used now.
+   */
+  async function refreshLocked(accountId: string, trigger: OAuthRefreshTrigger, needed: (refresh: StoredToken, access: StoredToken | undefined) => boolean): Promise<LockedOutcome> {
+    const lockKey = accountKey(accountId);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const outcome = await withRefreshLock(
+          deps.store,
+          lockKey,
+          async (tx): Promise<LockedOutcome> => {
+            const tokens = deps.repos.tokens.inTransaction(tx);
+            const scopeKey = await grantScopeKeyIn(tx, accountId);
+            if (scopeKey === undefined) return { kind: 'missing' };
+            const refresh = await tokens.get(tokenKey(accountId, 'refresh', scopeKey));
+            if (!refresh) return { kind: 'missing' };
+            const access = await tokens.get(tokenKey(accountId, 'access', scopeKey));
+            if (!needed(refresh, access)) {
+              return isFresh(access) ? { kind: 'fresh', token: issued(access.token, access.expiresAt, scopeKey) } : { kind: 'not_needed' };
+            }
+            const response = await refreshTokenRequest({
+              tokenEndpoint: deps.endpoints.tokenUrl,
+              clientId,
+              clientSecret: options.clientSecret,
+              refreshToken: refresh.token,
+              fetch: deps.fetch,
+              signal: AbortSignal.timeout(options.refreshTimeoutMs ?? 10_000),
+            });
+            let set: OAuthTokenSet;
+            try {
+              set = await processTokenResponse(response, deps.clock);
+            } catch (e) {
+              if (isGatewayError(e, 'INVALID_GRANT')) {
+                // Committed with the lock: no other process can be using these tokens right now.
+                await tokens.deleteForAccount('oauth', clientId, accountId);
+                return { kind: 'invalid_grant', reason: String(e.details?.['reason'] ?? 'invalid_grant'), error: e };
+              }
+              throw e;
+            }
+            await deps.beforeCommit?.({ accountId });
+            const rotated = set.refreshToken !== undefined && set.refreshToken !== refresh.token;
+            const wroteRefresh = await tokens.put(
+              tokenKey(accountId, 'refresh', scopeKey),
+              rotated ? { token: set.refreshToken ?? refresh.token, previousToken: refresh.token, expiresAt: null } : { token: refresh.token, previousToken: refresh.previousToken, expiresAt: null },
+              { expectVersion: refresh.version },
+            );
+            const wroteAccess = await tokens.put(tokenKey(accountId, 'access', scopeKey), { token: set.accessToken, expiresAt: set.expiresAt }, { expectVersion: access?.version ?? 0 });
+            if (!wroteRefresh || !wroteAccess) {
+              // Only a write outside the lock (revoke) can get here; roll back and let the caller see it.
+              throw new GatewayError('REAUTH_REQUIRED', `The OAuth grant of account ${accountId} was revoked while it was being refreshed.`, {
+                details: { accountId, reason: 'revoked_during_refresh' },
+              });
+            }
+            return { kind: 'refreshed', token: issued(set.accessToken, set.expiresAt, scopeKey) };
+          },
+          lockOptions,
+        );
+        if (outcome.kind === 'refreshed') {
+          stats.refreshes++;
+          notify({ accountId, trigger, outcome: 'ok', attempts: attempt });
+        } else if (outcome.kind === 'invalid_grant') {
+          stats.refreshFailures++;
+          notify({ accountId, trigger, outcome: 'error', code: 'INVALID_GRANT', attempts: attempt });
+        }
+        return outcome;
+      } catch (e) {
+        const retryable = isGatewayError(e) && e.details?.['retryable'] === true;
+        if (!retryable || attempt >= maxAttempts) {
+          stats.refreshFailures++;
+          notify({ accountId, trigger, outcome: 'error', code: isGatewayError(e) ? e.code : 'INTERNAL', attempts: attempt });
+          if (retryable && (isGatewayError(e, 'ATLASSIAN_UNAVAILABLE') || isGatewayError(e, 'ATLASSIAN_TIMEOUT'))) {
+            throw new GatewayError(e.code, `Atlassian's token service did not answer a refresh for account ${accountId} after ${attempt} attempt(s).`, {
+              details: { accountId, attempts: attempt, reason: String(e.details?.['reason'] ?? 'unavailable') },
+              cause: e,
+            });
+          }
+          throw e;
+        }
+        const retryAfterMs = isGatewayError(e) && typeof e.details?.['retryAfterMs'] === 'number' ? (e.details['retryAfterMs'] as number) : undefined;
+        const wait = retryDelay({ attempt, retryAfterMs, baseMs: options.retryBaseMs ?? 200, maxMs: options.retryMaxMs ?? 10_000, random });
+        deps.logger.warn({ err: e, attempt, waitMs: wait, accountId, clientId }, 'OAuth refresh failed; retrying');
+        await sleep(wait);
+      }
+    }
+  }
+
+  /** Same as findGrant, on the locked executor (never `store.db` inside the lock: SQLite has one connection). */
+  async function grantScopeKeyIn(tx: Store['db'], accountId: string): Promise<string | undefined> {
+    const row = await tx
+      .selectFrom('tokens')
+      .select(['scope_key'])
+      .where('route', '=', 'oauth')
+      .where('app_key', '=', clientId)
+      .where('tenant_key', '=', '')
+      .where('account_id', '=', accountId)
+      .where('kind', '=', 'refresh')
+      .orderBy('updated_at', 'desc')
+      .executeTakeFirst();
+    return row?.scope_key;
+  }
+
+  /** After a committed invalid_grant: forget, tell the caller, and throw REAUTH_REQUIRED. */
+  async function reauth(accountId: string, outcome: Extract<LockedOutcome, { kind: 'invalid_grant' }>): Promise<never> {
+    const key = accountKey(accountId);
+    bump(key);
+    cache.delete(key);
+    stats.invalidGrants++;
+    deps.logger.warn({ accountId, clientId, reason: outcome.reason }, 'OAuth refresh token refused (invalid_grant); tokens deleted, re-consent required');
+    try {
+      await deps.onInvalidGrant?.({ clientId, accountId, reason: outcome.reason });
+    } catch (e) {
+      deps.logger.error({ err: e, accountId }, 'onInvalidGrant hook failed');
+    }
+    throw new GatewayError('REAUTH_REQUIRED', `Atlassian no longer accepts the refresh token of account ${accountId}; the user must connect (consent) again.`, {
+      details: { accountId, reason: outcome.reason },
+      cause: outcome.error,
+    });
+  }
+
+  async function obtain(accountId: string): Promise<OAuthIssuedToken> {
+    const key = accountKey(accountId);
+    const gen = generation(key);
+    const remember = (token: OAuthIssuedToken) => {
+      if (generation(key) === gen) cache.set(key, { token });
+      return token;
+    };
+    const scopeKey = await findGrant(accountId);
+    if (scopeKey === undefined) throw grantMissing(accountId);
+    const stored = await deps.repos.tokens.get(tokenKey(accountId, 'access', scopeKey));
+    if (isFresh(stored)) {
+      stats.storeHits++;
+      return remember(issued(stored.token, stored.expiresAt, scopeKey));
+    }
+    const outcome = await refreshLocked(accountId, 'demand', (_refresh, access) => !isFresh(access));
+    switch (outcome.kind) {
+      case 'refreshed':
+        return remember(outcome.token);
+      case 'fresh':
+        stats.reusedAfterLock++;
+        return remember(outcome.token);
+      case 'invalid_grant':
+        return reauth(accountId, outcome);
+      case 'missing':
+      case 'not_needed':
+        throw grantMissing(accountId);
+    }
+  }
+
+  async function refreshIdle(input: { idleForMs: number; limit?: number }): Promise<IdleRefreshResult> {
+    if (!Number.isFinite(input.idleForMs) || input.idleForMs < 0) throw new RangeError(`refreshIdle: idleForMs must be >= 0, got ${input.idleForMs}`);
+    const cutoff = deps.clock.now() - input.idleForMs;
+    const rows = await deps.store.db
+      .selectFrom('tokens')
+      .select(['account_id'])
+      .where('route', '=', 'oauth')
+      .where('app_key', '=', clientId)
+      .where('tenant_key', '=', '')
+      .where('kind', '=', 'refresh')
+      .where('updated_at', '<=', cutoff)
+      .orderBy('updated_at', 'asc')
+      .limit(input.limit ?? 1000)
+      .execute();
+    const result: IdleRefreshResult = { checked: rows.length, refreshed: 0, skipped: 0, reauthRequired: 0, failed: 0 };
+    for (const { account_id: accountId } of rows) {
+      const key = accountKey(accountId);
+      const gen = generation(key);
+      try {
+        const outcome = await refreshLocked(accountId, 'idle', (refresh) => refresh.updatedAt <= cutoff);
+        if (outcome.kind === 'refreshed') {
+          result.refreshed++;
+          if (generation(key) === gen) cache.set(key, { token: outcome.token });
+        } else if (outcome.kind === 'invalid_grant') {
+          result.reauthRequired++;
+          await reauth(accountId, outcome).catch(() => undefined);
+        } else {
+          result.skipped++;
+        }
+      } catch (e) {
+        result.failed++;
+        deps.logger.warn({ err: e, accountId, clientId }, 'idle OAuth refresh failed; it is tried again on the next run');
+      }
+    }
+    if (result.checked > 0) deps.logger.info({ clientId, ...result }, 'idle OAuth refresh run');
+    return result;
+  }
+
+  return {
+    async storeGrant(input) {
+      checkAccount(input.accountId);
+      const { tokens } = input;
+      if (tokens.refreshToken === undefined) {
+        throw new GatewayError('VALIDATION_FAILED', 'The token response has no refresh token: request the offline_access scope so the link survives the first hour.', {
+          details: { field: 'tokens.refreshToken' },
+        });
+      }
+      const refreshToken = tokens.refreshToken;
+      const scopeKey = oauthScopeKey(checkScopes(tokens.scopes ?? input.scopes));
+      const key = accountKey(input.accountId);
+      bump(key);
+      cache.delete(key);
+      await withRefreshLock(
+        deps.store,
+        key,
+        async (tx) => {
+          const repo = deps.repos.tokens.inTransaction(tx);
+          // One grant per account: a new consent replaces the old one (whatever its scopes).
+          await repo.deleteForAccount('oauth', clientId, input.accountId);
+          await repo.put(tokenKey(input.accountId, 'refresh', scopeKey), { token: refreshToken, previousToken: null, expiresAt: null });
+          await repo.put(tokenKey(input.accountId, 'access', scopeKey), { token: tokens.accessToken, expiresAt: tokens.expiresAt });
+        },
+        lockOptions,
+      );
+      const token = issued(tokens.accessToken, tokens.expiresAt, scopeKey);
+      cache.set(key, { token });
+      return token;
+    },
+
+    async tokenFor(req) {
+      checkAccount(req.accountId);
+      const requested = checkScopes(req.scopes);
+      const key = accountKey(req.accountId);
+      const cached = cache.get(key);
+      if (cached && !shouldRefresh(cached.token, deps.clock.now(), options.refreshSkewMs).refresh) {
+        stats.hits++;
+        return ensureCovers(cached.token, requested, req.accountId);
+      }
+      stats.misses++;
+      const token = await flights.run(key, () => obtain(req.accountId));
+      return ensureCovers(token, requested, req.accountId);
+    },
+
+    async invalidate(req, accessToken) {
+      checkAccount(req.accountId);
+      const key = accountKey(req.accountId);
+      const cached = cache.get(key);
+      if (cached && (accessToken === undefined || cached.token.accessToken === accessToken)) cache.delete(key);
+      const scopeKey = await findGrant(req.accountId);
+      if (scopeKey === undefined) return;
+      const k = tokenKey(req.accountId, 'access', scopeKey);
+      const stored = await deps.repos.tokens.get(k);
+      // Only the token that failed: another process may already have stored a fresh one in its place.
+      if (stored && (accessToken === undefined || stored.token === accessToken)) {
+        await deps.repos.tokens.put(k, { token: stored.token, expiresAt: 0 }, { expectVersion: stored.version });
+      }
+    },
+
+    async revoke(req) {
+      checkAccount(req.accountId);
+      const key = accountKey(req.accountId);
+      bump(key);
+      cache.delete(key);
+      return deps.repos.tokens.deleteForAccount('oauth', clientId, req.accountId);
+    },
+
+    refreshIdle,
+
+    startIdleRefresher(input) {
+      if (!Number.isFinite(input.intervalMs) || input.intervalMs < 1) throw new RangeError(`startIdleRefresher: intervalMs must be >= 1, got ${input.intervalMs}`);
+      let stopped = false;
+      let timer: NodeJS.Timeout | undefined;
+      let running: Promise<void> = Promise.resolve();
+      const schedule = () => {
+        if (stopped) return;
+        timer = setTimeout(() => {
+          running = refreshIdle({ idleForMs: input.idleForMs })
+            .then((r) => input.onResult?.(r))
+            .catch((e: unknown) => deps.logger.error({ err: e, clientId }, 'idle OAuth refresh run failed'))
+            .finally(schedule);
+        }, input.intervalMs);
+        timer.unref();
+      };
+      schedule();
+      return {
+        async stop() {
+          stopped = true;
+          if (timer) clearTimeout(timer);
+          await running;
+        },
+      };
+    },
+
+    get cacheSize() {
+      return cache.size;
+    },
+    stats,
+  };
+}
+
+function validateOptions(o: OAuthTokenBrokerOptions): void {
+  const fail = (message: string) => {
+    throw new GatewayError('CONFIG_INVALID', `createOAuthTokenBroker: ${message}`);
+  };
+  if (typeof o.clientId !== 'string' || o.clientId.trim() === '') fail('clientId is empty; set it to the 3LO app client id from the developer console.');
+  if (typeof o.clientSecret !== 'string' || o.clientSecret === '') fail('clientSecret is empty; set it to the 3LO app secret from the developer console.');
+  if (!Number.isFinite(o.refreshSkewMs) || o.refreshSkewMs < 0) fail(`refreshSkewMs must be a number >= 0, got ${o.refreshSkewMs}.`);
+  if (!Number.isInteger(o.cacheMaxEntries) || o.cacheMaxEntries < 1) fail(`cacheMaxEntries must be a positive integer, got ${o.cacheMaxEntries}.`);
+  if (o.maxAttempts !== undefined && (!Number.isInteger(o.maxAttempts) || o.maxAttempts < 1)) fail(`maxAttempts must be an integer >= 1, got ${o.maxAttempts}.`);
+  for (const name of ['retryBaseMs', 'retryMaxMs', 'refreshTimeoutMs', 'lockWaitMs'] as const) {
+    const v = o[name];
+    if (v !== undefined && (!Number.isFinite(v) || v < 0)) fail(`${name} must be a number >= 0, got ${v}.`);
+  }
+}
