@@ -14,6 +14,7 @@ import { registerSignInRoutes } from './pages/sign-in-routes.js';
 import { registerModulePageRoutes } from './pages/module-page-routes.js';
 import { registerIframeProxyRoutes } from './pages/iframe-proxy-routes.js';
 import { registerHomePageRoutes } from './pages/home-page-routes.js';
+import { registerManageAppsRoutes } from './pages/manage-apps-routes.js';
 import { createWebhookDispatcher } from './connect/create-webhook-dispatcher.js';
 import { createControl, type SandboxControl } from './control/create-control.js';
 import { registerControlRoutes } from './control/control-routes.js';
@@ -125,6 +126,7 @@ export function createSandbox(options: CreateSandboxOptions = {}): Sandbox {
   registerModulePageRoutes(deps, app);
   registerIframeProxyRoutes(deps, app);
   registerHomePageRoutes(deps, app);
+  registerManageAppsRoutes(deps, app);
   registerControlRoutes(deps, app, control);
   app.notFound((c) => c.json({ code: 404, message: `No route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError((err, c) => {

@@ -17,6 +17,7 @@ ${user ? html`Signed in as <strong id="current-user">${user.displayName}</strong
 <p><a href="/_sandbox/discovery">Discovery document</a> (every endpoint, site and user)</p>
 ${sites.map((site) => {
   const installs = [...deps.state.installs.values()].filter((i) => i.siteKey === site.key && i.installed);
+  const admin = user !== undefined && user.groups.includes('site-admins') && (user.sites === null || user.sites.includes(site.key));
   const base = deps.urls.siteBaseUrl(site.key);
   return html`<section data-site="${site.key}">
 <h2>${site.name}</h2>
@@ -28,8 +29,14 @@ ${installs.length === 0
       const pages = [...(m.generalPages ?? []), ...(m.configurePage ? [m.configurePage] : []), ...(m.postInstallPage ? [m.postInstallPage] : [])];
       return html`<li>${i.descriptor.name ?? i.appKey} (${i.enabled ? 'enabled' : 'disabled'}): ${pages.map(
         (p) => html`<a href="${base}/plugins/servlet/ac/${encodeURIComponent(i.appKey)}/${encodeURIComponent(p.key)}">${p.name?.value ?? p.key}</a> `,
-      )}</li>`;
+      )}
+${admin ? html`<form method="post" action="/s/${site.key}/manage-apps" style="display:inline"><input type="hidden" name="appKey" value="${i.appKey}">
+<button name="action" value="${i.enabled ? 'disable' : 'enable'}">${i.enabled ? 'Disable' : 'Enable'}</button>
+<button name="action" value="uninstall">Uninstall</button></form>` : ''}</li>`;
     })}</ul>`}
+${admin ? html`<form method="post" action="/s/${site.key}/manage-apps"><input type="hidden" name="action" value="install">
+<label>Install a Connect app from its descriptor URL <input name="descriptorUrl" type="url" size="60" required></label>
+<button>Install</button></form>` : ''}
 </section>`;
 })}
 </body></html>`);

@@ -150,6 +150,26 @@ describe('Connect module pages', () => {
     const evil = await sandbox.fetch(`${sandbox.origin}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ accountId: DEFAULT_ACCOUNTS.carol, returnTo: '//evil.example/x' }).toString(), redirect: 'manual' });
     assert.equal(evil.headers.get('location'), '/');
   });
+  test('Manage apps in the browser: site admins install and disable; others are refused', async () => {
+    const testApp = createTestConnectApp({ baseUrl: 'https://ui.example.test', key: 'com.example.ui-app' });
+    const sandbox = createSandbox({ fetch: testApp.fetchRouter(), installKeys: keys });
+    const signIn = async (accountId: string) =>
+      (await sandbox.fetch(`${sandbox.origin}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ accountId }).toString(), redirect: 'manual' })).headers.get('set-cookie')!.split(';')[0]!;
+    const manage = (cookie: string, form: Record<string, string>) =>
+      sandbox.fetch(`${sandbox.origin}/s/acme/manage-apps`, { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString(), redirect: 'manual' });
+    const bob = await signIn(DEFAULT_ACCOUNTS.bob);
+    assert.equal((await manage(bob, { action: 'install', descriptorUrl: testApp.descriptorUrl })).status, 403);
+    const alice = await signIn(DEFAULT_ACCOUNTS.alice);
+    const home = await (await sandbox.fetch(`${sandbox.origin}/`, { headers: { cookie: alice } })).text();
+    assert.ok(home.includes('action="/s/acme/manage-apps"'), 'admins see the install form');
+    assert.equal((await manage(alice, { action: 'install', descriptorUrl: testApp.descriptorUrl })).status, 200);
+    const info = sandbox.control.installInfo('acme', 'com.example.ui-app')!;
+    assert.equal(info.installed, true);
+    assert.ok(testApp.received.some((r) => r.path === '/installed'));
+    assert.equal((await manage(alice, { action: 'disable', appKey: 'com.example.ui-app' })).status, 200);
+    assert.equal(sandbox.control.installInfo('acme', 'com.example.ui-app')!.enabled, false);
+    assert.equal((await manage(alice, { action: 'install', descriptorUrl: 'https://ui.example.test/missing.json' })).status, 502);
+  });
   test('all.js is served', async () => {
     const { sandbox } = await setup();
     const res = await sandbox.fetch(`${sandbox.origin}/atlassian-connect/all.js`);
