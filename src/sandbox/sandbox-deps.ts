@@ -4,6 +4,9 @@ import type { Faults } from './faults/create-faults.js';
 import type { InstallKeys } from './connect/create-install-keys.js';
 import type { SandboxState } from './state/create-sandbox-state.js';
 import type { SandboxComment, SandboxPage, SandboxUser } from './state/types.js';
+import type { SandboxUrls } from './sandbox-urls.js';
+
+export type { SandboxUrls } from './sandbox-urls.js';
 
 export interface SandboxSettings {
   /** How long a used refresh token keeps working (Atlassian: 10 minutes). */
@@ -49,37 +52,4 @@ export interface SandboxDeps {
   outboundFetch: typeof fetch;
   pageEvents: { emit(info: PageEventInfo): void; on(listener: (info: PageEventInfo) => void): void };
   urls: SandboxUrls;
-}
-
-export interface SandboxUrls {
-  siteBaseUrl(siteKey: string): string;
-  gatewayBaseUrl(cloudId: string): string;
-  /** The impersonation server's URL: the `aud` an assertion must carry. */
-  authServer: string;
-  impersonationToken: string;
-  authorize: string;
-  token: string;
-  accessibleResources: string;
-  me: string;
-  installKeys: string;
-  api: string;
-  allJs: string;
-  login: string;
-}
-
-export function createSandboxUrls(origin: string): SandboxUrls {
-  return {
-    siteBaseUrl: (siteKey) => `${origin}/s/${siteKey}/wiki`,
-    gatewayBaseUrl: (cloudId) => `${origin}/ex/confluence/${cloudId}/wiki`,
-    authServer: origin,
-    impersonationToken: `${origin}/oauth2/token`,
-    authorize: `${origin}/authorize`,
-    token: `${origin}/oauth/token`,
-    accessibleResources: `${origin}/oauth/token/accessible-resources`,
-    me: `${origin}/me`,
-    installKeys: `${origin}/connect-install-keys`,
-    api: `${origin}/ex/confluence`,
-    allJs: `${origin}/atlassian-connect/all.js`,
-    login: `${origin}/login`,
-  };
 }
