@@ -383,6 +383,32 @@ describe('act-as client: bodies, timeouts, aborts', () => {
     assert.equal(seen[0]!.body, 'streamed');
   });
 
+  test('a stream body: a 401 is returned without refresh, a 307 is not followed', async () => {
+    const stream = () =>
+      new ReadableStream({
+        start(c) {
+          c.enqueue(new TextEncoder().encode('s'));
+          c.close();
+        },
+      });
+    const a = scripted(() => new Response(null, { status: 401 }));
+    assert.equal((await a.client.fetch('/api/x', { method: 'POST', body: stream(), duplex: 'half' } as RequestInit)).status, 401);
+    assert.equal(a.seen.length, 1);
+    assert.deepEqual(a.credentialCalls.map((c) => c.forceFresh), [false]);
+    const b = scripted(() => new Response(null, { status: 307, headers: { location: '/wiki/api/y' } }));
+    assert.equal((await b.client.fetch('/api/x', { method: 'POST', body: stream(), duplex: 'half' } as RequestInit)).status, 307);
+    assert.equal(b.seen.length, 1);
+  });
+
+  test('a throwing onUpstreamCall hook does not break the call', async () => {
+    const { client } = scripted(() => new Response('ok'), {
+      onUpstreamCall: () => {
+        throw new Error('metrics down');
+      },
+    });
+    assert.equal(await (await client.fetch('/api/x')).text(), 'ok');
+  });
+
   test('a GET with a body is refused before sending', async () => {
     const { client, seen } = scripted(() => new Response('no'));
     await assert.rejects(client.fetch('/api/x', { body: 'x' }), (e) => isGatewayError(e, 'BAD_REQUEST'));
