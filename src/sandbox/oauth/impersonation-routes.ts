@@ -5,6 +5,7 @@ import { decodeJwt, verifyHmacSignature } from '../jwt/hs256.js';
 import { hasConnectScope, isConnectScope } from '../auth/connect-scopes.js';
 import type { ConnectScope } from '../state/types.js';
 import { oauthError, readForm } from './oauth-error.js';
+import { sweepExpired } from '../state/sweep-expired.js';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const ISS_PREFIX = 'urn:atlassian:connect:clientid:';
@@ -70,6 +71,7 @@ export function registerImpersonationRoutes(deps: SandboxDeps, app: Hono): void 
     }
     const token = randomBytes(32).toString('base64url');
     const ttl = deps.settings.impersonationTokenTtlSeconds;
+    sweepExpired(state.impersonationTokens, clock.now());
     state.impersonationTokens.set(token, { token, siteKey: install.siteKey, appKey: install.appKey, accountId, scopes, expiresAt: clock.now() + ttl * 1000 });
     deps.counters.record('impersonation_grant', { app: install.appKey, user: accountId, site: install.siteKey, route: 'POST /oauth2/token' });
     c.header('Cache-Control', 'no-store');

@@ -7,6 +7,7 @@ import { signHmacJwt } from '../jwt/hs256.js';
 import { oauthError, readForm, readJsonOrForm } from './oauth-error.js';
 import { redirectUriMatches } from './redirect-uri-matches.js';
 import { sessionUser } from '../pages/session.js';
+import { sweepExpired } from '../state/sweep-expired.js';
 
 const INVALID_REFRESH = 'Unknown or invalid refresh token.';
 
@@ -28,6 +29,7 @@ export function registerThreeLoRoutes(deps: SandboxDeps, app: Hono): ThreeLo {
 
   const issueCode: ThreeLo['issueCode'] = ({ clientId, accountId, redirectUri, scopes }) => {
     const code = randomToken();
+    sweepExpired(state.authorizationCodes, clock.now());
     state.authorizationCodes.set(code, { code, clientId, accountId, redirectUri, scopes, expiresAt: clock.now() + deps.settings.authorizationCodeTtlMs, used: false });
     return code;
   };
@@ -107,6 +109,7 @@ export function registerThreeLoRoutes(deps: SandboxDeps, app: Hono): ThreeLo {
       { iss: deps.origin, sub: accountId, aud: 'api.atlassian.com', client_id: clientId, scope: scopes.join(' '), iat, exp: iat + ttl, jti: randomToken() },
       tokenSigningSecret,
     );
+    sweepExpired(state.accessTokens, now);
     state.accessTokens.set(accessToken, { token: accessToken, clientId, accountId, scopes, expiresAt: now + ttl * 1000, familyId: family?.id ?? '' });
     const body: Record<string, unknown> = { access_token: accessToken, expires_in: ttl, token_type: 'Bearer', scope: scopes.join(' ') };
     if (family) {
