@@ -90,7 +90,7 @@ test('base URL: trailing slash trimmed, query refused', () => {
 
 test('Connect app, Atlassian endpoints and broker settings', () => {
   const c = loadConfig({}, {}, cwd);
-  assert.deepEqual(c.connect, { appKey: 'onbehalf', appName: 'onbehalf', vendorName: 'onbehalf', vendorUrl: null, emailAccess: false, tenantRetentionDays: 30 });
+  assert.deepEqual(c.connect, { appKey: 'onbehalf', appName: 'onbehalf', vendorName: 'onbehalf', vendorUrl: null, emailAccess: false, tenantRetentionDays: 30, adminGroups: ['site-admins', 'confluence-admins', 'administrators'] });
   assert.deepEqual(c.atlassian, { sandboxUrl: null, endpointOverrides: {}, allowInsecure: false, jwtLeewaySeconds: 5 });
   assert.deepEqual(c.broker, { refreshSkewSeconds: 60, cacheMaxEntries: 10000 });
   const s = loadConfig({ ONBEHALF_CONNECT_EMAIL_ACCESS: 'true', ONBEHALF_ATLASSIAN_TOKEN_URL: 'http://127.0.0.1:9/token' }, { sandboxUrl: 'http://127.0.0.1:4100/' }, cwd);

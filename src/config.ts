@@ -48,6 +48,8 @@ export interface ConnectConfig {
   readonly emailAccess: boolean;
   /** Days an uninstalled tenant's data is kept before `tenants purge` (or the gateway) deletes it. */
   readonly tenantRetentionDays: number;
+  /** Confluence groups whose members may use the configure page (checked as the app on every request). */
+  readonly adminGroups: readonly string[];
 }
 
 export interface AtlassianConfig {
@@ -142,6 +144,7 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   { env: 'ONBEHALF_CONNECT_VENDOR_NAME', default: 'onbehalf', doc: 'Vendor name in the descriptor.' },
   { env: 'ONBEHALF_CONNECT_VENDOR_URL', default: '(unset)', doc: 'Vendor URL in the descriptor.' },
   { env: 'ONBEHALF_CONNECT_EMAIL_ACCESS', default: 'false', doc: 'true adds the ACCESS_EMAIL_ADDRESSES scope (needs Atlassian approval).' },
+  { env: 'ONBEHALF_ADMIN_GROUPS', default: 'site-admins,confluence-admins,administrators', doc: 'Confluence groups whose members may use the configure page.' },
   { env: 'ONBEHALF_TENANT_RETENTION_DAYS', default: '30', doc: 'Days an uninstalled site\'s data is kept before it is purged.' },
   {
     env: 'ONBEHALF_SANDBOX_URL',
@@ -275,6 +278,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}, cwd:
     vendorUrl,
     emailAccess: bool('ONBEHALF_CONNECT_EMAIL_ACCESS'),
     tenantRetentionDays: int('ONBEHALF_TENANT_RETENTION_DAYS', 30, 0, 3650),
+    adminGroups: (read('ONBEHALF_ADMIN_GROUPS', undefined) ?? 'site-admins,confluence-admins,administrators').split(',').map((g) => g.trim()).filter((g) => g !== ''),
   };
 
   const sandboxUrl = read('ONBEHALF_SANDBOX_URL', flags.sandboxUrl) ?? null;

@@ -15,6 +15,7 @@ import { resolveActing, type ActingRequest } from './identity/acting.js';
 import type { ActAsClient } from './confluence/create-act-as-client.js';
 import type { IssuedToken } from './broker/connect-token-broker.js';
 import { linkRoutes } from './server/connect/link-routes.js';
+import { configureRoutes } from './server/connect/configure-routes.js';
 import { connectRoutes } from './server/connect/connect-routes.js';
 import { createApp } from './server/create-app.js';
 import { connectJwtAuth } from './server/middleware/connect-jwt-auth.js';
@@ -196,6 +197,17 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         baseUrl: config.server.baseUrl,
         allJsUrl: endpoints.connectAllJsUrl,
         scopes: descriptor.scopes,
+      }),
+      ...configureRoutes({
+        repos,
+        links,
+        actAs,
+        fetch: outbound,
+        logger,
+        appName: config.connect.appName,
+        baseUrl: config.server.baseUrl,
+        allJsUrl: endpoints.connectAllJsUrl,
+        adminGroups: config.connect.adminGroups,
       }),
     ],
     auth: {

@@ -97,6 +97,13 @@ describe('gateway HTTP skeleton', () => {
       'GET /connect/link': 'connectJwt',
       'POST /connect/link/decide': 'connectContext',
       'POST /connect/links/:id/revoke': 'connectContext',
+      'GET /assets/connect-configure.js': 'public',
+      'GET /connect/configure': 'connectJwt',
+      'POST /connect/configure/search': 'connectContext',
+      'POST /connect/configure/map': 'connectContext',
+      'POST /connect/configure/import': 'connectContext',
+      'POST /connect/configure/policy': 'connectContext',
+      'POST /connect/configure/revoke': 'connectContext',
     });
   });
 });

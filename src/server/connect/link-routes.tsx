@@ -82,6 +82,8 @@ export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
       return c.html(<MessagePage kind="error" title="Sign in first" message="Log in to Confluence to connect your account." assetsBase={assets} />, 401);
     }
     const cloudId = (await ensureCloudId(deps, tenant)) ?? '';
+    // Context capture: a signed iframe load proves this account uses this site.
+    if (cloudId) await deps.repos.knownAccounts.record({ cloudId, accountId, source: 'iframe:link' });
     const raw = c.req.query('session') ?? '';
     // Confluence leaves the template as is when the page is opened without a session.
     const token = raw === '' || raw === '{ac.session}' ? '' : raw;

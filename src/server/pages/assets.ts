@@ -75,3 +75,87 @@ export const CONNECT_LINK_JS = `(function () {
   });
 })();
 `;
+
+/** The configure page's behaviour: every change is a POST with a fresh context JWT (no cookies). */
+export const CONNECT_CONFIGURE_JS = `(function () {
+  'use strict';
+  var root = document.getElementById('ob-configure');
+  if (!root) return;
+  var base = root.getAttribute('data-base') || '';
+  var status = document.getElementById('ob-status');
+  function say(kind, text) { status.className = 'ob-notice ob-' + kind; status.textContent = text; status.hidden = false; }
+  function post(path, body) {
+    return AP.context.getToken().then(function (token) {
+      return fetch(base + path, { method: 'POST', headers: { 'Authorization': 'JWT ' + token, 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+        .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); });
+    });
+  }
+  function fail(res) { say('error', (res.body.error && res.body.error.message) || 'Something went wrong.'); }
+  function el(tag, text, cls) { var e = document.createElement(tag); if (text) e.textContent = text; if (cls) e.className = cls; return e; }
+  function mapRow(u) {
+    var tr = document.createElement('tr');
+    var who = el('td', u.displayName); who.appendChild(document.createElement('br')); who.appendChild(el('span', (u.email || 'email hidden') + ' · ' + u.accountId, 'ob-muted'));
+    var act = document.createElement('td');
+    if (u.linkedTo) { act.textContent = 'linked to ' + u.linkedTo; }
+    else {
+      var label = el('label', 'User ID for ' + u.displayName, 'ob-muted'); label.htmlFor = 'ob-ext-' + u.accountId;
+      var input = document.createElement('input'); input.id = 'ob-ext-' + u.accountId;
+      var button = el('button', 'Map', 'ob-button'); button.type = 'button';
+      button.addEventListener('click', function () {
+        var externalUserId = input.value.trim();
+        if (!externalUserId) { say('error', 'Enter the user ID first.'); return; }
+        button.disabled = true;
+        post('/connect/configure/map', { accountId: u.accountId, externalUserId: externalUserId }).then(function (res) {
+          button.disabled = false;
+          if (!res.ok) return fail(res);
+          say('success', 'Mapped ' + externalUserId + '.');
+          act.textContent = 'linked to ' + externalUserId;
+        });
+      });
+      act.appendChild(label); act.appendChild(input); act.appendChild(document.createTextNode(' ')); act.appendChild(button);
+    }
+    tr.appendChild(who); tr.appendChild(act);
+    return tr;
+  }
+  var searchButton = document.getElementById('ob-search');
+  if (searchButton) searchButton.addEventListener('click', function () {
+    var q = document.getElementById('ob-q').value.trim();
+    if (!q) return;
+    post('/connect/configure/search', { q: q }).then(function (res) {
+      if (!res.ok) return fail(res);
+      var table = document.getElementById('ob-found'); var body = table.querySelector('tbody');
+      body.textContent = '';
+      res.body.users.forEach(function (u) { body.appendChild(mapRow(u)); });
+      table.hidden = false;
+      if (res.body.users.length === 0) say('info', 'Nobody matches "' + q + '".'); else status.hidden = true;
+    });
+  });
+  var importButton = document.getElementById('ob-import');
+  if (importButton) importButton.addEventListener('click', function () {
+    importButton.disabled = true;
+    post('/connect/configure/import', { csv: document.getElementById('ob-csv').value }).then(function (res) {
+      importButton.disabled = false;
+      if (!res.ok) return fail(res);
+      say(res.body.failed > 0 ? 'error' : 'success', 'Imported ' + res.body.mapped + ', failed ' + res.body.failed + (res.body.errors.length ? ': ' + res.body.errors.join('; ') : '.'));
+    });
+  });
+  var savePolicy = document.getElementById('ob-save-policy');
+  if (savePolicy) savePolicy.addEventListener('click', function () {
+    var chosen = document.querySelector('input[name="acting"]:checked');
+    post('/connect/configure/policy', { acting: chosen && chosen.value }).then(function (res) {
+      if (!res.ok) return fail(res);
+      say('success', 'Policy saved.');
+    });
+  });
+  Array.prototype.forEach.call(document.querySelectorAll('[data-revoke]'), function (button) {
+    button.addEventListener('click', function () {
+      button.disabled = true;
+      post('/connect/configure/revoke', { linkId: button.getAttribute('data-revoke') }).then(function (res) {
+        if (!res.ok) { button.disabled = false; return fail(res); }
+        var row = button.closest('tr'); if (row) row.remove();
+        say('success', 'Link revoked.');
+      });
+    });
+  });
+})();
+`;

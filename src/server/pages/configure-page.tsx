@@ -1,0 +1,135 @@
+import type { Link } from '../../store/links-repo.js';
+import type { ActingMode } from '../../store/policies-repo.js';
+import { Layout, Notice } from './layout.js';
+
+export interface FoundUser {
+  accountId: string;
+  displayName: string;
+  email: string | null;
+  linkedTo: string | null;
+}
+
+export interface ConfigurePageProps {
+  appName: string;
+  assetsBase: string;
+  allJsUrl: string;
+  siteHost: string;
+  admin: { accountId: string; displayName: string | null };
+  links: Link[];
+  acting: ActingMode;
+  problem: string | null;
+}
+
+const ACTING_LABELS: Record<ActingMode, string> = {
+  linked_only: 'Only users who connected their own account (recommended)',
+  admin_mapped: 'Also users an admin mapped on this page',
+  any_user: 'Any user of this site, without consent',
+};
+
+/** The admin page inside Confluence: find the site's users, map them to your users, import CSV, set policy. */
+export function ConfigurePage(p: ConfigurePageProps) {
+  return (
+    <Layout title={`Configure ${p.appName}`} assetsBase={p.assetsBase} scripts={[p.allJsUrl, `${p.assetsBase}/assets/connect-configure.js`]}>
+      <div id="ob-configure" data-base={p.assetsBase}>
+        <h1>Configure {p.appName}</h1>
+        <p class="ob-muted">
+          {p.siteHost} · signed in as {p.admin.displayName ?? p.admin.accountId}
+        </p>
+        {p.problem ? (
+          <Notice kind="error" title="Not allowed">
+            <p>{p.problem}</p>
+          </Notice>
+        ) : null}
+        <div id="ob-status" hidden aria-live="polite"></div>
+
+        <section aria-labelledby="ob-policy-title">
+          <h2 id="ob-policy-title">Who {p.appName} may act as</h2>
+          <fieldset class="ob-card">
+            <legend class="ob-muted">Policy for this site</legend>
+            {(Object.keys(ACTING_LABELS) as ActingMode[]).map((mode) => (
+              <p>
+                <label>
+                  <input type="radio" name="acting" value={mode} checked={p.acting === mode} /> {ACTING_LABELS[mode]}
+                </label>
+              </p>
+            ))}
+            <button type="button" class="ob-button ob-secondary" id="ob-save-policy">
+              Save policy
+            </button>
+          </fieldset>
+        </section>
+
+        <section aria-labelledby="ob-find-title">
+          <h2 id="ob-find-title">Map a user</h2>
+          <div class="ob-card" role="search">
+            <label for="ob-q">Find people on this site by name</label>
+            <p>
+              <input id="ob-q" name="q" autocomplete="off" />{' '}
+              <button type="button" class="ob-button ob-secondary" id="ob-search">
+                Search
+              </button>
+            </p>
+          </div>
+          <table class="ob-table" id="ob-found" hidden>
+            <thead>
+              <tr>
+                <th scope="col">Person</th>
+                <th scope="col">{p.appName} user ID</th>
+              </tr>
+            </thead>
+            <tbody></tbody>
+          </table>
+        </section>
+
+        <section aria-labelledby="ob-csv-title">
+          <h2 id="ob-csv-title">Import a CSV</h2>
+          <div class="ob-card">
+            <label for="ob-csv">
+              One mapping per line: <code>your user ID,Atlassian account ID</code>
+            </label>
+            <textarea id="ob-csv" rows={5} style="width:100%"></textarea>
+            <button type="button" class="ob-button" id="ob-import">
+              Import
+            </button>
+          </div>
+        </section>
+
+        <section aria-labelledby="ob-links-title">
+          <h2 id="ob-links-title">Links on this site</h2>
+          {p.links.length === 0 ? (
+            <p class="ob-muted">No links yet.</p>
+          ) : (
+            <table class="ob-table" id="ob-links">
+              <thead>
+                <tr>
+                  <th scope="col">{p.appName} user</th>
+                  <th scope="col">Atlassian account</th>
+                  <th scope="col">How</th>
+                  <th scope="col">
+                    <span class="ob-muted">Action</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {p.links.map((l) => (
+                  <tr>
+                    <td>{l.externalUserId}</td>
+                    <td>{l.accountId}</td>
+                    <td>
+                      {l.route} · {l.status.replace('_', ' ')}
+                    </td>
+                    <td>
+                      <button type="button" class="ob-button ob-danger" data-revoke={l.id}>
+                        Revoke
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+      </div>
+    </Layout>
+  );
+}
