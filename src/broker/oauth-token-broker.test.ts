@@ -265,6 +265,23 @@ for (const backend of testBackends()) {
       }
     });
 
+    if (backend.name === 'postgres') {
+      test('postgres: a revoke that lands during a refresh wins; the refresh rolls back and reports grant_missing', async () => {
+        const broker = w.broker({
+          deps: {
+            // Another connection deletes the grant while the refresh holds the lock (revoke does not take it).
+            beforeCommit: async () => void (await w.tokens.deleteForAccount('oauth', DEFAULT_OAUTH_CLIENT.clientId, ALICE)),
+          },
+        });
+        await w.connect(broker, ALICE);
+        w.sandbox.clock.advance(2 * HOUR);
+        const err = await rejectsWith(broker.tokenFor({ accountId: ALICE }), 'REAUTH_REQUIRED');
+        assert.equal(err.details?.['reason'], 'grant_missing');
+        assert.equal(w.sleeps.length, 1, 'one retry after the conflict, which found no grant');
+        assert.equal(await w.tokens.get(key(ALICE, 'refresh')), undefined, 'nothing was written back');
+      });
+    }
+
     test('scopes: a subset is served, a scope outside the grant is refused with SCOPE_NOT_ALLOWED', async () => {
       const broker = w.broker();
       await w.connect(broker, ALICE, ['read:page:confluence', 'offline_access']);

@@ -321,9 +321,10 @@ export function createOAuthTokenBroker(deps: OAuthTokenBrokerDeps, options: OAut
             );
             const wroteAccess = await tokens.put(tokenKey(accountId, 'access', scopeKey), { token: set.accessToken, expiresAt: set.expiresAt }, { expectVersion: access?.version ?? 0 });
             if (!wroteRefresh || !wroteAccess) {
-              // Only a write outside the lock (revoke) can get here; roll back and let the caller see it.
-              throw new GatewayError('REAUTH_REQUIRED', `The OAuth grant of account ${accountId} was revoked while it was being refreshed.`, {
-                details: { accountId, reason: 'revoked_during_refresh' },
+              // Only a write outside the lock (revoke, or a process without the lock) gets here. Roll back and
+              // try again: the next attempt re-reads, and finds the other writer's fresh token or no grant.
+              throw new GatewayError('CONFLICT', `The stored OAuth tokens of account ${accountId} changed during a refresh.`, {
+                details: { accountId, reason: 'concurrent_update', retryable: true },
               });
             }
             return { kind: 'refreshed', token: issued(set.accessToken, set.expiresAt, scopeKey) };
