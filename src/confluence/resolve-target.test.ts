@@ -114,6 +114,7 @@ describe('resolveApiTarget: refused before any network call', () => {
   test('a URL object is checked by origin and path too', () => {
     assert.equal(resolveApiTarget(SITE, new URL('https://evil.example/wiki/x')).ok, false);
     assert.equal(resolveApiTarget(SITE, new URL('https://acme.atlassian.net/wiki/x')).ok, true);
+    assert.deepEqual(resolveApiTarget(SITE, new URL('https://acme.atlassian.net/wiki/a%2F..%2F..%2Fadmin')), { ok: false, code: 'FORBIDDEN', reason: 'encoded_slash' });
   });
 });
 
@@ -150,5 +151,41 @@ describe('checkRawPath', () => {
     assert.equal(checkRawPath('/rest/api/content/123/child/page'), null);
     assert.equal(checkRawPath('/api/v2/pages/123'), null);
     assert.equal(checkRawPath('/a/../b'), 'dot_segment');
+  });
+});
+
+describe('resolveApiTarget: seeded fuzz of the invariant', () => {
+  test('whatever is accepted stays on the base origin, under the base path, with no dot segment', () => {
+    let seed = 1234567;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const atoms = ['/', '.', '..', '%2e', '%2E', '%2f', '%2F', '%5c', '\\', '@', ':', '//', 'evil.example', 'acme.atlassian.net', 'wiki', 'api', '?', '#', '%25', '2e', ';', 'x', 'https:', 'http:', '%00', ' '];
+    let accepted = 0;
+    for (let i = 0; i < 5000; i++) {
+      const len = 1 + rnd(8);
+      const starts = ['https://acme.atlassian.net/wiki/', 'https://acme.atlassian.net', '/', '/api/', ''];
+      let input = starts[rnd(starts.length)]!;
+      for (let j = 0; j < len; j++) input += atoms[rnd(atoms.length)];
+      const r = resolveApiTarget(SITE, input);
+      if (!r.ok) continue;
+      accepted += 1;
+      assert.equal(r.url.origin, SITE.origin, input);
+      assert.ok(r.url.pathname === '/wiki' || r.url.pathname.startsWith('/wiki/'), input);
+      assert.equal(r.url.username + r.url.password, '', input);
+      for (const seg of r.url.pathname.split('/')) {
+        let d = seg;
+        for (let k = 0; k < 3; k++) {
+          try {
+            d = decodeURIComponent(d);
+          } catch {
+            break;
+          }
+        }
+        assert.ok(d !== '.' && d !== '..' && !d.includes('/') && !d.includes('\\'), `${input} → ${r.url.pathname}`);
+      }
+    }
+    assert.ok(accepted > 100, `the fuzz accepted some inputs (${accepted})`);
   });
 });

@@ -170,7 +170,11 @@ function resolveAbsolute(base: ApiBase, raw: string, relativeTo: URL | string): 
  * `/api/v2/pages` on `https://x.atlassian.net/wiki` is `https://x.atlassian.net/wiki/api/v2/pages`.
  */
 export function resolveApiTarget(base: ApiBase, input: string | URL): TargetResult {
-  if (input instanceof URL) return finish(base, new URL(input.href));
+  if (input instanceof URL) {
+    // Already parsed (dot segments gone), but encoded slashes and the like survive parsing: check them.
+    const problem = checkRawPath(input.pathname);
+    return problem ? refuse(problem) : finish(base, new URL(input.href));
+  }
   if (typeof input !== 'string') return refuse('not_a_string');
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(input)) return refuse('control_character');
