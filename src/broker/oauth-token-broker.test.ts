@@ -55,7 +55,8 @@ for (const backend of testBackends()) {
     });
 
     test('storeGrant keeps both tokens sealed; tokenFor answers from the cache, then from the store in another broker', async () => {
-      const broker = w.broker();
+      const lookups: boolean[] = [];
+      const broker = w.broker({ deps: { onLookup: (hit) => lookups.push(hit) } });
       const granted = await w.connect(broker, ALICE);
       assert.deepEqual(granted.scopes, [...GRANT_SCOPES].sort());
       const refresh = await w.tokens.get(key(ALICE, 'refresh'));
@@ -71,6 +72,7 @@ for (const backend of testBackends()) {
       assert.equal(first.route, 'oauth');
       assert.equal(first.tokenType, 'Bearer');
       assert.equal(broker.stats.hits, 1);
+      assert.deepEqual(lookups, [true]);
 
       // A sibling process (a second broker with an empty cache) reuses the stored access token.
       const sibling = w.broker();
@@ -357,6 +359,19 @@ for (const backend of testBackends()) {
       assert.equal(await w.probe((await broker.tokenFor({ accountId: BOB })).accessToken), 200);
       await rejectsWith(broker.tokenFor({ accountId: ALICE }), 'REAUTH_REQUIRED');
       assert.deepEqual(invalid.map((i) => i.accountId), [ALICE]);
+    });
+
+    test('refreshIdle in two brokers at once refreshes each grant once', async () => {
+      const a = w.broker();
+      const b = w.broker();
+      await w.connect(a, ALICE);
+      await w.connect(a, BOB);
+      w.sandbox.clock.advance(40 * DAY);
+      const [ra, rb] = await Promise.all([a.refreshIdle({ idleForMs: 30 * DAY }), b.refreshIdle({ idleForMs: 30 * DAY })]);
+      assert.equal(ra.refreshed + rb.refreshed, 2);
+      assert.equal(ra.refreshed + rb.refreshed + ra.skipped + rb.skipped, ra.checked + rb.checked);
+      assert.equal(refreshes(w), 2);
+      assert.deepEqual(families(w.sandbox), { total: 2, revoked: 0 });
     });
 
     test('refreshIdle: a grant Atlassian refuses counts as reauthRequired and is deleted', async () => {

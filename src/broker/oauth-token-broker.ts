@@ -120,6 +120,8 @@ export interface OAuthTokenBrokerDeps {
   onRefresh?: (info: OAuthRefreshInfo) => void;
   /** Atlassian refused the refresh token: the tokens are already deleted; mark the links `reauth_required`. */
   onInvalidGrant?: (info: OAuthInvalidGrantInfo) => void | Promise<void>;
+  /** Told about every lookup: answered from the in-memory cache or not (metrics). */
+  onLookup?: (hit: boolean) => void;
   /**
    * Test seam: runs after the token endpoint answered with a rotated token and before it is committed,
    * inside the lock. A throw (or a dead process) rolls the transaction back and keeps the old token.
@@ -498,9 +500,11 @@ export function createOAuthTokenBroker(deps: OAuthTokenBrokerDeps, options: OAut
       const cached = cache.get(key);
       if (cached && !shouldRefresh(cached.token, deps.clock.now(), options.refreshSkewMs).refresh) {
         stats.hits++;
+        deps.onLookup?.(true);
         return ensureCovers(cached.token, requested, req.accountId);
       }
       stats.misses++;
+      deps.onLookup?.(false);
       const token = await flights.run(key, () => obtain(req.accountId));
       return ensureCovers(token, requested, req.accountId);
     },
