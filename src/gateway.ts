@@ -12,6 +12,7 @@ import { createWebhookCapture } from './identity/capture-webhook.js';
 import { createLinkSessions, type LinkSessions } from './identity/link-sessions.js';
 import { createLinks, type Links } from './identity/links.js';
 import { resolveActing, type ActingRequest } from './identity/acting.js';
+import { createEmailResolver, type EmailResolver } from './identity/resolve-emails.js';
 import type { ActAsClient } from './confluence/create-act-as-client.js';
 import type { IssuedToken } from './broker/connect-token-broker.js';
 import { linkRoutes } from './server/connect/link-routes.js';
@@ -71,7 +72,7 @@ export interface Gateway {
   /** A valid access token for one of your users on a site, for apps that call Confluence themselves. */
   tokenFor(req: ActingRequest & { scopes?: readonly string[] }): Promise<IssuedToken>;
   /** Account linking: link sessions (start, decide, confirm) and links (list, revoke, admin mapping). */
-  readonly linking: { readonly sessions: LinkSessions; readonly links: Links };
+  readonly linking: { readonly sessions: LinkSessions; readonly links: Links; readonly resolveEmails: EmailResolver };
   /** Serves the app over HTTP on the configured host and port; resolves with the URL it listens on. */
   listen(): Promise<{ url: string; port: number }>;
   close(): Promise<void>;
@@ -230,7 +231,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     endpoints,
     connect: { descriptor, lifecycle, broker, actAs },
     background,
-    linking: { sessions: linkSessions, links },
+    linking: { sessions: linkSessions, links, resolveEmails: createEmailResolver({ repos, actAs, linkSessions, logger, appKey: config.connect.appKey }) },
     async asUser(req) {
       const target = await resolveActing({ repos, appKey: config.connect.appKey }, req);
       return actAs.asUser(target.tenant, target.accountId, req.scopes ? { scopes: req.scopes } : {});
