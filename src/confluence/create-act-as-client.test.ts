@@ -151,6 +151,21 @@ describe('act-as client against the sandbox', () => {
     assert.ok(sleeps.every((ms, i) => ms >= 0 && ms < 500 * 2 ** i));
   });
 
+  test('503 with Retry-After: the server wait is honoured for 5xx too', async () => {
+    const { client, sb, sleeps } = setup();
+    sb.control.faults.add({ kind: 'error', match: { pathPrefix: PAGES }, status: 503, retryAfterSeconds: 4, times: 1 });
+    assert.equal((await client.fetch('/api/v2/pages')).status, 200);
+    assert.deepEqual(sleeps, [4000]);
+  });
+
+  test('maxAttempts 1 turns retries off', async () => {
+    const { client, sb, sent, sleeps } = setup({ retry: { maxAttempts: 1 } });
+    sb.control.faults.add({ kind: 'error', match: { pathPrefix: PAGES }, status: 429, retryAfterSeconds: 1, times: 1 });
+    assert.equal((await client.fetch('/api/v2/pages')).status, 429);
+    assert.equal(sent.length, 1);
+    assert.deepEqual(sleeps, []);
+  });
+
   test('500 is not retried (not a transient status)', async () => {
     const { client, sb, sent } = setup();
     sb.control.faults.add({ kind: 'error', match: { pathPrefix: PAGES }, status: 500, times: 1 });
@@ -475,6 +490,24 @@ describe('act-as client: bodies, timeouts, aborts', () => {
           controller.abort(new DOMException('caller gave up', 'AbortError'));
           return Promise.reject(signal?.reason);
         },
+      },
+      { apiBaseUrl: 'https://acme.atlassian.net/wiki', credential: async () => ({ authorization: 'Bearer t' }) },
+    );
+    await assert.rejects(client.fetch('/api/x', { signal: controller.signal }), (e) => e instanceof DOMException && e.name === 'AbortError');
+    assert.equal(sends, 1);
+  });
+
+  test('the default sleep stops on abort too (no real wait)', { timeout: 5000 }, async () => {
+    const controller = new AbortController();
+    let sends = 0;
+    const client = createActAsClient(
+      {
+        fetch: (async () => {
+          sends += 1;
+          setTimeout(() => controller.abort(), 1);
+          return new Response(null, { status: 429, headers: { 'retry-after': '30' } });
+        }) as typeof fetch,
+        clock: createManualClock(),
       },
       { apiBaseUrl: 'https://acme.atlassian.net/wiki', credential: async () => ({ authorization: 'Bearer t' }) },
     );
