@@ -116,14 +116,12 @@ function decodeStages(segment: string): string[] | null {
  */
 export function checkRawPath(rawPath: string): TargetRefusal | null {
   if (rawPath.includes('\\')) return 'backslash';
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(rawPath)) return 'control_character';
   for (const segment of rawPath.split('/')) {
     const stages = decodeStages(segment);
     if (stages === null) return 'malformed_percent_encoding';
     for (const [i, s] of stages.entries()) {
       if (i > 0 && (s.includes('/') || s.includes('\\'))) return s.includes('/') ? 'encoded_slash' : 'backslash';
-      // eslint-disable-next-line no-control-regex
       if (i > 0 && /[\u0000-\u001f\u007f]/.test(s)) return 'control_character';
       const bare = s.split(';')[0] ?? '';
       if (bare === '.' || bare === '..') return 'dot_segment';
@@ -176,7 +174,6 @@ export function resolveApiTarget(base: ApiBase, input: string | URL): TargetResu
     return problem ? refuse(problem) : finish(base, new URL(input.href));
   }
   if (typeof input !== 'string') return refuse('not_a_string');
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(input)) return refuse('control_character');
   if (input.startsWith('//') || input.startsWith('\\') || input.startsWith('/\\')) return refuse(input.startsWith('//') ? 'scheme_relative_url' : 'backslash');
   if (SCHEME.test(input)) {
@@ -201,7 +198,6 @@ export function resolveApiTarget(base: ApiBase, input: string | URL): TargetResu
  * applies the same rules: only the API base's origin and path, no escape tricks.
  */
 export function resolveRedirectTarget(base: ApiBase, location: string, current: URL): TargetResult {
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(location)) return refuse('control_character');
   if (SCHEME.test(location) && !/^https?:/i.test(location)) return refuse('unsupported_scheme');
   if (SCHEME.test(location) || location.startsWith('//')) return resolveAbsolute(base, location, current);
