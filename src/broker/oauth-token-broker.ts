@@ -488,6 +488,8 @@ export function createOAuthTokenBroker(deps: OAuthTokenBrokerDeps, options: OAut
         },
         lockOptions,
       );
+      // Again after the commit: a lookup that started while this waited for the lock may carry the old grant.
+      bump(key);
       const token = issued(tokens.accessToken, tokens.expiresAt, scopeKey);
       cache.set(key, { token });
       return token;
