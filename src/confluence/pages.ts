@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js';
 import { GatewayError } from '../errors.js';
 import type { ActAsClient } from './create-act-as-client.js';
 import { paginate } from './paginate.js';
@@ -191,6 +192,8 @@ type Client = Pick<ActAsClient, 'fetch'>;
 
 export interface CallOptions {
   signal?: AbortSignal;
+  /** Lets a RATE_LIMITED error carry `retryAfterMs` (Retry-After may be an HTTP date). */
+  clock?: Clock;
 }
 
 function pageId(id: unknown): string {
@@ -218,7 +221,7 @@ const getInit = (options: CallOptions): RequestInit => (options.signal ? { signa
 /** The acting user (v1 `GET /rest/api/user/current`). */
 export async function getCurrentUser(client: Client, options: CallOptions = {}): Promise<ConfluenceUser> {
   const what = 'GET /rest/api/user/current';
-  const body = await processConfluenceResponse(await client.fetch('/rest/api/user/current', getInit(options)), what);
+  const body = await processConfluenceResponse(await client.fetch('/rest/api/user/current', getInit(options)), what, options.clock);
   return toConfluenceUser(body, what);
 }
 
@@ -226,7 +229,7 @@ export async function getCurrentUser(client: Client, options: CallOptions = {}):
 export async function getPage(client: Client, id: string, options: CallOptions = {}): Promise<ConfluencePage> {
   const what = 'GET /api/v2/pages/{id}';
   const res = await client.fetch(`/api/v2/pages/${pageId(id)}?body-format=storage`, getInit(options));
-  return toConfluencePage(await processConfluenceResponse(res, what), what);
+  return toConfluencePage(await processConfluenceResponse(res, what, options.clock), what);
 }
 
 export interface CreatePageInput {
@@ -249,7 +252,7 @@ export async function createPage(client: Client, input: CreatePageInput, options
   };
   if (input.parentId !== undefined) wire.parentId = pageId(input.parentId);
   const res = await client.fetch('/api/v2/pages', jsonInit('POST', wire, options));
-  return toConfluencePage(await processConfluenceResponse(res, what), what);
+  return toConfluencePage(await processConfluenceResponse(res, what, options.clock), what);
 }
 
 export interface UpdatePageInput {
@@ -276,7 +279,7 @@ export async function updatePage(client: Client, input: UpdatePageInput, options
     version: input.versionMessage === undefined ? { number: input.version } : { number: input.version, message: input.versionMessage },
   };
   const res = await client.fetch(`/api/v2/pages/${id}`, jsonInit('PUT', wire, options));
-  return toConfluencePage(await processConfluenceResponse(res, what), what);
+  return toConfluencePage(await processConfluenceResponse(res, what, options.clock), what);
 }
 
 export interface ListSpacesOptions extends CallOptions {
@@ -297,6 +300,6 @@ export async function* listSpaces(client: Client, options: ListSpacesOptions = {
   }
   if (options.keys && options.keys.length > 0) q.set('keys', options.keys.join(','));
   const query = q.toString();
-  const paged = paginate<unknown>(client, `/api/v2/spaces${query ? `?${query}` : ''}`, options.signal ? { signal: options.signal } : {});
+  const paged = paginate<unknown>(client, `/api/v2/spaces${query ? `?${query}` : ''}`, { ...(options.signal ? { signal: options.signal } : {}), ...(options.clock ? { clock: options.clock } : {}) });
   for await (const wire of paged) yield toConfluenceSpace(wire, what);
 }

@@ -136,6 +136,19 @@ describe('paginate against the sandbox', () => {
     assert.deepEqual(sleeps, [5000]);
   });
 
+  test('429 past the retries: RATE_LIMITED with retryAfterMs when a clock is given', async () => {
+    const { sb, alice, sleeps, created } = sandboxWithPages(0);
+    await created;
+    sb.control.faults.add({ kind: 'error', match: { pathPrefix: '/s/acme/wiki/api/v2/pages' }, status: 429, retryAfterSeconds: 3 });
+    await assert.rejects(collect(paginate(alice, '/api/v2/pages', { clock: createManualClock() })), (e) => {
+      assert.ok(isGatewayError(e, 'RATE_LIMITED'));
+      assert.equal(e.details?.['status'], 429);
+      assert.equal(e.details?.['retryAfterMs'], 3000);
+      return true;
+    });
+    assert.deepEqual(sleeps, [3000, 3000, 3000]);
+  });
+
   test('an error page throws a GatewayError after the items already yielded', async () => {
     const { sb, alice, created } = sandboxWithPages(6);
     await created;

@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js';
 import { GatewayError } from '../errors.js';
 import type { ActAsClient } from './create-act-as-client.js';
 import { processConfluenceResponse, unexpectedShape } from './process-confluence-response.js';
@@ -41,6 +42,8 @@ export interface PaginateOptions {
   itemsKey?: string;
   signal?: AbortSignal;
   headers?: RequestInit['headers'];
+  /** Lets a RATE_LIMITED error carry `retryAfterMs` (Retry-After may be an HTTP date). */
+  clock?: Clock;
 }
 
 /**
@@ -66,7 +69,7 @@ export async function* paginate<T = unknown>(client: Pick<ActAsClient, 'fetch'>,
     if (options.headers) init.headers = options.headers;
     const response = await client.fetch(current, init);
     const linkNext = linkHeaderUrl(response.headers.get('link'), 'next');
-    const body = await processConfluenceResponse(response, what);
+    const body = await processConfluenceResponse(response, what, options.clock);
     if (typeof body !== 'object' || body === null) throw unexpectedShape(what, 'body');
     const items = (body as Record<string, unknown>)[itemsKey];
     if (!Array.isArray(items)) throw unexpectedShape(what, itemsKey);
