@@ -241,6 +241,51 @@ for (const backend of testBackends()) {
       }
     });
 
+    test('429 with Retry-After: the server\'s pause is honoured (clamped to retryMaxMs)', async () => {
+      let limited = 2;
+      const world = await openOAuthWorld(backend, {
+        fetch: (inner): FetchLike => async (url, init) =>
+          String(init?.body).includes('"refresh_token"') && limited-- > 0
+            ? new Response('{"error":"rate_limited"}', { status: 429, headers: { 'retry-after': limited === 1 ? '3' : '600' } })
+            : inner(url, init),
+      });
+      try {
+        const broker = world.broker({ options: { retryMaxMs: 30_000 } });
+        await world.connect(broker, ALICE);
+        world.sandbox.clock.advance(2 * HOUR);
+        await broker.tokenFor({ accountId: ALICE });
+        assert.deepEqual(world.sleeps, [3000, 30_000]);
+        assert.equal(refreshes(world), 1);
+      } finally {
+        await world.close();
+      }
+    });
+
+    test('a refresh answer without refresh_token keeps the stored one (no rotation)', async () => {
+      const world = await openOAuthWorld(backend, {
+        fetch: (inner): FetchLike => async (url, init) => {
+          const res = await inner(url, init);
+          if (!String(init?.body).includes('"refresh_token"') || !res.ok) return res;
+          const { refresh_token: _dropped, ...rest } = (await res.json()) as Record<string, unknown>;
+          return Response.json(rest);
+        },
+      });
+      try {
+        const broker = world.broker();
+        await world.connect(broker, ALICE);
+        const before = await world.tokens.get(key(ALICE, 'refresh'));
+        world.sandbox.clock.advance(2 * HOUR);
+        const token = await broker.tokenFor({ accountId: ALICE });
+        assert.equal(await world.probe(token.accessToken), 200);
+        const after = await world.tokens.get(key(ALICE, 'refresh'));
+        assert.equal(after?.token, before?.token);
+        assert.equal(after?.previousToken, null);
+        assert.equal((await world.tokens.get(key(ALICE, 'access')))?.token, token.accessToken);
+      } finally {
+        await world.close();
+      }
+    });
+
     test('Atlassian down for good → ATLASSIAN_UNAVAILABLE after maxAttempts; tokens untouched, no leak', async () => {
       const world = await openOAuthWorld(backend, {
         fetch: (inner): FetchLike => async (url, init) =>
