@@ -31,12 +31,11 @@ export interface StartedLinkSession {
 }
 
 export interface Decision {
-  token: string;
   /** The verified account the decision comes from (a signed iframe `sub`, a 3LO `/me`). */
   accountId: string;
-  cloudId: string;
+  /** The sites to link on (Connect: the one the page ran in; 3LO: those the user chose). */
+  sites: { cloudId: string; tenantId: string | null }[];
   route: LinkRoute;
-  tenantId: string | null;
   scopes: string[];
   evidence: Record<string, unknown>;
   allow: boolean;
@@ -44,7 +43,7 @@ export interface Decision {
 
 export interface DecisionOutcome {
   session: LinkSession;
-  link?: Link;
+  links: Link[];
   /** Where to send the browser next (the app's return URL with the code, or undefined). */
   redirectUrl?: string;
 }
@@ -122,6 +121,8 @@ export function createLinkSessions(deps: { repos: Repositories; clock: Clock }, 
         expires_at: now + ttl,
         used_at: null,
         completed_at: null,
+        pending_account_id: null,
+        pending_data: null,
       });
       await repos.audit.append({
         action: 'link_session.created',
@@ -166,31 +167,38 @@ export function createLinkSessions(deps: { repos: Repositories; clock: Clock }, 
      * unless the session opted out) and a one-time completion code for the return URL; Deny records the
      * refusal. The session moves by compare-and-set first, so a replayed decision changes nothing.
      */
-    async decide(session: LinkSession, d: Omit<Decision, 'token'>): Promise<DecisionOutcome> {
+    async decide(session: LinkSession, d: Decision): Promise<DecisionOutcome> {
       const now = clock.now();
-      if (session.cloudId && session.cloudId !== d.cloudId) {
+      if (d.sites.length === 0) throw new GatewayError('VALIDATION_FAILED', 'Choose at least one site.');
+      if (session.cloudId && d.sites.some((site) => site.cloudId !== session.cloudId)) {
         throw new GatewayError('LINK_SESSION_INVALID', 'This link was made for another site.', { details: { reason: 'wrong_site' } });
       }
+      const firstCloud = d.sites[0]?.cloudId ?? null;
       if (!d.allow) {
-        if (!(await repos.linkSessions.transition(session.id, ['pending'], { status: 'denied', completed_at: now, used_at: session.usedAt ?? now }))) {
+        if (!(await repos.linkSessions.transition(session.id, ['pending'], { status: 'denied', completed_at: now, used_at: session.usedAt ?? now, pending_data: null }))) {
           throw new GatewayError('LINK_SESSION_INVALID', 'This link was already used.');
         }
-        await repos.audit.append({ action: 'link.denied', actorType: 'user', actorId: d.accountId, accountId: d.accountId, externalUserId: session.externalUserId, cloudId: d.cloudId, route: d.route });
+        await repos.audit.append({ action: 'link.denied', actorType: 'user', actorId: d.accountId, accountId: d.accountId, externalUserId: session.externalUserId, cloudId: firstCloud, route: d.route });
         const denied = await repos.linkSessions.get(session.id);
-        return { session: denied ?? session, ...(session.returnUrl ? { redirectUrl: withParams(session.returnUrl, { onbehalf_session: session.id, onbehalf_status: 'denied' }) } : {}) };
+        return { session: denied ?? session, links: [], ...(session.returnUrl ? { redirectUrl: withParams(session.returnUrl, { onbehalf_session: session.id, onbehalf_status: 'denied' }) } : {}) };
       }
 
-      await reapStale(await repos.links.liveForAccount(d.cloudId, d.accountId));
-      await reapStale(await repos.links.liveForUser(d.cloudId, session.externalUserId));
-      const existing = await repos.links.liveForAccount(d.cloudId, d.accountId);
-      if (existing && existing.externalUserId !== session.externalUserId) {
-        await repos.audit.append({ action: 'link.conflicted', actorType: 'user', actorId: d.accountId, accountId: d.accountId, externalUserId: session.externalUserId, cloudId: d.cloudId, route: d.route, reason: 'account_linked_to_another_user' });
-        throw new GatewayError('LINK_CONFLICT', 'This Atlassian account is already linked to another user of the application. An admin must resolve it.', { details: { cloudId: d.cloudId } });
-      }
-      const mine = await repos.links.liveForUser(d.cloudId, session.externalUserId);
-      if (mine && mine.accountId !== d.accountId) {
-        await repos.audit.append({ action: 'link.conflicted', actorType: 'user', actorId: d.accountId, accountId: d.accountId, externalUserId: session.externalUserId, cloudId: d.cloudId, route: d.route, reason: 'user_linked_to_another_account' });
-        throw new GatewayError('LINK_CONFLICT', 'This user is already linked to a different account on this site; revoke that link first.', { details: { cloudId: d.cloudId } });
+      // Every check for every site comes before the first write, so a refused decision changes nothing.
+      const existingMine: (Link | undefined)[] = [];
+      for (const site of d.sites) {
+        await reapStale(await repos.links.liveForAccount(site.cloudId, d.accountId));
+        await reapStale(await repos.links.liveForUser(site.cloudId, session.externalUserId));
+        const existing = await repos.links.liveForAccount(site.cloudId, d.accountId);
+        if (existing && existing.externalUserId !== session.externalUserId) {
+          await repos.audit.append({ action: 'link.conflicted', actorType: 'user', actorId: d.accountId, accountId: d.accountId, externalUserId: session.externalUserId, cloudId: site.cloudId, route: d.route, reason: 'account_linked_to_another_user' });
+          throw new GatewayError('LINK_CONFLICT', 'This Atlassian account is already linked to another user of the application. An admin must resolve it.', { details: { cloudId: site.cloudId } });
+        }
+        const mine = await repos.links.liveForUser(site.cloudId, session.externalUserId);
+        if (mine && mine.accountId !== d.accountId) {
+          await repos.audit.append({ action: 'link.conflicted', actorType: 'user', actorId: d.accountId, accountId: d.accountId, externalUserId: session.externalUserId, cloudId: site.cloudId, route: d.route, reason: 'user_linked_to_another_account' });
+          throw new GatewayError('LINK_CONFLICT', 'This user is already linked to a different account on this site; revoke that link first.', { details: { cloudId: site.cloudId } });
+        }
+        existingMine.push(mine);
       }
 
       const confirm = session.requireConfirmation;
@@ -202,7 +210,8 @@ export function createLinkSessions(deps: { repos: Repositories; clock: Clock }, 
           used_at: session.usedAt ?? now,
           // The completion code is good for as long as a fresh session would be.
           expires_at: now + DEFAULT_TTL_MS,
-          cloud_id: d.cloudId,
+          cloud_id: session.cloudId ?? (d.sites.length === 1 ? firstCloud : null),
+          pending_data: null,
           ...(confirm ? {} : { completed_at: now }),
         }))
       ) {
@@ -210,32 +219,51 @@ export function createLinkSessions(deps: { repos: Repositories; clock: Clock }, 
       }
 
       const status = confirm ? 'pending_confirmation' : 'linked';
-      let link: Link;
-      if (mine) {
-        // The same account again (a re-consent): refresh the link's evidence and scopes.
-        await repos.links.setStatus(mine.id, mine.status === 'linked' ? 'linked' : status, { evidence: d.evidence, scopes: d.scopes, from: ['pending_confirmation', 'linked', 'reauth_required'] });
-        link = (await repos.links.get(mine.id)) ?? mine;
-      } else {
+      const links: Link[] = [];
+      for (const [i, site] of d.sites.entries()) {
+        const mine = existingMine[i];
+        if (mine) {
+          // The same account again (a re-consent): refresh the link's evidence and scopes, and clear a reauth.
+          await repos.links.setStatus(mine.id, mine.status === 'linked' ? 'linked' : status, { evidence: d.evidence, scopes: d.scopes, from: ['pending_confirmation', 'linked', 'reauth_required'] });
+          links.push((await repos.links.get(mine.id)) ?? mine);
+          continue;
+        }
         const evidence = confirm ? { ...d.evidence, confirmBy: now + DEFAULT_TTL_MS } : d.evidence;
-        link = await repos.links.create({ externalUserId: session.externalUserId, cloudId: d.cloudId, accountId: d.accountId, route: d.route, scopes: d.scopes, status, evidence, tenantId: d.tenantId });
+        links.push(await repos.links.create({ externalUserId: session.externalUserId, cloudId: site.cloudId, accountId: d.accountId, route: d.route, scopes: d.scopes, status, evidence, tenantId: site.tenantId, sessionId: session.id }));
       }
-      await repos.linkSessions.transition(session.id, ['pending_confirmation', 'linked'], { link_id: link.id });
-      await repos.audit.append({
-        action: confirm ? 'link.created' : 'link.linked',
-        actorType: 'user',
-        actorId: d.accountId,
-        accountId: d.accountId,
-        externalUserId: session.externalUserId,
-        cloudId: d.cloudId,
-        route: d.route,
-        reason: confirm ? 'awaiting_confirmation' : 'confirmation_opted_out',
-        data: { linkId: link.id, sessionId: session.id },
-      });
-      await repos.events.append({ type: confirm ? 'link.pending_confirmation' : 'link.linked', cloudId: d.cloudId, accountId: d.accountId, externalUserId: session.externalUserId, data: { linkId: link.id, route: d.route } });
+      await repos.linkSessions.transition(session.id, ['pending_confirmation', 'linked'], { link_id: links[0]?.id ?? null });
+      for (const link of links) {
+        await repos.audit.append({
+          action: confirm ? 'link.created' : 'link.linked',
+          actorType: 'user',
+          actorId: d.accountId,
+          accountId: d.accountId,
+          externalUserId: session.externalUserId,
+          cloudId: link.cloudId,
+          route: d.route,
+          reason: confirm ? 'awaiting_confirmation' : 'confirmation_opted_out',
+          data: { linkId: link.id, sessionId: session.id },
+        });
+        await repos.events.append({ type: confirm ? 'link.pending_confirmation' : 'link.linked', cloudId: link.cloudId, accountId: d.accountId, externalUserId: session.externalUserId, data: { linkId: link.id, route: d.route } });
+      }
       const after = (await repos.linkSessions.get(session.id)) ?? session;
       const params: Record<string, string> = { onbehalf_session: session.id, onbehalf_status: status };
       if (code) params['onbehalf_code'] = code;
-      return { session: after, link, ...(session.returnUrl ? { redirectUrl: withParams(session.returnUrl, params) } : {}) };
+      return { session: after, links, ...(session.returnUrl ? { redirectUrl: withParams(session.returnUrl, params) } : {}) };
+    },
+
+    /** 3LO: a finished sign-in waiting for the user to pick among several sites. */
+    async holdForChoice(session: LinkSession, accountId: string, data: Record<string, unknown>): Promise<void> {
+      if (!(await repos.linkSessions.transition(session.id, ['pending'], { pending_account_id: accountId, pending_data: JSON.stringify(data), oauth_state_hash: null }))) {
+        throw new GatewayError('LINK_SESSION_INVALID', 'This sign-in was already completed.');
+      }
+    },
+
+    /** The session waiting for a site choice, found by its token. */
+    async awaitingChoice(token: string): Promise<LinkSession> {
+      const s = await usable(token);
+      if (!s.pendingAccountId) throw new GatewayError('LINK_SESSION_INVALID', 'There is no finished sign-in waiting for a site choice.', { details: { reason: 'no_pending_sign_in' } });
+      return s;
     },
 
     /**
@@ -256,12 +284,21 @@ export function createLinkSessions(deps: { repos: Repositories; clock: Clock }, 
       if (!(await repos.linkSessions.transition(s.id, ['pending_confirmation'], { status: 'linked', completed_at: clock.now(), completion_code_hash: null }))) {
         throw new GatewayError('LINK_SESSION_INVALID', 'This completion code was already used.');
       }
-      const link = s.linkId ? await repos.links.get(s.linkId) : undefined;
-      if (!link) throw new GatewayError('NOT_FOUND', 'The link of this session no longer exists.');
-      await repos.links.setStatus(link.id, 'linked', { from: ['pending_confirmation'] });
-      await repos.audit.append({ action: 'link.confirmed', actorType: 'api_key', actorId: s.apiKeyId, accountId: link.accountId, externalUserId: link.externalUserId, cloudId: link.cloudId, route: link.route, data: { linkId: link.id, sessionId: s.id } });
-      await repos.events.append({ type: 'link.linked', cloudId: link.cloudId, accountId: link.accountId, externalUserId: link.externalUserId, data: { linkId: link.id, route: link.route } });
-      return (await repos.links.get(link.id)) ?? link;
+      const links = await repos.links.list({ sessionId: s.id, status: 'pending_confirmation' });
+      const legacy = links.length === 0 && s.linkId ? await repos.links.get(s.linkId) : undefined;
+      const all = legacy ? [legacy] : links;
+      if (all.length === 0) throw new GatewayError('NOT_FOUND', 'The link of this session no longer exists.');
+      for (const link of all) {
+        await repos.links.setStatus(link.id, 'linked', { from: ['pending_confirmation'] });
+        await repos.audit.append({ action: 'link.confirmed', actorType: 'api_key', actorId: s.apiKeyId, accountId: link.accountId, externalUserId: link.externalUserId, cloudId: link.cloudId, route: link.route, data: { linkId: link.id, sessionId: s.id } });
+        await repos.events.append({ type: 'link.linked', cloudId: link.cloudId, accountId: link.accountId, externalUserId: link.externalUserId, data: { linkId: link.id, route: link.route } });
+      }
+      return (await repos.links.get(all[0]?.id ?? '')) ?? (all[0] as Link);
+    },
+
+    /** Every link a confirmed session created (3LO may create one per chosen site). */
+    linksOf(sessionId: string): Promise<Link[]> {
+      return repos.links.list({ sessionId });
     },
   };
 }

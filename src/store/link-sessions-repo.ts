@@ -18,6 +18,8 @@ export interface LinkSession {
   usedAt: number | null;
   completedAt: number | null;
   hasCompletionCode: boolean;
+  pendingAccountId: string | null;
+  pendingData: Record<string, unknown> | null;
 }
 
 export interface LinkSessionsRepo {
@@ -31,7 +33,7 @@ export interface LinkSessionsRepo {
    * Moves a session on, only from the given statuses (compare-and-set), so a replayed or concurrent
    * decision finds the session already moved and changes nothing.
    */
-  transition(id: string, from: LinkSessionStatus[], patch: Partial<Pick<LinkSessionsTable, 'status' | 'link_id' | 'completion_code_hash' | 'oauth_state_hash' | 'expires_at' | 'used_at' | 'completed_at' | 'cloud_id'>>): Promise<boolean>;
+  transition(id: string, from: LinkSessionStatus[], patch: Partial<Pick<LinkSessionsTable, 'status' | 'link_id' | 'completion_code_hash' | 'oauth_state_hash' | 'expires_at' | 'used_at' | 'completed_at' | 'cloud_id' | 'pending_account_id' | 'pending_data'>>): Promise<boolean>;
   list(q?: { externalUserId?: string; limit?: number }): Promise<LinkSession[]>;
 }
 
@@ -87,5 +89,7 @@ function toSession(r: LinkSessionsTable): LinkSession {
     usedAt: r.used_at,
     completedAt: r.completed_at,
     hasCompletionCode: r.completion_code_hash !== null,
+    pendingAccountId: r.pending_account_id,
+    pendingData: r.pending_data ? (JSON.parse(r.pending_data) as Record<string, unknown>) : null,
   };
 }

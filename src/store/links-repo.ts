@@ -20,14 +20,17 @@ export interface Link {
   verifiedAt: number | null;
   updatedAt: number;
   revokedAt: number | null;
+  sessionId: string | null;
 }
 
-export type NewLink = Pick<Link, 'externalUserId' | 'cloudId' | 'accountId' | 'route' | 'scopes' | 'status' | 'evidence'> & { tenantId?: string | null };
+export type NewLink = Pick<Link, 'externalUserId' | 'cloudId' | 'accountId' | 'route' | 'scopes' | 'status' | 'evidence'> & { tenantId?: string | null; sessionId?: string | null };
 
 export interface LinkQuery {
   externalUserId?: string;
   accountId?: string;
   cloudId?: string;
+  sessionId?: string;
+  route?: LinkRoute;
   status?: LinkStatus | LinkStatus[];
   limit?: number;
 }
@@ -70,6 +73,7 @@ export function createLinksRepo(deps: { store: Store; clock: Clock }): LinksRepo
         verified_at: link.status === 'linked' ? now : null,
         updated_at: now,
         revoked_at: null,
+        session_id: link.sessionId ?? null,
       };
       try {
         await db.insertInto('links').values(row).execute();
@@ -101,6 +105,8 @@ export function createLinksRepo(deps: { store: Store; clock: Clock }): LinksRepo
       if (q.externalUserId) s = s.where('external_user_id', '=', q.externalUserId);
       if (q.accountId) s = s.where('account_id', '=', q.accountId);
       if (q.cloudId) s = s.where('cloud_id', '=', q.cloudId);
+      if (q.sessionId) s = s.where('session_id', '=', q.sessionId);
+      if (q.route) s = s.where('route', '=', q.route);
       if (q.status) s = s.where('status', 'in', Array.isArray(q.status) ? q.status : [q.status]);
       return (await s.execute()).map(toLink);
     },
@@ -146,5 +152,6 @@ function toLink(r: LinksTable): Link {
     verifiedAt: r.verified_at,
     updatedAt: r.updated_at,
     revokedAt: r.revoked_at,
+    sessionId: r.session_id,
   };
 }

@@ -62,6 +62,8 @@ export interface LinksTable {
   verified_at: number | null;
   updated_at: number;
   revoked_at: number | null;
+  /** The link session that created it (one completion code confirms all its links). */
+  session_id: string | null;
 }
 
 export interface LinkSessionsTable {
@@ -82,6 +84,10 @@ export interface LinkSessionsTable {
   expires_at: number;
   used_at: number | null;
   completed_at: number | null;
+  /** 3LO: the account a finished sign-in verified, until the user picks sites. */
+  pending_account_id: string | null;
+  /** 3LO: JSON of what the sign-in reported (sites, email), until the user picks sites. */
+  pending_data: string | null;
 }
 
 export interface KnownAccountsTable {

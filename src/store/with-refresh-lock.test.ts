@@ -17,7 +17,7 @@ function gate(): { wait: Promise<void>; open(): void } {
 }
 
 /** Resolves once `cond` holds, polling the event loop (no wall-clock assertion: only an upper bound on tries). */
-async function eventually(cond: () => boolean, tries = 2000): Promise<void> {
+async function eventually(cond: () => boolean, tries = 5000): Promise<void> {
   for (let i = 0; i < tries; i++) {
     if (cond()) return;
     await new Promise((r) => setTimeout(r, 2));

@@ -129,9 +129,8 @@ export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
     const session = await deps.linkSessions.open(body.session);
     const outcome = await deps.linkSessions.decide(session, {
       accountId,
-      cloudId,
+      sites: [{ cloudId, tenantId: tenant.id }],
       route: 'connect',
-      tenantId: tenant.id,
       scopes: deps.scopes,
       allow: body.decision === 'allow',
       // What proves who clicked: the signed context JWT of this very request.
