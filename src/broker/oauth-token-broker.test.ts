@@ -437,7 +437,7 @@ for (const backend of testBackends()) {
       w.sandbox.clock.advance(40 * DAY);
       const results: number[] = [];
       const refresher = broker.startIdleRefresher({ intervalMs: 1, idleForMs: 30 * DAY, onResult: (r) => results.push(r.refreshed) });
-      for (let i = 0; i < 1000 && results.length < 2; i++) await new Promise((r) => setTimeout(r, 2));
+      for (let i = 0; i < 5000 && results.length < 2; i++) await new Promise((r) => setTimeout(r, 2));
       await refresher.stop();
       assert.deepEqual(results.slice(0, 2), [1, 0]);
       const runs = results.length;
