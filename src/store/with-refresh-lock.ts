@@ -25,7 +25,9 @@ export interface RefreshLockOptions {
  * - SQLite: `BEGIN IMMEDIATE` on the store's one connection takes the database's write lock at once, so
  *   every refresh (any key) in every process is serialised; readers are not blocked (WAL). While another
  *   process holds it, the attempt fails fast (busy_timeout 0 during the attempt) and is retried after an
- *   asynchronous pause, so a waiting process keeps serving its event loop.
+ *   asynchronous pause, so a waiting process keeps serving its event loop. Trade-off: the store's one
+ *   connection is held for the whole of `work` (for the broker: one token-endpoint call, bounded by its
+ *   timeout), so this process's other queries queue behind it. Many users: use PostgreSQL.
  */
 export async function withRefreshLock<T>(store: Store, lockKey: string, work: (executor: Kysely<Database>) => Promise<T>, options: RefreshLockOptions = {}): Promise<T> {
   const waitMs = options.waitMs ?? 15_000;
