@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { GatewayError, isGatewayError, type ErrorCode } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import type { FetchLike } from '../atlassian/send-request.js';
 import { DEFAULT_ACCOUNTS, DEFAULT_OAUTH_CLIENT } from '../sandbox/index.js';
 import { testBackends } from '../store/test-support/backends.js';
+import { openTestStore, type TestStore } from '../store/test-support/open-test-store.js';
 import { createOAuthTokenBroker, oauthScopeKey, type OAuthInvalidGrantInfo, type OAuthRefreshInfo } from './oauth-token-broker.js';
 import { families, GRANT_SCOPES, openOAuthWorld, type OAuthWorld } from './test-support/oauth-world.js';
 
@@ -46,9 +47,18 @@ function assertNoSecrets(where: string, text: string, secrets: string[]): void {
 
 for (const backend of testBackends()) {
   describe(`OAuth token broker through the sandbox: ${backend.name}`, () => {
+    // One database per backend (migrating a fresh PostgreSQL schema per test is slow); each test gets a
+    // fresh sandbox and an empty tokens table.
+    let shared: TestStore;
     let w: OAuthWorld;
+    before(async () => {
+      shared = await openTestStore(backend);
+    });
+    after(async () => {
+      await shared.close();
+    });
     beforeEach(async () => {
-      w = await openOAuthWorld(backend);
+      w = await openOAuthWorld(backend, { shared });
     });
     afterEach(async () => {
       await w.close();
@@ -220,6 +230,7 @@ for (const backend of testBackends()) {
     test('5xx and timeouts are retried with backoff and jitter; the rotated token is then stored once', async () => {
       let failures = 2;
       const world = await openOAuthWorld(backend, {
+        shared,
         fetch: (inner): FetchLike => async (url, init) => {
           if (String(init?.body).includes('"refresh_token"') && failures-- > 0) {
             if (failures === 1) return new Response('{"error":"server_error"}', { status: 503 });
@@ -244,6 +255,7 @@ for (const backend of testBackends()) {
     test('429 with Retry-After: the server\'s pause is honoured (clamped to retryMaxMs)', async () => {
       let limited = 2;
       const world = await openOAuthWorld(backend, {
+        shared,
         fetch: (inner): FetchLike => async (url, init) =>
           String(init?.body).includes('"refresh_token"') && limited-- > 0
             ? new Response('{"error":"rate_limited"}', { status: 429, headers: { 'retry-after': limited === 1 ? '3' : '600' } })
@@ -263,6 +275,7 @@ for (const backend of testBackends()) {
 
     test('a refresh answer without refresh_token keeps the stored one (no rotation)', async () => {
       const world = await openOAuthWorld(backend, {
+        shared,
         fetch: (inner): FetchLike => async (url, init) => {
           const res = await inner(url, init);
           if (!String(init?.body).includes('"refresh_token"') || !res.ok) return res;
@@ -288,6 +301,7 @@ for (const backend of testBackends()) {
 
     test('Atlassian down for good → ATLASSIAN_UNAVAILABLE after maxAttempts; tokens untouched, no leak', async () => {
       const world = await openOAuthWorld(backend, {
+        shared,
         fetch: (inner): FetchLike => async (url, init) =>
           String(init?.body).includes('"refresh_token"') ? Response.json({ error: 'temporarily_unavailable' }, { status: 502 }) : inner(url, init),
       });

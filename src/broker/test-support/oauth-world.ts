@@ -36,8 +36,12 @@ export interface OAuthWorld {
  * A store of the given backend plus an in-process sandbox. The sandbox runs on a manual clock and the
  * gateway side (broker and tokens repo) reads `sandbox.clock`, so `sandbox.clock.advance(ms)` moves both.
  */
-export async function openOAuthWorld(backend: TestBackend, options: { fetch?: (sandboxFetch: FetchLike) => FetchLike } = {}): Promise<OAuthWorld> {
-  const t = await openTestStore(backend);
+export async function openOAuthWorld(
+  backend: TestBackend,
+  options: { fetch?: (sandboxFetch: FetchLike) => FetchLike; /** Reuse this store (close() then only empties the tokens table). */ shared?: TestStore } = {},
+): Promise<OAuthWorld> {
+  const shared = options.shared;
+  const t = shared ?? (await openTestStore(backend));
   const sandbox = createSandbox({ clock: createManualClock(T0) });
   const clock = sandbox.clock;
   const tokens = createTokensRepo({ store: t.store, box: t.box, clock });
@@ -98,7 +102,10 @@ export async function openOAuthWorld(backend: TestBackend, options: { fetch?: (s
       await res.body?.cancel();
       return res.status;
     },
-    close: () => t.close(),
+    async close() {
+      if (shared) await t.store.db.deleteFrom('tokens').execute();
+      else await t.close();
+    },
   };
   return world;
 }
