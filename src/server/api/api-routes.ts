@@ -1,0 +1,434 @@
+import type { Context, Handler } from 'hono';
+import { Gauge } from 'prom-client';
+import type { z } from 'zod';
+import type { Clock } from '../../clock.js';
+import { GatewayError, isGatewayError, type ErrorCode, type ErrorDetails } from '../../errors.js';
+import type { ActAsClient } from '../../confluence/create-act-as-client.js';
+import type { IssuedToken } from '../../broker/connect-token-broker.js';
+import type { ActingRequest } from '../../identity/acting.js';
+import type { LinkSessions } from '../../identity/link-sessions.js';
+import type { Links } from '../../identity/links.js';
+import type { EmailResolver } from '../../identity/resolve-emails.js';
+import type { ApiKey } from '../../store/api-keys-repo.js';
+import type { Link as StoredLink } from '../../store/links-repo.js';
+import type { Repositories } from '../../store/repositories.js';
+import { findTenant } from '../../tenants/find-tenant.js';
+import type { Metrics } from '../metrics.js';
+import type { RouteAuth, RouteDef } from '../routes.js';
+import { buildOpenApi, type OpenApiDocument } from './openapi.js';
+import { DEFAULT_PROXY_OPTIONS, forward, parseProxyPath, type ProxyOptions } from './proxy.js';
+import { parseJsonBody, parseQuery, validationError } from './read-input.js';
+import * as S from './schemas.js';
+import { createSiteAccess } from './site-access.js';
+
+/** What acting needs from the gateway: the same calls as `gateway.asUser` / `gateway.tokenFor`. */
+export interface ApiActing {
+  asUser(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActAsClient>;
+  tokenFor(req: ActingRequest & { scopes?: readonly string[] }): Promise<Pick<IssuedToken, 'accessToken' | 'tokenType' | 'expiresAt' | 'apiBaseUrl' | 'scopes'> & { route: 'connect' | 'oauth' }>;
+}
+
+export interface ApiRoutesDeps {
+  repos: Repositories;
+  clock: Clock;
+  linkSessions: LinkSessions;
+  links: Links;
+  resolveEmails: EmailResolver;
+  acting: ApiActing;
+  /** Registers the links-by-status gauge on this registry (once). */
+  metrics?: Metrics;
+}
+
+export interface ApiRoutesOptions {
+  proxy?: ProxyOptions;
+  /** The API's title and version in /openapi.json. */
+  version?: string;
+}
+
+interface Input<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  apiKey: ApiKey;
+  c: Context;
+}
+
+/** One operation: its route, auth, schemas and the errors it may answer, all in one place. */
+export interface ApiOperation {
+  method: RouteDef['method'];
+  path: string;
+  auth: RouteAuth;
+  operationId: string;
+  summary: string;
+  tag: string;
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  success: { status: 200 | 201; description: string; schema?: z.ZodType; contentType?: string };
+  errors: readonly ErrorCode[];
+  /** Free-form OpenAPI additions (the proxy documents its catch-all path here). */
+  openapi?: { description?: string; pathOverride?: string; anyBody?: boolean };
+  handler: Handler;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+
+export function linkToWire(l: StoredLink): S.LinkWire {
+  return {
+    id: l.id,
+    externalUserId: l.externalUserId,
+    cloudId: l.cloudId,
+    accountId: l.accountId,
+    route: l.route,
+    scopes: l.scopes,
+    status: l.status,
+    statusReason: l.statusReason,
+    createdAt: iso(l.createdAt),
+    verifiedAt: isoOrNull(l.verifiedAt),
+    updatedAt: iso(l.updatedAt),
+    revokedAt: isoOrNull(l.revokedAt),
+  };
+}
+
+function keyOf(c: Context): ApiKey {
+  const key = c.get('apiKey' as never) as ApiKey | undefined;
+  if (!key) throw new GatewayError('UNAUTHENTICATED', 'No API key on this request.');
+  return key;
+}
+
+const AUTH_ERRORS: readonly ErrorCode[] = ['UNAUTHENTICATED', 'RATE_LIMITED'];
+const ACTING_ERRORS: readonly ErrorCode[] = ['USER_NOT_LINKED', 'REAUTH_REQUIRED', 'POLICY_REFUSED', 'TENANT_NOT_FOUND', 'TENANT_UNINSTALLED', 'FORBIDDEN'];
+const UPSTREAM_ERRORS: readonly ErrorCode[] = ['ATLASSIAN_ERROR', 'ATLASSIAN_UNAVAILABLE', 'ATLASSIAN_TIMEOUT'];
+
+export const PROXY_PREFIX = '/v1/act/';
+
+/**
+ * The /v1 HTTP API for app backends: link sessions, links, resolve, tokens, events and the act-as proxy,
+ * plus /openapi.json generated from the same zod schemas that validate the requests.
+ */
+export function apiOperations(deps: ApiRoutesDeps, options: ApiRoutesOptions = {}): ApiOperation[] {
+  const { repos, linkSessions, links, acting } = deps;
+  const access = createSiteAccess({ repos });
+  const proxyOptions = options.proxy ?? DEFAULT_PROXY_OPTIONS;
+
+  if (deps.metrics && !deps.metrics.registry.getSingleMetric('onbehalf_links')) {
+    new Gauge({
+      name: 'onbehalf_links',
+      help: 'Account links by status.',
+      labelNames: ['status'],
+      registers: [deps.metrics.registry],
+      async collect() {
+        this.reset();
+        try {
+          for (const [status, n] of Object.entries(await repos.links.countByStatus())) this.set({ status }, n);
+        } catch {
+          // a scrape must not fail because the store is briefly away
+        }
+      },
+    });
+  }
+
+  /** Adds a fresh link URL to USER_NOT_LINKED / REAUTH_REQUIRED so the app can send the user to link at once. */
+  async function withLinkUrl<T>(key: ApiKey, req: ActingRequest, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (e) {
+      if (!req.externalUserId || !isGatewayError(e) || (e.code !== 'USER_NOT_LINKED' && e.code !== 'REAUTH_REQUIRED')) throw e;
+      const cloudId = typeof e.details?.['cloudId'] === 'string' ? e.details['cloudId'] : null;
+      const linkId = typeof e.details?.['linkId'] === 'string' ? e.details['linkId'] : null;
+      const old = linkId ? await repos.links.get(linkId) : undefined;
+      const s = await linkSessions.start({ externalUserId: req.externalUserId, route: old?.route === 'oauth' ? 'oauth' : 'connect', cloudId, apiKeyId: key.id });
+      const details: ErrorDetails = { ...(e.details ?? {}), linkUrl: s.url, linkSessionId: s.id, linkExpiresAt: iso(s.expiresAt) };
+      throw new GatewayError(e.code, e.message, { details, cause: e });
+    }
+  }
+
+  async function visibleLink(key: ApiKey, id: string): Promise<StoredLink> {
+    const link = await links.get(id);
+    if (!link || !(await access.allowsCloudId(key, link.cloudId))) throw new GatewayError('NOT_FOUND', `There is no link ${id}.`);
+    return link;
+  }
+
+  const op = <P, Q, B>(
+    def: Omit<ApiOperation, 'handler' | 'params' | 'query' | 'body'> & { params?: z.ZodType<P>; query?: z.ZodType<Q>; body?: z.ZodType<B> },
+    run: (input: Input<P, Q, B>) => Promise<unknown>,
+  ): ApiOperation => ({
+    ...def,
+    handler: async (c) => {
+      let params = undefined as P;
+      if (def.params) {
+        const r = def.params.safeParse(c.req.param());
+        if (!r.success) throw validationError('path', r.error);
+        params = r.data;
+      }
+      const query = def.query ? parseQuery(new URL(c.req.url), def.query) : (undefined as Q);
+      const body = def.body ? await parseJsonBody(c.req.raw, def.body) : (undefined as B);
+      const result = await run({ params, query, body, apiKey: keyOf(c), c });
+      return c.json(result as object, def.success.status);
+    },
+  });
+
+  const proxyHandler: Handler = async (c) => {
+    const key = keyOf(c);
+    const url = new URL(c.req.url);
+    const target = parseProxyPath(url, PROXY_PREFIX);
+    await access.assertSite(key, target.site);
+    const req = { site: target.site, externalUserId: target.externalUserId };
+    const client = await withLinkUrl(key, req, () => acting.asUser(req));
+    return forward(client, target, c.req.raw, proxyOptions);
+  };
+
+  const operations: ApiOperation[] = [
+    op(
+      {
+        method: 'POST',
+        path: '/v1/link-sessions',
+        auth: 'apiKey',
+        operationId: 'createLinkSession',
+        tag: 'Linking',
+        summary: 'Start linking one of your users to their Atlassian account; send the user to the returned URL.',
+        body: S.CreateLinkSessionBody,
+        success: { status: 201, description: 'The session; `url` is where the user goes.', schema: S.LinkSessionCreated },
+        errors: ['VALIDATION_FAILED', 'BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'FORBIDDEN', 'TENANT_NOT_FOUND', 'TENANT_UNINSTALLED'],
+      },
+      async ({ body, apiKey }) => {
+        let cloudId: string | null = null;
+        if (body.site) {
+          await access.assertSite(apiKey, body.site);
+          const tenant = await findTenant(repos, body.site);
+          cloudId = tenant.cloudId;
+          if (!cloudId) throw new GatewayError('ATLASSIAN_UNAVAILABLE', `The cloud id of ${tenant.baseUrl} is not known yet; try again shortly.`);
+        } else if (apiKey.sites) {
+          throw new GatewayError('FORBIDDEN', 'This API key is limited to some sites: name the site to link on.', { details: { reason: 'site_required_for_limited_key' } });
+        }
+        const s = await linkSessions.start({
+          externalUserId: body.externalUserId,
+          route: body.route,
+          cloudId,
+          returnUrl: body.returnUrl ?? null,
+          emailHint: body.emailHint ?? null,
+          requireConfirmation: body.requireConfirmation,
+          apiKeyId: apiKey.id,
+          ttlMs: body.ttlSeconds * 1000,
+        });
+        return { id: s.id, url: s.url, expiresAt: iso(s.expiresAt) } satisfies S.LinkSessionCreatedWire;
+      },
+    ),
+    op(
+      {
+        method: 'GET',
+        path: '/v1/link-sessions/:id',
+        auth: 'apiKey',
+        operationId: 'getLinkSession',
+        tag: 'Linking',
+        summary: 'Read a link session: pending, pending_confirmation, linked, denied or expired.',
+        params: S.IdParam,
+        success: { status: 200, description: 'The session.', schema: S.LinkSessionView },
+        errors: ['NOT_FOUND'],
+      },
+      async ({ params, apiKey }) => {
+        const s = await linkSessions.get(params.id);
+        if (!s || !(s.apiKeyId === apiKey.id || (await access.allowsCloudId(apiKey, s.cloudId)))) throw new GatewayError('NOT_FOUND', `There is no link session ${params.id}.`);
+        return {
+          id: s.id,
+          externalUserId: s.externalUserId,
+          route: s.route,
+          cloudId: s.cloudId,
+          status: s.status,
+          linkId: s.linkId,
+          createdAt: iso(s.createdAt),
+          expiresAt: iso(s.expiresAt),
+          completedAt: isoOrNull(s.completedAt),
+        } satisfies S.LinkSessionViewWire;
+      },
+    ),
+    op(
+      {
+        method: 'POST',
+        path: '/v1/link-sessions/:id/confirm',
+        auth: 'apiKey',
+        operationId: 'confirmLinkSession',
+        tag: 'Linking',
+        summary: 'Confirm a link with the completion code the user brought back to your return URL (the forwarded-link guard).',
+        params: S.IdParam,
+        body: S.ConfirmLinkSessionBody,
+        success: { status: 200, description: 'The link, now usable.', schema: S.Link },
+        errors: ['NOT_FOUND', 'LINK_SESSION_INVALID', 'LINK_SESSION_EXPIRED', 'VALIDATION_FAILED', 'BAD_REQUEST'],
+      },
+      async ({ params, body, apiKey }) => {
+        const s = await linkSessions.get(params.id);
+        if (!s || !(s.apiKeyId === apiKey.id || (await access.allowsCloudId(apiKey, s.cloudId)))) throw new GatewayError('NOT_FOUND', `There is no link session ${params.id}.`);
+        const link = await linkSessions.confirm(params.id, body.code, body.externalUserId !== undefined ? { externalUserId: body.externalUserId } : {});
+        return linkToWire(link);
+      },
+    ),
+    op(
+      {
+        method: 'GET',
+        path: '/v1/links',
+        auth: 'apiKey',
+        operationId: 'listLinks',
+        tag: 'Links',
+        summary: 'List links by your user, by Atlassian account, by site or by status.',
+        query: S.ListLinksQuery,
+        success: { status: 200, description: 'The links, newest first.', schema: S.LinkList },
+        errors: ['VALIDATION_FAILED', 'FORBIDDEN', 'TENANT_NOT_FOUND', 'TENANT_UNINSTALLED'],
+      },
+      async ({ query, apiKey }) => {
+        let cloudId: string | undefined;
+        if (query.site) {
+          await access.assertSite(apiKey, query.site);
+          cloudId = (await findTenant(repos, query.site)).cloudId ?? undefined;
+        }
+        const found = await links.list({
+          ...(query.externalUserId ? { externalUserId: query.externalUserId } : {}),
+          ...(query.accountId ? { accountId: query.accountId } : {}),
+          ...(cloudId ? { cloudId } : {}),
+          ...(query.status ? { status: query.status } : {}),
+          limit: query.limit,
+        });
+        const visible: StoredLink[] = [];
+        for (const l of found) if (await access.allowsCloudId(apiKey, l.cloudId)) visible.push(l);
+        return { links: visible.map(linkToWire) };
+      },
+    ),
+    op(
+      {
+        method: 'GET',
+        path: '/v1/links/:id',
+        auth: 'apiKey',
+        operationId: 'getLink',
+        tag: 'Links',
+        summary: 'Read one link.',
+        params: S.IdParam,
+        success: { status: 200, description: 'The link.', schema: S.Link },
+        errors: ['NOT_FOUND'],
+      },
+      async ({ params, apiKey }) => linkToWire(await visibleLink(apiKey, params.id)),
+    ),
+    op(
+      {
+        method: 'DELETE',
+        path: '/v1/links/:id',
+        auth: 'apiKey',
+        operationId: 'revokeLink',
+        tag: 'Links',
+        summary: 'Revoke a link at once: its tokens are dropped and the next act-as call for that user is refused.',
+        params: S.IdParam,
+        success: { status: 200, description: 'The revoked link.', schema: S.Link },
+        errors: ['NOT_FOUND'],
+      },
+      async ({ params, apiKey }) => {
+        await visibleLink(apiKey, params.id);
+        return linkToWire(await links.revoke({ linkId: params.id, actorType: 'api_key', actorId: apiKey.id, reason: 'revoked_by_api' }));
+      },
+    ),
+    op(
+      {
+        method: 'POST',
+        path: '/v1/resolve',
+        auth: 'apiKey',
+        operationId: 'resolveEmails',
+        tag: 'Linking',
+        summary: 'Resolve emails to Atlassian accounts from evidence only; unresolved users you named get a link URL.',
+        body: S.ResolveBody,
+        success: { status: 200, description: 'One result per email, in order.', schema: S.ResolveResult },
+        errors: ['VALIDATION_FAILED', 'BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'FORBIDDEN', 'TENANT_NOT_FOUND', 'TENANT_UNINSTALLED', 'ATLASSIAN_UNAVAILABLE'],
+      },
+      async ({ body, apiKey }) => {
+        await access.assertSite(apiKey, body.site);
+        const users = body.users.map((u) => ({ email: u.email, ...(u.externalUserId ? { externalUserId: u.externalUserId } : {}) }));
+        return { results: await deps.resolveEmails({ site: body.site, users, apiKeyId: apiKey.id }) };
+      },
+    ),
+    op(
+      {
+        method: 'POST',
+        path: '/v1/tokens',
+        auth: 'apiKey',
+        operationId: 'getToken',
+        tag: 'Acting',
+        summary: 'A valid access token for one of your users (or an account, where policy allows) on a site, for apps that call Confluence themselves.',
+        body: S.TokenBody,
+        success: { status: 200, description: 'The token; send it only under `apiBaseUrl`.', schema: S.TokenResult },
+        errors: ['VALIDATION_FAILED', 'BAD_REQUEST', ...ACTING_ERRORS, 'SCOPE_NOT_ALLOWED', 'INVALID_GRANT', ...UPSTREAM_ERRORS],
+      },
+      async ({ body, apiKey }) => {
+        await access.assertSite(apiKey, body.site);
+        const req = { site: body.site, ...(body.externalUserId ? { externalUserId: body.externalUserId } : {}), ...(body.accountId ? { accountId: body.accountId } : {}) };
+        const t = await withLinkUrl(apiKey, req, () => acting.tokenFor({ ...req, ...(body.scopes ? { scopes: body.scopes } : {}) }));
+        return { accessToken: t.accessToken, tokenType: t.tokenType, expiresAt: iso(t.expiresAt), apiBaseUrl: t.apiBaseUrl, route: t.route, scopes: t.scopes } satisfies S.TokenResultWire;
+      },
+    ),
+    op(
+      {
+        method: 'GET',
+        path: '/v1/events',
+        auth: 'apiKey',
+        operationId: 'listEvents',
+        tag: 'Events',
+        summary: 'The durable feed of link changes and captured webhooks, oldest first; poll with the last cursor.',
+        query: S.EventsQuery,
+        success: { status: 200, description: 'A page of events and the cursor to continue from.', schema: S.EventPage },
+        errors: ['VALIDATION_FAILED'],
+      },
+      async ({ query, apiKey }) => {
+        const after = Number(query.after);
+        const rows = await repos.events.after(after, query.limit);
+        const events: S.FeedEventWire[] = [];
+        const linked = new Map<string, string | null>();
+        for (const e of rows) {
+          if (!(await access.allowsCloudId(apiKey, e.cloudId))) continue;
+          let externalUserId = e.externalUserId;
+          if (externalUserId === null && e.cloudId && e.accountId) {
+            const k = `${e.cloudId}|${e.accountId}`;
+            if (!linked.has(k)) {
+              const l = await repos.links.liveForAccount(e.cloudId, e.accountId);
+              linked.set(k, l && l.status === 'linked' ? l.externalUserId : null);
+            }
+            externalUserId = linked.get(k) ?? null;
+          }
+          events.push({ id: String(e.id), at: iso(e.at), type: e.type, cloudId: e.cloudId, accountId: e.accountId, externalUserId, data: e.data });
+        }
+        const last = rows[rows.length - 1];
+        return { events, cursor: String(last ? last.id : after) } satisfies S.EventPageWire;
+      },
+    ),
+  ];
+
+  const proxyDoc =
+    'Forwards the request (method, query, headers, body; streamed both ways) to the site\'s Confluence API as that user. ' +
+    'The path after the site is relative to the site\'s API base (`/api/v2/pages`, `/rest/api/user/current`). Only the site\'s own API origin and base path are ever reached; ' +
+    'redirects elsewhere are not followed; hop-by-hop, Authorization and Cookie headers are not passed; 429s are retried for idempotent requests, else passed back with their headers. ' +
+    'Errors from the gateway itself use the error envelope; answers from Confluence pass through as they are.';
+  for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const) {
+    operations.push({
+      method,
+      path: `${PROXY_PREFIX}:externalUserId/:site/*`,
+      auth: 'apiKey',
+      operationId: `proxy${method[0]}${method.slice(1).toLowerCase()}`,
+      tag: 'Acting',
+      summary: `Proxy a ${method} to Confluence as one of your users.`,
+      success: { status: 200, description: 'Confluence\'s answer, passed through (any status).', contentType: '*/*' },
+      errors: [...ACTING_ERRORS, 'BAD_REQUEST', 'PAYLOAD_TOO_LARGE', ...UPSTREAM_ERRORS],
+      openapi: { description: proxyDoc, pathOverride: '/v1/act/{externalUserId}/{site}/{apiPath}', anyBody: method !== 'GET' && method !== 'DELETE' },
+      handler: proxyHandler,
+    });
+  }
+  return operations;
+}
+
+/** The API's route table rows (auth `apiKey`, except the public OpenAPI document). */
+export function apiRoutes(deps: ApiRoutesDeps, options: ApiRoutesOptions = {}): RouteDef[] {
+  const operations = apiOperations(deps, options);
+  let doc: OpenApiDocument | undefined;
+  const rows: RouteDef[] = operations.map((o) => ({ method: o.method, path: o.path, auth: o.auth, handler: o.handler, summary: o.summary }));
+  rows.push({
+    method: 'GET',
+    path: '/openapi.json',
+    auth: 'public',
+    summary: 'The OpenAPI 3.1 document of the /v1 API, generated from the schemas that validate requests.',
+    handler: (c) => c.json((doc ??= buildOpenApi(operations, { version: options.version ?? '0.0.0' }))),
+  });
+  return rows;
+}

@@ -1,0 +1,184 @@
+import { GatewayError } from '../../errors.js';
+import type { ActAsClient } from '../../confluence/create-act-as-client.js';
+import { readBodyLimited, tooLarge } from './read-input.js';
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and what only one side of the proxy may set. */
+const DROP_REQUEST = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'authorization',
+  'cookie',
+  'host',
+  'content-length',
+  'accept-encoding',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-real-ip',
+]);
+/** The response body is re-framed (and already decompressed by fetch), so its framing headers go too. */
+const DROP_RESPONSE = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'content-length',
+  'content-encoding',
+  'set-cookie',
+]);
+
+function connectionTokens(headers: Headers): Set<string> {
+  return new Set(
+    (headers.get('connection') ?? '')
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter((t) => t !== ''),
+  );
+}
+
+export function forwardRequestHeaders(incoming: Headers): Headers {
+  const named = connectionTokens(incoming);
+  const out = new Headers();
+  for (const [k, v] of incoming) {
+    const name = k.toLowerCase();
+    if (DROP_REQUEST.has(name) || named.has(name) || name.startsWith('proxy-')) continue;
+    out.append(k, v);
+  }
+  return out;
+}
+
+export function forwardResponseHeaders(upstream: Headers): Headers {
+  const named = connectionTokens(upstream);
+  const out = new Headers();
+  for (const [k, v] of upstream) {
+    const name = k.toLowerCase();
+    if (DROP_RESPONSE.has(name) || named.has(name) || name.startsWith('proxy-')) continue;
+    out.append(k, v);
+  }
+  return out;
+}
+
+export interface ProxyTarget {
+  externalUserId: string;
+  site: string;
+  /** Path and query relative to the site's API base, as written (`/api/v2/pages?limit=5`). */
+  apiPath: string;
+}
+
+const SCHEME_SEGMENT = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
+
+function decodeSegment(s: string, name: string): string {
+  let v: string;
+  try {
+    v = decodeURIComponent(s);
+  } catch {
+    throw new GatewayError('BAD_REQUEST', `The ${name} in the proxy path is not valid percent-encoding.`, { details: { reason: 'malformed_percent_encoding' } });
+  }
+  if (v === '') throw new GatewayError('BAD_REQUEST', `The proxy path needs a ${name}: /v1/act/<externalUserId>/<site>/<api path>.`, { details: { reason: `missing_${name}` } });
+  return v;
+}
+
+/**
+ * Splits `/v1/act/<externalUserId>/<site>/<api path>` as written on the wire (percent-encoding kept, so
+ * `%2F` in the API path is still visible to the act-as client's checks). An API path that looks like a
+ * URL of its own (`/http://x`, `//x`) is refused outright, although the client would keep it on the
+ * site's origin anyway.
+ */
+export function parseProxyPath(url: URL, prefix: string): ProxyTarget {
+  const pathname = url.pathname;
+  if (!pathname.startsWith(prefix)) throw new GatewayError('NOT_FOUND', 'Not a proxy path.');
+  const rest = pathname.slice(prefix.length);
+  const first = rest.indexOf('/');
+  const second = first < 0 ? -1 : rest.indexOf('/', first + 1);
+  if (first < 0 || second < 0) throw new GatewayError('BAD_REQUEST', 'The proxy path is /v1/act/<externalUserId>/<site>/<api path>.', { details: { reason: 'missing_api_path' } });
+  const externalUserId = decodeSegment(rest.slice(0, first), 'externalUserId');
+  const site = decodeSegment(rest.slice(first + 1, second), 'site');
+  const apiPath = rest.slice(second);
+  if (apiPath === '/' || apiPath === '') throw new GatewayError('BAD_REQUEST', 'Name the Confluence API path after the site, e.g. /v1/act/u1/acme/api/v2/spaces.', { details: { reason: 'missing_api_path' } });
+  if (apiPath.startsWith('//')) throw new GatewayError('FORBIDDEN', 'The API path must be a path under the site, not a URL.', { details: { reason: 'scheme_relative_url' } });
+  if (SCHEME_SEGMENT.test(apiPath.slice(1))) throw new GatewayError('FORBIDDEN', 'The API path must be a path under the site, not a URL.', { details: { reason: 'absolute_url' } });
+  return { externalUserId, site, apiPath: apiPath + url.search };
+}
+
+export interface ProxyOptions {
+  /** Bodies up to this size are buffered, so a 429 retry or the 401 refresh can resend them. */
+  bufferBytes: number;
+  /** Larger bodies stream through; above this size the request is refused (413). */
+  maxBodyBytes: number;
+}
+
+export const DEFAULT_PROXY_OPTIONS: ProxyOptions = { bufferBytes: 1024 * 1024, maxBodyBytes: 64 * 1024 * 1024 };
+
+/** A stream that errors once more than `max` bytes went through; `exceeded()` tells why it failed. */
+function limitStream(body: ReadableStream<Uint8Array>, max: number): { stream: ReadableStream<Uint8Array>; exceeded: () => boolean } {
+  let size = 0;
+  let over = false;
+  const stream = body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        size += chunk.byteLength;
+        if (size > max) {
+          over = true;
+          controller.error(tooLarge(max));
+          return;
+        }
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  return { stream, exceeded: () => over };
+}
+
+/**
+ * Forwards one request through an act-as client and answers with the upstream response, streaming both
+ * ways. The client decides where the credential may go (only the site's API origin and base path, no
+ * redirects elsewhere) and retries 429s as configured; anything else comes back as Atlassian sent it,
+ * minus hop-by-hop and cookie headers.
+ */
+export async function forward(client: ActAsClient, target: ProxyTarget, req: Request, options: ProxyOptions = DEFAULT_PROXY_OPTIONS): Promise<Response> {
+  const method = req.method.toUpperCase();
+  const headers = forwardRequestHeaders(req.headers);
+  let body: Uint8Array | ReadableStream<Uint8Array> | undefined;
+  let exceeded = (): boolean => false;
+  if (method !== 'GET' && method !== 'HEAD' && req.body) {
+    const declared = req.headers.get('content-length');
+    const size = declared !== null && /^\d+$/.test(declared) ? Number(declared) : undefined;
+    if (size !== undefined && size > options.maxBodyBytes) throw tooLarge(options.maxBodyBytes);
+    if (size !== undefined && size <= options.bufferBytes) {
+      const bytes = await readBodyLimited(req, options.bufferBytes);
+      body = bytes.byteLength > 0 ? bytes : undefined;
+    } else {
+      const limited = limitStream(req.body, options.maxBodyBytes);
+      body = limited.stream;
+      exceeded = limited.exceeded;
+    }
+  }
+  let upstream: Response;
+  try {
+    upstream = await client.fetch(target.apiPath, {
+      method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+    } as RequestInit);
+  } catch (e) {
+    if (exceeded()) throw tooLarge(options.maxBodyBytes);
+    throw e;
+  }
+  const noBody = method === 'HEAD' || upstream.status === 204 || upstream.status === 304;
+  return new Response(noBody ? null : upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: forwardResponseHeaders(upstream.headers) });
+}
