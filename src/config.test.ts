@@ -105,6 +105,18 @@ test('Connect app, Atlassian endpoints and broker settings', () => {
   assert.match(problems({ ONBEHALF_CONNECT_EMAIL_ACCESS: 'maybe' }), /true or false/);
 });
 
+test('OAuth 2.0 (3LO) settings: both or neither, and the secret is never echoed', () => {
+  const c = loadConfig({}, {}, cwd);
+  assert.equal(c.oauth.clientId, null);
+  assert.equal(c.oauth.idleRefreshDays, 30);
+  assert.ok(c.oauth.scopes.includes('read:me'));
+  const msg = problems({ ONBEHALF_OAUTH_CLIENT_SECRET: 'sekrit-value-123' });
+  assert.match(msg, /ONBEHALF_OAUTH_CLIENT_ID: set both/);
+  assert.ok(!msg.includes('sekrit-value-123'));
+  const ok = loadConfig({ ONBEHALF_OAUTH_CLIENT_ID: 'cid', ONBEHALF_OAUTH_CLIENT_SECRET: 's', ONBEHALF_OAUTH_SCOPES: 'read:me, write:confluence-content' }, {}, cwd);
+  assert.deepEqual(ok.oauth.scopes, ['read:me', 'write:confluence-content']);
+});
+
 test('docs/configuration.md documents every variable', () => {
   const doc = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
   for (const v of CONFIG_VARIABLES) {

@@ -62,6 +62,15 @@ export interface AtlassianConfig {
   readonly jwtLeewaySeconds: number;
 }
 
+export interface OAuthConfig {
+  /** The 3LO app's client id; unset = the 3LO route is off (or, with a sandbox, registered automatically). */
+  readonly clientId: string | null;
+  readonly clientSecret: string | null;
+  readonly scopes: readonly string[];
+  /** Refresh tokens unused for this many days are refreshed in the background (Atlassian drops them after 90 idle days); 0 = off. */
+  readonly idleRefreshDays: number;
+}
+
 export interface BrokerConfig {
   /** A cached token is replaced this long before it expires. */
   readonly refreshSkewSeconds: number;
@@ -74,6 +83,7 @@ export interface Config {
   readonly connect: ConnectConfig;
   readonly atlassian: AtlassianConfig;
   readonly broker: BrokerConfig;
+  readonly oauth: OAuthConfig;
   readonly dataDir: string;
   readonly database: DatabaseConfig;
   readonly keys: KeysConfig;
@@ -101,6 +111,18 @@ export interface VariableSpec {
   readonly default: string;
   readonly doc: string;
 }
+
+/** Classic scopes (v1 REST) and granular ones (v2 REST) for acting as a user, plus identity for `/me`. */
+export const DEFAULT_OAUTH_SCOPES = [
+  'read:confluence-content.all',
+  'write:confluence-content',
+  'read:confluence-space.summary',
+  'read:confluence-user',
+  'read:page:confluence',
+  'write:page:confluence',
+  'read:space:confluence',
+  'read:me',
+];
 
 /** The documented variables; docs/configuration.md lists each one (a test keeps the two in step). */
 export const CONFIG_VARIABLES: readonly VariableSpec[] = [
@@ -155,6 +177,10 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   ...Object.values(ENDPOINT_OVERRIDES).map((env) => ({ env, default: '(production value)', doc: 'Overrides one Atlassian endpoint (see docs/configuration.md).' })),
   { env: 'ONBEHALF_ALLOW_INSECURE_ATLASSIAN', default: 'false', doc: 'true allows plain-http Atlassian endpoints (implied by ONBEHALF_SANDBOX_URL).' },
   { env: 'ONBEHALF_JWT_LEEWAY_SECONDS', default: '5', doc: 'Clock leeway for JWTs from Atlassian, 0-30 seconds.' },
+  { env: 'ONBEHALF_OAUTH_CLIENT_ID', default: '(unset)', doc: 'Client id of your OAuth 2.0 (3LO) app in the Atlassian developer console.' },
+  { env: 'ONBEHALF_OAUTH_CLIENT_SECRET', default: '(unset)', doc: 'Its client secret (stored encrypted, never logged).' },
+  { env: 'ONBEHALF_OAUTH_SCOPES', default: DEFAULT_OAUTH_SCOPES.join(' '), doc: 'Scopes asked for at consent (offline_access is always added).' },
+  { env: 'ONBEHALF_OAUTH_IDLE_REFRESH_DAYS', default: '30', doc: 'Refresh 3LO grants unused for this many days (0 = off).' },
   { env: 'ONBEHALF_TOKEN_REFRESH_SKEW_SECONDS', default: '60', doc: 'A cached access token is replaced this long before it expires.' },
   { env: 'ONBEHALF_TOKEN_CACHE_SIZE', default: '10000', doc: 'Most access tokens cached in memory per process.' },
 ];
@@ -311,6 +337,15 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}, cwd:
     cacheMaxEntries: int('ONBEHALF_TOKEN_CACHE_SIZE', 10000, 1, 10_000_000),
   };
 
+  const clientId = read('ONBEHALF_OAUTH_CLIENT_ID', undefined) ?? null;
+  const clientSecret = read('ONBEHALF_OAUTH_CLIENT_SECRET', undefined) ?? null;
+  if ((clientId === null) !== (clientSecret === null)) {
+    problem(clientId === null ? 'ONBEHALF_OAUTH_CLIENT_ID' : 'ONBEHALF_OAUTH_CLIENT_SECRET', 'set both ONBEHALF_OAUTH_CLIENT_ID and ONBEHALF_OAUTH_CLIENT_SECRET (from your 3LO app in the Atlassian developer console), or neither.');
+  }
+  const oauthScopes = (read('ONBEHALF_OAUTH_SCOPES', undefined) ?? DEFAULT_OAUTH_SCOPES.join(' ')).split(/[\s,]+/).filter((x) => x !== '');
+  if (oauthScopes.some((x) => !/^[\x21-\x7e]{1,200}$/.test(x))) problem('ONBEHALF_OAUTH_SCOPES', 'must be scope names separated by spaces.');
+  const oauth: OAuthConfig = { clientId, clientSecret, scopes: oauthScopes, idleRefreshDays: int('ONBEHALF_OAUTH_IDLE_REFRESH_DAYS', 30, 0, 89) };
+
   if (problems.length > 0) {
     throw new GatewayError(
       'CONFIG_INVALID',
@@ -324,6 +359,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}, cwd:
     connect,
     atlassian,
     broker,
+    oauth,
     dataDir,
     database,
     keys,

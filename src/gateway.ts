@@ -11,15 +11,21 @@ import { createConnectTokenBroker, type ConnectTokenBroker } from './broker/conn
 import { createWebhookCapture } from './identity/capture-webhook.js';
 import { createLinkSessions, type LinkSessions } from './identity/link-sessions.js';
 import { createLinks, type Links } from './identity/links.js';
-import { resolveActing, type ActingRequest } from './identity/acting.js';
+import type { ActingRequest } from './identity/acting.js';
+import { createActing, type ActingToken } from './broker/acting.js';
+import { createOAuthTokenBroker, type OAuthTokenBroker } from './broker/oauth-token-broker.js';
+import { createOAuthLinking, type OAuthLinking } from './identity/oauth-linking.js';
+import { oauthRoutes } from './server/oauth/oauth-routes.js';
+import { resolveOAuthApp } from './tenants/oauth-app.js';
 import { createEmailResolver, type EmailResolver } from './identity/resolve-emails.js';
 import type { ActAsClient } from './confluence/create-act-as-client.js';
-import type { IssuedToken } from './broker/connect-token-broker.js';
 import { linkRoutes } from './server/connect/link-routes.js';
 import { configureRoutes } from './server/connect/configure-routes.js';
 import { connectRoutes } from './server/connect/connect-routes.js';
 import { createApp } from './server/create-app.js';
 import { connectJwtAuth } from './server/middleware/connect-jwt-auth.js';
+import { apiKeyAuth } from './server/api/api-key-auth.js';
+import { apiRoutes } from './server/api/api-routes.js';
 import { connectDescriptor, type ConnectDescriptor } from './tenants/connect-descriptor.js';
 import { createConnectLifecycle, type ConnectLifecycle } from './tenants/connect-lifecycle.js';
 import { createMetrics, type Metrics } from './server/metrics.js';
@@ -69,8 +75,10 @@ export interface Gateway {
    * POLICY_REFUSED, TENANT_NOT_FOUND or TENANT_UNINSTALLED.
    */
   asUser(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActAsClient>;
-  /** A valid access token for one of your users on a site, for apps that call Confluence themselves. */
-  tokenFor(req: ActingRequest & { scopes?: readonly string[] }): Promise<IssuedToken>;
+  /** A valid access token for one of your users on a site, for apps that call Confluence themselves; says which route. */
+  tokenFor(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActingToken>;
+  /** The OAuth 2.0 (3LO) route: its token broker and linking flow; null when no 3LO app is configured. */
+  readonly oauth: { readonly broker: OAuthTokenBroker; readonly linking: OAuthLinking; readonly clientId: string } | null;
   /** Account linking: link sessions (start, decide, confirm) and links (list, revoke, admin mapping). */
   readonly linking: { readonly sessions: LinkSessions; readonly links: Links; readonly resolveEmails: EmailResolver };
   /** Serves the app over HTTP on the configured host and port; resolves with the URL it listens on. */
@@ -169,13 +177,71 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     { connect: config.connect, appBaseUrl: config.server.baseUrl, installKeysUrl: endpoints.installKeysUrl, leewaySeconds: config.atlassian.jwtLeewaySeconds },
   );
   const linkSessions = createLinkSessions({ repos, clock }, { baseUrl: config.server.baseUrl });
+
+  let oauthApp: Awaited<ReturnType<typeof resolveOAuthApp>>;
+  try {
+    oauthApp = await resolveOAuthApp({ config, repos, fetch: outbound, logger });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  const oauthBroker = oauthApp
+    ? createOAuthTokenBroker(
+        {
+          store,
+          repos,
+          endpoints,
+          fetch: outbound,
+          clock,
+          logger,
+          ...(options.sleep ? { sleep: options.sleep } : {}),
+          ...(options.random ? { random: options.random } : {}),
+          onRefresh: ({ outcome }) => metrics.tokenGrants.inc({ route: 'oauth', outcome }),
+          onLookup: (hit) => metrics.tokenCacheLookups.inc({ route: 'oauth', result: hit ? 'hit' : 'miss' }),
+          // Atlassian refused the refresh token: the user must consent again; never retry forever.
+          onInvalidGrant: async ({ accountId, reason }) => {
+            for (const link of await repos.links.list({ accountId, route: 'oauth', status: 'linked' })) {
+              await repos.links.setStatus(link.id, 'reauth_required', { reason, from: ['linked'] });
+              await repos.audit.append({ action: 'link.reauth_required', actorType: 'system', accountId, externalUserId: link.externalUserId, cloudId: link.cloudId, route: 'oauth', reason });
+              await repos.events.append({ type: 'link.reauth_required', cloudId: link.cloudId, accountId, externalUserId: link.externalUserId, data: { linkId: link.id, reason } });
+            }
+          },
+        },
+        { clientId: oauthApp.clientId, clientSecret: oauthApp.clientSecret, refreshSkewMs: config.broker.refreshSkewSeconds * 1000, cacheMaxEntries: config.broker.cacheMaxEntries },
+      )
+    : null;
+  const oauthLinking =
+    oauthApp && oauthBroker ? createOAuthLinking({ repos, linkSessions, broker: oauthBroker, endpoints, fetch: outbound, clock, logger, app: oauthApp }) : null;
+
   const links = createLinks({
     repos,
     clock,
-    onLinkGone: (link) => {
+    onLinkGone: async (link) => {
       broker.purgeAccount(link.accountId);
+      // A 3LO grant belongs to the account, not the site: drop it once no live 3LO link of the account remains.
+      if (link.route === 'oauth' && oauthBroker) {
+        const others = await repos.links.list({ accountId: link.accountId, route: 'oauth', status: ['pending_confirmation', 'linked', 'reauth_required'] });
+        if (others.every((l) => l.id === link.id)) await oauthBroker.revoke({ accountId: link.accountId });
+      }
     },
   });
+  const acting = createActing({
+    resolve: { repos, appKey: config.connect.appKey, oauthClientId: oauthApp?.clientId ?? null },
+    connectBroker: broker,
+    connectActAs: actAs,
+    oauthBroker,
+    endpoints,
+    fetch: outbound,
+    clock,
+    allowInsecureHttp: config.atlassian.allowInsecure,
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.random ? { random: options.random } : {}),
+    onUpstreamCall: (info) => {
+      metrics.upstreamRequests.inc({ kind: 'api', status: String(info.status) });
+      metrics.upstreamDuration.observe({ kind: 'api' }, info.ms / 1000);
+    },
+  });
+  const resolveEmails = createEmailResolver({ repos, actAs, linkSessions, logger, appKey: config.connect.appKey });
   const contextPath = new URL(config.server.baseUrl).pathname.replace(/\/+$/, '');
   const jwtDeps = { repos, clock, appKey: config.connect.appKey, contextPath, leewaySeconds: config.atlassian.jwtLeewaySeconds };
 
@@ -198,7 +264,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         baseUrl: config.server.baseUrl,
         allJsUrl: endpoints.connectAllJsUrl,
         scopes: descriptor.scopes,
+        ...(oauthLinking ? { oauthLinking } : {}),
       }),
+      ...(oauthLinking ? oauthRoutes({ oauthLinking, appName: config.connect.appName, baseUrl: config.server.baseUrl }) : []),
       ...configureRoutes({
         repos,
         links,
@@ -210,14 +278,29 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         allJsUrl: endpoints.connectAllJsUrl,
         adminGroups: config.connect.adminGroups,
       }),
+      // The /v1 API for app backends (API keys) and /openapi.json.
+      ...apiRoutes(
+        {
+          repos,
+          clock,
+          metrics,
+          linkSessions,
+          links,
+          resolveEmails,
+          acting,
+        },
+        { version: packageVersion() },
+      ),
     ],
     auth: {
       connectJwt: connectJwtAuth(jwtDeps, { allowContextQsh: false }),
       connectContext: connectJwtAuth(jwtDeps, { allowContextQsh: true }),
+      apiKey: apiKeyAuth({ apiKeys: repos.apiKeys, clock }),
     },
   });
 
   let server: ServerType | undefined;
+  let idleRefresher: { stop(): Promise<void> } | undefined;
   return {
     config,
     app,
@@ -231,15 +314,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     endpoints,
     connect: { descriptor, lifecycle, broker, actAs },
     background,
-    linking: { sessions: linkSessions, links, resolveEmails: createEmailResolver({ repos, actAs, linkSessions, logger, appKey: config.connect.appKey }) },
-    async asUser(req) {
-      const target = await resolveActing({ repos, appKey: config.connect.appKey }, req);
-      return actAs.asUser(target.tenant, target.accountId, req.scopes ? { scopes: req.scopes } : {});
-    },
-    async tokenFor(req) {
-      const target = await resolveActing({ repos, appKey: config.connect.appKey }, req);
-      return broker.tokenFor({ tenant: target.tenant, accountId: target.accountId, ...(req.scopes ? { scopes: req.scopes } : {}) });
-    },
+    linking: { sessions: linkSessions, links, resolveEmails },
+    asUser: acting.asUser,
+    tokenFor: acting.tokenFor,
+    oauth: oauthApp && oauthBroker && oauthLinking ? { broker: oauthBroker, linking: oauthLinking, clientId: oauthApp.clientId } : null,
     listen() {
       return new Promise((resolve, reject) => {
         const s = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, (info) => {
@@ -248,6 +326,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         });
         s.once('error', reject);
         server = s;
+        // Only a serving gateway keeps quiet users' 3LO grants alive; CLI commands and tests do not.
+        if (oauthBroker && config.oauth.idleRefreshDays > 0) {
+          idleRefresher = oauthBroker.startIdleRefresher({ intervalMs: 6 * 3600_000, idleForMs: config.oauth.idleRefreshDays * 86_400_000 });
+        }
       });
     },
     async close() {
@@ -260,6 +342,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
           if ('closeIdleConnections' in s) (s as { closeIdleConnections(): void }).closeIdleConnections();
         });
       }
+      await idleRefresher?.stop();
       await background.drain();
       await store.close();
     },

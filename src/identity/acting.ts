@@ -14,29 +14,48 @@ export interface ActingRequest {
 }
 
 export interface ActingTarget {
+  /** The installation to act through: the Connect tenant, or the 3LO app's record of the site. */
   tenant: Tenant;
   accountId: string;
   link: Link | null;
+  route: 'connect' | 'oauth';
+}
+
+export interface ActingDeps {
+  repos: Repositories;
+  appKey: string;
+  /** The 3LO app's client id, when the 3LO route is on. */
+  oauthClientId: string | null;
 }
 
 /**
- * Decides whether the gateway may act as someone on a site, and as whom: by default only as users who are
- * linked with consent; admin-mapped links or any user only where the site's policy says so. Every refusal
- * is a clear, stable code (USER_NOT_LINKED, REAUTH_REQUIRED, POLICY_REFUSED, TENANT_NOT_FOUND/UNINSTALLED).
+ * Decides whether the gateway may act as someone on a site, as whom, and by which route: a 3LO link acts
+ * with that user's own grant; Connect and admin-mapped links act by user impersonation through the site's
+ * Connect install. By default only users linked with consent; admin-mapped links or any user only where
+ * the site's policy says so. Every refusal is a stable code (USER_NOT_LINKED, REAUTH_REQUIRED,
+ * POLICY_REFUSED, TENANT_NOT_FOUND, TENANT_UNINSTALLED).
  */
-export async function resolveActing(deps: { repos: Repositories; appKey: string }, req: ActingRequest): Promise<ActingTarget> {
+export async function resolveActing(deps: ActingDeps, req: ActingRequest): Promise<ActingTarget> {
   if (!req.externalUserId === !req.accountId) {
     throw new GatewayError('VALIDATION_FAILED', 'Name exactly one of externalUserId or accountId.', { details: { field: 'externalUserId' } });
   }
-  const tenant = await findTenant(deps.repos, req.site, { route: 'connect', appKey: deps.appKey });
-  const cloudId = tenant.cloudId;
-  if (!cloudId) throw new GatewayError('ATLASSIAN_UNAVAILABLE', `The cloud id of ${tenant.baseUrl} is not known yet; try again shortly.`);
+  const site = await findTenant(deps.repos, req.site);
+  const cloudId = site.cloudId;
+  if (!cloudId) throw new GatewayError('ATLASSIAN_UNAVAILABLE', `The cloud id of ${site.baseUrl} is not known yet; try again shortly.`);
   const policy = await deps.repos.policies.get(cloudId);
+
+  const viaConnect = async () => findTenant(deps.repos, cloudId, { route: 'connect', appKey: deps.appKey });
+  const viaOAuth = async () => {
+    if (!deps.oauthClientId) throw new GatewayError('POLICY_REFUSED', 'This link was made through OAuth 2.0 (3LO), which is not configured on this gateway any more.');
+    return findTenant(deps.repos, cloudId, { route: 'oauth', appKey: deps.oauthClientId });
+  };
+  const target = async (link: Link, accountId: string): Promise<ActingTarget> =>
+    link.route === 'oauth' ? { tenant: await viaOAuth(), accountId, link, route: 'oauth' } : { tenant: await viaConnect(), accountId, link, route: 'connect' };
 
   if (req.externalUserId) {
     const link = await deps.repos.links.liveForUser(cloudId, req.externalUserId);
     if (!link) {
-      throw new GatewayError('USER_NOT_LINKED', `User ${req.externalUserId} has not linked an Atlassian account on ${tenant.baseUrl}.`, { details: { externalUserId: req.externalUserId, cloudId } });
+      throw new GatewayError('USER_NOT_LINKED', `User ${req.externalUserId} has not linked an Atlassian account on ${site.baseUrl}.`, { details: { externalUserId: req.externalUserId, cloudId } });
     }
     const usable = linkUsable(link, policy.acting);
     if (!usable.ok) {
@@ -44,16 +63,16 @@ export async function resolveActing(deps: { repos: Repositories; appKey: string 
         details: { externalUserId: req.externalUserId, cloudId, reason: usable.reason, linkId: link.id },
       });
     }
-    return { tenant, accountId: link.accountId, link };
+    return target(link, link.accountId);
   }
 
   const accountId = req.accountId as string;
   const link = await deps.repos.links.liveForAccount(cloudId, accountId);
   if (link) {
     const usable = linkUsable(link, policy.acting);
-    if (usable.ok) return { tenant, accountId, link };
+    if (usable.ok) return target(link, accountId);
     if (usable.code === 'REAUTH_REQUIRED') throw new GatewayError('REAUTH_REQUIRED', `The link of account ${accountId} needs the user to sign in again.`, { details: { accountId, cloudId, linkId: link.id } });
   }
-  if (policy.acting === 'any_user') return { tenant, accountId, link: null };
+  if (policy.acting === 'any_user') return { tenant: await viaConnect(), accountId, link: null, route: 'connect' };
   throw new GatewayError('POLICY_REFUSED', `This site's policy allows acting only as users who linked their account; account ${accountId} has no usable link.`, { details: { accountId, cloudId, acting: policy.acting } });
 }

@@ -3,6 +3,7 @@ import { GatewayError, isGatewayError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { ConnectActAs } from '../../broker/connect-act-as.js';
 import type { LinkSessions } from '../../identity/link-sessions.js';
+import type { OAuthLinking } from '../../identity/oauth-linking.js';
 import type { Links } from '../../identity/links.js';
 import type { Repositories } from '../../store/repositories.js';
 import { LINK_PAGE_KEY } from '../../tenants/connect-descriptor.js';
@@ -25,6 +26,8 @@ export interface LinkRouteDeps {
   baseUrl: string;
   allJsUrl: string;
   scopes: string[];
+  /** The 3LO route; absent when no 3LO app is configured. */
+  oauthLinking?: OAuthLinking;
 }
 
 const LIVE = ['pending_confirmation', 'linked', 'reauth_required'] as const;
@@ -56,8 +59,11 @@ export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
       if (!isGatewayError(e)) throw e;
       return c.html(<MessagePage kind="error" title="This link cannot be used" message={e.message} assetsBase={assets} />, errorStatus(e));
     }
-    if (session.route !== 'connect') {
-      return c.html(<MessagePage kind="error" title="Not available yet" message="Linking through Atlassian sign-in (OAuth 2.0) is not available on this gateway yet." assetsBase={assets} />, 501);
+    if (session.route === 'oauth') {
+      if (!deps.oauthLinking) {
+        return c.html(<MessagePage kind="error" title="Not available" message="Linking through Atlassian sign-in (OAuth 2.0) is not configured on this gateway." assetsBase={assets} />, 501);
+      }
+      return c.redirect(await deps.oauthLinking.start(token), 302);
     }
     const sites = (await deps.repos.tenants.list()).filter((t) => t.route === 'connect' && t.status === 'active' && t.appKey === deps.appKey);
     const chosen = c.req.query('site') ?? session.cloudId;

@@ -1,0 +1,80 @@
+import type { Clock } from '../clock.js';
+import { GatewayError } from '../errors.js';
+import type { AtlassianEndpoints } from '../atlassian/endpoints.js';
+import { createActAsClient, type ActAsClient, type UpstreamCallInfo } from '../confluence/create-act-as-client.js';
+import { resolveActing, type ActingDeps, type ActingRequest } from '../identity/acting.js';
+import type { ConnectActAs } from './connect-act-as.js';
+import type { ConnectTokenBroker } from './connect-token-broker.js';
+import type { OAuthTokenBroker } from './oauth-token-broker.js';
+
+export interface ActingToken {
+  accessToken: string;
+  tokenType: 'Bearer';
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+  /** Where this token may be sent: the site (Connect) or the API gateway path of the site (3LO). */
+  apiBaseUrl: string;
+  route: 'connect' | 'oauth';
+  scopes: string[];
+}
+
+export interface Acting {
+  asUser(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActAsClient>;
+  tokenFor(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActingToken>;
+}
+
+/**
+ * One interface over every route: resolve who may be acted as (identity), then hand out a token or a
+ * Confluence client for the route the link and site allow, and say which route was used.
+ */
+export function createActing(deps: {
+  resolve: ActingDeps;
+  connectBroker: ConnectTokenBroker;
+  connectActAs: ConnectActAs;
+  oauthBroker: OAuthTokenBroker | null;
+  endpoints: AtlassianEndpoints;
+  fetch: typeof fetch;
+  clock: Clock;
+  allowInsecureHttp: boolean;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+  onUpstreamCall?: (info: UpstreamCallInfo) => void;
+}): Acting {
+  const oauthBase = (cloudId: string) => `${deps.endpoints.apiGatewayUrl}/ex/confluence/${cloudId}/wiki`;
+  const oauth = (): OAuthTokenBroker => {
+    if (!deps.oauthBroker) throw new GatewayError('POLICY_REFUSED', 'OAuth 2.0 (3LO) is not configured on this gateway.');
+    return deps.oauthBroker;
+  };
+  return {
+    async asUser(req) {
+      const t = await resolveActing(deps.resolve, req);
+      if (t.route === 'connect') return deps.connectActAs.asUser(t.tenant, t.accountId, req.scopes ? { scopes: req.scopes } : {});
+      const broker = oauth();
+      const tokenReq = { accountId: t.accountId, ...(req.scopes ? { scopes: req.scopes } : {}) };
+      let last: string | undefined;
+      return createActAsClient(
+        { fetch: deps.fetch, clock: deps.clock, ...(deps.sleep ? { sleep: deps.sleep } : {}), ...(deps.random ? { random: deps.random } : {}) },
+        {
+          apiBaseUrl: oauthBase(t.tenant.tenantKey),
+          allowInsecureHttp: deps.allowInsecureHttp,
+          ...(deps.onUpstreamCall ? { onUpstreamCall: deps.onUpstreamCall } : {}),
+          credential: async ({ forceFresh }) => {
+            if (forceFresh) await broker.invalidate(tokenReq, last);
+            const token = await broker.tokenFor(tokenReq);
+            last = token.accessToken;
+            return { authorization: `Bearer ${token.accessToken}` };
+          },
+        },
+      );
+    },
+    async tokenFor(req) {
+      const t = await resolveActing(deps.resolve, req);
+      if (t.route === 'connect') {
+        const c = await deps.connectBroker.tokenFor({ tenant: t.tenant, accountId: t.accountId, ...(req.scopes ? { scopes: req.scopes } : {}) });
+        return { accessToken: c.accessToken, tokenType: 'Bearer', expiresAt: c.expiresAt, apiBaseUrl: c.apiBaseUrl, route: 'connect', scopes: c.scopes };
+      }
+      const o = await oauth().tokenFor({ accountId: t.accountId, ...(req.scopes ? { scopes: req.scopes } : {}) });
+      return { accessToken: o.accessToken, tokenType: 'Bearer', expiresAt: o.expiresAt, apiBaseUrl: oauthBase(t.tenant.tenantKey), route: 'oauth', scopes: o.scopes };
+    },
+  };
+}

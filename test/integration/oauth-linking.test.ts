@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { isGatewayError } from '../../src/errors.js';
+import { DEFAULT_ACCOUNTS } from '../../src/sandbox/index.js';
+import { GATEWAY_ORIGIN, SANDBOX_ORIGIN, createConnectWorld, type ConnectWorld } from '../support/connect-world.js';
+import { createUserAgent } from '../support/user-agent.js';
+
+const RETURN = 'https://app.example/back';
+
+describe('linking through Atlassian sign-in (OAuth 2.0 3LO), in process', () => {
+  let w: ConnectWorld;
+  let acme: string;
+  let globex: string;
+  before(async () => {
+    w = await createConnectWorld();
+    const sites = w.sandbox.control.discovery().sites;
+    acme = sites.find((s) => s.key === 'acme')?.cloudId ?? '';
+    globex = sites.find((s) => s.key === 'globex')?.cloudId ?? '';
+  });
+  after(async () => {
+    await w.close();
+  });
+
+  /** A person: opens the link, signs in to Atlassian, clicks Accept or Deny on Atlassian's consent page. */
+  async function consent(accountId: string, linkUrl: string, decision: 'accept' | 'deny') {
+    const ua = createUserAgent(w.fetch);
+    await ua.signIn(SANDBOX_ORIGIN, accountId);
+    const toAtlassian = await ua.fetch(linkUrl);
+    assert.equal(toAtlassian.status, 302);
+    const authorize = new URL(toAtlassian.headers.get('location') ?? '');
+    assert.equal(authorize.origin, SANDBOX_ORIGIN);
+    assert.equal(authorize.searchParams.get('prompt'), 'consent');
+    assert.equal(authorize.searchParams.get('audience'), 'api.atlassian.com');
+    assert.match(authorize.searchParams.get('scope') ?? '', /offline_access/);
+    assert.equal(authorize.searchParams.get('redirect_uri'), `${GATEWAY_ORIGIN}/oauth/callback`);
+    const consentPage = await (await ua.fetch(authorize.href)).text();
+    const nonce = /name="consent" value="([^"]+)"/.exec(consentPage)?.[1] ?? '';
+    const back = await ua.fetch(`${SANDBOX_ORIGIN}/authorize/decision`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ consent: nonce, decision }).toString() });
+    assert.equal(back.status, 302);
+    const callback = back.headers.get('location') ?? '';
+    assert.ok(callback.startsWith(`${GATEWAY_ORIGIN}/oauth/callback?`), callback);
+    const res = await ua.fetch(callback);
+    return { ua, res, callback, state: new URL(callback).searchParams.get('state') ?? '' };
+  }
+
+  test('one reachable site: consent -> link (pending) -> confirm -> act through the API gateway as the user', async () => {
+    const s = await w.gateway.linking.sessions.start({ externalUserId: 'crm-frank', route: 'oauth', returnUrl: RETURN });
+    const { res, callback } = await consent(DEFAULT_ACCOUNTS.frank, s.url, 'accept');
+    assert.equal(res.status, 302, await res.clone().text());
+    const back = new URL(res.headers.get('location') ?? '');
+    assert.equal(back.searchParams.get('onbehalf_status'), 'pending_confirmation');
+    const link = await w.gateway.linking.sessions.confirm(s.id, back.searchParams.get('onbehalf_code') ?? '', { externalUserId: 'crm-frank' });
+    assert.equal(link.route, 'oauth');
+    assert.equal(link.cloudId, globex);
+    assert.equal(link.evidence['kind'], 'oauth_me');
+    assert.equal(link.evidence['accountId'], DEFAULT_ACCOUNTS.frank);
+
+    const token = await w.gateway.tokenFor({ site: 'globex', externalUserId: 'crm-frank' });
+    assert.equal(token.route, 'oauth');
+    assert.match(token.apiBaseUrl, new RegExp(`/ex/confluence/${globex}/wiki$`));
+    const client = await w.gateway.asUser({ site: globex, externalUserId: 'crm-frank' });
+    const page = await client.fetch('/api/v2/pages', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ spaceId: '65539', title: 'Frank via 3LO', body: { representation: 'storage', value: '<p>3lo</p>' } }),
+    });
+    assert.equal(page.status, 200, await page.clone().text());
+    assert.equal(((await page.json()) as { authorId: string }).authorId, DEFAULT_ACCOUNTS.frank);
+
+    // The refresh token is stored sealed; the code cannot be replayed; the state cannot be replayed.
+    const row = await w.gateway.store.db.selectFrom('tokens').select(['token', 'kind']).where('account_id', '=', DEFAULT_ACCOUNTS.frank).where('kind', '=', 'refresh').executeTakeFirstOrThrow();
+    assert.match(row.token, /^ob1\./);
+    const replay = await w.gateway.app.request(new URL(callback).pathname + new URL(callback).search);
+    assert.equal(replay.status, 400);
+  });
+
+  test('several reachable sites: the user is asked, and only the chosen sites are linked', async () => {
+    const s = await w.gateway.linking.sessions.start({ externalUserId: 'crm-alice', route: 'oauth', returnUrl: RETURN, requireConfirmation: false });
+    const { ua, res, state } = await consent(DEFAULT_ACCOUNTS.alice, s.url, 'accept');
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    assert.match(html, /Which Confluence sites/);
+    assert.match(html, new RegExp(`value="${acme}"`));
+    assert.match(html, new RegExp(`value="${globex}"`));
+    assert.deepEqual(await w.gateway.repos.links.list({ externalUserId: 'crm-alice' }), [], 'nothing is linked before the choice');
+    const bad = await ua.fetch(`${GATEWAY_ORIGIN}/oauth/choose`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ state, cloudId: 'not-a-site', decision: 'allow' }).toString() });
+    assert.equal(bad.status, 400);
+    const chosen = await ua.fetch(`${GATEWAY_ORIGIN}/oauth/choose`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ state, cloudId: acme, decision: 'allow' }).toString() });
+    assert.equal(chosen.status, 302);
+    assert.equal(new URL(chosen.headers.get('location') ?? '').searchParams.get('onbehalf_status'), 'linked');
+    const links = await w.gateway.repos.links.list({ externalUserId: 'crm-alice' });
+    assert.deepEqual(links.map((l) => [l.cloudId, l.route, l.status]), [[acme, 'oauth', 'linked']]);
+    const again = await ua.fetch(`${GATEWAY_ORIGIN}/oauth/choose`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ state, cloudId: globex, decision: 'allow' }).toString() });
+    assert.equal(again.status, 400, 'the choice is made once');
+  });
+
+  test('consent denied: the session records it and nothing is linked or stored', async () => {
+    const s = await w.gateway.linking.sessions.start({ externalUserId: 'crm-carol', route: 'oauth', returnUrl: RETURN });
+    const { res } = await consent(DEFAULT_ACCOUNTS.carol, s.url, 'deny');
+    assert.equal(res.status, 302);
+    assert.equal(new URL(res.headers.get('location') ?? '').searchParams.get('onbehalf_status'), 'denied');
+    assert.equal((await w.gateway.linking.sessions.get(s.id))?.status, 'denied');
+    assert.deepEqual(await w.gateway.repos.links.list({ externalUserId: 'crm-carol' }), []);
+    const stored = await w.gateway.store.db.selectFrom('tokens').select('id').where('account_id', '=', DEFAULT_ACCOUNTS.carol).execute();
+    assert.deepEqual(stored, []);
+  });
+
+  test('consent for another site than the link is for is refused, and no grant is kept', async () => {
+    const s = await w.gateway.linking.sessions.start({ externalUserId: 'crm-frank-2', route: 'oauth', cloudId: acme, returnUrl: RETURN });
+    const { res } = await consent(DEFAULT_ACCOUNTS.frank, s.url, 'accept');
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /other sites/);
+    assert.deepEqual(await w.gateway.repos.links.list({ externalUserId: 'crm-frank-2' }), []);
+  });
+
+  test('a wrong or missing state is refused with a clear page', async () => {
+    assert.equal((await w.gateway.app.request('/oauth/callback?code=x&state=forged-state-value')).status, 400);
+    assert.equal((await w.gateway.app.request('/oauth/callback?code=x')).status, 400);
+  });
+
+  test('a refresh token Atlassian no longer accepts marks the link reauth_required instead of retrying', async () => {
+    const before = await w.gateway.repos.links.list({ externalUserId: 'crm-frank', status: 'linked' });
+    assert.equal(before.length, 1);
+    // 91 idle days: Atlassian's refresh token has expired.
+    w.sandbox.clock.advance(91 * 86_400_000);
+    await assert.rejects(w.gateway.tokenFor({ site: 'globex', externalUserId: 'crm-frank' }), (e: unknown) => isGatewayError(e, 'REAUTH_REQUIRED'));
+    const link = await w.gateway.repos.links.get(before[0]?.id ?? '');
+    assert.equal(link?.status, 'reauth_required');
+    assert.ok(link?.statusReason);
+    await assert.rejects(w.gateway.asUser({ site: 'globex', externalUserId: 'crm-frank' }), (e: unknown) => isGatewayError(e, 'REAUTH_REQUIRED'));
+    assert.ok((await w.gateway.repos.audit.query({ action: 'link.reauth_required' })).length >= 1);
+  });
+});
