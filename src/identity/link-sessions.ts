@@ -169,11 +169,11 @@ export function createLinkSessions(deps: { repos: Repositories; clock: Clock }, 
      */
     async decide(session: LinkSession, d: Decision): Promise<DecisionOutcome> {
       const now = clock.now();
-      if (d.sites.length === 0) throw new GatewayError('VALIDATION_FAILED', 'Choose at least one site.');
       if (session.cloudId && d.sites.some((site) => site.cloudId !== session.cloudId)) {
         throw new GatewayError('LINK_SESSION_INVALID', 'This link was made for another site.', { details: { reason: 'wrong_site' } });
       }
-      const firstCloud = d.sites[0]?.cloudId ?? null;
+      const firstCloud = d.sites[0]?.cloudId ?? session.cloudId;
+      if (d.allow && d.sites.length === 0) throw new GatewayError('VALIDATION_FAILED', 'Choose at least one site.');
       if (!d.allow) {
         if (!(await repos.linkSessions.transition(session.id, ['pending'], { status: 'denied', completed_at: now, used_at: session.usedAt ?? now, pending_data: null }))) {
           throw new GatewayError('LINK_SESSION_INVALID', 'This link was already used.');
