@@ -196,7 +196,15 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
           logger,
           ...(options.sleep ? { sleep: options.sleep } : {}),
           ...(options.random ? { random: options.random } : {}),
-          onRefresh: ({ outcome }) => metrics.tokenGrants.inc({ route: 'oauth', outcome }),
+          onRefresh: ({ accountId, outcome, trigger, code }) => {
+            metrics.tokenGrants.inc({ route: 'oauth', outcome });
+            // Audited without the token: who, how (on demand or the idle job), and how it ended.
+            background.run('audit:refresh', () =>
+              repos.audit
+                .append({ action: outcome === 'ok' ? 'token.refreshed' : 'token.refresh_failed', actorType: 'system', accountId, route: 'oauth', reason: code ?? trigger })
+                .then(() => undefined),
+            );
+          },
           onLookup: (hit) => metrics.tokenCacheLookups.inc({ route: 'oauth', result: hit ? 'hit' : 'miss' }),
           // Atlassian refused the refresh token: the user must consent again; never retry forever.
           onInvalidGrant: async ({ accountId, reason }) => {
@@ -227,6 +235,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   });
   const acting = createActing({
     resolve: { repos, appKey: config.connect.appKey, oauthClientId: oauthApp?.clientId ?? null },
+    defaultScopes: { connect: descriptor.scopes, oauth: oauthApp?.scopes ?? [] },
     connectBroker: broker,
     connectActAs: actAs,
     oauthBroker,

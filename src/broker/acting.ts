@@ -27,8 +27,21 @@ export interface Acting {
  * One interface over every route: resolve who may be acted as (identity), then hand out a token or a
  * Confluence client for the route the link and site allow, and say which route was used.
  */
+/** Refuses scopes outside what the route is configured (and the site's policy) to allow. */
+export function checkScopes(route: 'connect' | 'oauth', requested: readonly string[] | undefined, allowed: readonly string[]): void {
+  if (!requested || requested.length === 0) return;
+  const norm = (x: string) => (route === 'connect' ? x.toUpperCase() : x);
+  const ok = new Set(allowed.map(norm));
+  const missing = requested.flatMap((r) => r.split(/\s+/)).filter((r) => r !== '' && !ok.has(norm(r)));
+  if (missing.length > 0) {
+    throw new GatewayError('SCOPE_NOT_ALLOWED', `Scopes not allowed for the ${route} route on this site: ${missing.join(', ')}.`, { details: { route, missing, allowed: [...allowed] } });
+  }
+}
+
 export function createActing(deps: {
   resolve: ActingDeps;
+  /** The scopes each route may use unless a site's policy narrows them (configured, not hard-coded). */
+  defaultScopes: { connect: readonly string[]; oauth: readonly string[] };
   connectBroker: ConnectTokenBroker;
   connectActAs: ConnectActAs;
   oauthBroker: OAuthTokenBroker | null;
@@ -48,6 +61,7 @@ export function createActing(deps: {
   return {
     async asUser(req) {
       const t = await resolveActing(deps.resolve, req);
+      checkScopes(t.route, req.scopes, t.allowedScopes ?? deps.defaultScopes[t.route]);
       if (t.route === 'connect') return deps.connectActAs.asUser(t.tenant, t.accountId, req.scopes ? { scopes: req.scopes } : {});
       const broker = oauth();
       const tokenReq = { accountId: t.accountId, ...(req.scopes ? { scopes: req.scopes } : {}) };
@@ -69,6 +83,7 @@ export function createActing(deps: {
     },
     async tokenFor(req) {
       const t = await resolveActing(deps.resolve, req);
+      checkScopes(t.route, req.scopes, t.allowedScopes ?? deps.defaultScopes[t.route]);
       if (t.route === 'connect') {
         const c = await deps.connectBroker.tokenFor({ tenant: t.tenant, accountId: t.accountId, ...(req.scopes ? { scopes: req.scopes } : {}) });
         return { accessToken: c.accessToken, tokenType: 'Bearer', expiresAt: c.expiresAt, apiBaseUrl: c.apiBaseUrl, route: 'connect', scopes: c.scopes };

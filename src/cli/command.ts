@@ -22,9 +22,7 @@ export interface Command {
   options: OptionSpec;
   /** Extra help text after the flag list. */
   help?: string;
-  /** Not built yet: the CLI says so and exits 2. Later issues remove the flag. */
-  notBuiltYet?: string;
-  run?(ctx: CommandContext): Promise<number>;
+  run(ctx: CommandContext): Promise<number>;
 }
 
 /** Flags every command that opens the store or serves accepts; they map onto config variables. */

@@ -11,7 +11,7 @@ export interface CliIo {
   stopSignal: Promise<string>;
 }
 
-/** Exit codes: 0 done, 1 the work failed, 2 the command line was wrong or the command is not built yet. */
+/** Exit codes: 0 done, 1 the work failed, 2 the command line (or configuration) was wrong. */
 export async function runCli(argv: readonly string[], io: CliIo, commands: readonly Command[] = allCommands()): Promise<number> {
   const words = argv.filter((a) => !a.startsWith('-'));
   const wantsHelp = argv.includes('--help') || argv.includes('-h');
@@ -35,10 +35,6 @@ export async function runCli(argv: readonly string[], io: CliIo, commands: reado
   if (wantsHelp) {
     io.out(commandHelp(command));
     return 0;
-  }
-  if (command.notBuiltYet || !command.run) {
-    io.err(`onbehalf ${command.name.join(' ')}: not built yet. ${command.notBuiltYet ?? ''}`.trim());
-    return 2;
   }
 
   const rest = dropFirst(argv, command.name);
@@ -77,7 +73,7 @@ function dropFirst(argv: readonly string[], names: readonly string[]): string[] 
 }
 
 function overview(commands: readonly Command[]): string {
-  const lines = commands.map((c) => `  ${c.name.join(' ').padEnd(18)} ${c.summary}${c.notBuiltYet ? ' (not built yet)' : ''}`);
+  const lines = commands.map((c) => `  ${c.name.join(' ').padEnd(18)} ${c.summary}`);
   return `onbehalf: act on behalf of your users in Confluence Cloud.
 
 Usage: onbehalf COMMAND [flags]
@@ -89,5 +85,5 @@ Run onbehalf COMMAND --help for a command's flags. Settings: docs/configuration.
 }
 
 function commandHelp(c: Command): string {
-  return `${c.summary}${c.notBuiltYet ? `\n(not built yet: ${c.notBuiltYet})` : ''}\n\nUsage: ${c.usage}${c.help ? `\n\n${c.help}` : ''}`;
+  return `${c.summary}\n\nUsage: ${c.usage}${c.help ? `\n\n${c.help}` : ''}`;
 }

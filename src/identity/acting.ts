@@ -19,6 +19,8 @@ export interface ActingTarget {
   accountId: string;
   link: Link | null;
   route: 'connect' | 'oauth';
+  /** The site policy's scope list for this route, when it narrows the configured defaults. */
+  allowedScopes: string[] | null;
 }
 
 export interface ActingDeps {
@@ -50,7 +52,9 @@ export async function resolveActing(deps: ActingDeps, req: ActingRequest): Promi
     return findTenant(deps.repos, cloudId, { route: 'oauth', appKey: deps.oauthClientId });
   };
   const target = async (link: Link, accountId: string): Promise<ActingTarget> =>
-    link.route === 'oauth' ? { tenant: await viaOAuth(), accountId, link, route: 'oauth' } : { tenant: await viaConnect(), accountId, link, route: 'connect' };
+    link.route === 'oauth'
+      ? { tenant: await viaOAuth(), accountId, link, route: 'oauth', allowedScopes: policy.allowedScopes.oauth ?? null }
+      : { tenant: await viaConnect(), accountId, link, route: 'connect', allowedScopes: policy.allowedScopes.connect ?? null };
 
   if (req.externalUserId) {
     const link = await deps.repos.links.liveForUser(cloudId, req.externalUserId);
@@ -73,6 +77,6 @@ export async function resolveActing(deps: ActingDeps, req: ActingRequest): Promi
     if (usable.ok) return target(link, accountId);
     if (usable.code === 'REAUTH_REQUIRED') throw new GatewayError('REAUTH_REQUIRED', `The link of account ${accountId} needs the user to sign in again.`, { details: { accountId, cloudId, linkId: link.id } });
   }
-  if (policy.acting === 'any_user') return { tenant: await viaConnect(), accountId, link: null, route: 'connect' };
+  if (policy.acting === 'any_user') return { tenant: await viaConnect(), accountId, link: null, route: 'connect', allowedScopes: policy.allowedScopes.connect ?? null };
   throw new GatewayError('POLICY_REFUSED', `This site's policy allows acting only as users who linked their account; account ${accountId} has no usable link.`, { details: { accountId, cloudId, acting: policy.acting } });
 }

@@ -173,6 +173,15 @@ describe('linking inside Confluence (Connect route), in process', () => {
     await assert.rejects(w.gateway.asUser({ site: 'acme', externalUserId: 'app-user-bob' }), (e: unknown) => isGatewayError(e, 'USER_NOT_LINKED'));
   });
 
+  test('scopes: only those configured for the route, narrowed further by the site policy', async () => {
+    await assert.rejects(w.gateway.tokenFor({ site: 'acme', externalUserId: 'app-user-dave', scopes: ['ADMIN'] }), (e: unknown) => isGatewayError(e, 'SCOPE_NOT_ALLOWED'));
+    assert.equal((await w.gateway.tokenFor({ site: 'acme', externalUserId: 'app-user-dave', scopes: ['write'] })).route, 'connect');
+    await w.gateway.repos.policies.set(cloudId, { allowedScopes: { connect: ['READ'] } }, 'test');
+    await assert.rejects(w.gateway.tokenFor({ site: 'acme', externalUserId: 'app-user-dave', scopes: ['WRITE'] }), (e: unknown) => isGatewayError(e, 'SCOPE_NOT_ALLOWED') && JSON.stringify(e.details).includes('WRITE'));
+    assert.deepEqual((await w.gateway.tokenFor({ site: 'acme', externalUserId: 'app-user-dave', scopes: ['READ'] })).scopes, ['READ']);
+    await w.gateway.repos.policies.set(cloudId, { allowedScopes: {} }, 'test');
+  });
+
   test('admin mapping: recorded as route admin; usable only when the site policy allows it', async () => {
     const link = await w.gateway.linking.links.adminMap({ cloudId, accountId: DEFAULT_ACCOUNTS.carol, externalUserId: 'app-user-carol', adminId: DEFAULT_ACCOUNTS.alice, adminKind: 'atlassian' });
     assert.equal(link.route, 'admin');

@@ -2,9 +2,9 @@ import type { Command } from '../command.js';
 import { apikeysCreateCommand, apikeysListCommand, apikeysRevokeCommand } from './apikeys.js';
 import { auditCommand } from './audit.js';
 import { doctorCommand } from './doctor.js';
+import { linksListCommand } from './links.js';
 import { keysInitCommand, keysRetireCommand, keysRotateCommand, keysStatusCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
-import { notBuiltCommands } from './not-built.js';
 import { sandboxCommand } from './sandbox.js';
 import { serveCommand } from './serve.js';
 import { tenantsListCommand, tenantsPurgeCommand } from './tenants.js';
@@ -27,8 +27,8 @@ export function allCommands(): Command[] {
     tenantsListCommand,
     tenantsPurgeCommand,
     tokenCommand,
+    linksListCommand,
     auditCommand,
     doctorCommand,
-    ...notBuiltCommands,
   ];
 }
