@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_ACCOUNTS } from '../../src/sandbox/index.js';
-import { EVIL_ORIGIN, GATEWAY_ORIGIN, SANDBOX_ORIGIN, clickAllow, createApiWorld, type ApiWorld } from './support/api-world.js';
+import { EVIL_ORIGIN, GATEWAY_ORIGIN, SANDBOX_ORIGIN, clickAllow, createApiWorld, tinyConfluenceClient, type ApiWorld } from './support/api-world.js';
 
 type Json = Record<string, any>;
 
@@ -448,17 +448,3 @@ describe('/v1 API in process (gateway + sandbox)', () => {
     assert.equal(r.body['error']['code'], 'TENANT_UNINSTALLED');
   });
 });
-
-/** A minimal third-party-style Confluence client: it takes a base URL and a bearer token, nothing else. */
-export function tinyConfluenceClient(baseUrl: string, token: string, fetchImpl: typeof fetch = fetch) {
-  const call = async (path: string, init: RequestInit = {}): Promise<Json> => {
-    const res = await fetchImpl(`${baseUrl}${path}`, { ...init, headers: { Authorization: `Bearer ${token}`, Accept: 'application/json', 'Content-Type': 'application/json', ...(init.headers ?? {}) } });
-    if (!res.ok) throw new Error(`Confluence answered ${res.status}`);
-    return (await res.json()) as Json;
-  };
-  return {
-    currentUser: () => call('/rest/api/user/current') as Promise<{ accountId: string }>,
-    createPage: (spaceId: string, title: string, html: string) =>
-      call('/api/v2/pages', { method: 'POST', body: JSON.stringify({ spaceId, title, body: { representation: 'storage', value: html } }) }) as Promise<{ id: string; authorId: string }>,
-  };
-}

@@ -72,6 +72,9 @@ export function forwardResponseHeaders(upstream: Headers): Headers {
   return out;
 }
 
+/** Set on every proxied answer; absent on the gateway's own errors. */
+export const UPSTREAM_MARKER = 'X-Onbehalf-Upstream';
+
 export interface ProxyTarget {
   externalUserId: string;
   site: string;
@@ -180,5 +183,8 @@ export async function forward(client: ActAsClient, target: ProxyTarget, req: Req
     throw e;
   }
   const noBody = method === 'HEAD' || upstream.status === 204 || upstream.status === 304;
-  return new Response(noBody ? null : upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: forwardResponseHeaders(upstream.headers) });
+  const out = forwardResponseHeaders(upstream.headers);
+  // Tells clients (the SDK) a Confluence answer from the gateway's own refusals, which use the envelope.
+  out.set(UPSTREAM_MARKER, 'confluence');
+  return new Response(noBody ? null : upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: out });
 }

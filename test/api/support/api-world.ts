@@ -115,3 +115,17 @@ export async function clickAllow(fetchImpl: typeof fetch, sandboxOrigin: string,
   const redirectUrl = body.redirectUrl ?? null;
   return { status: body.status, code: redirectUrl ? new URL(redirectUrl).searchParams.get('onbehalf_code') : null, redirectUrl };
 }
+
+/** A minimal third-party-style Confluence client: it takes a base URL and a bearer token, nothing else. */
+export function tinyConfluenceClient(baseUrl: string, token: string, fetchImpl: typeof fetch = fetch) {
+  const call = async (path: string, init: RequestInit = {}): Promise<Record<string, unknown>> => {
+    const res = await fetchImpl(`${baseUrl}${path}`, { ...init, headers: { Authorization: `Bearer ${token}`, Accept: 'application/json', 'Content-Type': 'application/json', ...(init.headers ?? {}) } });
+    if (!res.ok) throw new Error(`Confluence answered ${res.status}`);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  return {
+    currentUser: () => call('/rest/api/user/current') as Promise<{ accountId: string }>,
+    createPage: (spaceId: string, title: string, html: string) =>
+      call('/api/v2/pages', { method: 'POST', body: JSON.stringify({ spaceId, title, body: { representation: 'storage', value: html } }) }) as Promise<{ id: string; authorId: string }>,
+  };
+}
