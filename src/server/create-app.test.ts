@@ -104,6 +104,21 @@ describe('gateway HTTP skeleton', () => {
       'POST /connect/configure/import': 'connectContext',
       'POST /connect/configure/policy': 'connectContext',
       'POST /connect/configure/revoke': 'connectContext',
+      'POST /v1/link-sessions': 'apiKey',
+      'GET /v1/link-sessions/:id': 'apiKey',
+      'POST /v1/link-sessions/:id/confirm': 'apiKey',
+      'GET /v1/links': 'apiKey',
+      'GET /v1/links/:id': 'apiKey',
+      'DELETE /v1/links/:id': 'apiKey',
+      'POST /v1/resolve': 'apiKey',
+      'POST /v1/tokens': 'apiKey',
+      'GET /v1/events': 'apiKey',
+      'GET /v1/act/:externalUserId/:site/*': 'apiKey',
+      'POST /v1/act/:externalUserId/:site/*': 'apiKey',
+      'PUT /v1/act/:externalUserId/:site/*': 'apiKey',
+      'PATCH /v1/act/:externalUserId/:site/*': 'apiKey',
+      'DELETE /v1/act/:externalUserId/:site/*': 'apiKey',
+      'GET /openapi.json': 'public',
     });
   });
 });
