@@ -182,6 +182,11 @@ export async function forward(client: ActAsClient, target: ProxyTarget, req: Req
     if (exceeded()) throw tooLarge(options.maxBodyBytes);
     throw e;
   }
+  if (exceeded()) {
+    // The upstream saw a body cut short; whatever it answered is about that, not about the request.
+    await upstream.body?.cancel().catch(() => undefined);
+    throw tooLarge(options.maxBodyBytes);
+  }
   const noBody = method === 'HEAD' || upstream.status === 204 || upstream.status === 304;
   const out = forwardResponseHeaders(upstream.headers);
   // Tells clients (the SDK) a Confluence answer from the gateway's own refusals, which use the envelope.
