@@ -72,6 +72,8 @@ export function forwardResponseHeaders(upstream: Headers): Headers {
   return out;
 }
 
+const SMALL_RESPONSE_BYTES = 64 * 1024;
+
 /** Set on every proxied answer; absent on the gateway's own errors. */
 export const UPSTREAM_MARKER = 'X-Onbehalf-Upstream';
 
@@ -191,5 +193,12 @@ export async function forward(client: ActAsClient, target: ProxyTarget, req: Req
   const out = forwardResponseHeaders(upstream.headers);
   // Tells clients (the SDK) a Confluence answer from the gateway's own refusals, which use the envelope.
   out.set(UPSTREAM_MARKER, 'confluence');
-  return new Response(noBody ? null : upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: out });
+  if (noBody) {
+    await upstream.body?.cancel().catch(() => undefined);
+    return new Response(null, { status: upstream.status, statusText: upstream.statusText, headers: out });
+  }
+  // A small answer of known size is passed on whole (one write instead of a stream pump); anything else streams.
+  const size = Number(upstream.headers.get('content-length') ?? NaN);
+  const payload = Number.isInteger(size) && size <= SMALL_RESPONSE_BYTES ? await upstream.arrayBuffer() : upstream.body;
+  return new Response(payload, { status: upstream.status, statusText: upstream.statusText, headers: out });
 }
