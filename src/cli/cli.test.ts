@@ -11,6 +11,8 @@ import { createStore } from '../store/create-store.js';
 import { loadKeyring } from '../store/keyring.js';
 import { createRepositories } from '../store/repositories.js';
 import { createSecretBox } from '../store/secret-box.js';
+import { DEFAULT_ACCOUNTS } from '../sandbox/index.js';
+import { createUserAgent, parseHostPage } from '../../test/support/user-agent.js';
 import { runCli } from './run-cli.js';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
@@ -88,6 +90,29 @@ describe('onbehalf CLI', () => {
     });
     assert.equal(page.status, 200, 'the curl in the tour works');
     assert.equal(((await page.json()) as { authorId: string }).authorId, /--account (\S+)/.exec(tokenLine)?.[1]);
+
+    // Steps 1 and 2 of the tour, as a person would do them (over real HTTP).
+    const linkUrl = /^\s+(http:\/\/\S+\/link\/obl_\S+)$/m.exec(text)?.[1];
+    const apiKey = /shown once: (obk_\S+)\)/.exec(text)?.[1];
+    const proxyUrl = /^\s+(http:\/\/\S+\/v1\/act\/demo-alice\/acme\/api\/v2\/pages)$/m.exec(text)?.[1];
+    assert.ok(linkUrl && apiKey && proxyUrl, text);
+    const ua = createUserAgent(fetch);
+    await ua.signIn(sandbox, DEFAULT_ACCOUNTS.alice);
+    const toSite = await ua.fetch(linkUrl);
+    const host = await ua.fetch(toSite.headers.get('location') ?? '');
+    const { iframeSrc, contextTokenUrl } = parseHostPage(await host.text());
+    const consentHtml = await (await ua.fetch(iframeSrc)).text();
+    const sessionToken = /data-session="([^"]+)"/.exec(consentHtml)?.[1] ?? '';
+    const ctx = ((await (await ua.fetch(contextTokenUrl, { method: 'POST' })).json()) as { token: string }).token;
+    const decided = await fetch(`${gateway}/connect/link/decide`, { method: 'POST', headers: { Authorization: `JWT ${ctx}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ session: sessionToken, decision: 'allow' }) });
+    assert.equal(((await decided.json()) as { status: string }).status, 'linked');
+    const proxied = await fetch(proxyUrl, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ spaceId: '65537', title: 'Hello through the proxy', body: { representation: 'storage', value: '<p>hi</p>' } }),
+    });
+    assert.equal(proxied.status, 200, await proxied.clone().text());
+    assert.equal(((await proxied.json()) as { authorId: string }).authorId, DEFAULT_ACCOUNTS.alice);
     stop('SIGINT');
     assert.equal(await running, 0);
     await assert.rejects(fetch(`${gateway}/healthz`));

@@ -44,19 +44,36 @@ export const upCommand: Command = {
         `    discovery ${sandbox.url}/_sandbox/discovery   (every endpoint, site and user)`,
         '',
       ];
+      const alice = discovery.users.find((u) => u.accountId === DEFAULT_ACCOUNTS.alice);
       if (installed?.ok && site) {
         lines.push(`  The gateway is installed as a Connect app on "${site.key}" (signed install, secret sealed in the store).`);
+        const { secret } = await gateway.repos.apiKeys.create({ name: `demo-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}` });
+        // A demo session without the confirmation step, so one click links; real apps keep the guard on.
+        const session = await gateway.linking.sessions.start({ externalUserId: 'demo-alice', route: 'connect', cloudId: site.cloudId, requireConfirmation: false, ttlMs: 3_600_000 });
+        lines.push(
+          '',
+          `  1. Link your demo user "demo-alice" to ${alice?.displayName ?? 'Alice'}'s Atlassian account:`,
+          `     sign in at ${sandbox.url}/login as ${alice?.displayName ?? 'Alice Admin'}, then open`,
+          `     ${session.url}`,
+          `     and click Allow (valid for an hour).`,
+          '',
+          `  2. Create a page as demo-alice through the proxy (API key, shown once: ${secret}):`,
+          `     curl -X POST -H "Authorization: Bearer ${secret}" -H "Content-Type: application/json" \\`,
+          `       -d '{"spaceId":"65537","title":"Hello from onbehalf","body":{"representation":"storage","value":"<p>hi</p>"}}' \\`,
+          `       ${url}/v1/act/demo-alice/${site.key}/api/v2/pages`,
+          '',
+          `  3. Or mint a token and call Confluence yourself:`,
+          `     curl -X POST -H "Authorization: Bearer ${secret}" -H "Content-Type: application/json" -d '{"externalUserId":"demo-alice","site":"${site.key}"}' ${url}/v1/tokens`,
+          '',
+          `  API reference: ${url}/openapi.json`,
+        );
         if (bob) {
-          lines.push('', `  Mint a token as ${bob.displayName} and create a page with it (in another terminal):`);
-          lines.push(`    npm run -s onbehalf -- token --site ${site.key} --account ${bob.accountId} --sandbox-url ${sandbox.url}`);
-          lines.push(`    curl -X POST -H "Authorization: Bearer <accessToken>" -H "Content-Type: application/json" \\`);
-          lines.push(`      -d '{"spaceId":"65537","title":"Hello from onbehalf","body":{"representation":"storage","value":"<p>hi</p>"}}' \\`);
-          lines.push(`      ${site.baseUrl}/api/v2/pages`);
+          lines.push('', `  From a terminal, any account (CLI, no link needed): npm run -s onbehalf -- token --site ${site.key} --account ${bob.accountId} --sandbox-url ${sandbox.url}`);
         }
       } else if (installed && !installed.ok) {
         lines.push(`  Installing the Connect app failed: ${installed.message}`);
       }
-      lines.push('', '  Not built yet: linking your users, the /v1 API and proxy, the admin console.', '', 'Ctrl-C stops both.');
+      lines.push('', '  Not built yet: the admin console outside Confluence.', '', 'Ctrl-C stops both.');
       for (const line of lines) ctx.out(line);
       await ctx.stopSignal;
       return 0;
