@@ -22,6 +22,7 @@ import { loadConfig } from '../src/config.js';
 import { createGateway } from '../src/gateway.js';
 import { silentLogger } from '../src/logger.js';
 import { startSandboxServer } from '../src/sandbox/index.js';
+import { createConnectWorld } from '../test/support/connect-world.js';
 
 const USERS = 1000;
 const CONCURRENCY = 16;
@@ -169,6 +170,65 @@ async function main(): Promise<void> {
   sandbox.proc.kill();
 }
 
+/**
+ * The same three ways with no sockets at all (gateway and sandbox in one process, each one's fetch wired
+ * to the other's app): what the gateway's own work costs per request, without HTTP parsing and TCP.
+ */
+async function inProcess(): Promise<void> {
+  const w = await createConnectWorld({ ONBEHALF_LOG_LEVEL: 'silent' });
+  await w.install('acme');
+  const tenant = (await w.gateway.repos.tenants.list()).find((t) => t.status === 'active');
+  if (!tenant?.cloudId) throw new Error('no tenant');
+  const ids: string[] = [];
+  for (let i = 0; i < USERS; i++) {
+    const accountId = w.sandbox.control.addUser({ accountId: `712020:inproc-${String(i).padStart(4, '0')}`, displayName: `U ${i}`, email: `u${i}@acme.example`, emailVisible: false }).accountId;
+    await w.gateway.repos.links.create({ externalUserId: `u-${i}`, cloudId: tenant.cloudId, accountId, route: 'connect', scopes: [], status: 'linked', evidence: { kind: 'bench' }, tenantId: tenant.id });
+    ids.push(`u-${i}`);
+  }
+  const { secret } = await w.gateway.repos.apiKeys.create({ name: 'bench-inproc' });
+  const held = await Promise.all(ids.map(async (id) => (await w.gateway.tokenFor({ site: 'acme', externalUserId: id })).accessToken));
+  const clients = await Promise.all(ids.map((id) => w.gateway.asUser({ site: 'acme', externalUserId: id })));
+  const url = `${tenant.baseUrl}${PATH}`;
+  const modes = {
+    direct: (u: number) => w.fetch(url, { headers: { Authorization: `Bearer ${held[u]}`, Accept: 'application/json' } }),
+    embedded: (u: number) => (clients[u] as (typeof clients)[number]).fetch(PATH),
+    proxy: (u: number) => {
+      // The world's clock stands still unless moved; 1 ms per request keeps the per-key rate limit
+      // (1,000/s) refilling as real time would, so the in-process run measures work, not the limit.
+      w.sandbox.clock.advance(1);
+      return w.gateway.app.request(`/v1/act/${ids[u]}/acme${PATH}`, { headers: { Authorization: `Bearer ${secret}` } });
+    },
+  };
+  let cursor = 0;
+  async function run(mode: keyof typeof modes, n: number): Promise<number> {
+    let next = 0;
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next++ < n) {
+          const res = await modes[mode](cursor++ % USERS);
+          if (res.status !== 200) throw new Error(`${mode} answered ${res.status}`);
+          await res.arrayBuffer();
+        }
+      }),
+    );
+    return ((performance.now() - start) * 1000) / n;
+  }
+  for (const m of ['direct', 'embedded', 'proxy'] as const) await run(m, 2 * USERS);
+  const us: Record<string, number[]> = { direct: [], embedded: [], proxy: [] };
+  for (let round = 0; round < ROUNDS; round++) for (const m of ['direct', 'embedded', 'proxy'] as const) (us[m] as number[]).push(await run(m, PER_ROUND));
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  const d = med(us['direct'] as number[]);
+  const e = med(us['embedded'] as number[]);
+  const p = med(us['proxy'] as number[]);
+  console.log(`In process, no sockets (same users, ${CONCURRENCY} in flight, median of ${ROUNDS} rounds of ${fmt(PER_ROUND)}):`);
+  console.log(`  direct ${d.toFixed(0)} us/GET (${fmt(1e6 / d)}/s); embedded ${e.toFixed(0)} us/GET (${((d / e) * 100).toFixed(1)}% of the limit); proxy ${p.toFixed(0)} us/GET (${((d / p) * 100).toFixed(1)}%, +${(p - d).toFixed(0)} us)`);
+  await w.close();
+}
+
 if (role === 'sandbox') await sandboxRole();
 else if (role === 'gateway') await gatewayRole();
-else await main();
+else {
+  await main();
+  await inProcess();
+}
