@@ -62,50 +62,58 @@ async function main(): Promise<void> {
   const held = await Promise.all(users.map(async (accountId) => (await w.gateway.connect.broker.tokenFor({ tenant, accountId })).accessToken));
   const clients = users.map((accountId) => w.gateway.connect.actAs.asUser(tenant, accountId));
   const base = tenant.baseUrl;
-  const CONCURRENCY = 32;
-  const PER_ROUND = 20_000;
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-  async function run(label: 'direct' | 'asUser'): Promise<number> {
-    let next = 0;
-    const start = performance.now();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        for (;;) {
-          const i = next++;
-          if (i >= PER_ROUND) return;
-          const u = i % USERS;
-          const res =
-            label === 'direct'
-              ? await w.fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${held[u]}` } })
-              : await (clients[u] as (typeof clients)[number]).fetch(path);
-          if (res.status !== 200) throw new Error(`${label} GET answered ${res.status}`);
-          await res.arrayBuffer();
-        }
-      }),
-    );
-    return PER_ROUND / ((performance.now() - start) / 1000);
-  }
-  await run('direct');
-  await run('asUser');
+  await compare({
+    title: `(c1) in process (no sockets: the gateway's own overhead, worst case) GET ${path}, ${USERS} users`,
+    perRound: 20_000,
+    direct: (i) => w.fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${held[i % USERS]}` } }),
+    asUser: (i) => (clients[i % USERS] as (typeof clients)[number]).fetch(path),
+  });
+  await w.close();
+  await overHttp(path);
+}
+
+const CONCURRENCY = 32;
+
+/** Requests per second of `call`, CONCURRENCY in flight, `n` in all. */
+async function rate(n: number, call: (i: number) => Promise<Response>): Promise<number> {
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= n) return;
+        const res = await call(i);
+        if (res.status !== 200) throw new Error(`GET answered ${res.status}`);
+        await res.arrayBuffer();
+      }
+    }),
+  );
+  return n / ((performance.now() - start) / 1000);
+}
+
+/** The two ways side by side: a warm-up each, then three interleaved rounds; prints the medians and the ratio. */
+async function compare(c: { title: string; perRound: number; direct: (i: number) => Promise<Response>; asUser: (i: number) => Promise<Response> }): Promise<void> {
+  await rate(c.perRound, c.direct);
+  await rate(c.perRound, c.asUser);
   const rates = { direct: [] as number[], asUser: [] as number[] };
   for (let round = 0; round < 3; round++) {
-    rates.direct.push(await run('direct'));
-    rates.asUser.push(await run('asUser'));
+    rates.direct.push(await rate(c.perRound, c.direct));
+    rates.asUser.push(await rate(c.perRound, c.asUser));
   }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   const d = median(rates.direct);
   const a = median(rates.asUser);
-  console.log(`(c1) in process (no sockets: the gateway's own overhead, worst case) GET ${path}, ${USERS} users, ${CONCURRENCY} in flight, median of 3 interleaved rounds of ${fmt(PER_ROUND)}:`);
+  console.log(`${c.title}, ${CONCURRENCY} in flight, median of 3 interleaved rounds of ${fmt(c.perRound)}:`);
   console.log(`    token held by hand (the limit): ${fmt(d)} GETs/s`);
-  console.log(`    through asUser:                 ${fmt(a)} GETs/s  = ${((a / d) * 100).toFixed(1)}% of the limit`);
-  await w.close();
-  await overHttp(path, CONCURRENCY, median);
+  console.log(`    through asUser:                 ${fmt(a)} GETs/s  = ${((a / d) * 100).toFixed(1)}% of the limit (target >= 95%)`);
 }
 
 /**
  * (c2) The deployed shape: the sandbox in its own process, reached over loopback HTTP, like Confluence is
  * reached over the network; the gateway in this process.
  */
-async function overHttp(path: string, concurrency: number, median: (xs: number[]) => number): Promise<void> {
+async function overHttp(path: string): Promise<void> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'sandbox', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
@@ -121,36 +129,12 @@ async function overHttp(path: string, concurrency: number, median: (xs: number[]
     const users = [DEFAULT_ACCOUNTS.alice, DEFAULT_ACCOUNTS.bob, DEFAULT_ACCOUNTS.carol, DEFAULT_ACCOUNTS.dave];
     const held = await Promise.all(users.map(async (accountId) => (await gw.connect.broker.tokenFor({ tenant, accountId })).accessToken));
     const clients = users.map((accountId) => gw.connect.actAs.asUser(tenant, accountId));
-    const N = 10_000;
-    async function run(label: 'direct' | 'asUser'): Promise<number> {
-      let next = 0;
-      const start = performance.now();
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          for (;;) {
-            const i = next++;
-            if (i >= N) return;
-            const u = i % users.length;
-            const res = label === 'direct' ? await fetch(`${tenant?.baseUrl}${path}`, { headers: { Authorization: `Bearer ${held[u]}` } }) : await (clients[u] as (typeof clients)[number]).fetch(path);
-            if (res.status !== 200) throw new Error(`${label} GET answered ${res.status}`);
-            await res.arrayBuffer();
-          }
-        }),
-      );
-      return N / ((performance.now() - start) / 1000);
-    }
-    await run('direct');
-    await run('asUser');
-    const rates = { direct: [] as number[], asUser: [] as number[] };
-    for (let round = 0; round < 3; round++) {
-      rates.direct.push(await run('direct'));
-      rates.asUser.push(await run('asUser'));
-    }
-    const d = median(rates.direct);
-    const a = median(rates.asUser);
-    console.log(`(c2) over loopback HTTP (sandbox in its own process) GET ${path}, ${users.length} users, ${concurrency} in flight, median of 3 interleaved rounds of ${fmt(N)}:`);
-    console.log(`    token held by hand (the limit): ${fmt(d)} GETs/s`);
-    console.log(`    through asUser:                 ${fmt(a)} GETs/s  = ${((a / d) * 100).toFixed(1)}% of the limit (target >= 95%)`);
+    await compare({
+      title: `(c2) over loopback HTTP (sandbox in its own process) GET ${path}, ${users.length} users`,
+      perRound: 10_000,
+      direct: (i) => fetch(`${tenant.baseUrl}${path}`, { headers: { Authorization: `Bearer ${held[i % users.length]}` } }),
+      asUser: (i) => (clients[i % users.length] as (typeof clients)[number]).fetch(path),
+    });
     await gw.close();
   } finally {
     child.kill('SIGINT');

@@ -18,7 +18,7 @@ import { createOAuthLinking, type OAuthLinking } from './identity/oauth-linking.
 import { oauthRoutes } from './server/oauth/oauth-routes.js';
 import { resolveOAuthApp } from './tenants/oauth-app.js';
 import { createEmailResolver, type EmailResolver } from './identity/resolve-emails.js';
-import type { ActAsClient } from './confluence/create-act-as-client.js';
+import type { ActAsClient, UpstreamCallInfo } from './confluence/create-act-as-client.js';
 import { linkRoutes } from './server/connect/link-routes.js';
 import { configureRoutes } from './server/connect/configure-routes.js';
 import { connectRoutes } from './server/connect/connect-routes.js';
@@ -134,16 +134,24 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const repos = createRepositories({ store, box, clock });
   const metrics = createMetrics();
   const background = createBackgroundTasks(logger);
+  // What every outbound component shares: where requests go, time, and (in tests) instant retries.
+  const io = {
+    fetch: outbound,
+    clock,
+    logger,
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.random ? { random: options.random } : {}),
+  };
+  const onUpstreamCall = (info: UpstreamCallInfo): void => {
+    metrics.upstreamRequests.inc({ kind: 'api', status: String(info.status) });
+    metrics.upstreamDuration.observe({ kind: 'api' }, info.ms / 1000);
+  };
 
   const broker = createConnectTokenBroker(
     {
+      ...io,
       repos,
       endpoints,
-      fetch: outbound,
-      clock,
-      logger,
-      ...(options.sleep ? { sleep: options.sleep } : {}),
-      ...(options.random ? { random: options.random } : {}),
       onGrant: ({ tenant, accountId, scopes, outcome, code }) => {
         metrics.tokenGrants.inc({ route: 'connect', outcome });
         // The audit log records that a token was minted for whom, never the token.
@@ -157,20 +165,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     },
     { refreshSkewMs: config.broker.refreshSkewSeconds * 1000, cacheMaxEntries: config.broker.cacheMaxEntries },
   );
-  const actAs = createConnectActAs({
-    broker,
-    repos,
-    fetch: outbound,
-    clock,
-    appKey: config.connect.appKey,
-    allowInsecureHttp: config.atlassian.allowInsecure,
-    ...(options.sleep ? { sleep: options.sleep } : {}),
-    ...(options.random ? { random: options.random } : {}),
-    onUpstreamCall: (info) => {
-      metrics.upstreamRequests.inc({ kind: 'api', status: String(info.status) });
-      metrics.upstreamDuration.observe({ kind: 'api' }, info.ms / 1000);
-    },
-  });
+  const actAs = createConnectActAs({ ...io, broker, repos, appKey: config.connect.appKey, allowInsecureHttp: config.atlassian.allowInsecure, onUpstreamCall });
   const descriptor = connectDescriptor(config.connect, config.server.baseUrl);
   const lifecycle = createConnectLifecycle(
     { repos, clock, fetch: outbound, logger, onTenantGone: (tenant) => broker.purgeTenant(tenant) },
@@ -188,14 +183,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const oauthBroker = oauthApp
     ? createOAuthTokenBroker(
         {
+          ...io,
           store,
           repos,
           endpoints,
-          fetch: outbound,
-          clock,
-          logger,
-          ...(options.sleep ? { sleep: options.sleep } : {}),
-          ...(options.random ? { random: options.random } : {}),
           onRefresh: ({ accountId, outcome, trigger, code }) => {
             metrics.tokenGrants.inc({ route: 'oauth', outcome });
             // Audited without the token: who, how (on demand or the idle job), and how it ended.
@@ -234,21 +225,15 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     },
   });
   const acting = createActing({
+    ...io,
     resolve: { repos, appKey: config.connect.appKey, oauthClientId: oauthApp?.clientId ?? null },
     defaultScopes: { connect: descriptor.scopes, oauth: oauthApp?.scopes ?? [] },
     connectBroker: broker,
     connectActAs: actAs,
     oauthBroker,
     endpoints,
-    fetch: outbound,
-    clock,
     allowInsecureHttp: config.atlassian.allowInsecure,
-    ...(options.sleep ? { sleep: options.sleep } : {}),
-    ...(options.random ? { random: options.random } : {}),
-    onUpstreamCall: (info) => {
-      metrics.upstreamRequests.inc({ kind: 'api', status: String(info.status) });
-      metrics.upstreamDuration.observe({ kind: 'api' }, info.ms / 1000);
-    },
+    onUpstreamCall,
   });
   const resolveEmails = createEmailResolver({ repos, actAs, linkSessions, logger, appKey: config.connect.appKey });
   const contextPath = new URL(config.server.baseUrl).pathname.replace(/\/+$/, '');
