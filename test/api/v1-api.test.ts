@@ -439,6 +439,20 @@ describe('/v1 API in process (gateway + sandbox)', () => {
     assert.equal((await api('POST', '/v1/tokens', { key: byCloud, body: { externalUserId: 'app-alice', site: 'acme' } })).status, 200);
   });
 
+  test('confirming after the completion code expired is 410 LINK_SESSION_EXPIRED; narrower scopes than allowed are refused', async () => {
+    const created = await api('POST', '/v1/link-sessions', { body: { externalUserId: 'app-late-confirm', site: 'acme', returnUrl: RETURN } });
+    const back = await clickAllow(w.fetch, SANDBOX_ORIGIN, DEFAULT_ACCOUNTS.carol, created.body['url']);
+    w.sandbox.clock.advance(11 * 60_000);
+    const late = await api('POST', `/v1/link-sessions/${created.body['id']}/confirm`, { body: { code: back.code } });
+    assert.equal(late.status, 410);
+    assert.equal(late.body['error']['code'], 'LINK_SESSION_EXPIRED');
+    const scoped = await api('POST', '/v1/tokens', { body: { externalUserId: 'app-alice', site: 'acme', scopes: ['READ'] } });
+    assert.equal(scoped.status, 200, JSON.stringify(scoped.body));
+    const wider = await api('POST', '/v1/tokens', { body: { externalUserId: 'app-alice', site: 'acme', scopes: ['ADMIN'] } });
+    assert.equal(wider.status, 403);
+    assert.equal(wider.body['error']['code'], 'SCOPE_NOT_ALLOWED');
+  });
+
   test('uninstalled site: 410 TENANT_UNINSTALLED', async () => {
     const removed = await w.sandbox.control.uninstallApp('acme', 'com.example.onbehalf');
     assert.ok(removed.ok);
