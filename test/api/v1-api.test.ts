@@ -385,10 +385,25 @@ describe('/v1 API in process (gateway + sandbox)', () => {
     } finally {
       w.intercept = undefined;
     }
-    w.intercept = (req) => (new URL(req.url).pathname.endsWith('/api/v2/pages') && req.method === 'POST' ? new Response('{"message":"slow down"}', { status: 429, headers: { 'Retry-After': '7', 'X-RateLimit-Reason': 'test' } }) : undefined);
+    let posts = 0;
+    w.intercept = (req) => {
+      if (!(new URL(req.url).pathname.endsWith('/api/v2/pages') && req.method === 'POST')) return undefined;
+      posts++;
+      return new Response('{"message":"slow down"}', { status: 429, headers: { 'Retry-After': '7', 'X-RateLimit-Reason': 'test' } });
+    };
     try {
-      const limited = await api('POST', '/v1/act/app-alice/acme/api/v2/pages', { body: { spaceId: '65537', title: 't' } });
+      const body = JSON.stringify({ spaceId: '65537', title: 't' });
+      const limited = await api('POST', '/v1/act/app-alice/acme/api/v2/pages', { raw: body, headers: { 'Content-Length': String(Buffer.byteLength(body)) } });
+      // A 429 means Confluence did not process the request, so even a POST is sent again when its body
+      // was buffered (4 sends by default); the last 429 comes back with its headers.
+      assert.equal(posts, 4);
       assert.equal(limited.status, 429);
+      // A body of unknown length streams through once: no retry, the 429 comes back at once.
+      posts = 0;
+      const streamed = await api('POST', '/v1/act/app-alice/acme/api/v2/pages', { raw: body });
+      assert.equal(posts, 1);
+      assert.equal(streamed.status, 429);
+      assert.equal(streamed.res.headers.get('retry-after'), '7');
       assert.equal(limited.res.headers.get('retry-after'), '7');
       assert.equal(limited.res.headers.get('x-ratelimit-reason'), 'test');
     } finally {
