@@ -73,6 +73,31 @@ describe('proxy limits', () => {
     assert.equal(((await res.json()) as { title: string }).title, 'streamed under the limit');
   });
 
+  test('a body longer than the buffer streams through whole (its first part included) and is sent once', async () => {
+    const title = `long ${'y'.repeat(200)}`;
+    const payload = JSON.stringify({ spaceId: '65537', title, body: { representation: 'storage', value: '<p>long</p>' } });
+    const bytes = new TextEncoder().encode(payload);
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < bytes.byteLength; i += 50) c.enqueue(bytes.slice(i, i + 50));
+        c.close();
+      },
+    });
+    let posts = 0;
+    w.intercept = (req) => {
+      if (new URL(req.url).pathname.endsWith('/api/v2/pages') && req.method === 'POST') posts++;
+      return undefined;
+    };
+    try {
+      const res = await post(stream);
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.equal(((await res.json()) as { title: string }).title, title);
+      assert.equal(posts, 1);
+    } finally {
+      w.intercept = undefined;
+    }
+  });
+
   test('no answer from Confluence in time: 504 ATLASSIAN_TIMEOUT after the configured retries', async () => {
     let tries = 0;
     w.intercept = (req) => {

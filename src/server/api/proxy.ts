@@ -128,6 +128,42 @@ export interface ProxyOptions {
 
 export const DEFAULT_PROXY_OPTIONS: ProxyOptions = { bufferBytes: 1024 * 1024, maxBodyBytes: 64 * 1024 * 1024 };
 
+/**
+ * Reads a body until it ends or passes `limit` bytes. `rest` is null when it ended (all of it is in
+ * `bytes`); otherwise `rest` is the whole body again, the part already read first, so nothing is lost.
+ */
+async function readUpTo(body: ReadableStream<Uint8Array>, limit: number): Promise<{ bytes: Uint8Array; rest: ReadableStream<Uint8Array> | null }> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) {
+      const bytes = new Uint8Array(size);
+      let at = 0;
+      for (const c of chunks) {
+        bytes.set(c, at);
+        at += c.byteLength;
+      }
+      return { bytes, rest: null };
+    }
+    chunks.push(value);
+    size += value.byteLength;
+    if (size > limit) break;
+  }
+  const rest = new ReadableStream<Uint8Array>({
+    pull: async (controller) => {
+      const first = chunks.shift();
+      if (first) return controller.enqueue(first);
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  return { bytes: new Uint8Array(0), rest };
+}
+
 /** A stream that errors once more than `max` bytes went through; `exceeded()` tells why it failed. */
 function limitStream(body: ReadableStream<Uint8Array>, max: number): { stream: ReadableStream<Uint8Array>; exceeded: () => boolean } {
   let size = 0;
@@ -167,9 +203,16 @@ export async function forward(client: ActAsClient, target: ProxyTarget, req: Req
       const bytes = await readBodyLimited(req, options.bufferBytes);
       body = bytes.byteLength > 0 ? bytes : undefined;
     } else {
-      const limited = limitStream(req.body, options.maxBodyBytes);
-      body = limited.stream;
-      exceeded = limited.exceeded;
+      // Unknown (chunked) or large: a body that ends within bufferBytes is still buffered (so it can be
+      // resent after a 429 or a token refresh); a longer one streams on, its first part included.
+      const head = await readUpTo(req.body, options.bufferBytes);
+      if (head.rest === null) {
+        body = head.bytes.byteLength > 0 ? head.bytes : undefined;
+      } else {
+        const limited = limitStream(head.rest, options.maxBodyBytes);
+        body = limited.stream;
+        exceeded = limited.exceeded;
+      }
     }
   }
   let upstream: Response;
