@@ -98,6 +98,41 @@ describe('proxy limits', () => {
     }
   });
 
+  test('a large answer of unknown length streams back intact', async () => {
+    const chunk = new Uint8Array(64 * 1024).fill(97);
+    let sent = 0;
+    w.intercept = (req) => {
+      if (!new URL(req.url).pathname.endsWith('/rest/api/download/big')) return undefined;
+      const body = new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (sent++ < 32) c.enqueue(chunk);
+          else c.close();
+        },
+      });
+      return new Response(body, { status: 200, headers: { 'Content-Type': 'application/octet-stream' } });
+    };
+    try {
+      const res = await app.request(`${GATEWAY_ORIGIN}/v1/act/u-lim/acme/rest/api/download/big`, { headers: { Authorization: `Bearer ${key}` } });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'application/octet-stream');
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      let total = 0;
+      let first = true;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (first) {
+          assert.ok(sent < 32, 'the first bytes arrive before the upstream has sent everything');
+          first = false;
+        }
+        total += value.byteLength;
+      }
+      assert.equal(total, 32 * 64 * 1024);
+    } finally {
+      w.intercept = undefined;
+    }
+  });
+
   test('no answer from Confluence in time: 504 ATLASSIAN_TIMEOUT after the configured retries', async () => {
     let tries = 0;
     w.intercept = (req) => {
