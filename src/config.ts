@@ -71,6 +71,13 @@ export interface OAuthConfig {
   readonly idleRefreshDays: number;
 }
 
+export interface ApiConfig {
+  /** Sustained requests per second per API key and gateway process. */
+  readonly rateLimitPerSecond: number;
+  /** Requests a key may make at once before the sustained rate applies. */
+  readonly rateLimitBurst: number;
+}
+
 export interface BrokerConfig {
   /** A cached token is replaced this long before it expires. */
   readonly refreshSkewSeconds: number;
@@ -84,6 +91,7 @@ export interface Config {
   readonly atlassian: AtlassianConfig;
   readonly broker: BrokerConfig;
   readonly oauth: OAuthConfig;
+  readonly api: ApiConfig;
   readonly dataDir: string;
   readonly database: DatabaseConfig;
   readonly keys: KeysConfig;
@@ -181,6 +189,8 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   { env: 'ONBEHALF_OAUTH_CLIENT_SECRET', default: '(unset)', doc: 'Its client secret (stored encrypted, never logged).' },
   { env: 'ONBEHALF_OAUTH_SCOPES', default: DEFAULT_OAUTH_SCOPES.join(' '), doc: 'Scopes asked for at consent (offline_access is always added).' },
   { env: 'ONBEHALF_OAUTH_IDLE_REFRESH_DAYS', default: '30', doc: 'Refresh 3LO grants unused for this many days (0 = off).' },
+  { env: 'ONBEHALF_API_RATE_LIMIT', default: '1000', doc: 'Sustained /v1 requests per second per API key (per gateway process).' },
+  { env: 'ONBEHALF_API_RATE_BURST', default: '2000', doc: 'Requests an API key may make at once before the sustained rate applies.' },
   { env: 'ONBEHALF_TOKEN_REFRESH_SKEW_SECONDS', default: '60', doc: 'A cached access token is replaced this long before it expires.' },
   { env: 'ONBEHALF_TOKEN_CACHE_SIZE', default: '10000', doc: 'Most access tokens cached in memory per process.' },
 ];
@@ -344,6 +354,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}, cwd:
   }
   const oauthScopes = (read('ONBEHALF_OAUTH_SCOPES', undefined) ?? DEFAULT_OAUTH_SCOPES.join(' ')).split(/[\s,]+/).filter((x) => x !== '');
   if (oauthScopes.some((x) => !/^[\x21-\x7e]{1,200}$/.test(x))) problem('ONBEHALF_OAUTH_SCOPES', 'must be scope names separated by spaces.');
+  const api: ApiConfig = { rateLimitPerSecond: int('ONBEHALF_API_RATE_LIMIT', 1000, 1, 1_000_000), rateLimitBurst: int('ONBEHALF_API_RATE_BURST', 2000, 1, 10_000_000) };
   const oauth: OAuthConfig = { clientId, clientSecret, scopes: oauthScopes, idleRefreshDays: int('ONBEHALF_OAUTH_IDLE_REFRESH_DAYS', 30, 0, 89) };
 
   if (problems.length > 0) {
@@ -360,6 +371,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}, cwd:
     atlassian,
     broker,
     oauth,
+    api,
     dataDir,
     database,
     keys,

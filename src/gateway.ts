@@ -289,7 +289,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     auth: {
       connectJwt: connectJwtAuth(jwtDeps, { allowContextQsh: false }),
       connectContext: connectJwtAuth(jwtDeps, { allowContextQsh: true }),
-      apiKey: apiKeyAuth({ apiKeys: repos.apiKeys, clock }),
+      apiKey: apiKeyAuth({ apiKeys: repos.apiKeys, clock }, { rateLimit: { perSecond: config.api.rateLimitPerSecond, burst: config.api.rateLimitBurst } }),
     },
   });
 
