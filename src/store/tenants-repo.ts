@@ -44,6 +44,7 @@ export interface TenantsRepo {
   find(route: TenantRoute, appKey: string, tenantKey: string): Promise<Tenant | undefined>;
   findByOauthClientId(oauthClientId: string): Promise<Tenant | undefined>;
   findByCloudId(cloudId: string): Promise<Tenant[]>;
+  findByBaseUrl(baseUrl: string): Promise<Tenant[]>;
   list(): Promise<Tenant[]>;
   setStatus(id: string, status: TenantStatus, options?: { purgeAfter?: number | null }): Promise<void>;
   /**
@@ -117,6 +118,9 @@ export function createTenantsRepo(deps: { store: Store; box: SecretBox; clock: C
     },
     async findByCloudId(cloudId) {
       return (await select().where('cloud_id', '=', cloudId).orderBy('installed_at').execute()).map(toTenant);
+    },
+    async findByBaseUrl(baseUrl) {
+      return (await select().where('base_url', '=', baseUrl).orderBy('installed_at').execute()).map(toTenant);
     },
     async list() {
       return (await select().orderBy('installed_at').execute()).map(toTenant);

@@ -17,11 +17,19 @@ export function siteKeyOf(baseUrl: string): string {
  * The installed tenant a caller means by `site`: a cloud id, a site base URL, or a site key. Prefers an
  * active install; several active installs of different routes for one site are fine, `route` narrows them.
  */
+const CLOUD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export async function findTenant(repos: Repositories, site: string, options: { route?: Tenant['route']; appKey?: string } = {}): Promise<Tenant> {
   const wanted = site.trim().replace(/\/+$/, '');
   if (wanted === '') throw new GatewayError('VALIDATION_FAILED', 'Name a site: its cloud id, base URL or key (e.g. acme).', { details: { field: 'site' } });
-  const all = (await repos.tenants.list()).filter((t) => (!options.route || t.route === options.route) && (!options.appKey || t.appKey === options.appKey));
-  const matches = all.filter((t) => t.cloudId === wanted || t.baseUrl === wanted || siteKeyOf(t.baseUrl) === wanted);
+  // Cloud ids and base URLs are indexed look-ups (this runs on every proxied call); only a short site key
+  // needs the list, which holds one row per installed site.
+  const found = CLOUD_ID.test(wanted)
+    ? await repos.tenants.findByCloudId(wanted)
+    : /^https?:\/\//.test(wanted)
+      ? await repos.tenants.findByBaseUrl(wanted)
+      : (await repos.tenants.list()).filter((t) => t.cloudId === wanted || siteKeyOf(t.baseUrl) === wanted);
+  const matches = found.filter((t) => (!options.route || t.route === options.route) && (!options.appKey || t.appKey === options.appKey));
   const active = matches.filter((t) => t.status === 'active');
   if (active.length > 0) return active[active.length - 1] as Tenant;
   const latest = matches[matches.length - 1];
