@@ -19,6 +19,8 @@ import { createInterface } from 'node:readline';
 import { createClient } from '../src/client/index.js';
 import { freePort } from '../src/cli/free-port.js';
 import { loadConfig } from '../src/config.js';
+
+const NO_RATE_LIMIT = { ONBEHALF_API_RATE_LIMIT: '1000000', ONBEHALF_API_RATE_BURST: '1000000' };
 import { createGateway } from '../src/gateway.js';
 import { silentLogger } from '../src/logger.js';
 import { startSandboxServer } from '../src/sandbox/index.js';
@@ -38,7 +40,8 @@ function fmt(n: number): string {
 }
 
 function configFor(dataDir: string, port: number, sandboxUrl: string) {
-  return loadConfig({ ONBEHALF_DATA_DIR: dataDir, ONBEHALF_PORT: String(port), ONBEHALF_SANDBOX_URL: sandboxUrl, ONBEHALF_LOG_LEVEL: 'silent' }, {}, dataDir);
+  // The per-key rate limit (1,000/s by default) would cap the proxy and the benchmark would measure it.
+  return loadConfig({ ONBEHALF_DATA_DIR: dataDir, ONBEHALF_PORT: String(port), ONBEHALF_SANDBOX_URL: sandboxUrl, ONBEHALF_LOG_LEVEL: 'silent', ...NO_RATE_LIMIT }, {}, dataDir);
 }
 
 /** Starts this file in another process in a role; resolves with the URL it prints. */
@@ -175,7 +178,7 @@ async function main(): Promise<void> {
  * to the other's app): what the gateway's own work costs per request, without HTTP parsing and TCP.
  */
 async function inProcess(): Promise<void> {
-  const w = await createConnectWorld({ ONBEHALF_LOG_LEVEL: 'silent' });
+  const w = await createConnectWorld({ ONBEHALF_LOG_LEVEL: 'silent', ...NO_RATE_LIMIT });
   await w.install('acme');
   const tenant = (await w.gateway.repos.tenants.list()).find((t) => t.status === 'active');
   if (!tenant?.cloudId) throw new Error('no tenant');
