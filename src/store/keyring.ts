@@ -99,26 +99,25 @@ export function writeKeyFile(path: string, file: KeyFile, options: { exclusive?:
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const text = `${JSON.stringify(file, null, 2)}\n`;
   if (options.exclusive) {
-    const fd = openSync(path, 'wx', 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    chmodSync(path, 0o600);
+    // First creation: 'wx' refuses to overwrite a key file another process just wrote.
+    writeDurably(path, 'wx', text);
     return;
   }
   const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
+  writeDurably(tmp, 'w', text);
+  renameSync(tmp, path);
+}
+
+function writeDurably(path: string, flag: 'w' | 'wx', text: string): void {
+  const fd = openSync(path, flag, 0o600);
   try {
     writeSync(fd, text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
+  // The mode given to open() is masked by the umask; make sure the key file is owner-only.
+  chmodSync(path, 0o600);
 }
 
 /** Permission bits of the key file beyond owner read/write, for `doctor` and start-up warnings. */

@@ -2,17 +2,12 @@ import { GatewayError } from '../../errors.js';
 import type { ActAsClient } from '../../confluence/create-act-as-client.js';
 import { readBodyLimited, tooLarge } from './read-input.js';
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) and what only one side of the proxy may set. */
+/** Hop-by-hop headers (RFC 9110 §7.6.1): never forwarded in either direction. */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+
+/** Plus what only one side of the proxy may set. */
 const DROP_REQUEST = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
+  ...HOP_BY_HOP,
   'authorization',
   'cookie',
   'host',
@@ -27,15 +22,7 @@ const DROP_REQUEST = new Set([
 ]);
 /** The response body is re-framed (and already decompressed by fetch), so its framing headers go too. */
 const DROP_RESPONSE = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
+  ...HOP_BY_HOP,
   'content-length',
   'content-encoding',
   'set-cookie',
