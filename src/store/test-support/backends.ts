@@ -7,7 +7,7 @@ import type { DatabaseConfig } from '../../config.js';
 
 /**
  * The backends every store contract test runs against: SQLite always, PostgreSQL when TEST_DATABASE_URL
- * is set (CI starts a real server). Each backend gets a fresh place (a temp file, a fresh schema) and
+ * is set (CI starts a real server). Each backend gets a fresh place (a temp file, a fresh database) and
  * removes it afterwards, so test files can run in parallel against one server.
  */
 export interface TestBackend {
@@ -36,17 +36,26 @@ export function testBackends(): TestBackend[] {
     backends.push({
       name: 'postgres',
       async create() {
-        const schema = `t_${randomBytes(6).toString('hex')}`;
+        // A fresh database per place, not just a schema: Kysely's migrator introspects every schema of its
+        // database, and a schema that another test file drops at that moment fails the introspection.
+        const name = `t_${randomBytes(6).toString('hex')}`;
+        const admin = async (statement: string) => {
+          const client = new pg.Client({ connectionString: url });
+          await client.connect();
+          try {
+            await client.query(statement);
+          } finally {
+            await client.end();
+          }
+        };
+        await admin(`create database ${name}`);
+        const u = new URL(url);
+        u.pathname = `/${name}`;
         return {
-          config: { kind: 'postgres', url, schema, poolSize: 4 },
+          // A non-default schema inside it, so ONBEHALF_DATABASE_SCHEMA stays covered.
+          config: { kind: 'postgres', url: u.href, schema: 'onbehalf_test', poolSize: 4 },
           async cleanup() {
-            const client = new pg.Client({ connectionString: url });
-            await client.connect();
-            try {
-              await client.query(`drop schema if exists ${schema} cascade`);
-            } finally {
-              await client.end();
-            }
+            await admin(`drop database if exists ${name} with (force)`);
           },
         };
       },
