@@ -15,6 +15,7 @@ import type { ActingRequest } from './identity/acting.js';
 import { createActing, type ActingToken } from './broker/acting.js';
 import { createOAuthTokenBroker, type OAuthTokenBroker } from './broker/oauth-token-broker.js';
 import { createOAuthLinking, type OAuthLinking } from './identity/oauth-linking.js';
+import { createOAuthManage } from './identity/oauth-manage.js';
 import { oauthRoutes } from './server/oauth/oauth-routes.js';
 import { resolveOAuthApp } from './tenants/oauth-app.js';
 import { createEmailResolver, type EmailResolver } from './identity/resolve-emails.js';
@@ -260,7 +261,15 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         scopes: descriptor.scopes,
         ...(oauthLinking ? { oauthLinking } : {}),
       }),
-      ...(oauthLinking ? oauthRoutes({ oauthLinking, appName: config.connect.appName, baseUrl: config.server.baseUrl }) : []),
+      ...(oauthLinking && oauthApp
+        ? oauthRoutes({
+            oauthLinking,
+            oauthManage: createOAuthManage({ repos, links, box, clock, endpoints, fetch: outbound, app: oauthApp }),
+            repos,
+            appName: config.connect.appName,
+            baseUrl: config.server.baseUrl,
+          })
+        : []),
       ...configureRoutes({
         repos,
         links,

@@ -130,4 +130,27 @@ describe('linking through Atlassian sign-in (OAuth 2.0 3LO), in process', () => 
     await assert.rejects(w.gateway.asUser({ site: 'globex', externalUserId: 'crm-frank' }), (e: unknown) => isGatewayError(e, 'REAUTH_REQUIRED'));
     assert.ok((await w.gateway.repos.audit.query({ action: 'link.reauth_required' })).length >= 1);
   });
+
+  test('the user disconnects a 3LO link themselves, after proving who they are with an Atlassian sign-in', async () => {
+    const ua = createUserAgent(w.fetch);
+    await ua.signIn(SANDBOX_ORIGIN, DEFAULT_ACCOUNTS.frank);
+    const toAtlassian = await ua.fetch(`${GATEWAY_ORIGIN}/oauth/manage`);
+    const authorize = new URL(toAtlassian.headers.get('location') ?? '');
+    assert.equal(authorize.searchParams.get('scope'), 'read:me', 'only identity is asked for');
+    const nonce = /name="consent" value="([^"]+)"/.exec(await (await ua.fetch(authorize.href)).text())?.[1] ?? '';
+    const back = await ua.fetch(`${SANDBOX_ORIGIN}/authorize/decision`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ consent: nonce, decision: 'accept' }).toString() });
+    const page = await ua.fetch(back.headers.get('location') ?? '');
+    const html = await page.text();
+    assert.equal(page.status, 200, html);
+    assert.match(html, /Your connections to onbehalf/);
+    assert.match(html, /crm-frank/);
+    assert.ok(!html.includes('crm-alice'), "only the signed-in user's own links are shown");
+    const token = /name="token" value="([^"]+)"/.exec(html)?.[1] ?? '';
+    assert.equal((await w.gateway.app.request('/oauth/manage/revoke', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: `${token}x` }).toString() })).status, 400, 'a tampered token is refused');
+    const revoked = await w.gateway.app.request('/oauth/manage/revoke', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }).toString() });
+    assert.equal(revoked.status, 200);
+    assert.deepEqual((await w.gateway.repos.links.list({ externalUserId: 'crm-frank', status: ['linked', 'reauth_required'] })).length, 0);
+    await assert.rejects(w.gateway.tokenFor({ site: 'globex', externalUserId: 'crm-frank' }), (e: unknown) => isGatewayError(e, 'USER_NOT_LINKED'));
+    assert.ok((await w.gateway.repos.audit.query({ action: 'link.revoked' })).some((e) => e.externalUserId === 'crm-frank' && e.reason === 'revoked_by_user'));
+  });
 });

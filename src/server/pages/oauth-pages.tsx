@@ -34,3 +34,46 @@ export function SiteChoicePage(p: { appName: string; assetsBase: string; state: 
     </Layout>
   );
 }
+
+/** The 3LO user's own page: their links by Atlassian sign-in, each with a disconnect button. */
+export function ManagePage(p: { appName: string; assetsBase: string; name: string | null; links: { cloudId: string; externalUserId: string; status: string; site: string; revokeToken: string }[] }) {
+  return (
+    <Layout title={`Your connections to ${p.appName}`} assetsBase={p.assetsBase}>
+      <h1>Your connections to {p.appName}</h1>
+      <p>Signed in to Atlassian{p.name ? ` as ${p.name}` : ''}.</p>
+      {p.links.length === 0 ? (
+        <p class="ob-muted">{p.appName} cannot act as you through Atlassian sign-in: no link exists.</p>
+      ) : (
+        <table class="ob-table">
+          <thead>
+            <tr>
+              <th scope="col">Site</th>
+              <th scope="col">{p.appName} user</th>
+              <th scope="col">
+                <span class="ob-muted">Action</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.links.map((l) => (
+              <tr>
+                <td>{l.site}</td>
+                <td>
+                  {l.externalUserId} <span class="ob-muted">({l.status.replace('_', ' ')})</span>
+                </td>
+                <td>
+                  <form method="post" action={`${p.assetsBase}/oauth/manage/revoke`}>
+                    <input type="hidden" name="token" value={l.revokeToken} />
+                    <button type="submit" class="ob-button ob-danger">
+                      Disconnect
+                    </button>
+                  </form>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Layout>
+  );
+}
