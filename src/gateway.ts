@@ -304,6 +304,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
 
   let server: ServerType | undefined;
   let idleRefresher: { stop(): Promise<void> } | undefined;
+  let maintenance: ReturnType<typeof setInterval> | undefined;
+  // Hourly while serving: tenants past their retention are purged, and link sessions a week past expiry.
+  const maintain = () =>
+    background.run('maintenance', async () => {
+      const purged = await lifecycle.purge();
+      const sessions = await repos.linkSessions.deleteExpired(clock.now() - 7 * 86_400_000);
+      if (purged.length > 0 || sessions > 0) logger.info({ tenants: purged.length, linkSessions: sessions }, 'purged expired data');
+    });
   return {
     config,
     app,
@@ -330,6 +338,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         s.once('error', reject);
         server = s;
         // Only a serving gateway keeps quiet users' 3LO grants alive; CLI commands and tests do not.
+        maintain();
+        maintenance = setInterval(maintain, 3600_000);
+        maintenance.unref();
         if (oauthBroker && config.oauth.idleRefreshDays > 0) {
           idleRefresher = oauthBroker.startIdleRefresher({ intervalMs: 6 * 3600_000, idleForMs: config.oauth.idleRefreshDays * 86_400_000 });
         }
@@ -345,6 +356,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
           if ('closeIdleConnections' in s) (s as { closeIdleConnections(): void }).closeIdleConnections();
         });
       }
+      if (maintenance) clearInterval(maintenance);
       await idleRefresher?.stop();
       await background.drain();
       await store.close();

@@ -35,6 +35,8 @@ export interface LinkSessionsRepo {
    */
   transition(id: string, from: LinkSessionStatus[], patch: Partial<Pick<LinkSessionsTable, 'status' | 'link_id' | 'completion_code_hash' | 'oauth_state_hash' | 'expires_at' | 'used_at' | 'completed_at' | 'cloud_id' | 'pending_account_id' | 'pending_data'>>): Promise<boolean>;
   list(q?: { externalUserId?: string; limit?: number }): Promise<LinkSession[]>;
+  /** Deletes sessions that expired before `before` (whatever their outcome); returns how many. */
+  deleteExpired(before: number): Promise<number>;
 }
 
 export function createLinkSessionsRepo(deps: { store: Store; clock: Clock }): LinkSessionsRepo {
@@ -63,6 +65,10 @@ export function createLinkSessionsRepo(deps: { store: Store; clock: Clock }): Li
     async transition(id, from, patch) {
       const r = await db.updateTable('link_sessions').set(patch).where('id', '=', id).where('status', 'in', from).executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
+    },
+    async deleteExpired(before) {
+      const r = await db.deleteFrom('link_sessions').where('expires_at', '<', before).executeTakeFirst();
+      return Number(r.numDeletedRows);
     },
     async list(q = {}) {
       let s = select().orderBy('created_at', 'desc').limit(Math.min(q.limit ?? 100, 1000));

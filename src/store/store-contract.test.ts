@@ -189,6 +189,15 @@ for (const backend of backends) {
         assert.equal((await t.repos.oauthApps.findByClientId('cid-1'))?.clientSecret, 'cs-2');
       });
 
+      test('link sessions: expired ones are purged, live ones stay', async () => {
+        const base = { external_user_id: 'u', cloud_id: null, route: 'connect' as const, return_url: null, status: 'pending' as const, require_confirmation: 1, completion_code_hash: null, oauth_state_hash: null, link_id: null, email_hint: null, api_key_id: null, created_at: 1, used_at: null, completed_at: null, pending_account_id: null, pending_data: null };
+        await t.repos.linkSessions.insert({ ...base, id: 'old', token_hash: 'h-old', expires_at: 1_000 });
+        await t.repos.linkSessions.insert({ ...base, id: 'new', token_hash: 'h-new', expires_at: 5_000 });
+        assert.equal(await t.repos.linkSessions.deleteExpired(2_000), 1);
+        assert.equal(await t.repos.linkSessions.get('old'), undefined);
+        assert.ok(await t.repos.linkSessions.get('new'));
+      });
+
       test('ping answers while the store is up', async () => {
         await t.store.ping();
       });

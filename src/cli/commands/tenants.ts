@@ -27,9 +27,11 @@ export const tenantsListCommand: Command = {
   },
 };
 
+const SESSION_RETENTION_MS = 7 * 86_400_000;
+
 export const tenantsPurgeCommand: Command = {
   name: ['tenants', 'purge'],
-  summary: 'Delete the data of uninstalled sites whose retention has passed.',
+  summary: 'Delete the data of uninstalled sites whose retention has passed, and long-expired link sessions.',
   usage: 'onbehalf tenants purge [--dry-run] [flags]',
   options: { ...SERVER_OPTIONS, ...CONFIG_OPTIONS, 'dry-run': { type: 'boolean' } },
   help: `  --dry-run              list what would be purged, delete nothing\n${CONFIG_OPTIONS_HELP}`,
@@ -44,7 +46,10 @@ export const tenantsPurgeCommand: Command = {
       }
       const purged = await gateway.connect.lifecycle.purge();
       for (const t of purged) ctx.out(`purged ${t.baseUrl}`);
-      if (purged.length === 0) ctx.out('Nothing is due for purging.');
+      // Link sessions are only useful for minutes; a week after expiry they go too.
+      const sessions = await gateway.repos.linkSessions.deleteExpired(systemClock.now() - SESSION_RETENTION_MS);
+      if (sessions > 0) ctx.out(`purged ${sessions} expired link session(s)`);
+      if (purged.length === 0 && sessions === 0) ctx.out('Nothing is due for purging.');
       return 0;
     } finally {
       await gateway.close();
