@@ -19,6 +19,7 @@ import { createOAuthManage } from './identity/oauth-manage.js';
 import { oauthRoutes } from './server/oauth/oauth-routes.js';
 import { resolveOAuthApp } from './tenants/oauth-app.js';
 import { createEmailResolver, type EmailResolver } from './identity/resolve-emails.js';
+import { createAdminMapping, type AdminMapping } from './identity/admin-mapping.js';
 import type { ActAsClient, UpstreamCallInfo } from './confluence/create-act-as-client.js';
 import { linkRoutes } from './server/connect/link-routes.js';
 import { configureRoutes } from './server/connect/configure-routes.js';
@@ -81,7 +82,7 @@ export interface Gateway {
   /** The OAuth 2.0 (3LO) route: its token broker and linking flow; null when no 3LO app is configured. */
   readonly oauth: { readonly broker: OAuthTokenBroker; readonly linking: OAuthLinking; readonly clientId: string } | null;
   /** Account linking: link sessions (start, decide, confirm) and links (list, revoke, admin mapping). */
-  readonly linking: { readonly sessions: LinkSessions; readonly links: Links; readonly resolveEmails: EmailResolver };
+  readonly linking: { readonly sessions: LinkSessions; readonly links: Links; readonly resolveEmails: EmailResolver; readonly adminMapping: AdminMapping };
   /** Serves the app over HTTP on the configured host and port; resolves with the URL it listens on. */
   listen(): Promise<{ url: string; port: number }>;
   close(): Promise<void>;
@@ -236,6 +237,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     allowInsecureHttp: config.atlassian.allowInsecure,
     onUpstreamCall,
   });
+  const adminMapping = createAdminMapping({ repos, links, actAs });
   const resolveEmails = createEmailResolver({ repos, actAs, linkSessions, logger, appKey: config.connect.appKey });
   const contextPath = new URL(config.server.baseUrl).pathname.replace(/\/+$/, '');
   const jwtDeps = { repos, clock, appKey: config.connect.appKey, contextPath, leewaySeconds: config.atlassian.jwtLeewaySeconds };
@@ -272,6 +274,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         : []),
       ...configureRoutes({
         repos,
+        adminMapping,
         links,
         actAs,
         fetch: outbound,
@@ -291,6 +294,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
           links,
           resolveEmails,
           acting,
+          adminMapping,
         },
         { version: packageVersion() },
       ),
@@ -325,7 +329,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     endpoints,
     connect: { descriptor, lifecycle, broker, actAs },
     background,
-    linking: { sessions: linkSessions, links, resolveEmails },
+    linking: { sessions: linkSessions, links, resolveEmails, adminMapping },
     asUser: acting.asUser,
     tokenFor: acting.tokenFor,
     oauth: oauthApp && oauthBroker && oauthLinking ? { broker: oauthBroker, linking: oauthLinking, clientId: oauthApp.clientId } : null,

@@ -148,6 +148,21 @@ export const FeedEvent = z.object({
 
 export const EventPage = z.object({ events: z.array(FeedEvent), cursor: z.string().describe('Pass as `after` to read on; unchanged when there was nothing new.') });
 
+export const SiteUsersQuery = z.object({ site: Site, q: z.string().min(2).max(100).describe("Part of a person's name (Confluence user search, run as the app).") }).strict();
+export const SiteUser = z.object({ accountId: z.string(), displayName: z.string(), email: z.string().nullable().describe('null when the user hides it'), linkedTo: z.string().nullable().describe('Your user the account is linked to on this site') });
+export const SiteUserList = z.object({ users: z.array(SiteUser) });
+export const MappingsBody = z
+  .object({
+    site: Site,
+    mappings: z.array(z.object({ externalUserId: ExternalUserId, accountId: AccountId }).strict()).min(1).max(1000).describe('Accounts an admin picked, mapped to your users (route `admin`).'),
+  })
+  .strict();
+export const MappingsResult = z.object({ mapped: z.number().int(), failed: z.number().int(), errors: z.array(z.string()).describe('One entry per failed mapping, `#<position>: <reason>`') });
+
+export type SiteUsersInput = z.input<typeof SiteUsersQuery>;
+export type SiteUserListWire = z.output<typeof SiteUserList>;
+export type MappingsInput = z.input<typeof MappingsBody>;
+export type MappingsResultWire = z.output<typeof MappingsResult>;
 export type CreateLinkSessionInput = z.input<typeof CreateLinkSessionBody>;
 export type LinkSessionCreatedWire = z.output<typeof LinkSessionCreated>;
 export type LinkSessionViewWire = z.output<typeof LinkSessionView>;

@@ -111,6 +111,8 @@ describe('gateway HTTP skeleton', () => {
       'GET /v1/links/:id': 'apiKey',
       'DELETE /v1/links/:id': 'apiKey',
       'POST /v1/resolve': 'apiKey',
+      'GET /v1/admin/site-users': 'apiKey',
+      'POST /v1/admin/mappings': 'apiKey',
       'POST /v1/tokens': 'apiKey',
       'GET /v1/events': 'apiKey',
       'GET /v1/act/:externalUserId/:site/*': 'apiKey',

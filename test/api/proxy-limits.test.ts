@@ -25,7 +25,7 @@ describe('proxy limits', () => {
       metrics: createMetrics({ defaultMetrics: false }),
       version: 't',
       routes: apiRoutes(
-        { repos: gw.repos, clock: gw.clock, linkSessions: gw.linking.sessions, links: gw.linking.links, resolveEmails: gw.linking.resolveEmails, acting: { asUser: gw.asUser, tokenFor: gw.tokenFor } },
+        { repos: gw.repos, clock: gw.clock, linkSessions: gw.linking.sessions, links: gw.linking.links, resolveEmails: gw.linking.resolveEmails, adminMapping: gw.linking.adminMapping, acting: { asUser: gw.asUser, tokenFor: gw.tokenFor } },
         { proxy: { bufferBytes: 64, maxBodyBytes: 1024 } },
       ),
       auth: { apiKey: apiKeyAuth({ apiKeys: gw.repos.apiKeys, clock: gw.clock }) },

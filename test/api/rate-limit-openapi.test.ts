@@ -65,6 +65,8 @@ describe('per-key rate limit and the OpenAPI document', () => {
     const paths = Object.keys(doc.paths).sort();
     assert.deepEqual(paths, [
       '/v1/act/{externalUserId}/{site}/{apiPath}',
+      '/v1/admin/mappings',
+      '/v1/admin/site-users',
       '/v1/events',
       '/v1/link-sessions',
       '/v1/link-sessions/{id}',

@@ -9,6 +9,7 @@ import type { ActingRequest } from '../../identity/acting.js';
 import type { LinkSessions } from '../../identity/link-sessions.js';
 import type { Links } from '../../identity/links.js';
 import type { EmailResolver } from '../../identity/resolve-emails.js';
+import type { AdminMapping } from '../../identity/admin-mapping.js';
 import type { ApiKey } from '../../store/api-keys-repo.js';
 import type { Link as StoredLink } from '../../store/links-repo.js';
 import type { Repositories } from '../../store/repositories.js';
@@ -34,6 +35,7 @@ export interface ApiRoutesDeps {
   links: Links;
   resolveEmails: EmailResolver;
   acting: ApiActing;
+  adminMapping: AdminMapping;
   /** Registers the links-by-status gauge on this registry (once). */
   metrics?: Metrics;
 }
@@ -339,6 +341,44 @@ export function apiOperations(deps: ApiRoutesDeps, options: ApiRoutesOptions = {
         await access.assertSite(apiKey, body.site);
         const users = body.users.map((u) => ({ email: u.email, ...(u.externalUserId ? { externalUserId: u.externalUserId } : {}) }));
         return { results: await deps.resolveEmails({ site: body.site, users, apiKeyId: apiKey.id }) };
+      },
+    ),
+    op(
+      {
+        method: 'GET',
+        path: '/v1/admin/site-users',
+        auth: 'apiKey',
+        operationId: 'searchSiteUsers',
+        tag: 'Admin mapping',
+        summary: "Search a site's users by name (Confluence user search, as the app), to pick accounts to map.",
+        query: S.SiteUsersQuery,
+        success: { status: 200, description: 'Matching people, with the user each is linked to, if any.', schema: S.SiteUserList },
+        errors: ['VALIDATION_FAILED', 'FORBIDDEN', 'TENANT_NOT_FOUND', 'TENANT_UNINSTALLED', 'ATLASSIAN_ERROR', ...UPSTREAM_ERRORS],
+      },
+      async ({ query, apiKey }) => {
+        await access.assertSite(apiKey, query.site);
+        const tenant = await findTenant(repos, query.site, { route: 'connect' });
+        if (!tenant.cloudId) throw new GatewayError('ATLASSIAN_UNAVAILABLE', `The cloud id of ${tenant.baseUrl} is not known yet.`);
+        return { users: await deps.adminMapping.search(tenant, tenant.cloudId, query.q) };
+      },
+    ),
+    op(
+      {
+        method: 'POST',
+        path: '/v1/admin/mappings',
+        auth: 'apiKey',
+        operationId: 'mapUsers',
+        tag: 'Admin mapping',
+        summary: "Map accounts of a site to your users (route `admin`); each must exist on the site. Acting through them needs the site's policy to allow admin-mapped links.",
+        body: S.MappingsBody,
+        success: { status: 200, description: 'How many were mapped, and why the others were not.', schema: S.MappingsResult },
+        errors: ['VALIDATION_FAILED', 'BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'FORBIDDEN', 'TENANT_NOT_FOUND', 'TENANT_UNINSTALLED', ...UPSTREAM_ERRORS],
+      },
+      async ({ body, apiKey }) => {
+        await access.assertSite(apiKey, body.site);
+        const tenant = await findTenant(repos, body.site, { route: 'connect' });
+        if (!tenant.cloudId) throw new GatewayError('ATLASSIAN_UNAVAILABLE', `The cloud id of ${tenant.baseUrl} is not known yet.`);
+        return deps.adminMapping.mapMany(tenant, tenant.cloudId, { id: apiKey.id, kind: 'api_key' }, body.mappings);
       },
     ),
     op(

@@ -2,6 +2,7 @@ import type { Context, Handler } from 'hono';
 import { GatewayError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { ConnectActAs } from '../../broker/connect-act-as.js';
+import type { AdminMapping } from '../../identity/admin-mapping.js';
 import type { Links } from '../../identity/links.js';
 import type { ActingMode } from '../../store/policies-repo.js';
 import type { Repositories } from '../../store/repositories.js';
@@ -9,11 +10,12 @@ import type { Tenant } from '../../store/tenants-repo.js';
 import { ensureCloudId } from '../../tenants/ensure-cloud-id.js';
 import type { ConnectAuth } from '../middleware/connect-jwt-auth.js';
 import { CONNECT_CONFIGURE_JS } from '../pages/assets.js';
-import { ConfigurePage, type FoundUser } from '../pages/configure-page.js';
+import { ConfigurePage } from '../pages/configure-page.js';
 import type { RouteDef } from '../routes.js';
 
 export interface ConfigureRouteDeps {
   repos: Repositories;
+  adminMapping: AdminMapping;
   links: Links;
   actAs: ConnectActAs;
   fetch: typeof fetch;
@@ -27,8 +29,6 @@ export interface ConfigureRouteDeps {
 
 const ACTING: readonly ActingMode[] = ['linked_only', 'admin_mapped', 'any_user'];
 const MAX_CSV_LINES = 1000;
-const EXTERNAL_ID = /^[\x21-\x7e]{1,200}$/;
-const ACCOUNT_ID = /^[A-Za-z0-9:_-]{1,128}$/;
 
 /**
  * Admin mapping inside Confluence (the Connect configurePage). Confluence shows the page to admins only,
@@ -52,37 +52,8 @@ export function configureRoutes(deps: ConfigureRouteDeps): RouteDef[] {
     return { tenant, accountId, cloudId };
   }
 
-  async function search(tenant: Tenant, cloudId: string, q: string): Promise<FoundUser[]> {
-    const cql = `user.fullname~"${q.replace(/["\\]/g, '')}"`;
-    const res = await deps.actAs.asApp(tenant).fetch(`/rest/api/search/user?cql=${encodeURIComponent(cql)}&limit=25`);
-    if (!res.ok) throw new GatewayError('ATLASSIAN_ERROR', `User search answered HTTP ${res.status}.`);
-    const body = (await res.json()) as { results?: { user?: { accountId?: string; displayName?: string; email?: string | null; accountType?: string } }[] };
-    const out: FoundUser[] = [];
-    for (const r of body.results ?? []) {
-      const u = r.user;
-      if (!u?.accountId || u.accountType === 'app') continue;
-      const link = await deps.repos.links.liveForAccount(cloudId, u.accountId);
-      out.push({ accountId: u.accountId, displayName: u.displayName ?? u.accountId, email: u.email || null, linkedTo: link?.externalUserId ?? null });
-      // Admins should pick from accounts really seen: search results join the directory too.
-      await deps.repos.knownAccounts.record({ cloudId, accountId: u.accountId, source: 'admin:search', displayName: u.displayName ?? null, email: u.email || null });
-    }
-    return out;
-  }
-
-  async function accountExists(tenant: Tenant, accountId: string): Promise<boolean> {
-    const res = await deps.actAs.asApp(tenant).fetch(`/rest/api/user?accountId=${encodeURIComponent(accountId)}`);
-    if (res.status === 404) return false;
-    if (!res.ok) throw new GatewayError('ATLASSIAN_ERROR', `Could not check account ${accountId} (HTTP ${res.status}).`);
-    const user = (await res.json()) as { accountType?: string };
-    return user.accountType !== 'app';
-  }
-
-  async function mapOne(tenant: Tenant, cloudId: string, adminId: string, externalUserId: string, accountId: string) {
-    if (!EXTERNAL_ID.test(externalUserId)) throw new GatewayError('VALIDATION_FAILED', `"${externalUserId.slice(0, 50)}" is not a valid user ID (1-200 printable characters, no spaces).`);
-    if (!ACCOUNT_ID.test(accountId)) throw new GatewayError('VALIDATION_FAILED', `"${accountId.slice(0, 50)}" is not an Atlassian account ID.`);
-    if (!(await accountExists(tenant, accountId))) throw new GatewayError('NOT_FOUND', `There is no user ${accountId} on this site.`);
-    return deps.links.adminMap({ cloudId, accountId, externalUserId, tenantId: tenant.id, adminId, adminKind: 'atlassian' });
-  }
+  const mapOne = (tenant: Tenant, cloudId: string, adminId: string, externalUserId: string, accountId: string) =>
+    deps.adminMapping.mapOne(tenant, cloudId, { id: adminId, kind: 'atlassian' }, { externalUserId, accountId });
 
   const page: Handler = async (c) => {
     const { tenant, claims } = c.get('connect') as ConnectAuth;
@@ -105,9 +76,8 @@ export function configureRoutes(deps: ConfigureRouteDeps): RouteDef[] {
   const find: Handler = async (c) => {
     const admin = await adminOf(c);
     const body = (await c.req.json().catch(() => null)) as { q?: unknown } | null;
-    const q = typeof body?.q === 'string' ? body.q.trim().slice(0, 100) : '';
-    if (q.length < 2) throw new GatewayError('VALIDATION_FAILED', 'Type at least two characters.');
-    return c.json({ users: await search(admin.tenant, admin.cloudId, q) });
+    const q = typeof body?.q === 'string' ? body.q : '';
+    return c.json({ users: await deps.adminMapping.search(admin.tenant, admin.cloudId, q) });
   };
 
   const map: Handler = async (c) => {

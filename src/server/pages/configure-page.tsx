@@ -2,13 +2,6 @@ import type { Link } from '../../store/links-repo.js';
 import type { ActingMode } from '../../store/policies-repo.js';
 import { Layout, Notice } from './layout.js';
 
-export interface FoundUser {
-  accountId: string;
-  displayName: string;
-  email: string | null;
-  linkedTo: string | null;
-}
-
 export interface ConfigurePageProps {
   appName: string;
   assetsBase: string;

@@ -1,0 +1,105 @@
+import { GatewayError } from '../errors.js';
+import type { ConnectActAs } from '../broker/connect-act-as.js';
+import type { Link } from '../store/links-repo.js';
+import type { Repositories } from '../store/repositories.js';
+import type { Tenant } from '../store/tenants-repo.js';
+import type { Links } from './links.js';
+
+export interface FoundUser {
+  accountId: string;
+  displayName: string;
+  email: string | null;
+  /** Your user the account is linked to on this site, if any. */
+  linkedTo: string | null;
+}
+
+export interface Mapping {
+  externalUserId: string;
+  accountId: string;
+}
+
+export interface MappingResult {
+  mapped: number;
+  failed: number;
+  errors: string[];
+}
+
+const EXTERNAL_ID = /^[\x21-\x7e]{1,200}$/;
+const ACCOUNT_ID = /^[A-Za-z0-9:_-]{1,128}$/;
+export const MAX_MAPPINGS = 1000;
+
+/**
+ * Admin mapping, shared by the configure page inside Confluence and the HTTP API: find a site's users
+ * (through Confluence's user search, as the app), and map accounts that really exist on the site to your
+ * users, one by one or in bulk. Never by name: an admin picks the account.
+ */
+export function createAdminMapping(deps: { repos: Repositories; links: Links; actAs: ConnectActAs }) {
+  async function accountExists(tenant: Tenant, accountId: string): Promise<boolean> {
+    const res = await deps.actAs.asApp(tenant).fetch(`/rest/api/user?accountId=${encodeURIComponent(accountId)}`);
+    if (res.status === 404) return false;
+    if (!res.ok) throw new GatewayError('ATLASSIAN_ERROR', `Could not check account ${accountId} (HTTP ${res.status}).`);
+    return ((await res.json()) as { accountType?: string }).accountType !== 'app';
+  }
+
+  async function mapOne(tenant: Tenant, cloudId: string, admin: { id: string; kind: 'atlassian' | 'console' | 'api_key' }, m: Mapping): Promise<Link> {
+    if (!EXTERNAL_ID.test(m.externalUserId)) throw new GatewayError('VALIDATION_FAILED', `"${m.externalUserId.slice(0, 50)}" is not a valid user ID (1-200 printable characters, no spaces).`);
+    if (!ACCOUNT_ID.test(m.accountId)) throw new GatewayError('VALIDATION_FAILED', `"${m.accountId.slice(0, 50)}" is not an Atlassian account ID.`);
+    if (!(await accountExists(tenant, m.accountId))) throw new GatewayError('NOT_FOUND', `There is no user ${m.accountId} on this site.`);
+    return deps.links.adminMap({ cloudId, accountId: m.accountId, externalUserId: m.externalUserId, tenantId: tenant.id, adminId: admin.id, adminKind: admin.kind === 'atlassian' ? 'atlassian' : 'console' });
+  }
+
+  return {
+    async search(tenant: Tenant, cloudId: string, query: string): Promise<FoundUser[]> {
+      const q = query.trim().slice(0, 100);
+      if (q.length < 2) throw new GatewayError('VALIDATION_FAILED', 'Type at least two characters.');
+      const cql = `user.fullname~"${q.replace(/["\\]/g, '')}"`;
+      const res = await deps.actAs.asApp(tenant).fetch(`/rest/api/search/user?cql=${encodeURIComponent(cql)}&limit=25`);
+      if (!res.ok) throw new GatewayError('ATLASSIAN_ERROR', `User search answered HTTP ${res.status}.`);
+      const body = (await res.json()) as { results?: { user?: { accountId?: string; displayName?: string; email?: string | null; accountType?: string } }[] };
+      const out: FoundUser[] = [];
+      for (const r of body.results ?? []) {
+        const u = r.user;
+        if (!u?.accountId || u.accountType === 'app') continue;
+        const link = await deps.repos.links.liveForAccount(cloudId, u.accountId);
+        out.push({ accountId: u.accountId, displayName: u.displayName ?? u.accountId, email: u.email || null, linkedTo: link?.externalUserId ?? null });
+        // Admins pick from accounts really seen: search results join the directory too.
+        await deps.repos.knownAccounts.record({ cloudId, accountId: u.accountId, source: 'admin:search', displayName: u.displayName ?? null, email: u.email || null });
+      }
+      return out;
+    },
+
+    mapOne,
+
+    /** Several mappings; each one succeeds or fails on its own, with the reason. */
+    async mapMany(tenant: Tenant, cloudId: string, admin: { id: string; kind: 'atlassian' | 'console' | 'api_key' }, mappings: Mapping[]): Promise<MappingResult> {
+      if (mappings.length > MAX_MAPPINGS) throw new GatewayError('PAYLOAD_TOO_LARGE', `At most ${MAX_MAPPINGS} mappings at a time.`);
+      let mapped = 0;
+      const errors: string[] = [];
+      for (const [i, m] of mappings.entries()) {
+        try {
+          await mapOne(tenant, cloudId, admin, m);
+          mapped++;
+        } catch (e) {
+          errors.push(`#${i + 1}: ${e instanceof GatewayError ? e.message : 'failed'}`);
+        }
+      }
+      return { mapped, failed: errors.length, errors: errors.slice(0, 50) };
+    },
+  };
+}
+
+export type AdminMapping = ReturnType<typeof createAdminMapping>;
+
+/** `your user ID,account ID` per line; a header line and `#` comments are skipped. */
+export function parseMappingCsv(csv: string): Mapping[] | { line: number; problem: string } {
+  const lines = csv.split(/\r?\n/).map((l) => l.trim());
+  const out: Mapping[] = [];
+  for (const [i, line] of lines.entries()) {
+    if (line === '' || line.startsWith('#')) continue;
+    const cells = line.split(',').map((x) => x.trim().replace(/^"(.*)"$/, '$1'));
+    if (out.length === 0 && /user/i.test(cells[0] ?? '') && /account/i.test(cells[1] ?? '')) continue;
+    if (cells.length !== 2) return { line: i + 1, problem: 'expected two columns: your user ID, Atlassian account ID' };
+    out.push({ externalUserId: cells[0] ?? '', accountId: cells[1] ?? '' });
+  }
+  return out;
+}
