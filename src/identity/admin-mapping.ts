@@ -89,17 +89,3 @@ export function createAdminMapping(deps: { repos: Repositories; links: Links; ac
 }
 
 export type AdminMapping = ReturnType<typeof createAdminMapping>;
-
-/** `your user ID,account ID` per line; a header line and `#` comments are skipped. */
-export function parseMappingCsv(csv: string): Mapping[] | { line: number; problem: string } {
-  const lines = csv.split(/\r?\n/).map((l) => l.trim());
-  const out: Mapping[] = [];
-  for (const [i, line] of lines.entries()) {
-    if (line === '' || line.startsWith('#')) continue;
-    const cells = line.split(',').map((x) => x.trim().replace(/^"(.*)"$/, '$1'));
-    if (out.length === 0 && /user/i.test(cells[0] ?? '') && /account/i.test(cells[1] ?? '')) continue;
-    if (cells.length !== 2) return { line: i + 1, problem: 'expected two columns: your user ID, Atlassian account ID' };
-    out.push({ externalUserId: cells[0] ?? '', accountId: cells[1] ?? '' });
-  }
-  return out;
-}
