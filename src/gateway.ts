@@ -167,7 +167,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     },
     { refreshSkewMs: config.broker.refreshSkewSeconds * 1000, cacheMaxEntries: config.broker.cacheMaxEntries },
   );
-  const actAs = createConnectActAs({ ...io, broker, repos, appKey: config.connect.appKey, allowInsecureHttp: config.atlassian.allowInsecure, onUpstreamCall });
+  const actAs = createConnectActAs({ ...io, broker, repos, appKey: config.connect.appKey, allowInsecureHttp: config.atlassian.allowInsecure, refreshSkewMs: config.broker.refreshSkewSeconds * 1000, onUpstreamCall });
   const descriptor = connectDescriptor(config.connect, config.server.baseUrl);
   const lifecycle = createConnectLifecycle(
     { repos, clock, fetch: outbound, logger, onTenantGone: (tenant) => broker.purgeTenant(tenant) },

@@ -21,6 +21,8 @@ export interface ConnectActAsDeps {
   clock: Clock;
   appKey: string;
   allowInsecureHttp: boolean;
+  /** The broker's refresh skew: a held token is not reused within this much of its expiry. */
+  refreshSkewMs: number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
   onUpstreamCall?: (info: UpstreamCallInfo) => void;
@@ -47,14 +49,25 @@ export function createConnectActAs(deps: ConnectActAsDeps): ConnectActAs {
     asUser(tenant, accountId, options = {}) {
       const req = { tenant, accountId, ...(options.scopes ? { scopes: options.scopes } : {}) };
       let last: string | undefined;
+      // The token this client was last given, reused while the broker has dropped nothing since and the
+      // token has more than the skew left: the hot path then skips the broker's key building and lookup.
+      let held: { token: string; expiresAt: number; version: number } | undefined;
       return createActAsClient(clientDeps, {
         apiBaseUrl: tenant.baseUrl,
         ...common(options.retry),
         credential: async ({ forceFresh }) => {
           // After a 401 the cached token is dropped (only if it is still the one that failed) and re-minted.
-          if (forceFresh) deps.broker.invalidate(req, last);
+          if (forceFresh) {
+            held = undefined;
+            deps.broker.invalidate(req, last);
+          }
+          if (held && held.version === deps.broker.version && held.expiresAt - deps.refreshSkewMs > deps.clock.now()) {
+            return { authorization: `Bearer ${held.token}` };
+          }
+          const version = deps.broker.version;
           const token = await deps.broker.tokenFor(req);
           last = token.accessToken;
+          held = { token: token.accessToken, expiresAt: token.expiresAt, version };
           return { authorization: `Bearer ${token.accessToken}` };
         },
       });

@@ -45,6 +45,11 @@ export interface ConnectTokenBroker {
   purgeTenant(tenant: Pick<Tenant, 'appKey' | 'tenantKey'>): number;
   /** Drops one account's cached tokens on every site (its link was revoked). */
   purgeAccount(accountId: string): number;
+  /**
+   * Grows whenever cached tokens are dropped (invalidate, purges). A client that keeps the token it was
+   * last given may reuse it only while this is unchanged, so a revocation still takes effect at once.
+   */
+  readonly version: number;
   readonly cacheSize: number;
   readonly stats: Readonly<BrokerStats>;
 }
@@ -98,6 +103,7 @@ export function createConnectTokenBroker(deps: ConnectTokenBrokerDeps, options: 
   const maxAttempts = options.maxAttempts ?? 3;
   // Bumped by purgeTenant: a grant that was in flight when its tenant was purged must not re-fill the cache.
   const generations = new Map<string, number>();
+  let version = 0;
 
   const tenantPrefix = (t: Pick<Tenant, 'appKey' | 'tenantKey'>) => `connect\u0000${t.appKey}\u0000${t.tenantKey}\u0000`;
   const keyOf = (tenant: Tenant, accountId: string, scopes: string[]) =>
@@ -195,6 +201,7 @@ export function createConnectTokenBroker(deps: ConnectTokenBrokerDeps, options: 
       });
     },
     invalidate(req, accessToken) {
+      version++;
       const key = keyOf(req.tenant, req.accountId, normaliseConnectScopes(req.scopes));
       const cached = cache.get(key);
       // Only the token that failed: a concurrent caller may already have put a fresh one in its place.
@@ -202,11 +209,16 @@ export function createConnectTokenBroker(deps: ConnectTokenBrokerDeps, options: 
     },
     purgeTenant(tenant) {
       const prefix = tenantPrefix(tenant);
+      version++;
       generations.set(prefix, (generations.get(prefix) ?? 0) + 1);
       return cache.deleteWhere((_k, v) => v.tenantPrefix === prefix);
     },
     purgeAccount(accountId) {
+      version++;
       return cache.deleteWhere((_k, v) => v.accountId === accountId);
+    },
+    get version() {
+      return version;
     },
     get cacheSize() {
       return cache.size;

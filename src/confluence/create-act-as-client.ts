@@ -152,6 +152,19 @@ export function createActAsClient(deps: ActAsClientDeps, options: ActAsClientOpt
   const { clock } = deps;
   const fetchImpl = deps.fetch;
 
+  // Checking a path costs a few microseconds (URL parsing, escape checks) and clients call the same few
+  // paths over and over: refusals are never cached, accepted string paths are (bounded).
+  const targets = new Map<string, ReturnType<typeof assertTarget>>();
+  const targetOf = (path: string | URL): ReturnType<typeof assertTarget> => {
+    if (typeof path !== 'string') return assertTarget(resolveApiTarget(base, path));
+    const hit = targets.get(path);
+    if (hit) return hit;
+    const target = assertTarget(resolveApiTarget(base, path));
+    if (targets.size >= 256) targets.clear();
+    targets.set(path, target);
+    return target;
+  };
+
   const report = (info: UpstreamCallInfo): void => {
     try {
       options.onUpstreamCall?.(info);
@@ -192,7 +205,7 @@ export function createActAsClient(deps: ActAsClientDeps, options: ActAsClientOpt
   }
 
   async function actAsFetch(path: string | URL, init: RequestInit = {}): Promise<Response> {
-    const first = assertTarget(resolveApiTarget(base, path));
+    const first = targetOf(path);
     const callerSignal = init.signal ?? undefined;
     callerSignal?.throwIfAborted();
     let method = (init.method ?? 'GET').toUpperCase();

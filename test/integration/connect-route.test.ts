@@ -123,6 +123,20 @@ describe('Connect route through the sandbox', () => {
     }
   });
 
+  test('asUser reuses the token it holds only until the broker drops anything (a revocation takes effect at once)', async () => {
+    const t = await tenant();
+    const dave = DEFAULT_ACCOUNTS.dave;
+    const client = w.gateway.connect.actAs.asUser(t, dave);
+    assert.equal((await client.fetch('/rest/api/user/current')).status, 200);
+    const grants = () => w.sandbox.control.counters.total('impersonation_grant', { user: dave });
+    const before = grants();
+    for (let i = 0; i < 5; i++) assert.equal((await client.fetch('/rest/api/user/current')).status, 200);
+    assert.equal(grants(), before, 'the held token serves repeated calls');
+    w.gateway.connect.broker.purgeAccount(dave);
+    assert.equal((await client.fetch('/rest/api/user/current')).status, 200);
+    assert.equal(grants(), before + 1, 'after a purge the client goes back to the broker, which mints anew');
+  });
+
   test('asApp: requests signed with a Connect JWT (qsh over the API path) act as the app', async () => {
     const t = await tenant();
     const res = await w.gateway.connect.actAs.asApp(t).fetch(`/rest/api/user?accountId=${encodeURIComponent(BOB)}`);
