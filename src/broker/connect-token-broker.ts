@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { GatewayError, isGatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -225,9 +224,4 @@ export function createConnectTokenBroker(deps: ConnectTokenBrokerDeps, options: 
     },
     stats,
   };
-}
-
-/** A short, non-reversible fingerprint of a token for logs and audit entries (never the token). */
-export function tokenFingerprint(token: string): string {
-  return createHash('sha256').update(token).digest('hex').slice(0, 12);
 }

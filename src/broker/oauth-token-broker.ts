@@ -245,18 +245,8 @@ export function createOAuthTokenBroker(deps: OAuthTokenBrokerDeps, options: OAut
   }
 
   /** The scope key of the account's stored grant (non-secret columns only; no decryption). */
-  async function findGrant(accountId: string): Promise<string | undefined> {
-    const row = await deps.store.db
-      .selectFrom('tokens')
-      .select(['scope_key'])
-      .where('route', '=', 'oauth')
-      .where('app_key', '=', clientId)
-      .where('tenant_key', '=', '')
-      .where('account_id', '=', accountId)
-      .where('kind', '=', 'refresh')
-      .orderBy('updated_at', 'desc')
-      .executeTakeFirst();
-    return row?.scope_key;
+  function findGrant(accountId: string): Promise<string | undefined> {
+    return grantScopeKeyIn(deps.store.db, accountId);
   }
 
   function grantMissing(accountId: string): GatewayError {
@@ -362,7 +352,7 @@ export function createOAuthTokenBroker(deps: OAuthTokenBrokerDeps, options: OAut
     }
   }
 
-  /** Same as findGrant, on the locked executor (never `store.db` inside the lock: SQLite has one connection). */
+  /** The grant's scope key on a given executor: inside the lock it must be the locked one (SQLite has one connection). */
   async function grantScopeKeyIn(tx: Store['db'], accountId: string): Promise<string | undefined> {
     const row = await tx
       .selectFrom('tokens')

@@ -1,4 +1,4 @@
-import { loadSeedFile, startSandboxServer } from '../../sandbox/index.js';
+import { runSandboxCommand } from '../../sandbox/index.js';
 import type { Command } from '../command.js';
 import { parsePort } from '../parse-port.js';
 
@@ -15,18 +15,10 @@ On start it prints one JSON line to stdout, {"url": ..., "discovery": ..., "site
 until Ctrl-C. See docs/sandbox.md for the endpoints and the control API.`,
   async run(ctx) {
     const port = parsePort(ctx.values['port'], 4100, '--port');
-    const seedFile = ctx.values['seed'];
-    const seed = typeof seedFile === 'string' ? loadSeedFile(seedFile) : undefined;
+    const seedPath = typeof ctx.values['seed'] === 'string' ? ctx.values['seed'] : undefined;
     const host = typeof ctx.values['host'] === 'string' ? ctx.values['host'] : '127.0.0.1';
-    const server = await startSandboxServer({ port, host, ...(seed ? { seed } : {}) });
-    const discovery = server.sandbox.control.discovery();
-    ctx.out(
-      JSON.stringify({
-        url: server.url,
-        discovery: `${server.url}/_sandbox/discovery`,
-        sites: discovery.sites.map((s) => ({ key: s.key, baseUrl: s.baseUrl, cloudId: s.cloudId })),
-      }),
-    );
+    // The sandbox owns its ready line; the CLI owns argv and signals.
+    const server = await runSandboxCommand({ port, host, ...(seedPath ? { seedPath } : {}), write: (line) => ctx.out(line.trimEnd()) });
     await ctx.stopSignal;
     await server.close();
     return 0;
