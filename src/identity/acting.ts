@@ -46,7 +46,9 @@ export async function resolveActing(deps: ActingDeps, req: ActingRequest): Promi
   if (!cloudId) throw new GatewayError('ATLASSIAN_UNAVAILABLE', `The cloud id of ${site.baseUrl} is not known yet; try again shortly.`);
   const policy = await deps.repos.policies.get(cloudId);
 
-  const viaConnect = async () => findTenant(deps.repos, cloudId, { route: 'connect', appKey: deps.appKey });
+  // The site look-up usually found the Connect install already; only look again when it found another route.
+  const viaConnect = async () =>
+    site.route === 'connect' && site.appKey === deps.appKey && site.status === 'active' ? site : findTenant(deps.repos, cloudId, { route: 'connect', appKey: deps.appKey });
   const viaOAuth = async () => {
     if (!deps.oauthClientId) throw new GatewayError('POLICY_REFUSED', 'This link was made through OAuth 2.0 (3LO), which is not configured on this gateway any more.');
     return findTenant(deps.repos, cloudId, { route: 'oauth', appKey: deps.oauthClientId });
