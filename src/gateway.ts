@@ -346,7 +346,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         maintenance = setInterval(maintain, 3600_000);
         maintenance.unref();
         if (oauthBroker && config.oauth.idleRefreshDays > 0) {
-          idleRefresher = oauthBroker.startIdleRefresher({ intervalMs: 6 * 3600_000, idleForMs: config.oauth.idleRefreshDays * 86_400_000 });
+          // The first run comes soon after start: instances that restart more often than the interval
+          // would otherwise never refresh a quiet user's grant.
+          idleRefresher = oauthBroker.startIdleRefresher({ intervalMs: 6 * 3600_000, firstRunAfterMs: 60_000, idleForMs: config.oauth.idleRefreshDays * 86_400_000 });
         }
       });
     },

@@ -68,6 +68,11 @@ test('redact() as a table', () => {
     ['https://u:p@host/x', `https://${REDACTED}@host/x`],
     ['/cb?state=s1&code=c1', `/cb?state=${REDACTED}&code=${REDACTED}`],
     ['Authorization: JWT abc.def.ghi', `Authorization: JWT ${REDACTED}`],
+    // Link-session tokens ride in paths and in `session=`; API keys and completion codes have their own prefixes.
+    ['GET /link/obl_Zm9vYmFyYmF6cXV4cXV1eA-_12 200', `GET /link/obl_${REDACTED} 200`],
+    ['/connect/link?session=obl_Zm9vYmFyYmF6cXV4cXV1eA&xdm_e=x', `/connect/link?session=obl_${REDACTED}&xdm_e=x`],
+    [{ msg: 'key obk_abcdefghijklmnopqrstuvwxyz and code obc_abcdefghijklmnopqrstuv' }, { msg: `key obk_${REDACTED} and code obc_${REDACTED}` }],
+    ['a short obl_abc is not a token', 'a short obl_abc is not a token'],
   ];
   for (const [input, expected] of cases) assert.deepEqual(redact(input), expected, JSON.stringify(input));
   const cyclic: Record<string, unknown> = { a: 1 };

@@ -50,6 +50,12 @@ const PARAM_RE = new RegExp(`([?&;](?:${SENSITIVE_PARAMS.join('|')})=)[^&#\\s"']
 const SCHEME_RE = /\b(Bearer|JWT|Basic)\s+[A-Za-z0-9._~+/=-]+/g;
 const URL_CREDENTIALS_RE = /\b([a-z][a-z0-9+.-]*:\/\/)[^/@\s:]+:[^/@\s]+@/gi;
 const COMPACT_JWT_RE = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
+/**
+ * Our own bearer values (`obl_` link sessions, `obc_` completion codes, `obk_` API keys, ...: see
+ * `newSecretToken`). They travel in paths and query strings (`/link/obl_...`), so neither the key rules
+ * nor the parameter rules catch them; the prefix is kept so a log still says what kind of value it was.
+ */
+const OUR_TOKEN_RE = /\b(ob[a-z])_[A-Za-z0-9_-]{16,}/g;
 
 /** Scrubs credentials that appear inside free text or URLs. */
 export function redactString(s: string): string {
@@ -57,7 +63,8 @@ export function redactString(s: string): string {
     .replace(PARAM_RE, `$1${REDACTED}`)
     .replace(SCHEME_RE, `$1 ${REDACTED}`)
     .replace(URL_CREDENTIALS_RE, `$1${REDACTED}@`)
-    .replace(COMPACT_JWT_RE, REDACTED);
+    .replace(COMPACT_JWT_RE, REDACTED)
+    .replace(OUR_TOKEN_RE, `$1_${REDACTED}`);
 }
 
 /** A deep copy with sensitive keys replaced and credentials scrubbed from strings. Cycles are cut. */

@@ -459,6 +459,19 @@ for (const backend of testBackends()) {
       assert.equal(results.length, runs, 'no run after stop()');
       assert.equal(refreshes(w), 1);
     });
+
+    test('startIdleRefresher makes its first run after firstRunAfterMs, not after a whole interval', async () => {
+      const broker = w.broker();
+      await w.connect(broker, ALICE);
+      w.sandbox.clock.advance(40 * DAY);
+      const results: number[] = [];
+      // An interval no test would outlive: only the first-run delay can trigger the job.
+      const refresher = broker.startIdleRefresher({ intervalMs: 3600_000, firstRunAfterMs: 0, idleForMs: 30 * DAY, onResult: (r) => results.push(r.refreshed) });
+      for (let i = 0; i < 5000 && results.length < 1; i++) await new Promise((r) => setTimeout(r, 2));
+      await refresher.stop();
+      assert.deepEqual(results, [1]);
+      assert.throws(() => broker.startIdleRefresher({ intervalMs: 1, firstRunAfterMs: -1, idleForMs: DAY }), /firstRunAfterMs must be >= 0/);
+    });
   });
 }
 

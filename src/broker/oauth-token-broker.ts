@@ -100,8 +100,11 @@ export interface OAuthTokenBroker {
   revoke(req: Pick<OAuthTokenRequest, 'accountId'>): Promise<number>;
   /** The background job body: refreshes every grant whose refresh token has not been rotated for `idleForMs`. */
   refreshIdle(input: { idleForMs: number; limit?: number }): Promise<IdleRefreshResult>;
-  /** Calls refreshIdle every `intervalMs` (timers unref'ed; runs never overlap). */
-  startIdleRefresher(input: { intervalMs: number; idleForMs: number; onResult?: (r: IdleRefreshResult) => void }): IdleRefresher;
+  /**
+   * Calls refreshIdle `firstRunAfterMs` after start (default: `intervalMs`), then every `intervalMs`
+   * (timers unref'ed; runs never overlap).
+   */
+  startIdleRefresher(input: { intervalMs: number; idleForMs: number; firstRunAfterMs?: number; onResult?: (r: IdleRefreshResult) => void }): IdleRefresher;
   readonly cacheSize: number;
   readonly stats: Readonly<OAuthBrokerStats>;
 }
@@ -530,18 +533,20 @@ export function createOAuthTokenBroker(deps: OAuthTokenBrokerDeps, options: OAut
       if (!Number.isFinite(input.intervalMs) || input.intervalMs < 1) throw new RangeError(`startIdleRefresher: intervalMs must be >= 1, got ${input.intervalMs}`);
       let stopped = false;
       let timer: NodeJS.Timeout | undefined;
+      const firstRunAfterMs = input.firstRunAfterMs ?? input.intervalMs;
+      if (!Number.isFinite(firstRunAfterMs) || firstRunAfterMs < 0) throw new RangeError(`startIdleRefresher: firstRunAfterMs must be >= 0, got ${firstRunAfterMs}`);
       let running: Promise<void> = Promise.resolve();
-      const schedule = () => {
+      const schedule = (delayMs: number) => {
         if (stopped) return;
         timer = setTimeout(() => {
           running = refreshIdle({ idleForMs: input.idleForMs })
             .then((r) => input.onResult?.(r))
             .catch((e: unknown) => deps.logger.error({ err: e, clientId }, 'idle OAuth refresh run failed'))
-            .finally(schedule);
-        }, input.intervalMs);
+            .finally(() => schedule(input.intervalMs));
+        }, delayMs);
         timer.unref();
       };
-      schedule();
+      schedule(firstRunAfterMs);
       return {
         async stop() {
           stopped = true;

@@ -45,7 +45,7 @@ export function createAdminMapping(deps: { repos: Repositories; links: Links; ac
     if (!EXTERNAL_ID.test(m.externalUserId)) throw new GatewayError('VALIDATION_FAILED', `"${m.externalUserId.slice(0, 50)}" is not a valid user ID (1-200 printable characters, no spaces).`);
     if (!ACCOUNT_ID.test(m.accountId)) throw new GatewayError('VALIDATION_FAILED', `"${m.accountId.slice(0, 50)}" is not an Atlassian account ID.`);
     if (!(await accountExists(tenant, m.accountId))) throw new GatewayError('NOT_FOUND', `There is no user ${m.accountId} on this site.`);
-    return deps.links.adminMap({ cloudId, accountId: m.accountId, externalUserId: m.externalUserId, tenantId: tenant.id, adminId: admin.id, adminKind: admin.kind === 'atlassian' ? 'atlassian' : 'console' });
+    return deps.links.adminMap({ cloudId, accountId: m.accountId, externalUserId: m.externalUserId, tenantId: tenant.id, adminId: admin.id, adminKind: admin.kind });
   }
 
   return {

@@ -18,7 +18,7 @@ export interface AdminMapInput {
   tenantId?: string | null;
   /** The admin's Atlassian account (from the configure page's signed JWT), or the admin console user. */
   adminId: string;
-  adminKind: 'atlassian' | 'console';
+  adminKind: 'atlassian' | 'console' | 'api_key';
 }
 
 /** Called when a link ends, so brokers drop that account's tokens at once. */

@@ -43,7 +43,9 @@ describe('admin mapping over the HTTP API', () => {
     assert.match(out.errors.join('\n'), /#3: .*already linked/);
     const links = await w.gateway.repos.links.list({ externalUserId: 'crm-carol' });
     assert.equal(links[0]?.route, 'admin');
-    assert.equal(links[0]?.evidence['adminKind'], 'console');
+    // Recorded as made through an API key (named by its id), not as a console or Atlassian admin.
+    assert.equal(links[0]?.evidence['adminKind'], 'api_key');
+    assert.match(String(links[0]?.evidence['adminId']), /.+/);
     assert.equal((await call('POST', '/v1/admin/mappings', { site: 'acme', mappings: [] })).status, 400);
     assert.equal((await call('POST', '/v1/admin/mappings', { site: 'nowhere', mappings: [{ externalUserId: 'x', accountId: DEFAULT_ACCOUNTS.dave }] })).status, 404);
   });
