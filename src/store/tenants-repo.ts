@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Store } from './create-store.js';
 import { newId } from './ids.js';
+import { purgeTenant, type PurgedCounts } from './purge-tenant.js';
 import type { SecretBox } from './secret-box.js';
 import { secretContext, type TenantRoute, type TenantStatus, type TenantsTable } from './schema.js';
 
@@ -59,6 +60,8 @@ export interface TenantsRepo {
   /** The decrypted shared secret, or undefined when the tenant has none. */
   sharedSecret(id: string): Promise<string | undefined>;
   delete(id: string): Promise<void>;
+  /** Deletes the tenant with its tokens, links, link sessions and (when no other install serves the site) its known accounts and policy. */
+  purge(tenant: Tenant): Promise<PurgedCounts>;
 }
 
 const SECRET = { table: 'tenants', column: 'shared_secret' } as const;
@@ -156,6 +159,9 @@ export function createTenantsRepo(deps: { store: Store; box: SecretBox; clock: C
     async sharedSecret(id) {
       const row = await db.selectFrom('tenants').select('shared_secret').where('id', '=', id).executeTakeFirst();
       return row?.shared_secret ? deps.box.open(row.shared_secret, secretContext(SECRET, id)) : undefined;
+    },
+    purge(tenant) {
+      return purgeTenant(deps.store, tenant, deps.clock.now());
     },
     async delete(id) {
       await db.deleteFrom('tenants').where('id', '=', id).execute();

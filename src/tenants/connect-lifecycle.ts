@@ -167,9 +167,8 @@ export function createConnectLifecycle(deps: ConnectLifecycleDeps, options: Conn
     async purge() {
       const due = await deps.repos.tenants.listPurgeable(deps.clock.now());
       for (const t of due) {
-        await deps.repos.tokens.deleteForTenant(t.route, t.appKey, t.tenantKey);
-        await deps.repos.tenants.delete(t.id);
-        await deps.repos.audit.append({ action: 'tenant.purged', actorType: 'system', actorId: t.tenantKey, cloudId: t.cloudId, route: t.route });
+        const deleted = await deps.repos.tenants.purge(t);
+        await deps.repos.audit.append({ action: 'tenant.purged', actorType: 'system', actorId: t.tenantKey, cloudId: t.cloudId, route: t.route, data: { ...deleted } });
       }
       return due;
     },

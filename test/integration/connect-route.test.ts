@@ -309,6 +309,12 @@ describe('Connect route through the sandbox', () => {
   test('uninstall: the tenant is marked, its cached tokens are gone at once, the next call fails clearly', async () => {
     const t = await tenant();
     await w.gateway.connect.broker.tokenFor({ tenant: t, accountId: BOB });
+    // Data that exists only because of this install, to be purged after retention.
+    const cloudId = t.cloudId ?? '';
+    const mapped = await w.gateway.linking.links.adminMap({ cloudId, accountId: BOB, externalUserId: 'purge-bob', tenantId: t.id, adminId: 'admin-1', adminKind: 'console' });
+    await w.gateway.repos.knownAccounts.record({ cloudId, accountId: BOB, displayName: 'Bob', source: 'webhook:page_created' });
+    await w.gateway.repos.policies.set(cloudId, { acting: 'any_user' }, 'admin-1');
+    await w.gateway.linking.sessions.start({ externalUserId: 'purge-carol', route: 'connect', cloudId });
     assert.ok(w.gateway.connect.broker.cacheSize > 0);
     const out = await w.sandbox.control.uninstallApp('acme', 'com.example.onbehalf');
     assert.ok(out.ok);
@@ -336,8 +342,24 @@ describe('Connect route through the sandbox', () => {
     assert.equal(hook.status, 401);
     // Retention passes: purge deletes the tenant.
     w.sandbox.clock.advance(31 * 86_400_000);
+    const cursor = (await w.gateway.repos.events.after(0, 1000)).at(-1)?.id ?? 0;
     const purged = await w.gateway.connect.lifecycle.purge();
     assert.deepEqual(purged.map((p) => p.id), [gone.id]);
     assert.equal(await w.gateway.repos.tenants.get(gone.id), undefined);
+    // Everything the install brought goes with it; the feed says the live link is gone, and why.
+    assert.deepEqual(await w.gateway.repos.links.list({ externalUserId: 'purge-bob' }), []);
+    const db = w.gateway.store.db;
+    assert.deepEqual(await db.selectFrom('known_accounts').select('account_id').where('cloud_id', '=', cloudId).execute(), []);
+    assert.deepEqual(await db.selectFrom('policies').select('cloud_id').where('cloud_id', '=', cloudId).execute(), []);
+    assert.deepEqual(await db.selectFrom('link_sessions').select('id').where('cloud_id', '=', cloudId).execute(), []);
+    assert.deepEqual(await db.selectFrom('tokens').select('id').where('tenant_key', '=', gone.tenantKey).execute(), []);
+    const events = await w.gateway.repos.events.after(cursor, 100);
+    assert.deepEqual(
+      events.map((e) => [e.type, e.externalUserId, e.data['linkId'], e.data['reason']]),
+      [['link.revoked', 'purge-bob', mapped.id, 'site_purged']],
+    );
+    const audit = await db.selectFrom('audit_events').select(['action', 'data']).where('action', '=', 'tenant.purged').execute();
+    assert.equal(audit.length, 1);
+    assert.match(String(audit[0]?.data), /"links":1/);
   });
 });
