@@ -224,7 +224,14 @@ export function createLinkSessions(deps: { repos: Repositories; clock: Clock }, 
         const mine = existingMine[i];
         if (mine) {
           // The same account again (a re-consent): refresh the link's evidence and scopes, and clear a reauth.
-          await repos.links.setStatus(mine.id, mine.status === 'linked' ? 'linked' : status, { evidence: d.evidence, scopes: d.scopes, from: ['pending_confirmation', 'linked', 'reauth_required'] });
+          // The newest consent also decides the route, so a user moves from Connect to 3LO by consenting
+          // once, without a revocation in between (Connect's end of support makes that the common case).
+          await repos.links.setStatus(mine.id, mine.status === 'linked' ? 'linked' : status, {
+            evidence: d.evidence,
+            scopes: d.scopes,
+            route: { route: d.route, tenantId: site.tenantId ?? null },
+            from: ['pending_confirmation', 'linked', 'reauth_required'],
+          });
           links.push((await repos.links.get(mine.id)) ?? mine);
           continue;
         }

@@ -47,7 +47,8 @@ export interface LinksRepo {
   liveForUser(cloudId: string, externalUserId: string): Promise<Link | undefined>;
   list(q?: LinkQuery): Promise<Link[]>;
   /** Moves a link to a status; with `from`, only if it is still in one of those (a compare-and-set). */
-  setStatus(id: string, to: LinkStatus, options?: { reason?: string | null; from?: LinkStatus[]; evidence?: Record<string, unknown>; scopes?: string[] }): Promise<boolean>;
+  /** `route` and `tenantId` change together: a re-consent through another route moves the link onto it. */
+  setStatus(id: string, to: LinkStatus, options?: { reason?: string | null; from?: LinkStatus[]; evidence?: Record<string, unknown>; scopes?: string[]; route?: { route: LinkRoute; tenantId: string | null } }): Promise<boolean>;
   /** Counts by status, for metrics and the admin overview. */
   countByStatus(): Promise<Record<string, number>>;
 }
@@ -122,6 +123,7 @@ export function createLinksRepo(deps: { store: Store; clock: Clock }): LinksRepo
           ...(to === 'revoked' ? { revoked_at: now } : {}),
           ...(options.evidence ? { evidence: JSON.stringify(options.evidence) } : {}),
           ...(options.scopes ? { scopes: options.scopes.join(' ') } : {}),
+          ...(options.route ? { route: options.route.route, tenant_id: options.route.tenantId } : {}),
         })
         .where('id', '=', id);
       if (options.from) u = u.where('status', 'in', options.from);

@@ -74,6 +74,21 @@ describe('linking through Atlassian sign-in (OAuth 2.0 3LO), in process', () => 
     assert.equal(replay.status, 400);
   });
 
+  test('a 3LO consent over a live Connect-era link moves it onto the 3LO route (no revocation needed)', async () => {
+    const mapped = await w.gateway.linking.links.adminMap({ cloudId: acme, accountId: DEFAULT_ACCOUNTS.dave, externalUserId: 'crm-dave-migrating', adminId: 'admin-1', adminKind: 'console' });
+    assert.equal(mapped.route, 'admin');
+    const s = await w.gateway.linking.sessions.start({ externalUserId: 'crm-dave-migrating', route: 'oauth', cloudId: acme, returnUrl: RETURN });
+    const { res } = await consent(DEFAULT_ACCOUNTS.dave, s.url, 'accept');
+    assert.equal(res.status, 302, await res.clone().text());
+    const back = new URL(res.headers.get('location') ?? '');
+    await w.gateway.linking.sessions.confirm(s.id, back.searchParams.get('onbehalf_code') ?? '', { externalUserId: 'crm-dave-migrating' });
+    const links = await w.gateway.repos.links.list({ externalUserId: 'crm-dave-migrating' });
+    assert.deepEqual(links.map((l) => [l.id, l.route, l.status, l.evidence['kind']]), [[mapped.id, 'oauth', 'linked', 'oauth_me']]);
+    assert.notEqual(links[0]?.tenantId ?? null, null, 'the link now names the 3LO installation');
+    const token = await w.gateway.tokenFor({ site: 'acme', externalUserId: 'crm-dave-migrating' });
+    assert.equal(token.route, 'oauth');
+  });
+
   test('several reachable sites: the user is asked, and only the chosen sites are linked', async () => {
     const s = await w.gateway.linking.sessions.start({ externalUserId: 'crm-alice', route: 'oauth', returnUrl: RETURN, requireConfirmation: false });
     const { ua, res, state } = await consent(DEFAULT_ACCOUNTS.alice, s.url, 'accept');
