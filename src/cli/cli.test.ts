@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -212,6 +213,18 @@ describe('onbehalf CLI', () => {
     const doctor = await cli(['doctor'], {}, dir);
     assert.equal(doctor.code, 0, doctor.out);
     assert.match(doctor.out, /every stored secret is under a configured key/);
+    assert.match(doctor.out, /every stored secret opens with the configured keys/);
+
+    // A keyring with the right ids but other bytes (another deployment's, a bad restore) is caught.
+    const keyPath = join(dir, 'data', 'master-key.json');
+    const file = JSON.parse(readFileSync(keyPath, 'utf8')) as { keys: { key: string }[] };
+    for (const k of file.keys) k.key = randomBytes(32).toString('base64');
+    writeFileSync(keyPath, JSON.stringify(file), { mode: 0o600 });
+    const wrong = await cli(['doctor'], {}, dir);
+    assert.equal(wrong.code, 1, wrong.out);
+    assert.match(wrong.out, /every stored secret is under a configured key/);
+    assert.match(wrong.out, new RegExp(`FAIL {2}1 stored secret\\(s\\) do not open with the configured keys .*tenants\\.shared_secret 1 \\(e\\.g\\. id ${tenant.id}\\)`));
+    assert.doesNotMatch(wrong.out, /the-shared-secret/);
   });
 
   test('doctor fails clearly when PostgreSQL mode has no keys', async () => {

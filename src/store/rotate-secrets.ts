@@ -83,6 +83,37 @@ export async function secretsByKey(store: Store, keyIds: readonly string[]): Pro
   return out;
 }
 
+/**
+ * Opens every stored secret with the box: the only proof that the keyring holds the right key *material*
+ * (a key with the right id but other bytes passes `secretsByKey`). Returns the failures per column, each
+ * with a few row ids to look at; never the values.
+ */
+export async function unopenableSecrets(store: Store, box: SecretBox, batchSize = 500): Promise<{ column: string; count: number; sampleIds: string[] }[]> {
+  const db = store.db as unknown as Loose;
+  const out: { column: string; count: number; sampleIds: string[] }[] = [];
+  for (const c of ENCRYPTED_COLUMNS as readonly EncryptedColumn[]) {
+    let afterId = '';
+    let count = 0;
+    const sampleIds: string[] = [];
+    for (;;) {
+      const rows = await db.selectFrom(c.table).select([`${c.id} as id`, `${c.column} as value`]).where(c.column, 'is not', null).where(c.id, '>', afterId).orderBy(c.id).limit(batchSize).execute();
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        const id = row['id'] as string;
+        try {
+          box.open(row['value'] as string, secretContext(c, id));
+        } catch {
+          count++;
+          if (sampleIds.length < 5) sampleIds.push(id);
+        }
+      }
+      afterId = rows[rows.length - 1]?.['id'] as string;
+    }
+    if (count > 0) out.push({ column: `${c.table}.${c.column}`, count, sampleIds });
+  }
+  return out;
+}
+
 /** LIKE pattern for ciphertexts under one key; `_` is legal in key ids and a LIKE wildcard, so it is escaped. */
 function keyPattern(keyId: string): string {
   return `ob1.${keyId.replace(/[\\%_]/g, (ch) => `\\${ch}`)}.%`;

@@ -3,7 +3,8 @@ import type { Config } from '../../config.js';
 import { isGatewayError } from '../../errors.js';
 import { createStore } from '../../store/create-store.js';
 import { keyFileLooseBits, loadKeyring } from '../../store/keyring.js';
-import { secretsByKey } from '../../store/rotate-secrets.js';
+import { secretsByKey, unopenableSecrets } from '../../store/rotate-secrets.js';
+import { createSecretBox } from '../../store/secret-box.js';
 import { CONFIG_OPTIONS, CONFIG_OPTIONS_HELP, SERVER_OPTIONS, type Command } from '../command.js';
 import { configFromArgs } from '../config-from-args.js';
 
@@ -46,12 +47,14 @@ export const doctorCommand: Command = {
     }
 
     let keyIds: string[] = [];
+    let box: ReturnType<typeof createSecretBox> | undefined;
     if (config.keys.source === 'file' && !existsSync(config.keys.path)) {
       say(config.keys.generateIfMissing ? 'warn' : 'fail', `no key file at ${config.keys.path}${config.keys.generateIfMissing ? ' (it will be generated on first start)' : '; create one with onbehalf keys init'}`);
     } else {
       try {
         const loaded = loadKeyring({ ...config.keys, ...(config.keys.source === 'file' ? { generateIfMissing: false } : {}) } as Config['keys']);
         keyIds = [...loaded.keyring.keys.keys()];
+        box = createSecretBox(loaded.keyring);
         say('ok', `master keys: ${keyIds.join(', ')} (active ${loaded.keyring.activeKeyId})${loaded.file ? ` from ${loaded.file}` : ' from ONBEHALF_MASTER_KEYS'}`);
         if (loaded.file && keyFileLooseBits(loaded.file) !== 0) say('warn', `${loaded.file} is readable by other users; run: chmod 600 ${loaded.file}`);
       } catch (e) {
@@ -70,6 +73,17 @@ export const doctorCommand: Command = {
       if (keyIds.length > 0 && status.applied.length > 0) {
         const unreadable = (await secretsByKey(store, keyIds)).filter((c) => c.keyId === '(unknown key)').reduce((a, c) => a + c.count, 0);
         say(unreadable === 0 ? 'ok' : 'fail', unreadable === 0 ? 'every stored secret is under a configured key' : `${unreadable} stored secret(s) are under a key that is not configured`);
+      }
+      if (box && status.applied.length > 0) {
+        // Key ids can match while the bytes differ (a keyring from another deployment, a bad restore).
+        const failures = await unopenableSecrets(store, box);
+        const n = failures.reduce((a, f) => a + f.count, 0);
+        say(
+          n === 0 ? 'ok' : 'fail',
+          n === 0
+            ? 'every stored secret opens with the configured keys'
+            : `${n} stored secret(s) do not open with the configured keys (wrong key material or damaged rows): ${failures.map((f) => `${f.column} ${f.count} (e.g. id ${f.sampleIds.join(', ')})`).join('; ')}`,
+        );
       }
     } catch (e) {
       say('fail', isGatewayError(e) ? e.message : `store: ${String(e)}`);
