@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createManualClock, type ManualClock } from '../../clock.js';
+import { loadConfig } from '../../config.js';
+import { createGateway, type Gateway } from '../../gateway.js';
+import { silentLogger } from '../../logger.js';
+import { hashToken } from '../../store/ids.js';
+import { createConsoleAgent } from '../../../test/support/console-agent.js';
+import { SIGN_IN_THROTTLE } from './sign-in-routes.js';
+
+const SECRET = 'correct-horse-battery-staple-0123456789';
+
+async function gateway(env: Record<string, string>, clock?: ManualClock): Promise<Gateway> {
+  const dir = mkdtempSync(join(tmpdir(), 'onbehalf-admin-'));
+  return createGateway(loadConfig({ ONBEHALF_DATA_DIR: dir, ONBEHALF_ADMIN_IDLE_MINUTES: '30', ONBEHALF_ADMIN_SESSION_HOURS: '12', ...env }, {}, dir), { logger: silentLogger(), ...(clock ? { clock } : {}) });
+}
+
+const agentFor = (gw: Gateway) => createConsoleAgent((url, init) => gw.app.request(url, init), gw.config.server.baseUrl);
+
+describe('admin console: sign-in and sessions', () => {
+  let gw: Gateway;
+  let clock: ManualClock;
+  before(async () => {
+    clock = createManualClock(Date.UTC(2026, 10, 27, 9, 0, 0));
+    gw = await gateway({ ONBEHALF_ADMIN_SECRET: SECRET, ONBEHALF_BASE_URL: 'http://127.0.0.1:4000' }, clock);
+  });
+  after(async () => {
+    await gw.close();
+  });
+
+  test('a GET without a session goes to sign-in, keeping where it was going', async () => {
+    const a = agentFor(gw);
+    const r = await a.get('/admin/links?status=linked');
+    assert.equal(r.status, 303);
+    assert.equal(r.location, '/admin/sign-in?next=%2Fadmin%2Flinks%3Fstatus%3Dlinked');
+    const page = await a.get(r.location ?? '');
+    assert.equal(page.status, 200);
+    assert.match(page.html, /<label for="secret">Admin secret<\/label>/);
+    assert.match(page.html, /name="next" value="\/admin\/links\?status=linked"/);
+    assert.equal(page.res.headers.get('cache-control'), 'no-store');
+    assert.equal(page.res.headers.get('referrer-policy'), 'same-origin');
+    assert.match(page.html, /^<!DOCTYPE html>/);
+  });
+
+  test('a wrong secret is refused and audited; the right one starts a hashed, HttpOnly, SameSite=Strict session', async () => {
+    const a = agentFor(gw);
+    const wrong = await a.post('/admin/sign-in', { secret: `${SECRET}x`, next: '/admin' });
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.html, /That is not the admin secret/);
+    assert.equal(a.cookie, undefined);
+    const failed = await gw.repos.audit.query({ action: 'admin.sign_in_failed' });
+    assert.equal(failed[0]?.reason, 'wrong_secret');
+    assert.ok(!JSON.stringify(failed).includes(SECRET), 'the audit log never holds what was typed');
+
+    const ok = await a.post('/admin/sign-in', { secret: SECRET, next: '/admin/audit' });
+    assert.equal(ok.status, 303);
+    assert.equal(ok.location, '/admin/audit');
+    const setCookie = ok.res.headers.get('set-cookie') ?? '';
+    assert.match(setCookie, /^onbehalf_admin=oba_[\w-]+; Path=\/admin; HttpOnly; SameSite=Strict; Max-Age=43200$/);
+    assert.ok(!/Secure/.test(setCookie), 'plain http on loopback: a Secure cookie would be dropped by browsers');
+    const token = (a.cookie ?? '').split('=')[1] ?? '';
+    const rows = await gw.store.db.selectFrom('admin_sessions').selectAll().execute();
+    assert.ok(rows.some((r) => r.token_hash === hashToken(token)));
+    assert.ok(!JSON.stringify(rows).includes(token), 'the cookie value is not in the database');
+    const signedIn = (await gw.repos.audit.query({ action: 'admin.signed_in' }))[0];
+    assert.match(signedIn?.actorId ?? '', /^console:[0-9a-f-]{36}$/);
+    const page = await a.get('/admin/audit');
+    assert.equal(page.status, 200);
+    assert.match(page.html, /<a href="\/admin\/audit" aria-current="page">Audit log<\/a>/);
+  });
+
+  test('sign-in refuses a cross-site form, an off-site next, and replaces any session the browser brought', async () => {
+    const a = agentFor(gw);
+    const cross = await a.post('/admin/sign-in', { secret: SECRET }, { origin: 'https://evil.example' });
+    assert.equal(cross.status, 403);
+    assert.equal(a.cookie, undefined);
+    const offsite = await a.post('/admin/sign-in', { secret: SECRET, next: '//evil.example/admin' });
+    assert.equal(offsite.location, '/admin');
+    const first = a.cookie;
+    const again = await a.post('/admin/sign-in', { secret: SECRET, next: 'https://evil.example/' });
+    assert.equal(again.location, '/admin');
+    assert.notEqual(a.cookie, first, 'a new session id after every sign-in');
+    assert.equal(await gw.repos.adminSessions.verify((first ?? '').split('=')[1] ?? '', { idleMs: 60_000 }), undefined, 'the old session ended');
+  });
+
+  test('idle timeout and sign-out both end the session server-side', async () => {
+    const a = agentFor(gw);
+    await a.signIn(SECRET);
+    clock.advance(29 * 60_000);
+    assert.equal((await a.get('/admin')).status, 200, 'used within the idle window');
+    clock.advance(30 * 60_000);
+    const idle = await a.get('/admin');
+    assert.equal(idle.status, 303, 'idle for 30 minutes: signed out');
+
+    await a.signIn(SECRET);
+    const kept = a.cookie ?? '';
+    const out = await a.post('/admin/sign-out', {});
+    assert.equal(out.status, 303);
+    assert.equal(out.location, '/admin/sign-in?signed_out=1');
+    assert.match(out.res.headers.get('set-cookie') ?? '', /Max-Age=0/);
+    assert.equal(await gw.repos.adminSessions.verify(kept.split('=')[1] ?? '', { idleMs: 3_600_000 }), undefined);
+    const replay = await gw.app.request('/admin', { headers: { cookie: kept } });
+    assert.equal(replay.status, 303, 'the old cookie opens nothing');
+    assert.equal((await gw.repos.audit.query({ action: 'admin.signed_out' })).length, 1);
+  });
+
+  test('failed sign-ins pause sign-in per address for the window, without checking the secret', async () => {
+    const a = agentFor(gw);
+    clock.advance(SIGN_IN_THROTTLE.windowMs);
+    for (let i = 0; i < SIGN_IN_THROTTLE.perAddress; i++) assert.equal((await a.post('/admin/sign-in', { secret: `guess-${i}` })).status, 401);
+    const paused = await a.post('/admin/sign-in', { secret: SECRET });
+    assert.equal(paused.status, 429);
+    assert.equal(paused.res.headers.get('retry-after'), String(SIGN_IN_THROTTLE.windowMs / 1000));
+    assert.equal(a.cookie, undefined, 'even the right secret does not sign in while paused');
+    assert.equal(await gw.repos.audit.count({ action: 'admin.sign_in_failed', since: clock.now() - SIGN_IN_THROTTLE.windowMs }), SIGN_IN_THROTTLE.perAddress, 'a paused attempt is not written');
+    clock.advance(SIGN_IN_THROTTLE.windowMs + 1);
+    assert.equal((await a.post('/admin/sign-in', { secret: SECRET })).status, 303);
+  });
+});
+
+test('admin console over https: __Host- cookie, Secure, Path=/', async () => {
+  const gw = await gateway({ ONBEHALF_ADMIN_SECRET: SECRET, ONBEHALF_BASE_URL: 'https://gw.example.com' });
+  try {
+    const a = agentFor(gw);
+    const ok = await a.post('/admin/sign-in', { secret: SECRET });
+    assert.match(ok.res.headers.get('set-cookie') ?? '', /^__Host-onbehalf_admin=oba_[\w-]+; Path=\/; HttpOnly; Secure; SameSite=Strict; Max-Age=43200$/);
+    assert.equal((await a.get('/admin')).status, 200);
+  } finally {
+    await gw.close();
+  }
+});
+
+test('with no admin secret the console is off and says how to turn it on', async () => {
+  const gw = await gateway({});
+  try {
+    const a = agentFor(gw);
+    const r = await a.get('/admin');
+    assert.equal(r.status, 303);
+    const page = await a.get(r.location ?? '');
+    assert.match(page.html, /The admin console is off/);
+    assert.match(page.html, /ONBEHALF_ADMIN_SECRET/);
+    assert.ok(!page.html.includes('name="secret"'), 'no secret field when there is no secret');
+    const post = await a.post('/admin/sign-in', { secret: 'anything-at-all-anything-at-all-1' });
+    assert.equal(post.status, 403);
+    assert.equal(a.cookie, undefined);
+    // A session row made behind the console's back still opens nothing while the console is off.
+    const { token } = await gw.repos.adminSessions.create({ maxAgeMs: 3_600_000, clientIp: null });
+    assert.equal((await gw.app.request('/admin', { headers: { cookie: `onbehalf_admin=${token}` } })).status, 303);
+  } finally {
+    await gw.close();
+  }
+});
