@@ -12,7 +12,7 @@ export interface ConsoleAgent {
   readonly csrf: string | undefined;
 }
 
-export function createConsoleAgent(fetchLike: (url: string, init?: RequestInit) => Promise<Response>, baseUrl: string): ConsoleAgent {
+export function createConsoleAgent(fetchLike: (url: string, init?: RequestInit) => Response | Promise<Response>, baseUrl: string): ConsoleAgent {
   const origin = new URL(baseUrl).origin;
   let cookie: string | undefined;
   let csrf: string | undefined;

@@ -114,7 +114,7 @@ export async function seedConsoleData(input: { gateway: Gateway; sandbox: Sandbo
   await repos.audit.append({ action: 'api_key.revoked', actorType: 'admin', actorId: 'console:seed', data: { apiKeyId: old.apiKey.id, name: old.apiKey.name } });
 
   // acme allows admin-mapped links and narrows Connect to reading and writing as users.
-  await repos.policies.set(acme.cloudId, { acting: 'admin_mapped', allowedScopes: { connect: ['READ', 'WRITE', 'ACT_AS_USER'] } }, 'console:seed');
+  await repos.policies.set(acme.cloudId, { acting: 'admin_mapped', allowedScopes: { connect: ['READ', 'WRITE'] } }, 'console:seed');
   await repos.audit.append({ action: 'policy.changed', actorType: 'admin', actorId: 'console:seed', cloudId: acme.cloudId, reason: 'admin_mapped' });
   await repos.audit.append({ action: 'admin.sign_in_failed', actorType: 'admin', actorId: 'ip:192.0.2.7', reason: 'wrong_secret' });
   await repos.audit.append({ action: 'admin.signed_in', actorType: 'admin', actorId: 'console:seed', data: { ip: '127.0.0.1' } });

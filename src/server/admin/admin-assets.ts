@@ -42,10 +42,14 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
 .card dt { color: var(--muted); }
 .card dd { margin: 0; font-variant-numeric: tabular-nums; font-weight: 600; text-align: right; }
 .big { font-size: 2rem; font-weight: 700; line-height: 1.1; }
+form.filters > a { align-self: center; margin-top: 1.4rem; }
 form.filters { display: flex; flex-wrap: wrap; align-items: flex-end; gap: .75rem 1rem; padding: .9rem 1rem; background: var(--panel); border: 1px solid var(--line); border-radius: 8px; margin: 0 0 1rem; }
 .field { display: flex; flex-direction: column; gap: .25rem; min-width: 0; }
+form:not(.filters) > .field { margin: 0 0 1rem; }
+form:not(.filters) > .field > select, form:not(.filters) > .field > input { align-self: flex-start; width: 100%; max-width: 32rem; }
 .field label, .field .label { font-weight: 600; font-size: .9rem; }
 .field .hint { font-size: .85rem; color: var(--muted); }
+input[type="text"], input[type="search"], input[type="password"], input[type="datetime-local"], select { min-height: 2.4rem; }
 input[type="text"], input[type="search"], input[type="password"], input[type="datetime-local"], select, textarea { font: inherit; color: var(--fg); padding: .45rem .55rem; border: 1px solid #8590a2; border-radius: 4px; background: #fff; max-width: 100%; }
 textarea { width: 100%; min-height: 9rem; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9rem; }
 fieldset { border: 1px solid var(--line); border-radius: 8px; padding: .75rem 1rem; margin: 1rem 0; }
@@ -65,13 +69,17 @@ th, td { text-align: left; padding: .5rem .75rem; border-bottom: 1px solid var(-
 thead th { font-size: .82rem; text-transform: uppercase; letter-spacing: .02em; color: var(--muted); white-space: nowrap; }
 tbody tr:last-child > * { border-bottom: 0; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.table-wrap .mono, .table-wrap time, .table-wrap .status { white-space: nowrap; overflow-wrap: normal; }
+.table-wrap td.wrap { white-space: normal; min-width: 14rem; max-width: 28rem; overflow-wrap: anywhere; }
+.table-wrap tbody th[scope="row"] { position: sticky; left: 0; background: #fff; z-index: 1; box-shadow: 1px 0 0 var(--line); }
+.table-wrap .sub { display: block; font-size: .82rem; color: var(--muted); }
 td form { margin: 0; }
 .status { display: inline-block; padding: 0 .5rem; border-radius: 999px; font-size: .82rem; font-weight: 600; white-space: nowrap; background: #eef0f2; color: var(--fg); }
 .status.linked, .status.active { background: #dcfff1; color: var(--ok); }
 .status.revoked, .status.uninstalled, .status.denied, .status.expired { background: #ffeceb; color: var(--danger); }
 .status.reauth_required, .status.pending_confirmation, .status.pending, .status.disabled { background: #fff7d6; color: var(--warn); }
 .pager { display: flex; gap: 1rem; align-items: center; justify-content: space-between; flex-wrap: wrap; margin: .5rem 0 1.5rem; }
-.secret { display: block; padding: .75rem; background: #1d2125; color: #fff; border-radius: 6px; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; overflow-wrap: anywhere; user-select: all; }
+input.secret { display: block; width: 100%; border: 0; font-size: .95rem; padding: .75rem; background: #1d2125; color: #fff; border-radius: 6px; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; overflow-wrap: anywhere; user-select: all; }
 dl.details { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1.25rem; margin: 1rem 0; }
 dl.details dt { color: var(--muted); }
 dl.details dd { margin: 0; overflow-wrap: anywhere; }

@@ -158,6 +158,8 @@ describe('admin console pages (seeded gateway + sandbox)', () => {
     assert.equal(bad.status, 400);
     assert.match(bad.html, /Nothing was imported/);
     assert.match(bad.html, /Line 3: expected two columns/);
+    assert.match(bad.html, /Line 4: account [^ ]+ is already linked to user u-alice/, 'format and content problems are reported together');
+    assert.match(bad.html, /Line 5: &quot;no-such-account&quot; is not an Atlassian account ID|Line 5: there is no user no-such-account/);
     const badLines = await a.post('/admin/mapping/import', { site: seeded.sites.acme, csv: [`u-csv-1,${DEFAULT_ACCOUNTS.bot}`, `u-csv-3,${DEFAULT_ACCOUNTS.alice}`, 'u-csv-4,557058:00000000-0000-0000-0000-00000000ffff', `u-csv-1,${DEFAULT_ACCOUNTS.dave}`].join('\n') });
     assert.equal(badLines.status, 400);
     assert.match(badLines.html, /Line 2: account [^ ]+ is already linked to user u-alice/);
@@ -196,7 +198,7 @@ describe('admin console pages (seeded gateway + sandbox)', () => {
     assert.equal(bad.status, 400);
     const created = await a.post('/admin/api-keys', { name: 'console-made', sites: [seeded.sites.globex] });
     assert.equal(created.status, 200);
-    const key = /<code class="secret" id="new-key">(obk_[\w-]+)<\/code>/.exec(created.html)?.[1] ?? '';
+    const key = /<input id="new-key"[^>]* value="(obk_[\w-]+)"/.exec(created.html)?.[1] ?? '';
     const verified = await world.gateway.repos.apiKeys.verify(key);
     assert.deepEqual(verified?.sites, [seeded.sites.globex]);
     const listing = await a.get('/admin/api-keys');

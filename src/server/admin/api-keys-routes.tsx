@@ -21,12 +21,10 @@ export function apiKeysRoutes(deps: AdminDeps): RouteDef[] {
             <p>
               API key <strong>{opts.created.key.name}</strong> was created. Copy it now: it is shown only once, and the gateway keeps only its hash.
             </p>
-            <p>
+            <div class="field">
               <label for="new-key">New API key</label>
-              <code class="secret" id="new-key">
-                {opts.created.secret}
-              </code>
-            </p>
+              <input id="new-key" class="secret" type="text" readonly value={opts.created.secret} spellcheck={false} autocomplete="off" />
+            </div>
             <p>Send it as <code>Authorization: Bearer &lt;key&gt;</code>.</p>
           </Notice>
         ) : null}

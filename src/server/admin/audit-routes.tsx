@@ -50,16 +50,16 @@ export function auditRoutes(deps: AdminDeps): RouteDef[] {
     const next = rows.length > PAGE_SIZE ? shown[shown.length - 1]?.id : undefined;
     const siteName = new Map(sites.map((s) => [s.cloudId, s.key]));
     const url = adminUrl(frame.basePath, '/audit');
-    const field = (id: keyof typeof f, label: string, hint?: string, type = 'search') => (
+    const field = (id: keyof typeof f, label: string, example?: string, type = 'search') => (
       <div class="field">
         <label for={id}>{label}</label>
-        <input id={id} name={id} type={type} value={f[id] ?? ''} autocomplete="off" spellcheck={false} aria-describedby={hint ? `${id}-hint` : undefined} />
-        {hint ? (
-          <span class="hint" id={`${id}-hint`}>
-            {hint}
-          </span>
-        ) : null}
+        <input id={id} name={id} type={type} value={f[id] ?? ''} autocomplete="off" spellcheck={false} placeholder={example} />
       </div>
+    );
+    const filterLink = (key: 'actor' | 'externalUserId' | 'accountId', value: string, label: string) => (
+      <a href={`${url}?${new URLSearchParams({ [key]: value }).toString()}`} title={`Only events with ${value}`}>
+        {label}
+      </a>
     );
     return c.html(
       <AdminPage frame={frame} section="audit" title="Audit log">
@@ -70,7 +70,7 @@ export function auditRoutes(deps: AdminDeps): RouteDef[] {
           </Notice>
         ) : null}
         <form class="filters" method="get" action={url} role="search" aria-label="Filter the audit log">
-          {field('action', 'Action', 'e.g. link.revoked')}
+          {field('action', 'Action', 'link.revoked')}
           <div class="field">
             <label for="site">Site</label>
             <select id="site" name="site">
@@ -84,7 +84,7 @@ export function auditRoutes(deps: AdminDeps): RouteDef[] {
           </div>
           {field('externalUserId', 'User ID')}
           {field('accountId', 'Account ID')}
-          {field('actor', 'Actor ID', 'e.g. console:…, an API key id')}
+          {field('actor', 'Actor ID', 'console:…')}
           {field('from', 'From (UTC)', undefined, 'datetime-local')}
           {field('to', 'Until (UTC)', undefined, 'datetime-local')}
           <button class="button" type="submit">
@@ -95,7 +95,7 @@ export function auditRoutes(deps: AdminDeps): RouteDef[] {
         <DataTable
           id="audit"
           caption="Audit events, newest first"
-          head={['When (UTC)', 'Action', 'Actor', 'Site', 'User', 'Account', 'Route', 'Reason', 'Details']}
+          head={['When (UTC)', 'Action', 'Actor', 'Site', 'User / account', 'Route', 'Reason', 'Details']}
           empty="No audit events match."
           rows={shown.map((e) => (
             <tr>
@@ -107,14 +107,18 @@ export function auditRoutes(deps: AdminDeps): RouteDef[] {
               </th>
               <td class="mono">
                 {e.actorType}
-                {e.actorId ? `: ${e.actorId}` : ''}
+                {e.actorId ? <>: {filterLink('actor', e.actorId, e.actorId.length > 24 ? `${e.actorId.slice(0, 16)}…` : e.actorId)}</> : ''}
               </td>
               <td>{e.cloudId ? (siteName.get(e.cloudId) ?? <span class="mono">{e.cloudId}</span>) : ''}</td>
-              <td class="mono">{e.externalUserId ?? ''}</td>
-              <td class="mono">{e.accountId ?? ''}</td>
+              <td>
+                {e.externalUserId ? <span class="mono">{filterLink('externalUserId', e.externalUserId, e.externalUserId)}</span> : null}
+                {e.accountId ? <span class="sub mono">{filterLink('accountId', e.accountId, e.accountId)}</span> : null}
+              </td>
               <td>{e.route ?? ''}</td>
               <td>{e.reason ?? ''}</td>
-              <td class="mono">{e.data ? JSON.stringify(e.data).slice(0, 300) : ''}</td>
+              <td class="wrap">
+                <code>{e.data ? JSON.stringify(e.data).slice(0, 300) : ''}</code>
+              </td>
             </tr>
           ))}
         />

@@ -42,6 +42,9 @@ export function linksRoutes(deps: AdminDeps): RouteDef[] {
       offset: (page - 1) * PAGE_SIZE,
     });
     const siteName = new Map(sites.map((s) => [s.cloudId, s.key]));
+    const shown = rows.slice(0, PAGE_SIZE);
+    // Names from the known-accounts directory, so a row says who the account is, not only its ID.
+    const names = await Promise.all(shown.map((l) => deps.repos.knownAccounts.get(l.cloudId, l.accountId)));
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries({ q, status, route, site })) if (v) params.set(k, v);
     const done = c.req.query('done');
@@ -101,12 +104,15 @@ export function linksRoutes(deps: AdminDeps): RouteDef[] {
           caption={`Links${q || status || route || site ? ' matching the filters' : ''}, newest first`}
           head={['User', 'Account', 'Site', 'Route', 'Status', 'Created', '']}
           empty="No links match."
-          rows={rows.slice(0, PAGE_SIZE).map((l) => (
+          rows={shown.map((l, i) => (
             <tr>
               <th scope="row" class="mono">
                 {l.externalUserId}
               </th>
-              <td class="mono">{l.accountId}</td>
+              <td>
+                {names[i]?.displayName ?? <span class="muted">unknown name</span>}
+                <span class="sub mono">{l.accountId}</span>
+              </td>
               <td>{siteName.get(l.cloudId) ?? <span class="mono">{l.cloudId}</span>}</td>
               <td>{l.route}</td>
               <td>

@@ -181,14 +181,11 @@ export function mappingRoutes(deps: AdminDeps): RouteDef[] {
     const site = sites.find((s) => s.cloudId === form['site'] && s.connectActive);
     if (!site) return render(c, sites, { status: 400, csv, problem: 'Pick a site where the Connect app is installed; nothing was imported.' });
     const parsed = parseMappingCsv(csv);
-    const lineName = (n: number) => (n === 0 ? 'The file' : `Line ${n}`);
-    if (parsed.problems.length > 0) {
-      return render(c, sites, { status: 400, site, csv, problems: parsed.problems.map((p) => `${lineName(p.line)}: ${p.message}`) });
-    }
     const tenant = await connectTenant(site);
+    // Every problem of every line at once, in line order: a malformed line and a wrong ID alike.
     const checks = await deps.adminMapping.check(tenant, site.cloudId, parsed.mappings);
-    const bad = parsed.mappings.flatMap((m, i) => (checks[i] ? [`Line ${m.line}: ${checks[i]}`] : []));
-    if (bad.length > 0) return render(c, sites, { status: 400, site, csv, problems: bad });
+    const problems = [...parsed.problems, ...parsed.mappings.flatMap((m, i) => (checks[i] ? [{ line: m.line, message: checks[i] as string }] : []))].sort((x, y) => x.line - y.line);
+    if (problems.length > 0) return render(c, sites, { status: 400, site, csv, problems: problems.map((p) => `${p.line === 0 ? 'The file' : `Line ${p.line}`}: ${p.message}`) });
     // Every line passed; a line can still fail now if someone linked the same user or account in between.
     let mapped = 0;
     const late: string[] = [];
