@@ -85,6 +85,24 @@ describe('admin console pages (seeded gateway + sandbox)', () => {
     assert.ok(!/<script/i.test(r.html), 'no scripts at all');
   });
 
+  test('token mints are recorded durably by both brokers (one bucket upsert per grant)', async () => {
+    const gw = world.gateway;
+    const minute = Math.floor(gw.clock.now() / 60_000) * 60_000;
+    const count = async (route: string) => (await gw.repos.tokenMints.since(minute)).find((b) => b.route === route)?.count ?? 0;
+    const connectBefore = await count('connect');
+    const tenant = (await gw.repos.tenants.findByCloudId(seeded.sites.acme)).find((t) => t.route === 'connect');
+    assert.ok(tenant);
+    await gw.connect.broker.tokenFor({ tenant, accountId: DEFAULT_ACCOUNTS.carol });
+    await gw.connect.broker.tokenFor({ tenant, accountId: DEFAULT_ACCOUNTS.carol });
+    await gw.background.drain();
+    assert.equal(await count('connect'), connectBefore + 1, 'a grant is counted; a cached token is not');
+    assert.ok(gw.oauth, 'the sandbox registers a 3LO app');
+    const oauthBefore = await count('oauth');
+    await gw.oauth.broker.storeGrant({ accountId: DEFAULT_ACCOUNTS.carol, scopes: ['read:me'], tokens: { accessToken: 'at-seed', refreshToken: 'rt-seed', tokenType: 'Bearer', expiresAt: gw.clock.now() + 3_600_000, scopes: ['read:me'] } });
+    await gw.background.drain();
+    assert.equal(await count('oauth'), oauthBefore + 1, 'a 3LO consent is counted');
+  });
+
   test('users & links: search by user ID, account ID or a known email; filters by status and route', async () => {
     const users = async (q: string) => [...(await a.get(`/admin/links?${q}`)).html.matchAll(/<th scope="row" class="mono">([^<]+)<\/th>/g)].map((m) => m[1]);
     assert.deepEqual(await users('q=u-bob'), ['u-bob']);
@@ -196,11 +214,11 @@ describe('admin console pages (seeded gateway + sandbox)', () => {
   test('API keys: created keys are shown once and work, limited to the chosen sites; revoke asks first and is immediate', async () => {
     const bad = await a.post('/admin/api-keys', { name: 'no/slashes' });
     assert.equal(bad.status, 400);
-    const created = await a.post('/admin/api-keys', { name: 'console-made', sites: [seeded.sites.globex] });
+    const created = await a.post('/admin/api-keys', { name: 'console-made', sites: [seeded.sites.globex, seeded.sites.acme] });
     assert.equal(created.status, 200);
     const key = /<input id="new-key"[^>]* value="(obk_[\w-]+)"/.exec(created.html)?.[1] ?? '';
     const verified = await world.gateway.repos.apiKeys.verify(key);
-    assert.deepEqual(verified?.sites, [seeded.sites.globex]);
+    assert.deepEqual(verified?.sites, [seeded.sites.globex, seeded.sites.acme]);
     const listing = await a.get('/admin/api-keys');
     assert.ok(listing.html.includes('console-made') && !listing.html.includes(key), 'the list never shows a key');
     assert.equal((await world.gateway.repos.audit.query({ action: 'api_key.created' }))[0]?.data?.['name'], 'console-made');
@@ -227,11 +245,11 @@ describe('admin console pages (seeded gateway + sandbox)', () => {
     assert.equal(mode.status, 400);
     assert.deepEqual(await world.gateway.repos.policies.get(seeded.sites.globex), before, 'nothing saved');
 
-    const ok = await a.post(url, { acting: 'any_user', connectMode: 'narrow', connectScopes: ['read'], oauthMode: 'default' });
+    const ok = await a.post(url, { acting: 'any_user', connectMode: 'narrow', connectScopes: ['read', 'WRITE'], oauthMode: 'default' });
     assert.equal(ok.status, 303);
     const saved = await world.gateway.repos.policies.get(seeded.sites.globex);
     assert.equal(saved.acting, 'any_user');
-    assert.deepEqual(saved.allowedScopes, { connect: ['READ'] });
+    assert.deepEqual(saved.allowedScopes, { connect: ['READ', 'WRITE'] }, 'every ticked box counts');
     assert.match(saved.updatedBy ?? '', /^console:/);
     const audit = (await world.gateway.repos.audit.query({ action: 'policy.changed', cloudId: seeded.sites.globex }))[0];
     assert.match(audit?.actorId ?? '', /^console:/);
