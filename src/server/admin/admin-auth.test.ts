@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { createManualClock, type ManualClock } from '../../clock.js';
 import { loadConfig } from '../../config.js';
 import { createGateway, type Gateway } from '../../gateway.js';
-import { silentLogger } from '../../logger.js';
+import { createLogger, silentLogger } from '../../logger.js';
 import { hashToken } from '../../store/ids.js';
 import { createConsoleAgent } from '../../../test/support/console-agent.js';
 import { SIGN_IN_THROTTLE } from './sign-in-routes.js';
@@ -151,5 +152,26 @@ test('with no admin secret the console is off and says how to turn it on', async
     assert.equal((await gw.app.request('/admin', { headers: { cookie: `onbehalf_admin=${token}` } })).status, 303);
   } finally {
     await gw.close();
+  }
+});
+
+test('plain http off loopback: a warning at start and on the sign-in page', async () => {
+  let logged = '';
+  const dir = mkdtempSync(join(tmpdir(), 'onbehalf-admin-'));
+  const logger = createLogger({ level: 'warn', destination: new Writable({ write(chunk, _e, cb) { logged += String(chunk); cb(); } }) });
+  const gw = await createGateway(loadConfig({ ONBEHALF_DATA_DIR: dir, ONBEHALF_ADMIN_SECRET: SECRET, ONBEHALF_BASE_URL: 'http://gateway.internal:4000' }, {}, dir), { logger });
+  try {
+    assert.match(logged, /admin console is on, but ONBEHALF_BASE_URL is plain http on a non-loopback host/);
+    assert.ok(!logged.includes(SECRET), 'the secret is never logged');
+    const page = await agentFor(gw).get('/admin/sign-in');
+    assert.match(page.html, /served over plain http: the secret and the session travel unencrypted/);
+  } finally {
+    await gw.close();
+  }
+  const local = await gateway({ ONBEHALF_ADMIN_SECRET: SECRET, ONBEHALF_BASE_URL: 'http://127.0.0.1:4000' });
+  try {
+    assert.ok(!(await agentFor(local).get('/admin/sign-in')).html.includes('plain http'));
+  } finally {
+    await local.close();
   }
 });

@@ -31,10 +31,11 @@ describe('admin console pages (seeded gateway + sandbox)', () => {
     return JSON.stringify(out);
   }
 
+  /** Real ids in every path parameter, so a refusal is proven on requests that would otherwise act. */
   const concrete = (path: string) =>
     path
-      .replace(':id/revoke', `${seeded.apiKeys.acmeOnly}/revoke`)
       .replace('/links/:id', `/links/${seeded.links['u-alice'] ?? ''}`)
+      .replace('/api-keys/:id', `/api-keys/${seeded.apiKeys.acmeOnly}`)
       .replace(':cloudId', seeded.sites.acme);
 
   test('sweep: every admin route refuses without a session; every POST refuses a missing or wrong CSRF token and a cross-site origin, changing nothing', async () => {
@@ -43,7 +44,8 @@ describe('admin console pages (seeded gateway + sandbox)', () => {
     const anon = createConsoleAgent((url, init) => world.gateway.app.request(url, init), GATEWAY_ORIGIN);
     const before = await snapshot();
     for (const r of adminRoutes) {
-      const path = concrete(r.path).replace('/api-keys/:id', `/api-keys/${seeded.apiKeys.acmeOnly}`);
+      const path = concrete(r.path);
+      assert.ok(!path.includes(':'), path);
       if (r.method === 'GET') {
         const res = await anon.get(path);
         assert.equal(res.status, 303, `GET ${r.path} without a session`);
