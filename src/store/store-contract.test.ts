@@ -221,6 +221,12 @@ for (const backend of backends) {
         t.clock.advance(540_000);
         assert.equal(await t.repos.adminSessions.verify(busy.token, { idleMs: 600_000 }), undefined, 'past the absolute end, however busy');
 
+        const bound = await t.repos.adminSessions.create({ maxAgeMs: 3_600_000, clientIp: null, binding: 'b1' });
+        assert.equal(await t.repos.adminSessions.verify(bound.token, { idleMs: 600_000, binding: 'b2' }), undefined, 'another binding matches nothing');
+        assert.equal(await t.repos.adminSessions.verify(bound.token, { idleMs: 600_000 }), undefined);
+        assert.ok(await t.repos.adminSessions.verify(bound.token, { idleMs: 600_000, binding: 'b1' }));
+        assert.equal(await t.repos.adminSessions.delete(bound.token, 'b1'), true);
+
         const out = await t.repos.adminSessions.create({ maxAgeMs: 3_600_000, clientIp: null });
         assert.equal(await t.repos.adminSessions.delete(out.token), true);
         assert.equal(await t.repos.adminSessions.delete(out.token), false);

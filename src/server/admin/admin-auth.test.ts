@@ -10,7 +10,10 @@ import { createGateway, type Gateway } from '../../gateway.js';
 import { createLogger, silentLogger } from '../../logger.js';
 import { hashToken } from '../../store/ids.js';
 import { createConsoleAgent } from '../../../test/support/console-agent.js';
+import { sessionBinding } from './admin-security.js';
 import { SIGN_IN_THROTTLE } from './sign-in-routes.js';
+
+const binding = sessionBinding('correct-horse-battery-staple-0123456789');
 
 const SECRET = 'correct-horse-battery-staple-0123456789';
 
@@ -64,7 +67,7 @@ describe('admin console: sign-in and sessions', () => {
     assert.ok(!/Secure/.test(setCookie), 'plain http on loopback: a Secure cookie would be dropped by browsers');
     const token = (a.cookie ?? '').split('=')[1] ?? '';
     const rows = await gw.store.db.selectFrom('admin_sessions').selectAll().execute();
-    assert.ok(rows.some((r) => r.token_hash === hashToken(token)));
+    assert.ok(rows.some((r) => r.token_hash === hashToken(`${binding}:${token}`)), 'stored as a hash bound to the admin secret');
     assert.ok(!JSON.stringify(rows).includes(token), 'the cookie value is not in the database');
     const signedIn = (await gw.repos.audit.query({ action: 'admin.signed_in' }))[0];
     assert.match(signedIn?.actorId ?? '', /^console:[0-9a-f-]{36}$/);
@@ -84,7 +87,9 @@ describe('admin console: sign-in and sessions', () => {
     const again = await a.post('/admin/sign-in', { secret: SECRET, next: 'https://evil.example/' });
     assert.equal(again.location, '/admin');
     assert.notEqual(a.cookie, first, 'a new session id after every sign-in');
-    assert.equal(await gw.repos.adminSessions.verify((first ?? '').split('=')[1] ?? '', { idleMs: 60_000 }), undefined, 'the old session ended');
+    const firstToken = (first ?? '').split('=')[1] ?? '';
+    assert.equal(await gw.repos.adminSessions.verify(firstToken, { idleMs: 60_000, binding }), undefined, 'the old session ended');
+    assert.ok(await gw.repos.adminSessions.verify((a.cookie ?? '').split('=')[1] ?? '', { idleMs: 60_000, binding }), 'while the new one is live (the check can tell)');
   });
 
   test('idle timeout and sign-out both end the session server-side', async () => {
@@ -102,7 +107,7 @@ describe('admin console: sign-in and sessions', () => {
     assert.equal(out.status, 303);
     assert.equal(out.location, '/admin/sign-in?signed_out=1');
     assert.match(out.res.headers.get('set-cookie') ?? '', /Max-Age=0/);
-    assert.equal(await gw.repos.adminSessions.verify(kept.split('=')[1] ?? '', { idleMs: 3_600_000 }), undefined);
+    assert.equal(await gw.store.db.selectFrom('admin_sessions').select('id').where('token_hash', '=', hashToken(`${binding}:${kept.split('=')[1] ?? ''}`)).executeTakeFirst(), undefined, 'the row is gone');
     const replay = await gw.app.request('/admin', { headers: { cookie: kept } });
     assert.equal(replay.status, 303, 'the old cookie opens nothing');
     assert.equal((await gw.repos.audit.query({ action: 'admin.signed_out' })).length, 1);
@@ -120,6 +125,33 @@ describe('admin console: sign-in and sessions', () => {
     clock.advance(SIGN_IN_THROTTLE.windowMs + 1);
     assert.equal((await a.post('/admin/sign-in', { secret: SECRET })).status, 303);
   });
+});
+
+test('a new admin secret ends every session made under the old one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'onbehalf-admin-'));
+  const env = { ONBEHALF_DATA_DIR: dir, ONBEHALF_BASE_URL: 'http://127.0.0.1:4000' };
+  const first = await createGateway(loadConfig({ ...env, ONBEHALF_ADMIN_SECRET: SECRET }, {}, dir), { logger: silentLogger() });
+  const a = agentFor(first);
+  let cookie: string;
+  try {
+    await a.signIn(SECRET);
+    cookie = a.cookie ?? '';
+    assert.equal((await first.app.request('/admin', { headers: { cookie } })).status, 200);
+  } finally {
+    await first.close();
+  }
+  const rotated = await createGateway(loadConfig({ ...env, ONBEHALF_ADMIN_SECRET: `${SECRET}-rotated` }, {}, dir), { logger: silentLogger() });
+  try {
+    assert.equal((await rotated.app.request('/admin', { headers: { cookie } })).status, 303, 'the old cookie opens nothing');
+  } finally {
+    await rotated.close();
+  }
+  const back = await createGateway(loadConfig({ ...env, ONBEHALF_ADMIN_SECRET: SECRET }, {}, dir), { logger: silentLogger() });
+  try {
+    assert.equal((await back.app.request('/admin', { headers: { cookie } })).status, 200, 'same secret, same session: the refusal above came from the rotation');
+  } finally {
+    await back.close();
+  }
 });
 
 test('admin console over https: __Host- cookie, Secure, Path=/', async () => {

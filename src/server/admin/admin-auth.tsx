@@ -4,7 +4,7 @@ import { GatewayError } from '../../errors.js';
 import { INTERNAL_CODES } from '../error-status.js';
 import type { AdminDeps, AdminRequest } from './admin-deps.js';
 import { AdminDocument, adminUrl, Notice } from './admin-layout.js';
-import { basePathOf, cookiePolicy, csrfTokenFor, readCookie, sameOrigin, sameSecret } from './admin-security.js';
+import { basePathOf, cookiePolicy, csrfTokenFor, readCookie, sameOrigin, sameSecret, sessionBinding } from './admin-security.js';
 
 /** Forms are small; the largest is a CSV import of at most 1,000 lines. */
 export const MAX_FORM_BYTES = 512 * 1024;
@@ -39,6 +39,7 @@ export function adminAuth(deps: Pick<AdminDeps, 'repos' | 'baseUrl' | 'appName' 
   const cookie = cookiePolicy(deps.baseUrl);
   const basePath = basePathOf(deps.baseUrl);
   const origin = new URL(deps.baseUrl).origin;
+  const binding = deps.admin.secret === null ? null : sessionBinding(deps.admin.secret);
   return async (c, next) => {
     consoleHeaders(c);
     const reading = c.req.method === 'GET' || c.req.method === 'HEAD';
@@ -46,7 +47,7 @@ export function adminAuth(deps: Pick<AdminDeps, 'repos' | 'baseUrl' | 'appName' 
       return refusalPage(c, basePath, 403, 'Request refused', 'This form was not sent from the console itself (its Origin is another site), so nothing was changed.');
     }
     const token = readCookie(c.req.header('cookie'), cookie.name);
-    const session = deps.admin.secret !== null && token ? await deps.repos.adminSessions.verify(token, { idleMs: deps.admin.sessionIdleMs }) : undefined;
+    const session = binding !== null && token ? await deps.repos.adminSessions.verify(token, { idleMs: deps.admin.sessionIdleMs, binding }) : undefined;
     if (!session || !token) {
       if (reading) {
         const url = new URL(c.req.url);

@@ -56,6 +56,11 @@ export function csrfTokenFor(sessionToken: string): string {
   return createHmac('sha256', sessionToken).update('onbehalf-admin-csrf').digest('base64url');
 }
 
+/** Bound into every stored session hash: a new admin secret ends every session made under the old one. */
+export function sessionBinding(adminSecret: string): string {
+  return createHmac('sha256', adminSecret).update('onbehalf-admin-session').digest('hex');
+}
+
 export function sameSecret(given: string, expected: string): boolean {
   // Hashing first gives equal lengths, so the comparison's time says nothing about either value.
   const a = createHash('sha256').update(given, 'utf8').digest();

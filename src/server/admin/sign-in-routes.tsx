@@ -3,7 +3,7 @@ import type { RouteDef } from '../routes.js';
 import { consoleHeaders, refusalPage } from './admin-auth.js';
 import { adminOf, formOf, type AdminDeps } from './admin-deps.js';
 import { AdminDocument, adminUrl, CsrfField, Notice } from './admin-layout.js';
-import { basePathOf, clientIp, cookiePolicy, isLoopback, readCookie, safeNext, sameOrigin, sameSecret, setCookieHeader } from './admin-security.js';
+import { basePathOf, clientIp, cookiePolicy, isLoopback, readCookie, safeNext, sameOrigin, sameSecret, sessionBinding, setCookieHeader } from './admin-security.js';
 
 /** Failed sign-ins allowed per address, and in all, within the window before sign-in pauses. */
 export const SIGN_IN_THROTTLE = { windowMs: 15 * 60_000, perAddress: 10, global: 100 } as const;
@@ -18,6 +18,7 @@ export function signInRoutes(deps: AdminDeps): RouteDef[] {
   const cookie = cookiePolicy(deps.baseUrl);
   const origin = new URL(deps.baseUrl).origin;
   const insecure = new URL(deps.baseUrl).protocol === 'http:' && !isLoopback(deps.baseUrl);
+  const binding = deps.admin.secret === null ? '' : sessionBinding(deps.admin.secret);
 
   const page = (c: Context, status: 200 | 400 | 401 | 403 | 429, opts: { next: string; problem?: string; info?: string }) => {
     consoleHeaders(c);
@@ -100,8 +101,8 @@ export function signInRoutes(deps: AdminDeps): RouteDef[] {
     }
     // A fresh session on every sign-in (never one the browser brought along), and the old one ends.
     const old = readCookie(c.req.header('cookie'), cookie.name);
-    if (old) await deps.repos.adminSessions.delete(old);
-    const { session, token } = await deps.repos.adminSessions.create({ maxAgeMs: deps.admin.sessionMaxMs, clientIp: ip });
+    if (old) await deps.repos.adminSessions.delete(old, binding);
+    const { session, token } = await deps.repos.adminSessions.create({ maxAgeMs: deps.admin.sessionMaxMs, clientIp: ip, binding });
     await deps.repos.audit.append({ action: 'admin.signed_in', actorType: 'admin', actorId: `console:${session.id}`, data: { ip } });
     consoleHeaders(c);
     c.header('Set-Cookie', setCookieHeader(cookie, token, deps.admin.sessionMaxMs / 1000));
@@ -111,7 +112,7 @@ export function signInRoutes(deps: AdminDeps): RouteDef[] {
   const signOut: Handler = async (c) => {
     const admin = adminOf(c);
     const token = readCookie(c.req.header('cookie'), cookie.name);
-    if (token) await deps.repos.adminSessions.delete(token);
+    if (token) await deps.repos.adminSessions.delete(token, binding);
     await deps.repos.audit.append({ action: 'admin.signed_out', actorType: 'admin', actorId: admin.actorId });
     c.header('Set-Cookie', setCookieHeader(cookie, '', 0));
     return c.redirect(`${adminUrl(basePath, '/sign-in')}?signed_out=1`, 303);
