@@ -12,13 +12,12 @@ export function overviewRoutes(deps: AdminDeps): RouteDef[] {
   const overview: Handler = async (c) => {
     const { frame } = adminOf(c);
     const now = deps.clock.now();
-    const [tenants, linkCounts, grants, buckets, keys, apps] = await Promise.all([
+    const [tenants, linkCounts, grants, buckets, keys] = await Promise.all([
       deps.repos.tenants.list(),
       deps.repos.links.countByStatus(),
       deps.repos.tokens.count('oauth', 'refresh'),
       deps.repos.tokenMints.since(Math.floor(now / MINUTE_MS) * MINUTE_MS - 59 * MINUTE_MS),
       deps.repos.apiKeys.list(),
-      deps.repos.oauthApps.list(),
     ]);
     const count = (route: string, status: string) => tenants.filter((t) => t.route === route && t.status === status).length;
     const totalLinks = Object.values(linkCounts).reduce((a, b) => a + b, 0);
@@ -39,10 +38,10 @@ export function overviewRoutes(deps: AdminDeps): RouteDef[] {
           <section class="card" aria-labelledby="card-oauth">
             <h2 id="card-oauth">OAuth 2.0 (3LO)</h2>
             <dl>
-              <dt>Apps</dt>
-              <dd>{apps.length}</dd>
+              <dt>App</dt>
+              <dd>{deps.oauthClientId ? 'on' : 'off'}</dd>
               <dt>Sites reached</dt>
-              <dd>{count('oauth', 'active')}</dd>
+              <dd>{tenants.filter((t) => t.route === 'oauth' && t.status === 'active' && (deps.oauthClientId === null || t.appKey === deps.oauthClientId)).length}</dd>
               <dt>User grants</dt>
               <dd>{grants}</dd>
             </dl>
