@@ -124,3 +124,16 @@ test('docs/configuration.md documents every variable', () => {
     if (v.flag) assert.ok(doc.includes(`\`${v.flag}\``), `${v.flag} is missing from docs/configuration.md`);
   }
 });
+
+test('admin console: off by default; a short secret is refused with a fix-it message that never echoes it', () => {
+  const off = loadConfig({}, {}, cwd);
+  assert.deepEqual(off.admin, { secret: null, sessionMaxMs: 12 * 3_600_000, sessionIdleMs: 30 * 60_000 });
+  const secret = 'x'.repeat(31);
+  const message = problems({ ONBEHALF_ADMIN_SECRET: secret });
+  assert.match(message, /ONBEHALF_ADMIN_SECRET: must be at least 32 printable characters without spaces \(got 31\)\. Generate one with: node -e/);
+  assert.ok(!message.includes(secret));
+  assert.match(problems({ ONBEHALF_ADMIN_SECRET: `${'y'.repeat(20)} ${'z'.repeat(20)}` }), /ONBEHALF_ADMIN_SECRET/);
+  assert.match(problems({ ONBEHALF_ADMIN_IDLE_MINUTES: '0' }), /ONBEHALF_ADMIN_IDLE_MINUTES: must be a whole number from 1 to 1440/);
+  const on = loadConfig({ ONBEHALF_ADMIN_SECRET: 'S'.repeat(32), ONBEHALF_ADMIN_SESSION_HOURS: '2', ONBEHALF_ADMIN_IDLE_MINUTES: '5' }, {}, cwd);
+  assert.deepEqual(on.admin, { secret: 'S'.repeat(32), sessionMaxMs: 2 * 3_600_000, sessionIdleMs: 5 * 60_000 });
+});

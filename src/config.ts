@@ -85,6 +85,15 @@ export interface BrokerConfig {
   readonly cacheMaxEntries: number;
 }
 
+export interface AdminConfig {
+  /** The admin console's sign-in secret; null = the console is off (its pages say how to turn it on). */
+  readonly secret: string | null;
+  /** A console session ends this long after sign-in, however busy. */
+  readonly sessionMaxMs: number;
+  /** A console session ends after this long without a request. */
+  readonly sessionIdleMs: number;
+}
+
 export interface Config {
   readonly server: { readonly host: string; readonly port: number; readonly baseUrl: string };
   readonly connect: ConnectConfig;
@@ -92,6 +101,7 @@ export interface Config {
   readonly broker: BrokerConfig;
   readonly oauth: OAuthConfig;
   readonly api: ApiConfig;
+  readonly admin: AdminConfig;
   readonly dataDir: string;
   readonly database: DatabaseConfig;
   readonly keys: KeysConfig;
@@ -131,6 +141,9 @@ export const DEFAULT_OAUTH_SCOPES = [
   'read:space:confluence',
   'read:me',
 ];
+
+/** Shortest admin console secret accepted: long enough that guessing is hopeless even without the throttle. */
+export const ADMIN_SECRET_MIN_LENGTH = 32;
 
 /** The documented variables; docs/configuration.md lists each one (a test keeps the two in step). */
 export const CONFIG_VARIABLES: readonly VariableSpec[] = [
@@ -191,6 +204,13 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   { env: 'ONBEHALF_OAUTH_IDLE_REFRESH_DAYS', default: '30', doc: 'Refresh 3LO grants unused for this many days (0 = off).' },
   { env: 'ONBEHALF_API_RATE_LIMIT', default: '1000', doc: 'Sustained /v1 requests per second per API key (per gateway process).' },
   { env: 'ONBEHALF_API_RATE_BURST', default: '2000', doc: 'Requests an API key may make at once before the sustained rate applies.' },
+  {
+    env: 'ONBEHALF_ADMIN_SECRET',
+    default: '(unset: console off)',
+    doc: `Secret that signs in to the admin console at <base URL>/admin; at least ${ADMIN_SECRET_MIN_LENGTH} characters. Unset: the console is off.`,
+  },
+  { env: 'ONBEHALF_ADMIN_SESSION_HOURS', default: '12', doc: 'A console session ends this many hours after sign-in (1-168).' },
+  { env: 'ONBEHALF_ADMIN_IDLE_MINUTES', default: '30', doc: 'A console session ends after this many minutes without a request (1-1440).' },
   { env: 'ONBEHALF_TOKEN_REFRESH_SKEW_SECONDS', default: '60', doc: 'A cached access token is replaced this long before it expires.' },
   { env: 'ONBEHALF_TOKEN_CACHE_SIZE', default: '10000', doc: 'Most access tokens cached in memory per process.' },
 ];
@@ -357,6 +377,20 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}, cwd:
   const api: ApiConfig = { rateLimitPerSecond: int('ONBEHALF_API_RATE_LIMIT', 1000, 1, 1_000_000), rateLimitBurst: int('ONBEHALF_API_RATE_BURST', 2000, 1, 10_000_000) };
   const oauth: OAuthConfig = { clientId, clientSecret, scopes: oauthScopes, idleRefreshDays: int('ONBEHALF_OAUTH_IDLE_REFRESH_DAYS', 30, 0, 89) };
 
+  const adminSecret = read('ONBEHALF_ADMIN_SECRET', undefined) ?? null;
+  if (adminSecret !== null && (adminSecret.length < ADMIN_SECRET_MIN_LENGTH || !/^[\x21-\x7e]+$/.test(adminSecret))) {
+    // Never echo the value: it is a secret, even when too short to be a good one.
+    problem(
+      'ONBEHALF_ADMIN_SECRET',
+      `must be at least ${ADMIN_SECRET_MIN_LENGTH} printable characters without spaces (got ${adminSecret.length}). Generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`,
+    );
+  }
+  const admin: AdminConfig = {
+    secret: adminSecret,
+    sessionMaxMs: int('ONBEHALF_ADMIN_SESSION_HOURS', 12, 1, 168) * 3_600_000,
+    sessionIdleMs: int('ONBEHALF_ADMIN_IDLE_MINUTES', 30, 1, 1440) * 60_000,
+  };
+
   if (problems.length > 0) {
     throw new GatewayError(
       'CONFIG_INVALID',
@@ -372,6 +406,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}, cwd:
     broker,
     oauth,
     api,
+    admin,
     dataDir,
     database,
     keys,

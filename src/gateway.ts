@@ -28,6 +28,10 @@ import { createApp } from './server/create-app.js';
 import { connectJwtAuth } from './server/middleware/connect-jwt-auth.js';
 import { apiKeyAuth } from './server/api/api-key-auth.js';
 import { apiRoutes } from './server/api/api-routes.js';
+import { adminAuth } from './server/admin/admin-auth.js';
+import type { AdminDeps } from './server/admin/admin-deps.js';
+import { adminRoutes } from './server/admin/admin-routes.js';
+import { isLoopback } from './server/admin/admin-security.js';
 import { connectDescriptor, type ConnectDescriptor } from './tenants/connect-descriptor.js';
 import { createConnectLifecycle, type ConnectLifecycle } from './tenants/connect-lifecycle.js';
 import { createMetrics, type Metrics } from './server/metrics.js';
@@ -144,6 +148,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     ...(options.sleep ? { sleep: options.sleep } : {}),
     ...(options.random ? { random: options.random } : {}),
   };
+  // Durable per-minute counts for the admin overview's chart: one upsert per grant (a grant happens once per
+  // token lifetime, not per call), shared by every instance on the same database.
+  const recordMint = (route: 'connect' | 'oauth'): void => background.run('mints', () => repos.tokenMints.record(route));
   const onUpstreamCall = (info: UpstreamCallInfo): void => {
     metrics.upstreamRequests.inc({ kind: 'api', status: String(info.status) });
     metrics.upstreamDuration.observe({ kind: 'api' }, info.ms / 1000);
@@ -156,6 +163,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       endpoints,
       onGrant: ({ tenant, accountId, scopes, outcome, code }) => {
         metrics.tokenGrants.inc({ route: 'connect', outcome });
+        if (outcome === 'ok') recordMint('connect');
         // The audit log records that a token was minted for whom, never the token.
         background.run('audit:token', () =>
           repos.audit
@@ -189,8 +197,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
           store,
           repos,
           endpoints,
+          onGrantStored: () => recordMint('oauth'),
           onRefresh: ({ accountId, outcome, trigger, code }) => {
             metrics.tokenGrants.inc({ route: 'oauth', outcome });
+            if (outcome === 'ok') recordMint('oauth');
             // Audited without the token: who, how (on demand or the idle job), and how it ended.
             background.run('audit:refresh', () =>
               repos.audit
@@ -241,6 +251,23 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const resolveEmails = createEmailResolver({ repos, actAs, linkSessions, logger, appKey: config.connect.appKey });
   const contextPath = new URL(config.server.baseUrl).pathname.replace(/\/+$/, '');
   const jwtDeps = { repos, clock, appKey: config.connect.appKey, contextPath, leewaySeconds: config.atlassian.jwtLeewaySeconds };
+
+  const adminDeps: AdminDeps = {
+    repos,
+    links,
+    adminMapping,
+    clock,
+    logger,
+    baseUrl: config.server.baseUrl,
+    appName: config.connect.appName,
+    admin: config.admin,
+    appKey: config.connect.appKey,
+    oauthClientId: oauthApp?.clientId ?? null,
+    routeScopes: { connect: descriptor.scopes, oauth: oauthApp?.scopes ?? [] },
+  };
+  if (config.admin.secret !== null && new URL(config.server.baseUrl).protocol === 'http:' && !isLoopback(config.server.baseUrl)) {
+    logger.warn({ baseUrl: config.server.baseUrl }, 'The admin console is on, but ONBEHALF_BASE_URL is plain http on a non-loopback host: the admin secret and session cookie would cross the network unencrypted. Serve the gateway over https.');
+  }
 
   const { app, routes } = createApp({
     store,
@@ -298,10 +325,13 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         },
         { version: packageVersion() },
       ),
+      // The admin console (server-rendered pages) at /admin.
+      ...adminRoutes(adminDeps),
     ],
     auth: {
       connectJwt: connectJwtAuth(jwtDeps, { allowContextQsh: false }),
       connectContext: connectJwtAuth(jwtDeps, { allowContextQsh: true }),
+      admin: adminAuth(adminDeps),
       apiKey: apiKeyAuth({ apiKeys: repos.apiKeys, clock }, { rateLimit: { perSecond: config.api.rateLimitPerSecond, burst: config.api.rateLimitBurst } }),
     },
   });
@@ -314,7 +344,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     background.run('maintenance', async () => {
       const purged = await lifecycle.purge();
       const sessions = await repos.linkSessions.deleteExpired(clock.now() - 7 * 86_400_000);
-      if (purged.length > 0 || sessions > 0) logger.info({ tenants: purged.length, linkSessions: sessions }, 'purged expired data');
+      const adminSessions = await repos.adminSessions.deleteExpired(clock.now() - config.admin.sessionIdleMs);
+      const mints = await repos.tokenMints.deleteBefore(clock.now() - 7 * 86_400_000);
+      if (purged.length > 0 || sessions > 0) logger.info({ tenants: purged.length, linkSessions: sessions, adminSessions, mintBuckets: mints }, 'purged expired data');
     });
   return {
     config,

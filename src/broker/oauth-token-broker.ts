@@ -121,6 +121,8 @@ export interface OAuthTokenBrokerDeps {
   random?: () => number;
   /** Told about every refresh, after it committed (or failed). Never receives a token. */
   onRefresh?: (info: OAuthRefreshInfo) => void;
+  /** Told after a consent's tokens (from the authorization code) are stored: a token was minted. Never receives a token. */
+  onGrantStored?: (info: { clientId: string; accountId: string }) => void;
   /** Atlassian refused the refresh token: the tokens are already deleted; mark the links `reauth_required`. */
   onInvalidGrant?: (info: OAuthInvalidGrantInfo) => void | Promise<void>;
   /** Told about every lookup: answered from the in-memory cache or not (metrics). */
@@ -485,6 +487,11 @@ export function createOAuthTokenBroker(deps: OAuthTokenBrokerDeps, options: OAut
       bump(key);
       const token = issued(tokens.accessToken, tokens.expiresAt, scopeKey);
       cache.set(key, { token });
+      try {
+        deps.onGrantStored?.({ clientId, accountId: input.accountId });
+      } catch (e) {
+        deps.logger.warn({ err: e }, 'onGrantStored hook failed');
+      }
       return token;
     },
 

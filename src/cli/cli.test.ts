@@ -13,7 +13,9 @@ import { loadKeyring } from '../store/keyring.js';
 import { createRepositories } from '../store/repositories.js';
 import { createSecretBox } from '../store/secret-box.js';
 import { DEFAULT_ACCOUNTS } from '../sandbox/index.js';
+import { createConsoleAgent } from '../../test/support/console-agent.js';
 import { createUserAgent, parseHostPage } from '../../test/support/user-agent.js';
+import { startsSandbox } from './commands/up.js';
 import { runCli } from './run-cli.js';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
@@ -114,10 +116,68 @@ describe('onbehalf CLI', () => {
     });
     assert.equal(proxied.status, 200, await proxied.clone().text());
     assert.equal(((await proxied.json()) as { authorId: string }).authorId, DEFAULT_ACCOUNTS.alice);
+
+    // The admin console: signed in with the printed secret, the demo link is there.
+    const consoleUrl = /^ {2}Admin {7}(http:\/\/\S+\/admin)$/m.exec(text)?.[1];
+    const adminSecret = /sign in with the admin secret (\S+) {3}\(kept in (\S+)\)/.exec(text);
+    assert.ok(consoleUrl && adminSecret, text);
+    assert.equal(consoleUrl, `${gateway}/admin`);
+    assert.equal(adminSecret[2], join(dir, 'data', 'admin-secret'));
+    assert.equal(statSync(adminSecret[2] ?? '').mode & 0o777, 0o600);
+    const admin = createConsoleAgent(fetch, gateway);
+    await admin.signIn(adminSecret[1] ?? '');
+    const linksPage = await admin.get('/admin/links?q=demo-alice');
+    assert.equal(linksPage.status, 200);
+    assert.match(linksPage.html, /<th scope="row" class="mono">demo-alice<\/th>/);
+    assert.match(linksPage.html, /<span class="status linked">linked<\/span>/);
+    assert.ok(!text.includes('Not built yet'), text);
     stop('SIGINT');
     assert.equal(await running, 0);
     await assert.rejects(fetch(`${gateway}/healthz`));
     await assert.rejects(fetch(`${sandbox}/_sandbox/discovery`));
+  });
+
+  test('up keeps its admin secret across runs and one live demo key; with real settings it runs the gateway alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onbehalf-up-again-'));
+    const run = async (env: Record<string, string>) => {
+      let stop!: (s: string) => void;
+      const out: string[] = [];
+      const running = runCli(['up', '--port', '0', '--sandbox-port', '0'], { env: { ONBEHALF_LOG_LEVEL: 'silent', ...env }, cwd: dir, out: (l) => out.push(l), err: () => {}, stopSignal: new Promise((r) => (stop = r)) });
+      while (!out.some((l) => l.startsWith('Ctrl-C'))) await new Promise((r) => setTimeout(r, 20));
+      stop('SIGINT');
+      assert.equal(await running, 0);
+      return out.join('\n');
+    };
+    const secretOf = (text: string) => /sign in with the admin secret (\S+)/.exec(text)?.[1];
+    const first = await run({});
+    const second = await run({});
+    assert.ok(secretOf(first));
+    assert.equal(secretOf(second), secretOf(first), 'the same secret on every run');
+    const config = loadConfig({}, {}, dir);
+    const services = { store: createStore(config.database) };
+    try {
+      const repos = createRepositories({ store: services.store, box: createSecretBox(loadKeyring(config.keys).keyring), clock: systemClock });
+      const demo = (await repos.apiKeys.list({ includeRevoked: true })).filter((k) => k.name === 'npm-start-demo');
+      assert.equal(demo.length, 2);
+      assert.equal(demo.filter((k) => k.revokedAt === null).length, 1, 'the previous run\'s demo key is revoked');
+    } finally {
+      await services.store.close();
+    }
+
+    const alone = await run({ ONBEHALF_BASE_URL: 'https://onbehalf.example.com', ONBEHALF_ADMIN_SECRET: 'A'.repeat(40) });
+    assert.match(alone, /running against Atlassian Cloud \(no sandbox started\)/);
+    assert.match(alone, /Admin {7}https:\/\/onbehalf\.example\.com\/admin/);
+    assert.ok(!alone.includes('Sandbox '), alone);
+  });
+
+  test('up starts a sandbox only when nothing points at Atlassian', () => {
+    const at = (env: Record<string, string>) => startsSandbox(loadConfig(env, {}, '/srv'));
+    assert.equal(at({}), true);
+    assert.equal(at({ ONBEHALF_BASE_URL: 'http://127.0.0.1:4000' }), true);
+    assert.equal(at({ ONBEHALF_BASE_URL: 'https://gw.example.com' }), false);
+    assert.equal(at({ ONBEHALF_OAUTH_CLIENT_ID: 'c', ONBEHALF_OAUTH_CLIENT_SECRET: 's' }), false);
+    assert.equal(at({ ONBEHALF_SANDBOX_URL: 'http://127.0.0.1:4100' }), false);
+    assert.equal(at({ ONBEHALF_ATLASSIAN_TOKEN_URL: 'https://auth.example.com/oauth/token' }), false);
   });
 
   test('links list works; bad flags and unknown commands exit 2', async () => {

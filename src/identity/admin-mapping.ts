@@ -48,7 +48,39 @@ export function createAdminMapping(deps: { repos: Repositories; links: Links; ac
     return deps.links.adminMap({ cloudId, accountId: m.accountId, externalUserId: m.externalUserId, tenantId: tenant.id, adminId: admin.id, adminKind: admin.kind });
   }
 
+  /**
+   * Why each mapping would fail, without changing anything (null = it would succeed): bad IDs, an account
+   * that is not on the site, a user or an account named twice in the batch, or a live link in the way.
+   * An import checks every line first and maps nothing unless all pass.
+   */
+  async function check(tenant: Tenant, cloudId: string, mappings: readonly Mapping[]): Promise<(string | null)[]> {
+    const users = new Map<string, number>();
+    const accounts = new Map<string, number>();
+    for (const m of mappings) {
+      users.set(m.externalUserId, (users.get(m.externalUserId) ?? 0) + 1);
+      accounts.set(m.accountId, (accounts.get(m.accountId) ?? 0) + 1);
+    }
+    const out: (string | null)[] = [];
+    for (const m of mappings) {
+      if (!EXTERNAL_ID.test(m.externalUserId)) out.push(`"${m.externalUserId.slice(0, 50)}" is not a valid user ID (1-200 printable characters, no spaces).`);
+      else if (!ACCOUNT_ID.test(m.accountId)) out.push(`"${m.accountId.slice(0, 50)}" is not an Atlassian account ID.`);
+      else if ((users.get(m.externalUserId) ?? 0) > 1) out.push(`user ${m.externalUserId} appears on more than one line.`);
+      else if ((accounts.get(m.accountId) ?? 0) > 1) out.push(`account ${m.accountId} appears on more than one line.`);
+      else {
+        const byAccount = await deps.repos.links.liveForAccount(cloudId, m.accountId);
+        const byUser = await deps.repos.links.liveForUser(cloudId, m.externalUserId);
+        if (byAccount && byAccount.externalUserId !== m.externalUserId) out.push(`account ${m.accountId} is already linked to user ${byAccount.externalUserId}; revoke that link first.`);
+        else if (byUser && byUser.accountId !== m.accountId) out.push(`user ${m.externalUserId} is already linked to account ${byUser.accountId}; revoke that link first.`);
+        else if (!(await accountExists(tenant, m.accountId))) out.push(`there is no user ${m.accountId} on this site.`);
+        else out.push(null);
+      }
+    }
+    return out;
+  }
+
   return {
+    check,
+
     async search(tenant: Tenant, cloudId: string, query: string): Promise<FoundUser[]> {
       const q = query.trim().slice(0, 100);
       if (q.length < 2) throw new GatewayError('VALIDATION_FAILED', 'Type at least two characters.');

@@ -23,6 +23,11 @@ export interface AuditQuery {
   cloudId?: string;
   accountId?: string;
   externalUserId?: string;
+  actorId?: string;
+  /** Only events at or after this time (ms). */
+  since?: number;
+  /** Only events before this time (ms). */
+  until?: number;
   /** Only events with an id below this one (for paging backwards). */
   before?: number;
   limit?: number;
@@ -32,10 +37,24 @@ export interface AuditQuery {
 export interface AuditRepo {
   append(event: AuditInput): Promise<number>;
   query(q?: AuditQuery): Promise<AuditEvent[]>;
+  /** How many events match (same filters as query, without paging), e.g. failed sign-ins in a window. */
+  count(q: Omit<AuditQuery, 'before' | 'limit'>): Promise<number>;
 }
 
 export function createAuditRepo(deps: { store: Store; clock: Clock }): AuditRepo {
   const { db } = deps.store;
+  const filtered = (q: AuditQuery) => {
+    let sel = db.selectFrom('audit_events');
+    if (q.action) sel = sel.where('action', '=', q.action);
+    if (q.cloudId) sel = sel.where('cloud_id', '=', q.cloudId);
+    if (q.accountId) sel = sel.where('account_id', '=', q.accountId);
+    if (q.externalUserId) sel = sel.where('external_user_id', '=', q.externalUserId);
+    if (q.actorId) sel = sel.where('actor_id', '=', q.actorId);
+    if (q.since !== undefined) sel = sel.where('at', '>=', q.since);
+    if (q.until !== undefined) sel = sel.where('at', '<', q.until);
+    if (q.before !== undefined) sel = sel.where('id', '<', q.before);
+    return sel;
+  };
   return {
     async append(e) {
       const row = await db
@@ -57,12 +76,7 @@ export function createAuditRepo(deps: { store: Store; clock: Clock }): AuditRepo
       return Number(row.id);
     },
     async query(q = {}) {
-      let sel = db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(Math.min(Math.max(q.limit ?? 100, 1), 1000));
-      if (q.action) sel = sel.where('action', '=', q.action);
-      if (q.cloudId) sel = sel.where('cloud_id', '=', q.cloudId);
-      if (q.accountId) sel = sel.where('account_id', '=', q.accountId);
-      if (q.externalUserId) sel = sel.where('external_user_id', '=', q.externalUserId);
-      if (q.before !== undefined) sel = sel.where('id', '<', q.before);
+      const sel = filtered(q).selectAll().orderBy('id', 'desc').limit(Math.min(Math.max(q.limit ?? 100, 1), 1000));
       return (await sel.execute()).map((r) => ({
         id: Number(r.id),
         at: r.at,
@@ -76,6 +90,10 @@ export function createAuditRepo(deps: { store: Store; clock: Clock }): AuditRepo
         reason: r.reason,
         data: r.data ? (JSON.parse(r.data) as Record<string, unknown>) : null,
       }));
+    },
+    async count(q) {
+      const r = await filtered(q).select((eb) => eb.fn.countAll<string | number>().as('n')).executeTakeFirstOrThrow();
+      return Number(r.n);
     },
   };
 }

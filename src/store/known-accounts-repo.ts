@@ -31,7 +31,9 @@ export interface KnownAccountsRepo {
   /** Records that an account was seen; names given now replace older ones, absent ones keep what was known. */
   record(s: Sighting): Promise<void>;
   get(cloudId: string, accountId: string): Promise<KnownAccount | undefined>;
-  list(cloudId: string, options?: { limit?: number; search?: string }): Promise<KnownAccount[]>;
+  list(cloudId: string, options?: { limit?: number; offset?: number; search?: string }): Promise<KnownAccount[]>;
+  /** Accounts seen with this email on any site (case-insensitive), for the admin console's search. */
+  findByEmail(email: string, options?: { limit?: number }): Promise<KnownAccount[]>;
 }
 
 export function createKnownAccountsRepo(deps: { store: Store; clock: Clock }): KnownAccountsRepo {
@@ -71,7 +73,8 @@ export function createKnownAccountsRepo(deps: { store: Store; clock: Clock }): K
       return row && toKnown(row);
     },
     async list(cloudId, options = {}) {
-      let q = db.selectFrom('known_accounts').selectAll().where('cloud_id', '=', cloudId).orderBy('last_seen_at', 'desc').limit(Math.min(options.limit ?? 100, 1000));
+      let q = db.selectFrom('known_accounts').selectAll().where('cloud_id', '=', cloudId).orderBy('last_seen_at', 'desc').orderBy('account_id').limit(Math.min(options.limit ?? 100, 1000));
+      if (options.offset) q = q.offset(options.offset);
       if (options.search) {
         const like = `%${options.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
         q = q.where((eb) =>
@@ -84,6 +87,16 @@ export function createKnownAccountsRepo(deps: { store: Store; clock: Clock }): K
         );
       }
       return (await q.execute()).map(toKnown);
+    },
+    async findByEmail(email, options = {}) {
+      const rows = await db
+        .selectFrom('known_accounts')
+        .selectAll()
+        .where(sql<SqlBool>`lower(email) = ${email.trim().toLowerCase()}`)
+        .orderBy('last_seen_at', 'desc')
+        .limit(Math.min(options.limit ?? 100, 1000))
+        .execute();
+      return rows.map(toKnown);
     },
   };
 }

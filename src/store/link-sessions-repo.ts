@@ -34,7 +34,7 @@ export interface LinkSessionsRepo {
    * decision finds the session already moved and changes nothing.
    */
   transition(id: string, from: LinkSessionStatus[], patch: Partial<Pick<LinkSessionsTable, 'status' | 'link_id' | 'completion_code_hash' | 'oauth_state_hash' | 'expires_at' | 'used_at' | 'completed_at' | 'cloud_id' | 'pending_account_id' | 'pending_data'>>): Promise<boolean>;
-  list(q?: { externalUserId?: string; limit?: number }): Promise<LinkSession[]>;
+  list(q?: { externalUserId?: string; status?: LinkSessionStatus; route?: 'connect' | 'oauth'; limit?: number; offset?: number }): Promise<LinkSession[]>;
   /** Deletes sessions that expired before `before` (whatever their outcome); returns how many. */
   deleteExpired(before: number): Promise<number>;
 }
@@ -71,8 +71,11 @@ export function createLinkSessionsRepo(deps: { store: Store; clock: Clock }): Li
       return Number(r.numDeletedRows);
     },
     async list(q = {}) {
-      let s = select().orderBy('created_at', 'desc').limit(Math.min(q.limit ?? 100, 1000));
+      let s = select().orderBy('created_at', 'desc').orderBy('id').limit(Math.min(q.limit ?? 100, 1000));
       if (q.externalUserId) s = s.where('external_user_id', '=', q.externalUserId);
+      if (q.status) s = s.where('status', '=', q.status);
+      if (q.route) s = s.where('route', '=', q.route);
+      if (q.offset) s = s.offset(q.offset);
       return (await s.execute()).map(toSession);
     },
   };

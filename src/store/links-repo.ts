@@ -1,3 +1,4 @@
+import { sql, type SqlBool } from 'kysely';
 import type { Clock } from '../clock.js';
 import { GatewayError } from '../errors.js';
 import type { Store } from './create-store.js';
@@ -32,7 +33,11 @@ export interface LinkQuery {
   sessionId?: string;
   route?: LinkRoute;
   status?: LinkStatus | LinkStatus[];
+  /** Links of this user OR of any of these accounts (the admin console's one search box). */
+  who?: { externalUserId?: string; accountIds?: readonly string[] };
   limit?: number;
+  /** Rows to skip, for paging (newest first). */
+  offset?: number;
 }
 
 const LIVE: LinkStatus[] = ['pending_confirmation', 'linked', 'reauth_required'];
@@ -102,13 +107,25 @@ export function createLinksRepo(deps: { store: Store; clock: Clock }): LinksRepo
       return r && toLink(r);
     },
     async list(q = {}) {
-      let s = select().orderBy('created_at', 'desc').limit(Math.min(Math.max(q.limit ?? 100, 1), 1000));
+      let s = select().orderBy('created_at', 'desc').orderBy('id').limit(Math.min(Math.max(q.limit ?? 100, 1), 1000));
       if (q.externalUserId) s = s.where('external_user_id', '=', q.externalUserId);
       if (q.accountId) s = s.where('account_id', '=', q.accountId);
       if (q.cloudId) s = s.where('cloud_id', '=', q.cloudId);
       if (q.sessionId) s = s.where('session_id', '=', q.sessionId);
       if (q.route) s = s.where('route', '=', q.route);
       if (q.status) s = s.where('status', 'in', Array.isArray(q.status) ? q.status : [q.status]);
+      if (q.who) {
+        const who = q.who;
+        s = s.where((eb) =>
+          eb.or([
+            ...(who.externalUserId !== undefined ? [eb('external_user_id', '=', who.externalUserId)] : []),
+            ...(who.accountIds && who.accountIds.length > 0 ? [eb('account_id', 'in', [...who.accountIds])] : []),
+            // Nothing to match means no rows, never every row.
+            sql<SqlBool>`1 = 0`,
+          ]),
+        );
+      }
+      if (q.offset) s = s.offset(q.offset);
       return (await s.execute()).map(toLink);
     },
     async setStatus(id, to, options = {}) {

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { createAdminSessionsRepo, type AdminSessionsRepo } from './admin-sessions-repo.js';
 import { createApiKeysRepo, type ApiKeysRepo } from './api-keys-repo.js';
 import { createAuditRepo, type AuditRepo } from './audit-repo.js';
 import type { Store } from './create-store.js';
@@ -10,6 +11,7 @@ import { createOauthAppsRepo, type OauthAppsRepo } from './oauth-apps-repo.js';
 import { createPoliciesRepo, type PoliciesRepo } from './policies-repo.js';
 import type { SecretBox } from './secret-box.js';
 import { createTenantsRepo, type TenantsRepo } from './tenants-repo.js';
+import { createTokenMintsRepo, type TokenMintsRepo } from './token-mints-repo.js';
 import { createTokensRepo, type TokensRepo } from './tokens-repo.js';
 
 export interface Repositories {
@@ -23,6 +25,8 @@ export interface Repositories {
   links: LinksRepo;
   linkSessions: LinkSessionsRepo;
   policies: PoliciesRepo;
+  adminSessions: AdminSessionsRepo;
+  tokenMints: TokenMintsRepo;
 }
 
 export function createRepositories(deps: { store: Store; box: SecretBox; clock: Clock }): Repositories {
@@ -37,5 +41,7 @@ export function createRepositories(deps: { store: Store; box: SecretBox; clock: 
     links: createLinksRepo(deps),
     linkSessions: createLinkSessionsRepo(deps),
     policies: createPoliciesRepo(deps),
+    adminSessions: createAdminSessionsRepo(deps),
+    tokenMints: createTokenMintsRepo(deps),
   };
 }

@@ -169,6 +169,25 @@ export interface PoliciesTable {
   updated_by: string | null;
 }
 
+export interface AdminSessionsTable {
+  /** Public id of the session (names the admin in the audit log); the cookie holds a separate secret. */
+  id: string;
+  /** SHA-256 of the cookie's secret: a database copy cannot be replayed as a cookie. */
+  token_hash: string;
+  client_ip: string | null;
+  created_at: number;
+  last_seen_at: number;
+  /** Absolute end, whatever the activity. */
+  expires_at: number;
+}
+
+export interface TokenMintsTable {
+  /** Start of the minute, ms since the epoch. */
+  minute: number;
+  route: string;
+  count: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   oauth_apps: OauthAppsTable;
@@ -180,6 +199,8 @@ export interface Database {
   events: EventsTable;
   api_keys: ApiKeysTable;
   policies: PoliciesTable;
+  admin_sessions: AdminSessionsTable;
+  token_mints: TokenMintsTable;
 }
 
 /**

@@ -198,6 +198,99 @@ for (const backend of backends) {
         assert.ok(await t.repos.linkSessions.get('new'));
       });
 
+      test('admin sessions: only the hash is stored; absolute end and idle timeout both end a session', async () => {
+        const { session, token } = await t.repos.adminSessions.create({ maxAgeMs: 3_600_000, clientIp: '127.0.0.1' });
+        const raw = await t.store.db.selectFrom('admin_sessions').selectAll().where('id', '=', session.id).executeTakeFirstOrThrow();
+        assert.notEqual(raw.token_hash, token);
+        assert.ok(!JSON.stringify(raw).includes(token), 'the cookie value is nowhere in the row');
+        assert.equal((await t.repos.adminSessions.verify(token, { idleMs: 600_000 }))?.id, session.id);
+        assert.equal(await t.repos.adminSessions.verify(`${token}x`, { idleMs: 600_000 }), undefined);
+        assert.equal(await t.repos.adminSessions.verify('not-a-token', { idleMs: 600_000 }), undefined);
+
+        t.clock.advance(300_000);
+        assert.ok(await t.repos.adminSessions.verify(token, { idleMs: 600_000 }), 'activity within the idle window keeps it');
+        t.clock.advance(600_000);
+        assert.equal(await t.repos.adminSessions.verify(token, { idleMs: 600_000 }), undefined, 'idle for the whole window: ended');
+        assert.equal(await t.store.db.selectFrom('admin_sessions').select('id').where('id', '=', session.id).executeTakeFirst(), undefined, 'and deleted');
+
+        const busy = await t.repos.adminSessions.create({ maxAgeMs: 3_600_000, clientIp: null });
+        for (let i = 0; i < 6; i++) {
+          t.clock.advance(540_000);
+          assert.ok(await t.repos.adminSessions.verify(busy.token, { idleMs: 600_000 }), `still live after ${i + 1} busy steps`);
+        }
+        t.clock.advance(540_000);
+        assert.equal(await t.repos.adminSessions.verify(busy.token, { idleMs: 600_000 }), undefined, 'past the absolute end, however busy');
+
+        const bound = await t.repos.adminSessions.create({ maxAgeMs: 3_600_000, clientIp: null, binding: 'b1' });
+        assert.equal(await t.repos.adminSessions.verify(bound.token, { idleMs: 600_000, binding: 'b2' }), undefined, 'another binding matches nothing');
+        assert.equal(await t.repos.adminSessions.verify(bound.token, { idleMs: 600_000 }), undefined);
+        assert.ok(await t.repos.adminSessions.verify(bound.token, { idleMs: 600_000, binding: 'b1' }));
+        assert.equal(await t.repos.adminSessions.delete(bound.token, 'b1'), true);
+
+        const out = await t.repos.adminSessions.create({ maxAgeMs: 3_600_000, clientIp: null });
+        assert.equal(await t.repos.adminSessions.delete(out.token), true);
+        assert.equal(await t.repos.adminSessions.delete(out.token), false);
+        assert.equal(await t.repos.adminSessions.verify(out.token, { idleMs: 600_000 }), undefined);
+
+        const stale = await t.repos.adminSessions.create({ maxAgeMs: 3_600_000, clientIp: null });
+        const fresh = await t.repos.adminSessions.create({ maxAgeMs: 3_600_000, clientIp: null });
+        t.clock.advance(700_000);
+        await t.repos.adminSessions.verify(fresh.token, { idleMs: 10_000_000 });
+        assert.equal(await t.repos.adminSessions.deleteExpired(t.clock.now() - 600_000), 1);
+        assert.equal(await t.repos.adminSessions.verify(stale.token, { idleMs: 10_000_000 }), undefined);
+        assert.ok(await t.repos.adminSessions.verify(fresh.token, { idleMs: 10_000_000 }));
+      });
+
+      test('token mints: per-minute buckets add up across writers and routes', async () => {
+        const minute = Math.floor(t.clock.now() / 60_000) * 60_000;
+        await Promise.all([t.repos.tokenMints.record('connect'), t.repos.tokenMints.record('connect'), t.repos.tokenMints.record('oauth')]);
+        await t.repos.tokenMints.record('connect', minute + 59_999);
+        await t.repos.tokenMints.record('connect', minute + 60_000);
+        await t.repos.tokenMints.record('connect', minute - 3_600_000);
+        assert.deepEqual(await t.repos.tokenMints.since(minute), [
+          { minute, route: 'connect', count: 3 },
+          { minute, route: 'oauth', count: 1 },
+          { minute: minute + 60_000, route: 'connect', count: 1 },
+        ]);
+        assert.equal(await t.repos.tokenMints.deleteBefore(minute), 1);
+        assert.equal((await t.repos.tokenMints.since(0)).length, 3);
+      });
+
+      test('admin console queries: link search by user or accounts, paging, session and audit filters, email look-up', async () => {
+        const cloudId = 'cloud-console';
+        const mk = (n: number, route: 'connect' | 'oauth') => t.repos.links.create({ externalUserId: `cu-${n}`, cloudId, accountId: `acc-${n}`, route, scopes: [], status: 'linked', evidence: {} });
+        for (let i = 0; i < 5; i++) {
+          await mk(i, i % 2 === 0 ? 'connect' : 'oauth');
+          t.clock.advance(1);
+        }
+        const ids = (q: Parameters<typeof t.repos.links.list>[0]) => t.repos.links.list({ cloudId, ...q }).then((ls) => ls.map((l) => l.externalUserId));
+        assert.deepEqual(await ids({ who: { externalUserId: 'cu-1', accountIds: ['acc-3'] } }), ['cu-3', 'cu-1']);
+        assert.deepEqual(await ids({ who: {} }), [], 'an empty search matches nothing, not everything');
+        assert.deepEqual(await ids({ limit: 2, offset: 2 }), ['cu-2', 'cu-1']);
+        assert.deepEqual(await ids({ route: 'oauth' }), ['cu-3', 'cu-1']);
+
+        await t.repos.knownAccounts.record({ cloudId, accountId: 'acc-3', source: 'test', email: 'Three@Example.com' });
+        await t.repos.knownAccounts.record({ cloudId: 'other', accountId: 'acc-9', source: 'test', email: 'three@example.com' });
+        assert.deepEqual((await t.repos.knownAccounts.findByEmail('THREE@example.com ')).map((a) => a.accountId).sort(), ['acc-3', 'acc-9']);
+
+        const base = { cloud_id: null, route: 'connect' as const, return_url: null, require_confirmation: 1, completion_code_hash: null, oauth_state_hash: null, link_id: null, email_hint: null, api_key_id: null, created_at: 1, used_at: null, completed_at: null, pending_account_id: null, pending_data: null, expires_at: 9e12 };
+        await t.repos.linkSessions.insert({ ...base, id: 'ls-a', token_hash: 'h-ls-a', external_user_id: 'cs', status: 'pending' });
+        await t.repos.linkSessions.insert({ ...base, id: 'ls-b', token_hash: 'h-ls-b', external_user_id: 'cs', status: 'denied', route: 'oauth' });
+        assert.deepEqual((await t.repos.linkSessions.list({ externalUserId: 'cs', status: 'denied' })).map((x) => x.id), ['ls-b']);
+        assert.deepEqual((await t.repos.linkSessions.list({ externalUserId: 'cs', route: 'connect' })).map((x) => x.id), ['ls-a']);
+
+        const start = t.clock.now();
+        await t.repos.audit.append({ action: 'console.test', actorType: 'admin', actorId: 'console:a' });
+        t.clock.advance(1000);
+        await t.repos.audit.append({ action: 'console.test', actorType: 'admin', actorId: 'console:b' });
+        assert.equal(await t.repos.audit.count({ action: 'console.test' }), 2);
+        assert.equal(await t.repos.audit.count({ action: 'console.test', actorId: 'console:a' }), 1);
+        assert.equal(await t.repos.audit.count({ action: 'console.test', since: start + 1 }), 1);
+        assert.deepEqual((await t.repos.audit.query({ action: 'console.test', until: start + 1 })).map((e) => e.actorId), ['console:a']);
+
+        assert.equal(await t.repos.tokens.count('oauth', 'refresh'), 0);
+      });
+
       test('ping answers while the store is up', async () => {
         await t.store.ping();
       });

@@ -34,6 +34,8 @@ export interface TokensRepo {
   put(key: TokenKey, value: { token: string; previousToken?: string | null; expiresAt: number | null }, options?: { expectVersion?: number }): Promise<boolean>;
   deleteForTenant(route: TenantRoute, appKey: string, tenantKey: string): Promise<number>;
   deleteForAccount(route: TenantRoute, appKey: string, accountId: string): Promise<number>;
+  /** How many tokens of a route and kind are stored (3LO grants = refresh tokens), for the admin overview. */
+  count(route: TenantRoute, kind: TokenKind): Promise<number>;
   /**
    * The same operations, run on `executor`: a transaction (or a locked connection, see
    * `withRefreshLock`) that the caller has already opened and will commit. `put` then opens no
@@ -138,6 +140,10 @@ function tokensRepoOn(db: Kysely<Database>, deps: { box: SecretBox; clock: Clock
     async deleteForAccount(route, appKey, accountId) {
       const r = await db.deleteFrom('tokens').where('route', '=', route).where('app_key', '=', appKey).where('account_id', '=', accountId).executeTakeFirst();
       return Number(r.numDeletedRows);
+    },
+    async count(route, kind) {
+      const r = await db.selectFrom('tokens').select((eb) => eb.fn.countAll<string | number>().as('n')).where('route', '=', route).where('kind', '=', kind).executeTakeFirstOrThrow();
+      return Number(r.n);
     },
     inTransaction(executor) {
       return tokensRepoOn(executor, deps, true);

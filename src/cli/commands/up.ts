@@ -1,9 +1,70 @@
-import { createGateway } from '../../gateway.js';
+import { join } from 'node:path';
+import type { Config } from '../../config.js';
+import { createGateway, type Gateway } from '../../gateway.js';
+import type { Repositories } from '../../store/repositories.js';
+import { ensureAdminSecretFile } from '../admin-secret-file.js';
 import { DEFAULT_ACCOUNTS, startSandboxServer } from '../../sandbox/index.js';
-import { CONFIG_OPTIONS, CONFIG_OPTIONS_HELP, SERVER_OPTIONS, SERVER_OPTIONS_HELP, type Command } from '../command.js';
+import { CONFIG_OPTIONS, CONFIG_OPTIONS_HELP, SERVER_OPTIONS, SERVER_OPTIONS_HELP, type Command, type CommandContext } from '../command.js';
 import { configFromArgs } from '../config-from-args.js';
 import { freePort } from '../free-port.js';
 import { parsePort } from '../parse-port.js';
+
+/**
+ * Whether `up` brings its own sandbox: only when nothing points at Atlassian (or at another sandbox). Real
+ * settings are a 3LO client id, an https base URL (Atlassian only installs apps served over https), an
+ * overridden Atlassian endpoint, or a sandbox URL given explicitly.
+ */
+export function startsSandbox(config: Config): boolean {
+  return (
+    config.atlassian.sandboxUrl === null &&
+    config.oauth.clientId === null &&
+    new URL(config.server.baseUrl).protocol === 'http:' &&
+    Object.keys(config.atlassian.endpointOverrides).length === 0
+  );
+}
+
+/** The demo key's name; earlier versions named each run's key `demo-<time>`. */
+const DEMO_KEY = 'npm-start-demo';
+
+/** One live demo key at a time: its secret cannot be shown again, so the previous ones are revoked. */
+async function freshDemoKey(repos: Repositories): Promise<string> {
+  for (const k of await repos.apiKeys.list()) {
+    if (k.name === DEMO_KEY || /^demo-\d{4}-\d{2}-\d{2}-/.test(k.name)) await repos.apiKeys.revoke(k.id);
+  }
+  return (await repos.apiKeys.create({ name: DEMO_KEY })).secret;
+}
+
+function consoleLines(gateway: Gateway, url: string, secretSource: string | null): string[] {
+  if (gateway.config.admin.secret === null) return [`  Admin       off: set ONBEHALF_ADMIN_SECRET (32+ characters) to turn on ${url}/admin`];
+  return [
+    `  Admin       ${url}/admin`,
+    secretSource ? `              sign in with the admin secret ${gateway.config.admin.secret}   (kept in ${secretSource})` : '              sign in with the value of ONBEHALF_ADMIN_SECRET',
+  ];
+}
+
+/** With real Atlassian settings: the gateway alone, as `serve` runs it, with a short ready text. */
+async function runGatewayAlone(ctx: CommandContext, config: Config): Promise<number> {
+  const gateway = await createGateway(config);
+  try {
+    const { url } = await gateway.listen();
+    const lines = [
+      '',
+      `onbehalf is running against ${config.atlassian.sandboxUrl ? `the sandbox at ${config.atlassian.sandboxUrl}` : 'Atlassian Cloud'} (no sandbox started).`,
+      '',
+      `  Gateway     ${url}   (public URL ${config.server.baseUrl})`,
+      `              ${config.server.baseUrl}/atlassian-connect.json  ${url}/readyz`,
+      `  Data        ${gateway.store.description}`,
+      ...consoleLines(gateway, config.server.baseUrl, null),
+      '',
+      'Ctrl-C stops it.',
+    ];
+    for (const line of lines) ctx.out(line);
+    await ctx.stopSignal;
+    return 0;
+  } finally {
+    await gateway.close();
+  }
+}
 
 /**
  * `npm start`: the sandbox and the gateway side by side on loopback, the gateway's Connect app installed
@@ -16,6 +77,17 @@ export const upCommand: Command = {
   options: { ...SERVER_OPTIONS, ...CONFIG_OPTIONS, 'sandbox-port': { type: 'string' } },
   help: `  --sandbox-port N       port of the sandbox (default 4100)\n${SERVER_OPTIONS_HELP}\n${CONFIG_OPTIONS_HELP}`,
   async run(ctx) {
+    const settings = configFromArgs(ctx);
+    if (!startsSandbox(settings)) return runGatewayAlone(ctx, settings);
+    // Sandbox mode: a console secret of its own unless one is configured, kept in the data folder.
+    let secretSource: string | null = null;
+    if (settings.admin.secret === null) {
+      const file = join(settings.dataDir, 'admin-secret');
+      const kept = ensureAdminSecretFile(file);
+      if (kept.looseBits !== 0) ctx.err(`The admin secret file ${file} is readable by other users; run: chmod 600 ${file}`);
+      ctx = { ...ctx, env: { ...ctx.env, ONBEHALF_ADMIN_SECRET: kept.secret } };
+      secretSource = file;
+    }
     const sandbox = await startSandboxServer({ port: parsePort(ctx.values['sandbox-port'], 4100, '--sandbox-port') });
     let gateway: Awaited<ReturnType<typeof createGateway>> | undefined;
     try {
@@ -47,7 +119,7 @@ export const upCommand: Command = {
       const alice = discovery.users.find((u) => u.accountId === DEFAULT_ACCOUNTS.alice);
       if (installed?.ok && site) {
         lines.push(`  The gateway is installed as a Connect app on "${site.key}" (signed install, secret sealed in the store).`);
-        const { secret } = await gateway.repos.apiKeys.create({ name: `demo-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}` });
+        const secret = await freshDemoKey(gateway.repos);
         // A demo session without the confirmation step, so one click links; real apps keep the guard on.
         const session = await gateway.linking.sessions.start({ externalUserId: 'demo-alice', route: 'connect', cloudId: site.cloudId, requireConfirmation: false, ttlMs: 3_600_000 });
         lines.push(
@@ -73,7 +145,7 @@ export const upCommand: Command = {
       } else if (installed && !installed.ok) {
         lines.push(`  Installing the Connect app failed: ${installed.message}`);
       }
-      lines.push('', '  Not built yet: the admin console outside Confluence.', '', 'Ctrl-C stops both.');
+      lines.push('', ...consoleLines(gateway, url, secretSource), `              (users, links, link sessions, accounts, mapping, audit log, API keys, policies)`, '', 'Ctrl-C stops both.');
       for (const line of lines) ctx.out(line);
       await ctx.stopSignal;
       return 0;

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import type { StoreDialect } from '../store-dialect.js';
 import { initialMigration } from './0001-initial.js';
 import { linkSessionPendingMigration } from './0002-link-session-pending.js';
+import { adminConsoleMigration } from './0003-admin-console.js';
 
 /**
  * The one ordered migration set for both dialects. Names sort in apply order; entries are only ever
@@ -11,6 +12,7 @@ export function migrationsFor(dialect: StoreDialect): Record<string, Migration> 
   return {
     '0001-initial': initialMigration(dialect),
     '0002-link-session-pending': linkSessionPendingMigration(),
+    '0003-admin-console': adminConsoleMigration(),
   };
 }
 
