@@ -255,6 +255,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         links,
         actAs,
         fetch: outbound,
+        clock,
         logger,
         appKey: config.connect.appKey,
         appName: config.connect.appName,
@@ -270,6 +271,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
             repos,
             appName: config.connect.appName,
             baseUrl: config.server.baseUrl,
+            scopes: oauthApp.scopes,
           })
         : []),
       ...configureRoutes({

@@ -20,11 +20,17 @@ export function Layout(props: { title: string; assetsBase: string; scripts?: str
   );
 }
 
-export function Notice(props: { kind: 'error' | 'info' | 'success'; title: string; children?: Child }) {
+/** A message box; errors are announced at once (role=alert), the rest politely (role=status). */
+export function Notice(props: { kind: 'error' | 'info' | 'success'; title: string; next?: string; id?: string; children?: Child }) {
   return (
-    <section class={`ob-notice ob-${props.kind}`} role={props.kind === 'error' ? 'alert' : 'status'}>
+    <section class={`ob-notice ob-${props.kind}`} role={props.kind === 'error' ? 'alert' : 'status'} {...(props.id ? { id: props.id } : {})}>
       <h1>{props.title}</h1>
       {props.children}
+      {props.next ? (
+        <p class="ob-next">
+          <strong>What to do next:</strong> {props.next}
+        </p>
+      ) : null}
     </section>
   );
 }

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import type { Frame, FrameLocator, Page } from 'playwright-core';
+
+/**
+ * Records what a page must never show: uncaught script errors and Content-Security-Policy refusals
+ * (a refused script leaves buttons that silently do nothing). HTTP error statuses of error pages are expected.
+ */
+export function watchProblems(page: Page): { problems: string[] } {
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`uncaught in page: ${e.message}`));
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`console ${m.type()}: ${m.text()}`);
+  });
+  return { problems };
+}
+
+/** Signs in to the sandbox's Atlassian login page as a seeded user, the way a person does: one click. */
+export async function signIn(page: Page, sandboxUrl: string, accountId: string): Promise<void> {
+  await page.goto(`${sandboxUrl}/login`);
+  await page.locator(`button[data-account-id="${accountId}"]`).click();
+  await page.waitForURL(`${sandboxUrl}/`);
+}
+
+/** The app's frame inside the sandbox's Confluence page, once its script is ready for clicks. */
+export async function appFrame(page: Page): Promise<FrameLocator> {
+  const frame = page.frameLocator('iframe.ap-iframe');
+  await frame.locator('#ob-link[data-ready="true"]').waitFor({ state: 'attached' });
+  return frame;
+}
+
+export function gatewayFrame(page: Page, gatewayUrl: string): Frame {
+  const frame = page.frames().find((f) => f.url().startsWith(gatewayUrl));
+  assert.ok(frame, `no frame from ${gatewayUrl}; frames: ${page.frames().map((f) => f.url()).join(', ')}`);
+  return frame;
+}
+
+/** No sideways scrolling: at phone width a wider-than-screen element is the usual broken layout. */
+export async function assertNoSidewaysScroll(target: Page | Frame, what: string): Promise<void> {
+  const { scroll, client } = await target.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+  assert.ok(scroll <= client, `${what}: content is ${scroll}px wide in a ${client}px viewport`);
+}
