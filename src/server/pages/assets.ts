@@ -30,6 +30,7 @@ ul.ob-abilities { padding-left: 1.25rem; margin: .25rem 0 .75rem; }
 .ob-notice.ob-error { border-color: var(--ob-danger); }
 .ob-notice.ob-success { border-color: var(--ob-ok); }
 .ob-notice > :last-child { margin-bottom: 0; }
+.ob-notice h1, .ob-notice h2 { margin-top: 0; }
 .ob-next { margin-top: .75rem; }
 ul.ob-choices { list-style: none; padding: 0; margin: 1rem 0; display: grid; gap: .5rem; }
 a.ob-choice { display: block; border: 1px solid var(--ob-line); border-radius: 8px; padding: .75rem 1rem; font-weight: 600; text-decoration: none; overflow-wrap: anywhere; }

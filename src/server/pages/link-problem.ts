@@ -16,9 +16,10 @@ export function describeLinkProblem(e: GatewayError, appName: string): LinkProbl
   const reason = typeof details['reason'] === 'string' ? details['reason'] : null;
   const status = typeof details['status'] === 'string' ? details['status'] : null;
   const fresh = `Go back to ${appName} and start connecting again: it will give you a new link.`;
+  const otherwise = `Otherwise go back to ${appName} and start connecting again: it will give you a new link.`;
   switch (e.code) {
     case 'LINK_SESSION_EXPIRED':
-      return { title: 'This link has expired', message: e.message, next: `${fresh} Links work for a short time only, so a forgotten link cannot be used later.` };
+      return { title: 'This link has expired', message: `This link to connect your Atlassian account to ${appName} is no longer valid.`, next: `${fresh} Links work for a short time only, so a forgotten link cannot be used later.` };
     case 'LINK_CONFLICT':
       return {
         title: 'Already linked to someone else',
@@ -27,7 +28,7 @@ export function describeLinkProblem(e: GatewayError, appName: string): LinkProbl
       };
     case 'LINK_SESSION_INVALID':
       if (status !== null || reason === 'state_replayed') {
-        return { title: 'This link was already used', message: e.message, next: `If you already connected your account, there is nothing more to do. Otherwise: ${fresh}` };
+        return { title: 'This link was already used', message: `Each link to connect your account to ${appName} works once, and this one has been used.`, next: `If you already connected your account, there is nothing more to do. ${otherwise}` };
       }
       if (reason === 'wrong_site') {
         return { title: 'This link is for another site', message: e.message, next: `Open the link while signed in to the Confluence site ${appName} asked about, or ask ${appName} for a link for this site.` };
@@ -38,7 +39,7 @@ export function describeLinkProblem(e: GatewayError, appName: string): LinkProbl
       if (reason === 'unknown_state' || reason === 'missing_state' || reason === 'no_pending_sign_in') {
         return { title: 'This sign-in cannot be finished', message: e.message, next: fresh };
       }
-      return { title: 'This link is not valid', message: e.message, next: `Check that you opened the whole link. If it still does not work: ${fresh}` };
+      return { title: 'This link is not valid', message: `${appName} did not make this link, or part of it is missing.`, next: `Check that you opened the whole link; if it still does not work, go back to ${appName} and start connecting again: it will give you a new link.` };
     case 'NOT_FOUND':
       return { title: 'Nothing to change', message: e.message, next: 'Reload the page to see your current connections.' };
     case 'VALIDATION_FAILED':
