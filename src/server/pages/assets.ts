@@ -66,8 +66,9 @@ export const CONNECT_LINK_JS = `(function () {
   var base = root.getAttribute('data-base') || '';
   var app = root.getAttribute('data-app') || 'The app';
   var status = document.getElementById('ob-status');
-  // The host sizes the frame; ask for our own height so nothing is cut off or scrolls twice.
-  function fit() { if (window.AP && AP.env && AP.env.resize) AP.env.resize('100%', document.documentElement.scrollHeight + 'px'); }
+  // The host gives the frame a fixed height; ask for our content's height so nothing is cut off.
+  function fit() { if (window.AP && AP.env && AP.env.resize) AP.env.resize('100%', Math.ceil(document.body.getBoundingClientRect().height) + 'px'); }
+  if (window.ResizeObserver) new ResizeObserver(fit).observe(document.body);
   function el(tag, text, cls) { var e = document.createElement(tag); if (text) e.textContent = text; if (cls) e.className = cls; return e; }
   function say(kind, title, text, next, href, label) {
     status.className = 'ob-notice ob-' + kind;
@@ -151,7 +152,11 @@ export const CONNECT_CONFIGURE_JS = `(function () {
   if (!root) return;
   var base = root.getAttribute('data-base') || '';
   var status = document.getElementById('ob-status');
-  function say(kind, text) { status.className = 'ob-notice ob-' + kind; status.textContent = text; status.hidden = false; }
+  // The host gives the frame a fixed height (found cut off in Chromium); follow our content's height instead.
+  function fit() { if (window.AP && AP.env && AP.env.resize) AP.env.resize('100%', Math.ceil(document.body.getBoundingClientRect().height) + 'px'); }
+  if (window.ResizeObserver) new ResizeObserver(fit).observe(document.body);
+  fit();
+  function say(kind, text) { status.className = 'ob-notice ob-' + kind; status.setAttribute('role', kind === 'error' ? 'alert' : 'status'); status.textContent = text; status.hidden = false; }
   function post(path, body) {
     return AP.context.getToken().then(function (token) {
       return fetch(base + path, { method: 'POST', headers: { 'Authorization': 'JWT ' + token, 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
