@@ -5,7 +5,7 @@ import { DEFAULT_ACCOUNTS } from '../../src/sandbox/index.js';
 import { CONFIGURE_PAGE_KEY } from '../../src/tenants/connect-descriptor.js';
 import { startBrowserWorld, type BrowserWorld } from './support/browser-world.js';
 import { browserSkipReason, launchBrowser, screenshot, type TestBrowser } from './support/launch-browser.js';
-import { assertNoSidewaysScroll, gatewayFrame, signIn, watchProblems } from './support/page-checks.js';
+import { assertLayout, gatewayFrame, signIn, watchProblems } from './support/page-checks.js';
 
 const skip = browserSkipReason();
 
@@ -66,7 +66,12 @@ describe('admin mapping and revocation inside Confluence, in Chromium', { skip: 
     // Regression: the page never resized its frame, so Confluence's fixed 600px cut off the search results.
     await page.waitForFunction('document.querySelector("iframe.ap-iframe").getBoundingClientRect().height > 600');
     await frame.getByRole('heading', { name: 'Links on this site' }).scrollIntoViewIfNeeded();
+    const frameHeight = () => page.evaluate<number>('document.querySelector("iframe.ap-iframe").getBoundingClientRect().height');
+    const before = await frameHeight();
     await screenshot(page, 'admin-in-confluence', '02-search-result');
+    // Regression: in quirks mode (no doctype) the full-page screenshot's taller window made the frame grow.
+    assert.equal(await frameHeight(), before, 'the frame keeps its height when the window grows');
+    await assertLayout(gatewayFrame(page, w.gatewayUrl), 'configure page at 1280px');
     await frame.getByRole('button', { name: 'Map' }).click();
     await frame.locator('#ob-status').filter({ hasText: 'Mapped crm-carol.' }).waitFor();
     await screenshot(page, 'admin-in-confluence', '03-mapped');
@@ -85,7 +90,7 @@ describe('admin mapping and revocation inside Confluence, in Chromium', { skip: 
     const row = frame.locator('#ob-links tr', { hasText: 'crm-carol' });
     await row.waitFor();
     await page.setViewportSize({ width: 375, height: 800 });
-    await assertNoSidewaysScroll(gatewayFrame(page, w.gatewayUrl), 'configure page at 375px');
+    await assertLayout(gatewayFrame(page, w.gatewayUrl), 'configure page at 375px');
     await screenshot(page, 'admin-in-confluence', '04-links-375px');
     await page.setViewportSize({ width: 1280, height: 800 });
 

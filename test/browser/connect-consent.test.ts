@@ -5,7 +5,7 @@ import { DEFAULT_ACCOUNTS } from '../../src/sandbox/index.js';
 import { LINK_PAGE_KEY } from '../../src/tenants/connect-descriptor.js';
 import { startBrowserWorld, type BrowserWorld } from './support/browser-world.js';
 import { browserSkipReason, launchBrowser, screenshot, type TestBrowser } from './support/launch-browser.js';
-import { appFrame, assertNoSidewaysScroll, gatewayFrame, signIn, watchProblems } from './support/page-checks.js';
+import { appFrame, assertLayout, gatewayFrame, signIn, watchProblems } from './support/page-checks.js';
 
 interface Session {
   id: string;
@@ -82,7 +82,7 @@ describe('Connect consent in Chromium', { skip: skip ?? false }, () => {
     assert.match(facts, /crm-bob/, "names the app's user");
     assert.match(facts, /\/s\/acme/, 'names the site');
     assert.match(await frame.locator('.ob-abilities').innerText(), /show you as the author/, 'says what the app may do');
-    await assertNoSidewaysScroll(gatewayFrame(page, w.gatewayUrl), 'consent frame at 1280px');
+    await assertLayout(gatewayFrame(page, w.gatewayUrl), 'consent frame at 1280px');
     await screenshot(page, 'connect', '02-consent');
 
     await frame.getByRole('button', { name: 'Allow' }).click();
@@ -119,7 +119,7 @@ describe('Connect consent in Chromium', { skip: skip ?? false }, () => {
     await page.goto(session.url);
     const frame = await appFrame(page);
     await frame.getByRole('button', { name: 'Deny' }).waitFor();
-    await assertNoSidewaysScroll(gatewayFrame(page, w.gatewayUrl), 'consent frame at 375px');
+    await assertLayout(gatewayFrame(page, w.gatewayUrl), 'consent frame at 375px');
     await screenshot(page, 'connect', '05-consent-375px');
 
     await frame.getByRole('button', { name: 'Deny' }).click();
@@ -181,7 +181,7 @@ describe('Connect consent in Chromium', { skip: skip ?? false }, () => {
       assert.match(await page.getByRole('alert').innerText(), /This link has expired[\s\S]*What to do next:/);
       await screenshot(page, 'connect', '11-error-expired-link');
       await page.setViewportSize({ width: 375, height: 800 });
-      await assertNoSidewaysScroll(page, 'expired page at 375px');
+      await assertLayout(page, 'expired page at 375px');
       await screenshot(page, 'connect', '12-error-expired-link-375px');
       await page.setViewportSize({ width: 1280, height: 800 });
       // The same inside Confluence, when the page is opened with the expired session.
@@ -209,7 +209,7 @@ describe('Connect consent in Chromium', { skip: skip ?? false }, () => {
     await page.getByRole('heading', { name: 'Which Confluence site do you want to connect to onbehalf?' }).waitFor();
     await screenshot(page, 'connect', '15-site-chooser');
     await page.setViewportSize({ width: 375, height: 800 });
-    await assertNoSidewaysScroll(page, 'site chooser at 375px');
+    await assertLayout(page, 'site chooser at 375px');
     await screenshot(page, 'connect', '16-site-chooser-375px');
     await page.getByRole('link', { name: /\/s\/acme$/ }).click();
     const frame = await appFrame(page);
@@ -227,7 +227,7 @@ describe('Connect consent in Chromium', { skip: skip ?? false }, () => {
     await frame.getByRole('heading', { name: 'onbehalf and your Atlassian account' }).waitFor();
     await screenshot(page, 'connect', '17-connected-apps');
     await page.setViewportSize({ width: 375, height: 800 });
-    await assertNoSidewaysScroll(gatewayFrame(page, w.gatewayUrl), 'connected apps at 375px');
+    await assertLayout(gatewayFrame(page, w.gatewayUrl), 'connected apps at 375px');
     await screenshot(page, 'connect', '18-connected-apps-375px');
     await page.setViewportSize({ width: 1280, height: 800 });
 

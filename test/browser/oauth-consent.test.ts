@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
 import { DEFAULT_ACCOUNTS } from '../../src/sandbox/index.js';
 import { startBrowserWorld, type BrowserWorld } from './support/browser-world.js';
 import { browserSkipReason, launchBrowser, screenshot, type TestBrowser } from './support/launch-browser.js';
-import { assertNoSidewaysScroll, signIn, watchProblems } from './support/page-checks.js';
+import { assertLayout, signIn, watchProblems } from './support/page-checks.js';
 
 interface LinkWire {
   id: string;
@@ -75,7 +75,7 @@ describe('Atlassian sign-in (3LO) consent in Chromium', { skip: skip ?? false },
     assert.match(await page.locator('.ob-abilities').innerText(), /show you as the author/, 'says what the app may do, from the scopes');
     await screenshot(page, 'oauth', '02-landing-connected');
     await page.setViewportSize({ width: 375, height: 800 });
-    await assertNoSidewaysScroll(page, 'landing page at 375px');
+    await assertLayout(page, 'landing page at 375px');
     await screenshot(page, 'oauth', '03-landing-connected-375px');
 
     const [link] = await linksOf('crm-frank');
@@ -107,7 +107,7 @@ describe('Atlassian sign-in (3LO) consent in Chromium', { skip: skip ?? false },
     assert.equal(await page.getByRole('checkbox').count(), 2);
     await screenshot(page, 'oauth', '05-site-choice');
     await page.setViewportSize({ width: 375, height: 800 });
-    await assertNoSidewaysScroll(page, 'site choice at 375px');
+    await assertLayout(page, 'site choice at 375px');
     await screenshot(page, 'oauth', '06-site-choice-375px');
     assert.deepEqual(await linksOf('crm-alice'), [], 'nothing is linked before the choice');
 
@@ -162,7 +162,7 @@ describe('Atlassian sign-in (3LO) consent in Chromium', { skip: skip ?? false },
     assert.match(await page.locator('#ob-links').innerText(), /\/s\/globex\s+crm-frank \(Connected\)/);
     await screenshot(page, 'oauth', '09-manage');
     await page.setViewportSize({ width: 375, height: 800 });
-    await assertNoSidewaysScroll(page, 'manage page at 375px');
+    await assertLayout(page, 'manage page at 375px');
     await screenshot(page, 'oauth', '10-manage-375px');
     await page.setViewportSize({ width: 1280, height: 800 });
 

@@ -48,6 +48,7 @@ describe('linking inside Confluence (Connect route), in process', () => {
   test('Allow -> pending confirmation -> the app redeems the code -> linked -> acting as the user names them as author', async () => {
     const started = await w.gateway.linking.sessions.start({ externalUserId: 'app-user-bob', route: 'connect', cloudId, returnUrl: RETURN });
     const r = await clickThrough(DEFAULT_ACCOUNTS.bob, started.url, 'allow');
+    assert.match(r.html, /^<!doctype html>/i, 'standards mode: in quirks mode the body stretches and the frame kept growing');
     assert.match(r.html, /Allow onbehalf to act as you in Confluence\?/);
     assert.match(r.html, /Bob Builder/, 'the page names the signed-in user');
     assert.match(r.html, /app-user-bob/, 'and the app user being linked');

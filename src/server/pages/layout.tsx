@@ -1,22 +1,28 @@
+import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 
 /** The shell of every server-rendered page: no inline script, one stylesheet, readable at phone width. */
 export function Layout(props: { title: string; assetsBase: string; scripts?: string[]; children?: Child }) {
+  // Without the doctype, browsers lay pages out in quirks mode: there the body stretches to the window,
+  // so a frame sized to its body grew every time the host resized it (seen in Chromium).
   return (
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>{props.title}</title>
-        <link rel="stylesheet" href={`${props.assetsBase}/assets/onbehalf.css`} />
-        {(props.scripts ?? []).map((src) => (
-          <script src={src} defer></script>
-        ))}
-      </head>
-      <body>
-        <main class="ob-main">{props.children}</main>
-      </body>
-    </html>
+    <>
+      {raw('<!doctype html>')}
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <title>{props.title}</title>
+          <link rel="stylesheet" href={`${props.assetsBase}/assets/onbehalf.css`} />
+          {(props.scripts ?? []).map((src) => (
+            <script src={src} defer></script>
+          ))}
+        </head>
+        <body>
+          <main class="ob-main">{props.children}</main>
+        </body>
+      </html>
+    </>
   );
 }
 

@@ -34,9 +34,14 @@ export function gatewayFrame(page: Page, gatewayUrl: string): Frame {
   return frame;
 }
 
-/** No sideways scrolling: at phone width a wider-than-screen element is the usual broken layout. */
-export async function assertNoSidewaysScroll(target: Page | Frame, what: string): Promise<void> {
-  // A string, not a function: the project compiles without the DOM library.
+/**
+ * The layout checks every screenshot step makes: the page is in standards mode (a missing doctype puts it
+ * in quirks mode, where a Confluence frame sized to its body kept growing), and nothing scrolls sideways
+ * (at phone width a wider-than-screen element is the usual broken layout).
+ */
+export async function assertLayout(target: Page | Frame, what: string): Promise<void> {
+  // Strings, not functions: the project compiles without the DOM library.
+  assert.equal(await target.evaluate<string>('document.compatMode'), 'CSS1Compat', `${what}: rendered in quirks mode (no doctype?)`);
   const { scroll, client } = await target.evaluate<{ scroll: number; client: number }>('({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })');
   assert.ok(scroll <= client, `${what}: content is ${scroll}px wide in a ${client}px viewport`);
 }
