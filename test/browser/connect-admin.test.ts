@@ -54,6 +54,7 @@ describe('admin mapping and revocation inside Confluence, in Chromium', { skip: 
     const page = await newPage();
     await signIn(page, w.sandboxUrl, DEFAULT_ACCOUNTS.alice);
     const frame = await configureFrame(page);
+    assert.match(await frame.locator('#ob-configure').innerText(), /signed in as Alice Admin/, 'greets the admin by name, not by account ID');
     await screenshot(page, 'admin-in-confluence', '01-configure');
 
     await frame.getByRole('radio', { name: /Also users an admin mapped/ }).check();
@@ -97,6 +98,7 @@ describe('admin mapping and revocation inside Confluence, in Chromium', { skip: 
     await row.getByRole('button', { name: 'Revoke' }).click();
     await frame.locator('#ob-status').filter({ hasText: 'Link revoked.' }).waitFor();
     assert.equal(await row.count(), 0, 'the row is gone');
+    await frame.getByText('No links yet.').waitFor();
     await screenshot(page, 'admin-in-confluence', '05-revoked');
     const refused = await readPage('crm-carol');
     assert.equal(refused.status, 404);

@@ -10,6 +10,7 @@ import type { Repositories } from '../../store/repositories.js';
 import { LINK_PAGE_KEY } from '../../tenants/connect-descriptor.js';
 import { ensureCloudId } from '../../tenants/ensure-cloud-id.js';
 import type { ConnectAuth } from '../middleware/connect-jwt-auth.js';
+import { lookUpDisplayName } from './look-up-display-name.js';
 import { CONNECT_LINK_JS, ONBEHALF_CSS } from '../pages/assets.js';
 import type { LinkProblem } from '../pages/link-problem.js';
 import { ConnectLinkPage, MessagePage, SiteChooserPage, linkStatusLabel, siteLabel } from '../pages/connect-link-page.js';
@@ -123,7 +124,7 @@ export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
         problem = describeLinkProblem(e, deps.appName);
       }
     }
-    const displayName = await lookUpName(deps, tenant, accountId);
+    const displayName = await lookUpDisplayName(deps, tenant, accountId);
     const links = cloudId ? await deps.repos.links.list({ cloudId, accountId, status: [...LIVE] }) : [];
     return c.html(
       <ConnectLinkPage
@@ -206,15 +207,3 @@ export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
 }
 
 type ConnectLinkPageSession = { token: string; externalUserId: string; expiresAt: number } | null;
-
-async function lookUpName(deps: LinkRouteDeps, tenant: ConnectAuth['tenant'], accountId: string): Promise<string | null> {
-  try {
-    const res = await deps.actAs.asApp(tenant, { retry: { maxAttempts: 1 } }).fetch(`/rest/api/user?accountId=${encodeURIComponent(accountId)}`, { signal: AbortSignal.timeout(3000) });
-    if (!res.ok) return null;
-    const user = (await res.json()) as { displayName?: unknown };
-    return typeof user.displayName === 'string' ? user.displayName : null;
-  } catch (e) {
-    deps.logger.debug({ err: e }, 'could not look up the display name');
-    return null;
-  }
-}

@@ -226,6 +226,8 @@ export const CONNECT_CONFIGURE_JS = `(function () {
       post('/connect/configure/revoke', { linkId: button.getAttribute('data-revoke') }).then(function (res) {
         if (!res.ok) { button.disabled = false; return fail(res); }
         var row = button.closest('tr'); if (row) row.remove();
+        var table = document.getElementById('ob-links');
+        if (table && table.querySelectorAll('tbody tr').length === 0) table.replaceWith(el('p', 'No links yet.', 'ob-muted'));
         say('success', 'Link revoked.');
       });
     });

@@ -65,6 +65,9 @@ export const SCREENSHOT_DIR = join(new URL('../../..', import.meta.url).pathname
 export async function screenshot(page: Page, test: string, step: string): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const path = join(SCREENSHOT_DIR, `${test}-${step}.png`);
+  // From the top (a click may have scrolled the page, and Chromium's full-page capture then leaves the part
+  // of a frame above the old scroll position unpainted), after a frame resizing to its content has painted.
+  await page.evaluate('window.scrollTo(0, 0); new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
   await page.screenshot({ path, fullPage: true });
   return path;
 }
