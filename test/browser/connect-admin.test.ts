@@ -5,7 +5,7 @@ import { DEFAULT_ACCOUNTS } from '../../src/sandbox/index.js';
 import { CONFIGURE_PAGE_KEY } from '../../src/tenants/connect-descriptor.js';
 import { startBrowserWorld, type BrowserWorld } from './support/browser-world.js';
 import { browserSkipReason, launchBrowser, screenshot, type TestBrowser } from './support/launch-browser.js';
-import { assertLayout, gatewayFrame, signIn, watchProblems } from './support/page-checks.js';
+import { assertLayout, gatewayFrame, signIn, trackedPages } from './support/page-checks.js';
 
 const skip = browserSkipReason();
 
@@ -17,7 +17,6 @@ const skip = browserSkipReason();
 describe('admin mapping and revocation inside Confluence, in Chromium', { skip: skip ?? false }, () => {
   let w: BrowserWorld;
   let b: TestBrowser;
-  let problems: string[][] = [];
 
   before(async () => {
     w = await startBrowserWorld({ sites: ['acme'] });
@@ -28,17 +27,7 @@ describe('admin mapping and revocation inside Confluence, in Chromium', { skip: 
     await w?.close();
   });
 
-  async function newPage(width?: number): Promise<Page> {
-    const page = await b.newPage(width);
-    problems.push(watchProblems(page).problems);
-    return page;
-  }
-  async function fresh(): Promise<void> {
-    const seen = problems.flat();
-    problems = [];
-    await b.reset();
-    assert.deepEqual(seen, [], 'no script errors and no Content-Security-Policy refusals');
-  }
+  const { newPage, fresh } = trackedPages(() => b);
   const configureUrl = () => `${w.site.baseUrl}/plugins/servlet/ac/${encodeURIComponent(w.gateway.config.connect.appKey)}/${CONFIGURE_PAGE_KEY}`;
   async function configureFrame(page: Page) {
     await page.goto(configureUrl());

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Page } from 'playwright-core';
 import { DEFAULT_ACCOUNTS } from '../../src/sandbox/index.js';
 import { LINK_PAGE_KEY } from '../../src/tenants/connect-descriptor.js';
 import { startBrowserWorld, type BrowserWorld } from './support/browser-world.js';
 import { browserSkipReason, launchBrowser, screenshot, type TestBrowser } from './support/launch-browser.js';
-import { appFrame, assertLayout, gatewayFrame, signIn, watchProblems } from './support/page-checks.js';
+import { appFrame, assertLayout, gatewayFrame, signIn, trackedPages } from './support/page-checks.js';
 
 interface Session {
   id: string;
@@ -29,7 +28,6 @@ const skip = browserSkipReason();
 describe('Connect consent in Chromium', { skip: skip ?? false }, () => {
   let w: BrowserWorld;
   let b: TestBrowser;
-  let watched: { page: Page; problems: string[] }[] = [];
 
   before(async () => {
     w = await startBrowserWorld({ sites: ['acme', 'globex'] });
@@ -40,17 +38,7 @@ describe('Connect consent in Chromium', { skip: skip ?? false }, () => {
     await w?.close();
   });
 
-  async function newPage(width?: number): Promise<Page> {
-    const page = await b.newPage(width);
-    watched.push({ page, ...watchProblems(page) });
-    return page;
-  }
-  async function fresh(): Promise<void> {
-    const problems = watched.flatMap((x) => x.problems);
-    watched = [];
-    await b.reset();
-    assert.deepEqual(problems, [], 'no script errors and no Content-Security-Policy refusals');
-  }
+  const { newPage, fresh } = trackedPages(() => b);
   const start = async (body: Record<string, unknown>) => {
     const res = await w.api<Session>('POST', '/v1/link-sessions', body);
     assert.equal(res.status, 201, JSON.stringify(res.body));

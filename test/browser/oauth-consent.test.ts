@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
 import { DEFAULT_ACCOUNTS } from '../../src/sandbox/index.js';
 import { startBrowserWorld, type BrowserWorld } from './support/browser-world.js';
 import { browserSkipReason, launchBrowser, screenshot, type TestBrowser } from './support/launch-browser.js';
-import { assertLayout, signIn, watchProblems } from './support/page-checks.js';
+import { assertLayout, signIn, trackedPages } from './support/page-checks.js';
 
 interface LinkWire {
   id: string;
@@ -24,7 +24,6 @@ const skip = browserSkipReason();
 describe('Atlassian sign-in (3LO) consent in Chromium', { skip: skip ?? false }, () => {
   let w: BrowserWorld;
   let b: TestBrowser;
-  let watched: string[][] = [];
 
   before(async () => {
     // Connect on acme only: globex is reachable through 3LO alone, so acting there proves the 3LO grant.
@@ -36,17 +35,7 @@ describe('Atlassian sign-in (3LO) consent in Chromium', { skip: skip ?? false },
     await w?.close();
   });
 
-  async function newPage(width?: number): Promise<Page> {
-    const page = await b.newPage(width);
-    watched.push(watchProblems(page).problems);
-    return page;
-  }
-  async function fresh(): Promise<void> {
-    const problems = watched.flat();
-    watched = [];
-    await b.reset();
-    assert.deepEqual(problems, [], 'no script errors and no Content-Security-Policy refusals');
-  }
+  const { newPage, fresh } = trackedPages(() => b);
   const start = async (body: Record<string, unknown>) => {
     const res = await w.api<{ id: string; url: string }>('POST', '/v1/link-sessions', { route: 'oauth', ...body });
     assert.equal(res.status, 201, JSON.stringify(res.body));

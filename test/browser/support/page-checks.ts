@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Frame, FrameLocator, Page } from 'playwright-core';
+import type { TestBrowser } from './launch-browser.js';
 
 /**
  * Records what a page must never show: uncaught script errors and Content-Security-Policy refusals
@@ -44,4 +45,25 @@ export async function assertLayout(target: Page | Frame, what: string): Promise<
   assert.equal(await target.evaluate<string>('document.compatMode'), 'CSS1Compat', `${what}: rendered in quirks mode (no doctype?)`);
   const { scroll, client } = await target.evaluate<{ scroll: number; client: number }>('({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })');
   assert.ok(scroll <= client, `${what}: content is ${scroll}px wide in a ${client}px viewport`);
+}
+
+/**
+ * Tabs whose problems are checked at the end of each test: `newPage()` opens a watched tab, `fresh()`
+ * closes every tab, forgets cookies (the next test starts signed out) and fails on anything seen.
+ */
+export function trackedPages(browser: () => TestBrowser): { newPage(width?: number): Promise<Page>; fresh(): Promise<void> } {
+  let seen: string[][] = [];
+  return {
+    async newPage(width) {
+      const page = await browser().newPage(width);
+      seen.push(watchProblems(page).problems);
+      return page;
+    },
+    async fresh() {
+      const problems = seen.flat();
+      seen = [];
+      await browser().reset();
+      assert.deepEqual(problems, [], 'no script errors and no Content-Security-Policy refusals');
+    },
+  };
 }
