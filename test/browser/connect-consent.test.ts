@@ -64,6 +64,7 @@ describe('Connect consent in Chromium', { skip: skip ?? false }, () => {
     await page.goto(session.url);
     assert.ok(page.url().startsWith(`${w.site.baseUrl}/plugins/servlet/ac/`), `the link leads into Confluence: ${page.url()}`);
     const frame = await appFrame(page);
+    assert.notEqual(new URL(gatewayFrame(page, w.gatewayUrl).url()).hostname, new URL(page.url()).hostname, 'the consent page is a cross-site frame, as in real Confluence');
     await frame.getByRole('heading', { name: 'Allow onbehalf to act as you in Confluence?' }).waitFor();
     const facts = await frame.locator('.ob-card').innerText();
     assert.match(facts, /Bob Builder/, 'names the Atlassian account, as Confluence signed it');

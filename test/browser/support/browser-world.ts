@@ -58,10 +58,18 @@ export async function startBrowserWorld(options: BrowserWorldOptions = {}): Prom
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     // The descriptor carries the gateway's URL, so the port is picked before the gateway starts (as `up` does).
     const port = await freePort('127.0.0.1');
-    const config = loadConfig({ ONBEHALF_DATA_DIR: dir, ONBEHALF_PORT: String(port), ONBEHALF_SANDBOX_URL: sandbox.url, ...env }, {}, dir);
+    // The gateway is addressed as localhost and the sandbox as 127.0.0.1: two sites, so the consent page is a
+    // cross-site frame inside Confluence as in real life (acme.atlassian.net framing your gateway's host),
+    // where the browser sends it no cookies of its own.
+    const config = loadConfig(
+      { ONBEHALF_DATA_DIR: dir, ONBEHALF_HOST: '127.0.0.1', ONBEHALF_PORT: String(port), ONBEHALF_BASE_URL: `http://localhost:${port}`, ONBEHALF_SANDBOX_URL: sandbox.url, ...env },
+      {},
+      dir,
+    );
     const gateway = await createGateway(config, { logger: silentLogger(), clock });
     cleanups.push(() => gateway.close());
-    const gatewayUrl = (await gateway.listen()).url;
+    await gateway.listen();
+    const gatewayUrl = config.server.baseUrl;
     const sites: BrowserWorld['sites'] = {};
     for (const key of options.sites ?? ['acme']) {
       const site = sandbox.sandbox.control.discovery().sites.find((s) => s.key === key);
