@@ -174,10 +174,10 @@ export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
     const app = deps.appName;
     const words =
       status === 'denied'
-        ? { title: 'Nothing was connected', message: `You denied the request. ${app} cannot act as you.`, next: outcome.redirectUrl ? `Return to ${app}.` : `You can close this page.` }
+        ? { title: 'Nothing was connected', message: `You denied the request. ${app} cannot act as you.`, ...(outcome.redirectUrl ? {} : { next: 'You can close this page.' }) }
         : status === 'pending_confirmation'
           ? { title: 'Almost done', message: `You allowed it. ${app} must now confirm that the request came from you.`, next: outcome.redirectUrl ? `Return to ${app} to finish connecting your account.` : `Go back to ${app} to finish connecting your account.` }
-          : { title: 'Your account is connected', message: `${app} can now act as you on this site.`, next: outcome.redirectUrl ? `Return to ${app}.` : 'You can close this page.' };
+          : { title: 'Your account is connected', message: `${app} can now act as you on this site.`, ...(outcome.redirectUrl ? {} : { next: 'You can close this page.' }) };
     const links = outcome.links.map((l) => ({ id: l.id, externalUserId: l.externalUserId, statusLabel: linkStatusLabel(l.status, app), since: new Date(l.createdAt).toISOString().slice(0, 10) }));
     return c.json({ status, ...words, links, ...(outcome.redirectUrl ? { redirectUrl: outcome.redirectUrl } : {}) });
   };

@@ -150,15 +150,21 @@ export function ConnectLinkPage(p: ConnectLinkPageProps) {
 export function MessagePage(p: { title: string; message: string; next?: string; kind: 'error' | 'info' | 'success'; assetsBase: string; action?: { href: string; label: string } }) {
   return (
     <Layout title={p.title} assetsBase={p.assetsBase}>
-      <Notice kind={p.kind} title={p.title} {...(p.next ? { next: p.next } : {})}>
+      <Notice
+        kind={p.kind}
+        title={p.title}
+        {...(p.next ? { next: p.next } : {})}
+        {...(p.action
+          ? {
+              actions: (
+                <a class="ob-button" href={p.action.href}>
+                  {p.action.label}
+                </a>
+              ),
+            }
+          : {})}
+      >
         <p>{p.message}</p>
-        {p.action ? (
-          <p class="ob-actions">
-            <a class="ob-button" href={p.action.href}>
-              {p.action.label}
-            </a>
-          </p>
-        ) : null}
       </Notice>
     </Layout>
   );

@@ -27,7 +27,7 @@ export function Layout(props: { title: string; assetsBase: string; scripts?: str
 }
 
 /** A message box; errors are announced at once (role=alert), the rest politely (role=status). */
-export function Notice(props: { kind: 'error' | 'info' | 'success'; title: string; next?: string; id?: string; children?: Child }) {
+export function Notice(props: { kind: 'error' | 'info' | 'success'; title: string; next?: string; id?: string; actions?: Child; children?: Child }) {
   return (
     <section class={`ob-notice ob-${props.kind}`} role={props.kind === 'error' ? 'alert' : 'status'} {...(props.id ? { id: props.id } : {})}>
       <h1>{props.title}</h1>
@@ -37,6 +37,7 @@ export function Notice(props: { kind: 'error' | 'info' | 'success'; title: strin
           <strong>What to do next:</strong> {props.next}
         </p>
       ) : null}
+      {props.actions ? <p class="ob-actions">{props.actions}</p> : null}
     </section>
   );
 }
