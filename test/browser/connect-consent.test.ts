@@ -125,6 +125,21 @@ describe('Connect consent in Chromium', { skip: skip ?? false }, () => {
     await fresh();
   });
 
+  test('signed out: the link leads through Atlassian sign-in and back to the consent for the account that signed in', async () => {
+    const session = await start({ externalUserId: 'crm-carol-2', route: 'connect', site: 'acme', requireConfirmation: false });
+    const page = await newPage();
+    await page.goto(session.url);
+    assert.ok(page.url().startsWith(`${w.sandboxUrl}/login?returnTo=`), `Confluence asks who you are first: ${page.url()}`);
+    await page.locator(`button[data-account-id="${DEFAULT_ACCOUNTS.carol}"]`).click();
+    const frame = await appFrame(page);
+    assert.match(await frame.locator('.ob-card').innerText(), /Carol Jones[\s\S]*crm-carol-2/);
+    await frame.getByRole('button', { name: 'Allow' }).click();
+    await frame.getByRole('status').filter({ hasText: 'Your account is connected' }).waitFor();
+    const [link] = await linksOf('crm-carol-2');
+    assert.deepEqual([link?.status, link?.accountId], ['linked', DEFAULT_ACCOUNTS.carol]);
+    await fresh();
+  });
+
   test('already linked: a second app user claiming Bob is refused inside the frame with a next step, and nothing changes', async () => {
     const session = await start({ externalUserId: 'crm-mallory', route: 'connect', site: 'acme' });
     const page = await newPage();
