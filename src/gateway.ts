@@ -282,6 +282,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         links,
         actAs,
         fetch: outbound,
+        clock,
         logger,
         appKey: config.connect.appKey,
         appName: config.connect.appName,
@@ -297,6 +298,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
             repos,
             appName: config.connect.appName,
             baseUrl: config.server.baseUrl,
+            scopes: oauthApp.scopes,
           })
         : []),
       ...configureRoutes({

@@ -48,7 +48,8 @@ describe('linking inside Confluence (Connect route), in process', () => {
   test('Allow -> pending confirmation -> the app redeems the code -> linked -> acting as the user names them as author', async () => {
     const started = await w.gateway.linking.sessions.start({ externalUserId: 'app-user-bob', route: 'connect', cloudId, returnUrl: RETURN });
     const r = await clickThrough(DEFAULT_ACCOUNTS.bob, started.url, 'allow');
-    assert.match(r.html, /Connect your Atlassian account to onbehalf\?/);
+    assert.match(r.html, /^<!doctype html>/i, 'standards mode: in quirks mode the body stretches and the frame kept growing');
+    assert.match(r.html, /Allow onbehalf to act as you in Confluence\?/);
     assert.match(r.html, /Bob Builder/, 'the page names the signed-in user');
     assert.match(r.html, /app-user-bob/, 'and the app user being linked');
     assert.equal(r.res.status, 200);
@@ -122,6 +123,9 @@ describe('linking inside Confluence (Connect route), in process', () => {
     const r = await clickThrough(DEFAULT_ACCOUNTS.bob, started.url, 'allow');
     assert.equal(r.res.status, 409);
     assert.equal(r.body['error']['code'], 'LINK_CONFLICT');
+    // The page shows these words as they are: a title and a next step, not only the code.
+    assert.equal(r.body['error']['details']['title'], 'Already linked to someone else');
+    assert.match(r.body['error']['details']['nextStep'], /Connected apps/);
     assert.equal((await w.gateway.linking.sessions.get(started.id))?.status, 'pending', 'the session is untouched');
     const bobLinks = await w.gateway.repos.links.list({ accountId: DEFAULT_ACCOUNTS.bob, status: 'linked' });
     assert.deepEqual(bobLinks.map((l) => l.externalUserId), ['app-user-bob']);

@@ -9,6 +9,7 @@ import type { Repositories } from '../../store/repositories.js';
 import type { Tenant } from '../../store/tenants-repo.js';
 import { ensureCloudId } from '../../tenants/ensure-cloud-id.js';
 import type { ConnectAuth } from '../middleware/connect-jwt-auth.js';
+import { lookUpDisplayName } from './look-up-display-name.js';
 import { CONNECT_CONFIGURE_JS } from '../pages/assets.js';
 import { ConfigurePage } from '../pages/configure-page.js';
 import type { RouteDef } from '../routes.js';
@@ -70,7 +71,8 @@ export function configureRoutes(deps: ConfigureRouteDeps): RouteDef[] {
     }
     const links = await deps.repos.links.list({ cloudId: admin.cloudId, status: ['pending_confirmation', 'linked', 'reauth_required'], limit: 500 });
     const policy = await deps.repos.policies.get(admin.cloudId);
-    return c.html(<ConfigurePage {...common} admin={{ accountId: admin.accountId, displayName: null }} links={links} acting={policy.acting} problem={null} />);
+    const displayName = await lookUpDisplayName(deps, admin.tenant, admin.accountId);
+    return c.html(<ConfigurePage {...common} admin={{ accountId: admin.accountId, displayName }} links={links} acting={policy.acting} problem={null} />);
   };
 
   const find: Handler = async (c) => {

@@ -1,5 +1,6 @@
 import type { Context, Handler } from 'hono';
 import { GatewayError, isGatewayError } from '../../errors.js';
+import type { Clock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
 import type { ConnectActAs } from '../../broker/connect-act-as.js';
 import type { LinkSessions } from '../../identity/link-sessions.js';
@@ -9,8 +10,11 @@ import type { Repositories } from '../../store/repositories.js';
 import { LINK_PAGE_KEY } from '../../tenants/connect-descriptor.js';
 import { ensureCloudId } from '../../tenants/ensure-cloud-id.js';
 import type { ConnectAuth } from '../middleware/connect-jwt-auth.js';
+import { lookUpDisplayName } from './look-up-display-name.js';
 import { CONNECT_LINK_JS, ONBEHALF_CSS } from '../pages/assets.js';
-import { ConnectLinkPage, MessagePage, SiteChooserPage } from '../pages/connect-link-page.js';
+import type { LinkProblem } from '../pages/link-problem.js';
+import { ConnectLinkPage, MessagePage, SiteChooserPage, linkStatusLabel, siteLabel } from '../pages/connect-link-page.js';
+import { describeLinkProblem } from '../pages/link-problem.js';
 import type { RouteDef } from '../routes.js';
 
 export interface LinkRouteDeps {
@@ -19,6 +23,7 @@ export interface LinkRouteDeps {
   links: Links;
   actAs: ConnectActAs;
   fetch: typeof fetch;
+  clock: Clock;
   logger: Logger;
   appKey: string;
   appName: string;
@@ -57,11 +62,15 @@ export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
       session = await deps.linkSessions.open(token);
     } catch (e) {
       if (!isGatewayError(e)) throw e;
-      return c.html(<MessagePage kind="error" title="This link cannot be used" message={e.message} assetsBase={assets} />, errorStatus(e));
+      const problem = describeLinkProblem(e, deps.appName);
+      return c.html(<MessagePage kind="error" title={problem.title} message={problem.message} next={problem.next} assetsBase={assets} />, errorStatus(e));
     }
     if (session.route === 'oauth') {
       if (!deps.oauthLinking) {
-        return c.html(<MessagePage kind="error" title="Not available" message="Linking through Atlassian sign-in (OAuth 2.0) is not configured on this gateway." assetsBase={assets} />, 501);
+        return c.html(
+          <MessagePage kind="error" title="Atlassian sign-in is not available" message="Linking through Atlassian sign-in (OAuth 2.0) is not configured on this gateway." next={`Tell ${deps.appName}'s support; they can send you a link that works inside Confluence instead.`} assetsBase={assets} />,
+          501,
+        );
       }
       return c.redirect(await deps.oauthLinking.start(token), 302);
     }
@@ -69,11 +78,21 @@ export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
     const chosen = c.req.query('site') ?? session.cloudId;
     const candidates = chosen ? sites.filter((t) => t.cloudId === chosen) : sites;
     if (candidates.length === 0) {
-      return c.html(<MessagePage kind="error" title="No site to connect" message={`No Confluence site has ${deps.appName} installed${chosen ? ' for this link' : ''}. Ask your Confluence admin to install it.`} assetsBase={assets} />, 404);
+      return c.html(
+        <MessagePage kind="error" title="No site to connect" message={`No Confluence site has ${deps.appName} installed${chosen ? ' for this link' : ''}.`} next={`Ask your Confluence admin to install ${deps.appName}, then open this link again.`} assetsBase={assets} />,
+        404,
+      );
     }
     if (candidates.length > 1) {
       // Several sites: the user says which; never a silent pick.
-      return c.html(<SiteChooserPage appName={deps.appName} assetsBase={assets} sites={candidates.map((t) => ({ href: `${deps.baseUrl}/link/${encodeURIComponent(token)}?site=${encodeURIComponent(t.cloudId ?? '')}`, host: new URL(t.baseUrl).host + new URL(t.baseUrl).pathname }))} />);
+      return c.html(
+        <SiteChooserPage
+          appName={deps.appName}
+          assetsBase={assets}
+          externalUserId={session.externalUserId}
+          sites={candidates.map((t) => ({ href: `${deps.baseUrl}/link/${encodeURIComponent(token)}?site=${encodeURIComponent(t.cloudId ?? '')}`, label: siteLabel(t.baseUrl) }))}
+        />,
+      );
     }
     const tenant = candidates[0];
     if (!tenant) throw new GatewayError('INTERNAL', 'no tenant');
@@ -85,7 +104,7 @@ export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
     framedBy(c, tenant.baseUrl, deps.allJsUrl);
     const accountId = claims.accountId;
     if (!accountId) {
-      return c.html(<MessagePage kind="error" title="Sign in first" message="Log in to Confluence to connect your account." assetsBase={assets} />, 401);
+      return c.html(<MessagePage kind="error" title="Sign in first" message={`Only a signed-in Confluence user can connect an account to ${deps.appName}.`} next="Log in to Confluence, then open the link again." assetsBase={assets} />, 401);
     }
     const cloudId = (await ensureCloudId(deps, tenant)) ?? '';
     // Context capture: a signed iframe load proves this account uses this site.
@@ -94,30 +113,31 @@ export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
     // Confluence leaves the template as is when the page is opened without a session.
     const token = raw === '' || raw === '{ac.session}' ? '' : raw;
     let session: ConnectLinkPageSession = null;
-    let sessionProblem: string | null = null;
+    let problem: LinkProblem | null = null;
     if (token) {
       try {
         const s = await deps.linkSessions.open(token);
-        if (s.cloudId && s.cloudId !== cloudId) throw new GatewayError('LINK_SESSION_INVALID', 'This link was made for another Confluence site.');
+        if (s.cloudId && s.cloudId !== cloudId) throw new GatewayError('LINK_SESSION_INVALID', 'This link was made for another Confluence site.', { details: { reason: 'wrong_site' } });
         session = { token, externalUserId: s.externalUserId, expiresAt: s.expiresAt };
       } catch (e) {
         if (!isGatewayError(e)) throw e;
-        sessionProblem = e.message;
+        problem = describeLinkProblem(e, deps.appName);
       }
     }
-    const displayName = await lookUpName(deps, tenant, accountId);
+    const displayName = await lookUpDisplayName(deps, tenant, accountId);
     const links = cloudId ? await deps.repos.links.list({ cloudId, accountId, status: [...LIVE] }) : [];
     return c.html(
       <ConnectLinkPage
         appName={deps.appName}
         assetsBase={assets}
         allJsUrl={deps.allJsUrl}
-        siteHost={new URL(tenant.baseUrl).host}
+        siteLabel={siteLabel(tenant.baseUrl)}
         account={{ accountId, displayName }}
         session={session}
-        sessionProblem={sessionProblem}
+        problem={problem}
         scopes={deps.scopes}
         links={links}
+        now={deps.clock.now()}
       />,
     );
   };
@@ -132,24 +152,34 @@ export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
     }
     const cloudId = await ensureCloudId(deps, tenant);
     if (!cloudId) throw new GatewayError('ATLASSIAN_UNAVAILABLE', 'The site could not be identified (tenant_info); try again in a moment.');
-    const session = await deps.linkSessions.open(body.session);
-    const outcome = await deps.linkSessions.decide(session, {
+    let outcome;
+    try {
+      const session = await deps.linkSessions.open(body.session);
+      outcome = await deps.linkSessions.decide(session, {
       accountId,
       sites: [{ cloudId, tenantId: tenant.id }],
       route: 'connect',
       scopes: deps.scopes,
       allow: body.decision === 'allow',
       // What proves who clicked: the signed context JWT of this very request.
-      evidence: { kind: 'connect_context_jwt', sub: accountId, clientKey: claims.clientKey, issuedAt: claims.issuedAt ?? null, sessionId: session.id, site: tenant.baseUrl },
-    });
+        evidence: { kind: 'connect_context_jwt', sub: accountId, clientKey: claims.clientKey, issuedAt: claims.issuedAt ?? null, sessionId: session.id, site: tenant.baseUrl },
+      });
+    } catch (e) {
+      if (!isGatewayError(e)) throw e;
+      // The page's script shows these words as they are: the same title and next step as a full page.
+      const problem = describeLinkProblem(e, deps.appName);
+      return c.json({ error: { code: e.code, message: problem.message, details: { ...(e.details ?? {}), title: problem.title, nextStep: problem.next } } }, errorStatus(e));
+    }
     const status = outcome.session.status;
-    const message =
+    const app = deps.appName;
+    const words =
       status === 'denied'
-        ? `You denied the request. ${deps.appName} cannot act as you.`
+        ? { title: 'Nothing was connected', message: `You denied the request. ${app} cannot act as you.`, ...(outcome.redirectUrl ? {} : { next: 'You can close this page.' }) }
         : status === 'pending_confirmation'
-          ? `Allowed. Return to ${deps.appName} to finish connecting your account.`
-          : `Your account is connected. ${deps.appName} can now act as you on this site.`;
-    return c.json({ status, message, ...(outcome.redirectUrl ? { redirectUrl: outcome.redirectUrl } : {}) });
+          ? { title: 'Almost done', message: `You allowed it. ${app} must now confirm that the request came from you.`, next: outcome.redirectUrl ? `Return to ${app} to finish connecting your account.` : `Go back to ${app} to finish connecting your account.` }
+          : { title: 'Your account is connected', message: `${app} can now act as you on this site.`, ...(outcome.redirectUrl ? {} : { next: 'You can close this page.' }) };
+    const links = outcome.links.map((l) => ({ id: l.id, externalUserId: l.externalUserId, statusLabel: linkStatusLabel(l.status, app), since: new Date(l.createdAt).toISOString().slice(0, 10) }));
+    return c.json({ status, ...words, links, ...(outcome.redirectUrl ? { redirectUrl: outcome.redirectUrl } : {}) });
   };
 
   const revoke: Handler = async (c) => {
@@ -158,7 +188,9 @@ export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
     const cloudId = tenant.cloudId;
     // A user may end only their own links, on this site.
     if (!link || !claims.accountId || link.accountId !== claims.accountId || link.cloudId !== cloudId) {
-      throw new GatewayError('NOT_FOUND', 'There is no such link of yours on this site.');
+      const e = new GatewayError('NOT_FOUND', 'There is no such link of yours on this site; it may have been disconnected already.');
+      const problem = describeLinkProblem(e, deps.appName);
+      return c.json({ error: { code: e.code, message: e.message, details: { title: problem.title, nextStep: problem.next } } }, 404);
     }
     const revoked = await deps.links.revoke({ linkId: link.id, actorType: 'user', actorId: claims.accountId, reason: 'revoked_by_user' });
     return c.json({ id: revoked.id, status: revoked.status });
@@ -175,15 +207,3 @@ export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
 }
 
 type ConnectLinkPageSession = { token: string; externalUserId: string; expiresAt: number } | null;
-
-async function lookUpName(deps: LinkRouteDeps, tenant: ConnectAuth['tenant'], accountId: string): Promise<string | null> {
-  try {
-    const res = await deps.actAs.asApp(tenant, { retry: { maxAttempts: 1 } }).fetch(`/rest/api/user?accountId=${encodeURIComponent(accountId)}`, { signal: AbortSignal.timeout(3000) });
-    if (!res.ok) return null;
-    const user = (await res.json()) as { displayName?: unknown };
-    return typeof user.displayName === 'string' ? user.displayName : null;
-  } catch (e) {
-    deps.logger.debug({ err: e }, 'could not look up the display name');
-    return null;
-  }
-}
