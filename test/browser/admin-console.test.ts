@@ -1,20 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { DEFAULT_ACCOUNTS } from '../../src/sandbox/index.js';
+import { seedConsoleData } from '../support/seed-console-data.js';
 import { startBrowserWorld, type BrowserWorld } from './support/browser-world.js';
 import { browserSkipReason, launchBrowser, screenshot, type TestBrowser } from './support/launch-browser.js';
 import { appFrame, assertLayout, signIn, trackedPages } from './support/page-checks.js';
 
 const skip = browserSkipReason();
 const SECRET = randomBytes(32).toString('base64url');
-
-/** False, and the test skipped with the reason, while this build has no admin console. */
-function consoleHere(t: TestContext, built: boolean): boolean {
-  if (!built) t.skip('this build has no admin console (/admin routes): it comes with the admin branch');
-  return built;
-}
 
 /** Signs in to the console with the admin secret, as a person types it. */
 async function consoleSignIn(page: Page, gatewayUrl: string): Promise<void> {
@@ -27,17 +22,14 @@ async function consoleSignIn(page: Page, gatewayUrl: string): Promise<void> {
 /**
  * The admin console outside Confluence, in Chromium: (a)'s last step (the console shows a link a user made),
  * (c) an admin maps a user, (d) an admin revokes a link and the next proxy call is refused, and a
- * screenshot of every console page at desktop and phone width. Written against the console's pages on the
- * `admin` branch; until that is merged this build has no /admin routes and the tests say so and skip.
+ * screenshot of every console page at desktop and phone width.
  */
 describe('admin console in Chromium', { skip: skip ?? false }, () => {
   let w: BrowserWorld;
   let b: TestBrowser;
-  let built = false;
 
   before(async () => {
     w = await startBrowserWorld({ sites: ['acme', 'globex'], env: { ONBEHALF_ADMIN_SECRET: SECRET } });
-    built = w.gateway.routes.some((r) => r.method === 'POST' && r.path === '/admin/sign-in');
     b = await launchBrowser();
   });
   after(async () => {
@@ -49,8 +41,7 @@ describe('admin console in Chromium', { skip: skip ?? false }, () => {
   const linksOf = async (externalUserId: string) =>
     (await w.api<{ links: { id: string; route: string; status: string; accountId: string }[] }>('GET', `/v1/links?externalUserId=${encodeURIComponent(externalUserId)}`)).body.links;
 
-  test('(a) Bob links through the consent page in Confluence, and the console lists the link', async (t) => {
-    if (!consoleHere(t, built)) return;
+  test('(a) Bob links through the consent page in Confluence, and the console lists the link', async () => {
     const session = (await w.api<{ id: string; url: string }>('POST', '/v1/link-sessions', { externalUserId: 'crm-bob', route: 'connect', site: 'acme', requireConfirmation: false })).body;
     const page = await newPage();
     await signIn(page, w.sandboxUrl, DEFAULT_ACCOUNTS.bob);
@@ -68,8 +59,7 @@ describe('admin console in Chromium', { skip: skip ?? false }, () => {
     await fresh();
   });
 
-  test('(c) an admin maps Carol on acme from the console; the link is an admin mapping', async (t) => {
-    if (!consoleHere(t, built)) return;
+  test('(c) an admin maps Carol on acme from the console; the link is an admin mapping', async () => {
     const page = await newPage();
     await consoleSignIn(page, w.gatewayUrl);
     await page.goto(`${w.gatewayUrl}/admin/mapping`);
@@ -86,8 +76,7 @@ describe('admin console in Chromium', { skip: skip ?? false }, () => {
     await fresh();
   });
 
-  test('(d) an admin revokes Bob\'s link from the console, and the next proxy call as Bob is refused', async (t) => {
-    if (!consoleHere(t, built)) return;
+  test('(d) an admin revokes Bob\'s link from the console, and the next proxy call as Bob is refused', async () => {
     const before = await fetch(`${w.gatewayUrl}/v1/act/crm-bob/acme/api/v2/pages/98305`, { headers: { authorization: `Bearer ${w.apiKey}` } });
     assert.equal(before.status, 200, 'acting as Bob works before the revoke');
     const page = await newPage();
@@ -110,11 +99,9 @@ describe('admin console in Chromium', { skip: skip ?? false }, () => {
 describe('admin console pages in Chromium', { skip: skip ?? false }, () => {
   let w: BrowserWorld;
   let b: TestBrowser;
-  let built = false;
 
   before(async () => {
     w = await startBrowserWorld({ sites: ['acme', 'globex'], env: { ONBEHALF_ADMIN_SECRET: SECRET } });
-    built = w.gateway.routes.some((r) => r.method === 'POST' && r.path === '/admin/sign-in');
     b = await launchBrowser();
   });
   after(async () => {
@@ -124,10 +111,8 @@ describe('admin console pages in Chromium', { skip: skip ?? false }, () => {
 
   const { newPage, fresh } = trackedPages(() => b);
 
-  test('every console page, populated, at 1280 and 375 px: standards mode, nothing scrolls sideways', async (t) => {
-    if (!consoleHere(t, built)) return;
-    // Once the admin branch is merged, fill every page first (test/support/seed-console-data.ts):
-    //   await seedConsoleData({ gateway: w.gateway, sandbox: w.sandbox.sandbox, descriptorUrl: `${w.gatewayUrl}/atlassian-connect.json` });
+  test('every console page, populated, at 1280 and 375 px: standards mode, nothing scrolls sideways', async () => {
+    await seedConsoleData({ gateway: w.gateway, sandbox: w.sandbox.sandbox, descriptorUrl: `${w.gatewayUrl}/atlassian-connect.json` });
     const page = await newPage();
     await page.goto(`${w.gatewayUrl}/admin/sign-in`);
     await screenshot(page, 'admin-console', '10-sign-in');
