@@ -3,6 +3,7 @@ import type { RouteDef } from '../routes.js';
 import { adminOf, type AdminDeps } from './admin-deps.js';
 import { AdminPage, adminUrl, DataTable, Pager, Time } from './admin-layout.js';
 import { PAGE_SIZE, pageOf, siteChoices, text } from './admin-sites.js';
+import { SelectField, TextField } from './filter-fields.js';
 
 /** The known-accounts directory of one site: every account the gateway has seen there, and where. */
 export function accountsRoutes(deps: AdminDeps): RouteDef[] {
@@ -23,20 +24,8 @@ export function accountsRoutes(deps: AdminDeps): RouteDef[] {
           <p>No site has installed the app yet.</p>
         ) : (
           <form class="filters" method="get" action={adminUrl(frame.basePath, '/accounts')} role="search" aria-label="Search known accounts">
-            <div class="field">
-              <label for="site">Site</label>
-              <select id="site" name="site">
-                {sites.map((s) => (
-                  <option value={s.cloudId} selected={s.cloudId === site?.cloudId}>
-                    {s.label}
-                  </option>
-                ))}
-              </select>
-            </div>
-            <div class="field">
-              <label for="q">Name, email or account ID</label>
-              <input id="q" name="q" type="search" value={q ?? ''} autocomplete="off" spellcheck={false} />
-            </div>
+            <SelectField id="site" label="Site" options={sites.map((s) => ({ value: s.cloudId, label: s.label }))} selected={site?.cloudId} />
+            <TextField id="q" label="Name, email or account ID" value={q} />
             <button class="button" type="submit">
               Search
             </button>

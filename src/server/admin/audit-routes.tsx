@@ -4,6 +4,7 @@ import type { RouteDef } from '../routes.js';
 import { adminOf, type AdminDeps } from './admin-deps.js';
 import { AdminPage, adminUrl, DataTable, Notice, Time } from './admin-layout.js';
 import { PAGE_SIZE, siteChoices, text } from './admin-sites.js';
+import { SelectField, TextField } from './filter-fields.js';
 
 /** `2026-11-27T09:30` (a datetime-local field), read as UTC; undefined when empty, null when malformed. */
 export function parseUtcMinute(raw: string | undefined): number | undefined | null {
@@ -50,12 +51,7 @@ export function auditRoutes(deps: AdminDeps): RouteDef[] {
     const next = rows.length > PAGE_SIZE ? shown[shown.length - 1]?.id : undefined;
     const siteName = new Map(sites.map((s) => [s.cloudId, s.key]));
     const url = adminUrl(frame.basePath, '/audit');
-    const field = (id: keyof typeof f, label: string, example?: string, type = 'search') => (
-      <div class="field">
-        <label for={id}>{label}</label>
-        <input id={id} name={id} type={type} value={f[id] ?? ''} autocomplete="off" spellcheck={false} placeholder={example} />
-      </div>
-    );
+    const field = (id: keyof typeof f, label: string, example?: string, type = 'search') => <TextField id={id} label={label} value={f[id]} type={type} placeholder={example} />;
     const filterLink = (key: 'actor' | 'externalUserId' | 'accountId', value: string, label: string) => (
       <a href={`${url}?${new URLSearchParams({ [key]: value }).toString()}`} title={`Only events with ${value}`}>
         {label}
@@ -71,17 +67,7 @@ export function auditRoutes(deps: AdminDeps): RouteDef[] {
         ) : null}
         <form class="filters" method="get" action={url} role="search" aria-label="Filter the audit log">
           {field('action', 'Action', 'link.revoked')}
-          <div class="field">
-            <label for="site">Site</label>
-            <select id="site" name="site">
-              <option value="">Any</option>
-              {sites.map((s) => (
-                <option value={s.cloudId} selected={s.cloudId === f.site}>
-                  {s.key}
-                </option>
-              ))}
-            </select>
-          </div>
+          <SelectField id="site" label="Site" options={sites.map((s) => ({ value: s.cloudId, label: s.key }))} selected={f.site} any="Any" />
           {field('externalUserId', 'User ID')}
           {field('accountId', 'Account ID')}
           {field('actor', 'Actor ID', 'console:…')}

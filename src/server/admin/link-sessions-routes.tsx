@@ -4,6 +4,7 @@ import type { RouteDef } from '../routes.js';
 import { adminOf, type AdminDeps } from './admin-deps.js';
 import { AdminPage, adminUrl, DataTable, Pager, Status, Time } from './admin-layout.js';
 import { oneOf, PAGE_SIZE, pageOf, siteChoices, text } from './admin-sites.js';
+import { SelectField, TextField, valueOptions } from './filter-fields.js';
 
 const STATUSES: readonly LinkSessionStatus[] = ['pending', 'pending_confirmation', 'linked', 'denied', 'expired'];
 const ROUTES = ['connect', 'oauth'] as const;
@@ -25,32 +26,9 @@ export function linkSessionsRoutes(deps: AdminDeps): RouteDef[] {
       <AdminPage frame={frame} section="link-sessions" title="Link sessions">
         <p class="muted">A link session is one invitation to link: created by your backend, used by the user, and ended by a link, a refusal or its expiry.</p>
         <form class="filters" method="get" action={adminUrl(frame.basePath, '/link-sessions')} role="search" aria-label="Filter link sessions">
-          <div class="field">
-            <label for="user">User ID</label>
-            <input id="user" name="user" type="search" value={user ?? ''} autocomplete="off" spellcheck={false} />
-          </div>
-          <div class="field">
-            <label for="status">Status</label>
-            <select id="status" name="status">
-              <option value="">Any</option>
-              {STATUSES.map((s) => (
-                <option value={s} selected={s === status}>
-                  {s.replace(/_/g, ' ')}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div class="field">
-            <label for="route">Route</label>
-            <select id="route" name="route">
-              <option value="">Any</option>
-              {ROUTES.map((r) => (
-                <option value={r} selected={r === route}>
-                  {r}
-                </option>
-              ))}
-            </select>
-          </div>
+          <TextField id="user" label="User ID" value={user} />
+          <SelectField id="status" label="Status" options={valueOptions(STATUSES)} selected={status} any="Any" />
+          <SelectField id="route" label="Route" options={ROUTES.map((r) => ({ value: r, label: r }))} selected={route} any="Any" />
           <button class="button" type="submit">
             Filter
           </button>

@@ -5,6 +5,7 @@ import type { RouteDef } from '../routes.js';
 import { adminOf, type AdminDeps } from './admin-deps.js';
 import { AdminPage, adminUrl, CsrfField, DataTable, Notice, Pager, Status, Time } from './admin-layout.js';
 import { oneOf, PAGE_SIZE, pageOf, siteChoices, text } from './admin-sites.js';
+import { SelectField, TextField, valueOptions } from './filter-fields.js';
 
 const STATUSES: readonly LinkStatus[] = ['linked', 'pending_confirmation', 'reauth_required', 'revoked'];
 const ROUTES: readonly LinkRoute[] = ['connect', 'oauth', 'admin'];
@@ -56,43 +57,10 @@ export function linksRoutes(deps: AdminDeps): RouteDef[] {
           </Notice>
         ) : null}
         <form class="filters" method="get" action={adminUrl(frame.basePath, '/links')} role="search" aria-label="Search links">
-          <div class="field">
-            <label for="q">User ID, account ID or email</label>
-            <input id="q" name="q" type="search" value={q ?? ''} autocomplete="off" spellcheck={false} />
-          </div>
-          <div class="field">
-            <label for="status">Status</label>
-            <select id="status" name="status">
-              <option value="">Any</option>
-              {STATUSES.map((s) => (
-                <option value={s} selected={s === status}>
-                  {s.replace(/_/g, ' ')}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div class="field">
-            <label for="route">Route</label>
-            <select id="route" name="route">
-              <option value="">Any</option>
-              {ROUTES.map((r) => (
-                <option value={r} selected={r === route}>
-                  {r}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div class="field">
-            <label for="site">Site</label>
-            <select id="site" name="site">
-              <option value="">Any</option>
-              {sites.map((s) => (
-                <option value={s.cloudId} selected={s.cloudId === site}>
-                  {s.key}
-                </option>
-              ))}
-            </select>
-          </div>
+          <TextField id="q" label="User ID, account ID or email" value={q} />
+          <SelectField id="status" label="Status" options={valueOptions(STATUSES)} selected={status} any="Any" />
+          <SelectField id="route" label="Route" options={ROUTES.map((r) => ({ value: r, label: r }))} selected={route} any="Any" />
+          <SelectField id="site" label="Site" options={sites.map((s) => ({ value: s.cloudId, label: s.key }))} selected={site} any="Any" />
           <button class="button" type="submit">
             Search
           </button>

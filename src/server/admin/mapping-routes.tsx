@@ -8,6 +8,7 @@ import type { RouteDef } from '../routes.js';
 import { adminOf, formOf, type AdminDeps } from './admin-deps.js';
 import { AdminPage, adminUrl, CsrfField, DataTable, Notice } from './admin-layout.js';
 import { siteChoices, type SiteChoice } from './admin-sites.js';
+import { SelectField } from './filter-fields.js';
 
 interface MappingView {
   status?: 200 | 400 | 404 | 409 | 502;
@@ -213,15 +214,6 @@ export function mappingRoutes(deps: AdminDeps): RouteDef[] {
 
 function SiteSelect(props: { id: string; sites: readonly SiteChoice[]; chosen: SiteChoice | undefined }) {
   return (
-    <div class="field">
-      <label for={props.id}>Site</label>
-      <select id={props.id} name="site">
-        {props.sites.map((s) => (
-          <option value={s.cloudId} selected={s.cloudId === props.chosen?.cloudId}>
-            {s.label}
-          </option>
-        ))}
-      </select>
-    </div>
+    <SelectField id={props.id} name="site" label="Site" options={props.sites.map((s) => ({ value: s.cloudId, label: s.label }))} selected={props.chosen?.cloudId} />
   );
 }
