@@ -60,13 +60,13 @@ export function createLinksRepo(deps: { store: Store; clock: Clock }): LinksRepo
   const select = () => db.selectFrom('links').selectAll();
   // Every act-as call reads its link afresh (revocation is immediate), so this one is compiled once. The
   // live statuses are written into the SQL as literals: only then can SQLite use the partial unique index
-  // on live links (a bound IN list cannot be proven to match the index's condition), half the time.
+  // on live links (a bound IN list cannot be proven to match the index's condition). That index is unique,
+  // so there is at most one row (a LIMIT would only add a bound parameter, which measured slower).
   const liveForUser = reusableQuery<Database, LinksTable, [string, string]>(db, 2, (cloudId, externalUserId) =>
     select()
       .where('cloud_id', '=', cloudId as string)
       .where('external_user_id', '=', externalUserId as string)
-      .where('status', 'in', LIVE_LITERALS)
-      .limit(1),
+      .where('status', 'in', LIVE_LITERALS),
   );
   const repo: LinksRepo = {
     async create(link) {
