@@ -173,12 +173,17 @@ export function createActAsClient(deps: ActAsClientDeps, options: ActAsClientOpt
     }
   };
 
+  // A bearer source hands out the same value for many calls; checking a kilobyte-long token against the
+  // header grammar each time was a measurable share of the client's own cost, so the last good one is kept.
+  let lastChecked: string | undefined;
   async function authorize(request: CredentialRequest): Promise<string> {
     const credential = await options.credential(request);
     const value = credential?.authorization;
+    if (value === lastChecked && value !== undefined) return value;
     if (typeof value !== 'string' || !HEADER_VALUE.test(value)) {
       throw new GatewayError('INTERNAL', 'The credential source returned no usable Authorization header value.', { details: { reason: 'invalid_credential_value' } });
     }
+    lastChecked = value;
     return value;
   }
 
@@ -227,7 +232,9 @@ export function createActAsClient(deps: ActAsClientDeps, options: ActAsClientOpt
       sends += 1;
       const authorization = await authorize({ forceFresh, method, url: target.url.href, apiPath: target.apiPath });
       forceFresh = false;
-      const sendHeaders = new Headers(headers);
+      // The first send can use the caller's copy as it is; a resend starts from it again (its content type
+      // may have been removed below).
+      const sendHeaders = sends === 1 ? headers : new Headers(headers);
       sendHeaders.set('authorization', authorization);
       let sendBody: RequestInit['body'];
       if (body.kind === 'bytes') {
