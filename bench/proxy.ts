@@ -163,6 +163,14 @@ async function main(): Promise<void> {
       `embedded ${pct(d.cpuTotal / r.embedded.cpuTotal)}, proxy ${pct(d.cpuTotal / r.proxy.cpuTotal)}, floor ${pct(d.cpuTotal / r.floor.cpuTotal)}`,
   );
 
+  // Latency without queueing: one request at a time, so p50 is one request's own path, not a wait behind
+  // fifteen others on a saturated machine (where added latency mostly mirrors lost throughput).
+  const one = await interleave({ modes: ['direct', 'embedded', 'proxy', 'floor'] as const, rounds: 6, perRound: 300, concurrency: 1, send, processes: {} });
+  console.log(
+    `  one in flight (6 interleaved rounds of 300): p50 direct ${one.direct.p50.toFixed(2)} ms, embedded ${one.embedded.p50.toFixed(2)} ms (+${(one.embedded.p50 - one.direct.p50).toFixed(2)}), ` +
+      `proxy ${one.proxy.p50.toFixed(2)} ms (+${(one.proxy.p50 - one.direct.p50).toFixed(2)}, target <= 1 ms), floor ${one.floor.p50.toFixed(2)} ms (+${(one.floor.p50 - one.direct.p50).toFixed(2)})`,
+  );
+
   floor.proc.removeAllListeners('exit');
   floor.proc.kill();
   proxyGw.proc.removeAllListeners('exit');
