@@ -62,8 +62,9 @@ export function createActing(deps: {
   // Connect clients already handed out, reused by later calls for the same install, account and scopes
   // (the proxy asks for one per request). The acting decision above still runs on every call, and the
   // client drops its held token whenever the broker drops any, so reuse never outlives a revocation. Any
-  // change to the tenant row (reinstall, status) makes a new key, hence a new client.
-  const connectClients = createLruCache<ActAsClient>({ maxEntries: 4096 });
+  // change to the tenant row (reinstall, status) makes a new key, hence a new client. Bounded: 2,048 clients
+  // with at most 32 remembered paths each stay within a few tens of megabytes even in the worst case.
+  const connectClients = createLruCache<ActAsClient>({ maxEntries: 2048 });
   const connectClient = (tenant: ActingTarget['tenant'], accountId: string, scopes: readonly string[] | undefined): ActAsClient => {
     const key = `${tenant.id}\u0000${tenant.updatedAt}\u0000${tenant.status}\u0000${tenant.oauthClientId ?? ''}\u0000${tenant.baseUrl}\u0000${accountId}\u0000${scopes ? [...scopes].sort().join(' ') : '*'}`;
     let client = connectClients.get(key);

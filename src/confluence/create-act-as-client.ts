@@ -153,14 +153,16 @@ export function createActAsClient(deps: ActAsClientDeps, options: ActAsClientOpt
   const fetchImpl = deps.fetch;
 
   // Checking a path costs a few microseconds (URL parsing, escape checks) and clients call the same few
-  // paths over and over: refusals are never cached, accepted string paths are (bounded).
+  // paths over and over: refusals are never cached, accepted string paths are. Bounded small (32), because
+  // the gateway keeps thousands of clients alive (one per install and account) and a proxy client sees
+  // many one-off paths (page ids, queries).
   const targets = new Map<string, ReturnType<typeof assertTarget>>();
   const targetOf = (path: string | URL): ReturnType<typeof assertTarget> => {
     if (typeof path !== 'string') return assertTarget(resolveApiTarget(base, path));
     const hit = targets.get(path);
     if (hit) return hit;
     const target = assertTarget(resolveApiTarget(base, path));
-    if (targets.size >= 256) targets.clear();
+    if (targets.size >= 32) targets.clear();
     targets.set(path, target);
     return target;
   };
