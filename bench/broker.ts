@@ -3,7 +3,9 @@
  *   (a) 100 users x 50 concurrent cold calls each -> grants counted by the sandbox (target: 100, one per user)
  *   (b) warm-cache token lookups per second on one core (target >= 500,000/s)
  *   (c) impersonated GETs/s through asUser vs the same GETs with a token held by hand (target >= 95%)
- * Run: npm run bench:broker     Prints figures; never passes or fails on time.
+ *       in many short alternating rounds; the share is the median of the per-round ratios, with its spread,
+ *       and the CPU time per GET of every process is counted too (less sensitive to other load).
+ * Run: npm run bench:broker     (--rounds=N, default 15) Prints figures; never passes or fails on time.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -17,13 +19,11 @@ import { createGateway } from '../src/gateway.js';
 import { silentLogger } from '../src/logger.js';
 import { DEFAULT_ACCOUNTS } from '../src/sandbox/index.js';
 import { createConnectWorld } from '../test/support/connect-world.js';
+import { cpuLine, drive, fmt, interleave, pct, spread } from './measure.js';
 
 const USERS = 100;
 const CALLS_PER_USER = 50;
 
-function fmt(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
 
 async function main(): Promise<void> {
   const w = await createConnectWorld({ ONBEHALF_LOG_LEVEL: 'silent' });
@@ -64,49 +64,39 @@ async function main(): Promise<void> {
   const base = tenant.baseUrl;
   await compare({
     title: `(c1) in process (no sockets: the gateway's own overhead, worst case) GET ${path}, ${USERS} users`,
-    perRound: 20_000,
+    perRound: 2_000,
     direct: (i) => w.fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${held[i % USERS]}` } }),
     asUser: (i) => (clients[i % USERS] as (typeof clients)[number]).fetch(path),
+    processes: { main: undefined },
   });
   await w.close();
   await overHttp(path);
 }
 
 const CONCURRENCY = 32;
+const ROUNDS = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) || 15);
 
-/** Requests per second of `call`, CONCURRENCY in flight, `n` in all. */
-async function rate(n: number, call: (i: number) => Promise<Response>): Promise<number> {
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      for (;;) {
-        const i = next++;
-        if (i >= n) return;
-        const res = await call(i);
-        if (res.status !== 200) throw new Error(`GET answered ${res.status}`);
-        await res.arrayBuffer();
-      }
-    }),
-  );
-  return n / ((performance.now() - start) / 1000);
-}
-
-/** The two ways side by side: a warm-up each, then three interleaved rounds; prints the medians and the ratio. */
-async function compare(c: { title: string; perRound: number; direct: (i: number) => Promise<Response>; asUser: (i: number) => Promise<Response> }): Promise<void> {
-  await rate(c.perRound, c.direct);
-  await rate(c.perRound, c.asUser);
-  const rates = { direct: [] as number[], asUser: [] as number[] };
-  for (let round = 0; round < 3; round++) {
-    rates.direct.push(await rate(c.perRound, c.direct));
-    rates.asUser.push(await rate(c.perRound, c.asUser));
-  }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-  const d = median(rates.direct);
-  const a = median(rates.asUser);
-  console.log(`${c.title}, ${CONCURRENCY} in flight, median of 3 interleaved rounds of ${fmt(c.perRound)}:`);
-  console.log(`    token held by hand (the limit): ${fmt(d)} GETs/s`);
-  console.log(`    through asUser:                 ${fmt(a)} GETs/s  = ${((a / d) * 100).toFixed(1)}% of the limit (target >= 95%)`);
+/**
+ * The two ways side by side: a warm-up each, then ROUNDS short rounds with the order alternating; prints
+ * the median rates, the median of the per-round ratios with its spread, and CPU time per GET.
+ */
+async function compare(c: {
+  title: string;
+  perRound: number;
+  direct: (i: number) => Promise<Response>;
+  asUser: (i: number) => Promise<Response>;
+  processes: Record<string, number | undefined>;
+}): Promise<void> {
+  let i = 0;
+  const send = { direct: () => c.direct(i++), asUser: () => c.asUser(i++) };
+  await drive(c.perRound, CONCURRENCY, send.direct);
+  await drive(c.perRound, CONCURRENCY, send.asUser);
+  const r = await interleave({ modes: ['direct', 'asUser'] as const, rounds: ROUNDS, perRound: c.perRound, concurrency: CONCURRENCY, send, processes: c.processes });
+  if (r.direct.non200 + r.asUser.non200 > 0) throw new Error(`non-200 answers: ${r.direct.non200 + r.asUser.non200}`);
+  console.log(`${c.title}, ${CONCURRENCY} in flight, ${ROUNDS} alternating rounds of ${fmt(c.perRound)} per way:`);
+  console.log(`    token held by hand (the limit): ${fmt(r.direct.rate)} GETs/s (median round)  ${cpuLine(r.direct)}`);
+  console.log(`    through asUser:                 ${fmt(r.asUser.rate)} GETs/s (median round)  ${cpuLine(r.asUser)}`);
+  console.log(`    asUser share of the limit: ${spread(r.asUser.ratio)} (target >= 95%); by CPU per GET: ${pct(r.direct.cpuTotal / r.asUser.cpuTotal)}`);
 }
 
 /**
@@ -131,9 +121,10 @@ async function overHttp(path: string): Promise<void> {
     const clients = users.map((accountId) => gw.connect.actAs.asUser(tenant, accountId));
     await compare({
       title: `(c2) over loopback HTTP (sandbox in its own process) GET ${path}, ${users.length} users`,
-      perRound: 10_000,
+      perRound: 1_000,
       direct: (i) => fetch(`${tenant.baseUrl}${path}`, { headers: { Authorization: `Bearer ${held[i % users.length]}` } }),
       asUser: (i) => (clients[i % users.length] as (typeof clients)[number]).fetch(path),
+      processes: { main: undefined, sandbox: child.pid },
     });
     await gw.close();
   } finally {

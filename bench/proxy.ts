@@ -6,15 +6,20 @@
  * 1,000 linked users in rotation. The sandbox and the proxying gateway each run in their own process over
  * real loopback sockets (as deployed); the load generator and the embedded gateway share the main process.
  * Targets: embedded >= 95% of the limit; proxy >= 70% of the limit with <= 1 ms added p50.
+ * A fourth way, the floor, is a bare Node forwarder with none of the gateway's work: what the extra HTTP
+ * hop alone costs here. The ways run interleaved in many short rounds; each way's share of the limit is
+ * the median of its per-round ratios, with the spread, and the CPU time every process spends per GET is
+ * counted too (far less sensitive to other work on the machine than the rates).
  * Run: npm run bench:proxy     Prints figures; never passes or fails on time.
- *      --per-round=N changes the requests per mode and round; --profile-gateway writes a CPU profile of the
- *      proxying gateway to /tmp/onbehalf-prof.
+ *      --rounds=N (12) and --per-round=N (1,000) size the run; --profile-gateway writes a CPU profile of
+ *      the proxying gateway to /tmp/onbehalf-prof.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { createClient } from '../src/client/index.js';
 import { freePort } from '../src/cli/free-port.js';
@@ -25,19 +30,17 @@ import { createGateway } from '../src/gateway.js';
 import { silentLogger } from '../src/logger.js';
 import { startSandboxServer } from '../src/sandbox/index.js';
 import { createConnectWorld } from '../test/support/connect-world.js';
+import { cpuLine, drive, fmt, interleave, pct, spread, type ModeSummary } from './measure.js';
 
 const USERS = 1000;
 const CONCURRENCY = 16;
-const PER_ROUND = Number(process.argv.find((a) => a.startsWith('--per-round='))?.slice(12) || 6000);
-const ROUNDS = 3;
+const PER_ROUND = Number(process.argv.find((a) => a.startsWith('--per-round='))?.slice(12) || 1000);
+const ROUNDS = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) || 12);
 const PATH = '/rest/api/user/current';
 
 const role = process.argv.find((a) => a.startsWith('--role='))?.slice('--role='.length);
 const arg = (name: string): string => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? '';
 
-function fmt(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
 
 function configFor(dataDir: string, port: number, sandboxUrl: string) {
   // The per-key rate limit (1,000/s by default) would cap the proxy and the benchmark would measure it.
@@ -66,8 +69,28 @@ async function gatewayRole(): Promise<void> {
   process.once('SIGTERM', () => process.exit(0));
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
+/**
+ * The floor: the least any Node HTTP hop can cost, with none of the gateway's work (no API key, no acting
+ * decision, no token, no headers filtered). It forwards the caller's own Authorization to the sandbox
+ * with the same global fetch and writes the answer back. How far below the limit this sits is what the
+ * extra hop itself costs on this machine.
+ */
+async function floorRole(): Promise<void> {
+  const upstream = arg('sandbox-url');
+  const server = createServer((req, res) => {
+    fetch(`${upstream}${req.url ?? '/'}`, { headers: { authorization: req.headers.authorization ?? '', accept: 'application/json' } })
+      .then(async (r) => {
+        const body = new Uint8Array(await r.arrayBuffer());
+        res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json', 'content-length': body.byteLength });
+        res.end(body);
+      })
+      .catch(() => {
+        res.writeHead(502);
+        res.end();
+      });
+  });
+  server.listen(0, '127.0.0.1', () => console.log(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+  process.once('SIGTERM', () => process.exit(0));
 }
 
 async function main(): Promise<void> {
@@ -101,71 +124,55 @@ async function main(): Promise<void> {
   const proxied = users.map((u) => client.asUser(u.externalUserId, { site: 'acme' }));
   const base = tenant.baseUrl;
 
-  type Mode = 'direct' | 'embedded' | 'proxy';
-  const send: Record<Mode, (u: number) => Promise<Response>> = {
-    direct: (u) => fetch(`${base}${PATH}`, { headers: { Authorization: `Bearer ${held[u]}`, Accept: 'application/json' } }),
-    embedded: (u) => (embedded[u] as (typeof embedded)[number]).fetch(PATH),
-    proxy: (u) => (proxied[u] as (typeof proxied)[number]).fetch(PATH),
-  };
+  const floor = await child(['--role=floor', `--sandbox-url=${sandbox.url}`]);
+  const sitePath = new URL(base).pathname;
+
+  type Mode = 'direct' | 'embedded' | 'proxy' | 'floor';
   let cursor = 0;
-  async function run(mode: Mode, n: number): Promise<{ rate: number; lat: Float64Array; non200: number }> {
-    const lat = new Float64Array(n);
-    let next = 0;
-    let non200 = 0;
-    const start = performance.now();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        for (;;) {
-          const i = next++;
-          if (i >= n) return;
-          const u = cursor++ % USERS;
-          const t0 = performance.now();
-          const res = await send[mode](u);
-          await res.arrayBuffer();
-          lat[i] = performance.now() - t0;
-          if (res.status !== 200) non200++;
-        }
-      }),
-    );
-    return { rate: n / ((performance.now() - start) / 1000), lat, non200 };
-  }
+  const next = () => cursor++ % USERS;
+  const send: Record<Mode, (i: number) => Promise<Response>> = {
+    direct: () => {
+      const u = next();
+      return fetch(`${base}${PATH}`, { headers: { Authorization: `Bearer ${held[u]}`, Accept: 'application/json' } });
+    },
+    embedded: () => (embedded[next()] as (typeof embedded)[number]).fetch(PATH),
+    proxy: () => (proxied[next()] as (typeof proxied)[number]).fetch(PATH),
+    floor: () => {
+      const u = next();
+      return fetch(`${floor.url}${sitePath}${PATH}`, { headers: { Authorization: `Bearer ${held[u]}`, Accept: 'application/json' } });
+    },
+  };
+  const processes = { main: undefined, sandbox: sandbox.proc.pid, gateway: proxyGw.proc.pid, floor: floor.proc.pid };
 
   // Warm-up: every user's token minted and cached in both gateways, JITs warm.
-  for (const m of ['direct', 'embedded', 'proxy'] as const) await run(m, 2 * USERS);
-  const results: Record<Mode, { rates: number[]; lats: Float64Array[]; non200: number }> = {
-    direct: { rates: [], lats: [], non200: 0 },
-    embedded: { rates: [], lats: [], non200: 0 },
-    proxy: { rates: [], lats: [], non200: 0 },
-  };
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const m of ['direct', 'embedded', 'proxy'] as const) {
-      const r = await run(m, PER_ROUND);
-      results[m].rates.push(r.rate);
-      results[m].lats.push(r.lat);
-      results[m].non200 += r.non200;
-    }
-  }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-  const summary = (m: Mode) => {
-    const all = new Float64Array(results[m].lats.reduce((s, l) => s + l.length, 0));
-    let at = 0;
-    for (const l of results[m].lats) {
-      all.set(l, at);
-      at += l.length;
-    }
-    all.sort();
-    return { rate: median(results[m].rates), p50: percentile(all, 0.5), p99: percentile(all, 0.99), non200: results[m].non200 };
-  };
-  const d = summary('direct');
-  const e = summary('embedded');
-  const p = summary('proxy');
-  console.log(`GET ${PATH}, ${fmt(USERS)} linked users in rotation, ${CONCURRENCY} in flight, ${ROUNDS} interleaved rounds of ${fmt(PER_ROUND)} per mode (rate: median round; latency: all rounds)`);
-  const line = (label: string, s: ReturnType<typeof summary>, extra: string) =>
-    console.log(`  ${label.padEnd(34)} ${fmt(s.rate).padStart(7)} GETs/s  p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms  non-200: ${s.non200}${extra}`);
+  for (const m of ['direct', 'embedded', 'proxy', 'floor'] as const) await drive(2 * USERS, CONCURRENCY, send[m]);
+  const r = await interleave({ modes: ['direct', 'embedded', 'proxy', 'floor'] as const, rounds: ROUNDS, perRound: PER_ROUND, concurrency: CONCURRENCY, send, processes });
+  const d = r.direct;
+  console.log(
+    `GET ${PATH}, ${fmt(USERS)} linked users in rotation, ${CONCURRENCY} in flight, ${ROUNDS} rounds of ${fmt(PER_ROUND)} per way, the ways interleaved ` +
+      `(rate: median round; share of the limit: median of per-round ratios with IQR and range; latency: all rounds; CPU: all processes, all rounds)`,
+  );
+  const line = (label: string, s: ModeSummary, extra: string) =>
+    console.log(`  ${label.padEnd(36)} ${fmt(s.rate).padStart(6)} GETs/s  p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms  non-200: ${s.non200}${extra}\n  ${''.padEnd(36)} ${cpuLine(s)}`);
   line('direct, token held by hand (limit)', d, '');
-  line('SDK embedded asUser', e, `  = ${((e.rate / d.rate) * 100).toFixed(1)}% of the limit (target >= 95%)`);
-  line('HTTP proxy (SDK client.asUser)', p, `  = ${((p.rate / d.rate) * 100).toFixed(1)}% of the limit (target >= 70%), +${(p.p50 - d.p50).toFixed(2)} ms p50 (target <= 1 ms)`);
+  line('SDK embedded asUser', r.embedded, `  = ${spread(r.embedded.ratio)} of the limit (target >= 95%)`);
+  line('HTTP proxy (SDK client.asUser)', r.proxy, `  = ${spread(r.proxy.ratio)} of the limit (target >= 70%), +${(r.proxy.p50 - d.p50).toFixed(2)} ms p50 (target <= 1 ms)`);
+  line('floor: bare Node forwarder, no logic', r.floor, `  = ${spread(r.floor.ratio)} of the limit, +${(r.floor.p50 - d.p50).toFixed(2)} ms p50`);
+  console.log(
+    `  CPU-bound shares (CPU per GET of the limit / of the way; what the rates tend to on a machine with cores to spare for every process): ` +
+      `embedded ${pct(d.cpuTotal / r.embedded.cpuTotal)}, proxy ${pct(d.cpuTotal / r.proxy.cpuTotal)}, floor ${pct(d.cpuTotal / r.floor.cpuTotal)}`,
+  );
 
+  // Latency without queueing: one request at a time, so p50 is one request's own path, not a wait behind
+  // fifteen others on a saturated machine (where added latency mostly mirrors lost throughput).
+  const one = await interleave({ modes: ['direct', 'embedded', 'proxy', 'floor'] as const, rounds: 6, perRound: 300, concurrency: 1, send, processes: {} });
+  console.log(
+    `  one in flight (6 interleaved rounds of 300): p50 direct ${one.direct.p50.toFixed(2)} ms, embedded ${one.embedded.p50.toFixed(2)} ms (+${(one.embedded.p50 - one.direct.p50).toFixed(2)}), ` +
+      `proxy ${one.proxy.p50.toFixed(2)} ms (+${(one.proxy.p50 - one.direct.p50).toFixed(2)}, target <= 1 ms), floor ${one.floor.p50.toFixed(2)} ms (+${(one.floor.p50 - one.direct.p50).toFixed(2)})`,
+  );
+
+  floor.proc.removeAllListeners('exit');
+  floor.proc.kill();
   proxyGw.proc.removeAllListeners('exit');
   sandbox.proc.removeAllListeners('exit');
   proxyGw.proc.kill();
@@ -192,45 +199,32 @@ async function inProcess(): Promise<void> {
   const held = await Promise.all(ids.map(async (id) => (await w.gateway.tokenFor({ site: 'acme', externalUserId: id })).accessToken));
   const clients = await Promise.all(ids.map((id) => w.gateway.asUser({ site: 'acme', externalUserId: id })));
   const url = `${tenant.baseUrl}${PATH}`;
-  const modes = {
-    direct: (u: number) => w.fetch(url, { headers: { Authorization: `Bearer ${held[u]}`, Accept: 'application/json' } }),
-    embedded: (u: number) => (clients[u] as (typeof clients)[number]).fetch(PATH),
-    proxy: (u: number) => {
+  let cursor = 0;
+  const next = () => cursor++ % USERS;
+  const send = {
+    direct: () => w.fetch(url, { headers: { Authorization: `Bearer ${held[next()]}`, Accept: 'application/json' } }),
+    embedded: () => (clients[next()] as (typeof clients)[number]).fetch(PATH),
+    proxy: () => {
       // The world's clock stands still unless moved; 1 ms per request keeps the per-key rate limit
-      // (1,000/s) refilling as real time would, so the in-process run measures work, not the limit.
+      // refilling as real time would, so the in-process run measures work, not the limit.
       w.sandbox.clock.advance(1);
-      return w.gateway.app.request(`/v1/act/${ids[u]}/acme${PATH}`, { headers: { Authorization: `Bearer ${secret}` } });
+      return Promise.resolve(w.gateway.app.request(`/v1/act/${ids[next()]}/acme${PATH}`, { headers: { Authorization: `Bearer ${secret}` } }));
     },
   };
-  let cursor = 0;
-  async function run(mode: keyof typeof modes, n: number): Promise<number> {
-    let next = 0;
-    const start = performance.now();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next++ < n) {
-          const res = await modes[mode](cursor++ % USERS);
-          if (res.status !== 200) throw new Error(`${mode} answered ${res.status}`);
-          await res.arrayBuffer();
-        }
-      }),
-    );
-    return ((performance.now() - start) * 1000) / n;
-  }
-  for (const m of ['direct', 'embedded', 'proxy'] as const) await run(m, 2 * USERS);
-  const us: Record<string, number[]> = { direct: [], embedded: [], proxy: [] };
-  for (let round = 0; round < ROUNDS; round++) for (const m of ['direct', 'embedded', 'proxy'] as const) (us[m] as number[]).push(await run(m, PER_ROUND));
-  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-  const d = med(us['direct'] as number[]);
-  const e = med(us['embedded'] as number[]);
-  const p = med(us['proxy'] as number[]);
-  console.log(`In process, no sockets (same users, ${CONCURRENCY} in flight, median of ${ROUNDS} rounds of ${fmt(PER_ROUND)}):`);
-  console.log(`  direct ${d.toFixed(0)} us/GET (${fmt(1e6 / d)}/s); embedded ${e.toFixed(0)} us/GET (${((d / e) * 100).toFixed(1)}% of the limit); proxy ${p.toFixed(0)} us/GET (${((d / p) * 100).toFixed(1)}%, +${(p - d).toFixed(0)} us)`);
+  for (const m of ['direct', 'embedded', 'proxy'] as const) await drive(2 * USERS, CONCURRENCY, send[m]);
+  const r = await interleave({ modes: ['direct', 'embedded', 'proxy'] as const, rounds: ROUNDS, perRound: PER_ROUND, concurrency: CONCURRENCY, send, processes: { main: undefined } });
+  const us = (s: ModeSummary) => 1e6 / s.rate;
+  console.log(`In process, no sockets (same users, ${CONCURRENCY} in flight, ${ROUNDS} interleaved rounds of ${fmt(PER_ROUND)}; us/GET from the median round, share = median per-round ratio):`);
+  console.log(
+    `  direct ${us(r.direct).toFixed(0)} us/GET; embedded ${us(r.embedded).toFixed(0)} us/GET = ${spread(r.embedded.ratio)}; proxy ${us(r.proxy).toFixed(0)} us/GET = ${spread(r.proxy.ratio)}, +${(us(r.proxy) - us(r.direct)).toFixed(0)} us`,
+  );
+  console.log(`  CPU per GET: direct ${r.direct.cpuTotal.toFixed(0)} us, embedded ${r.embedded.cpuTotal.toFixed(0)} us (${pct(r.direct.cpuTotal / r.embedded.cpuTotal)}), proxy ${r.proxy.cpuTotal.toFixed(0)} us (${pct(r.direct.cpuTotal / r.proxy.cpuTotal)})`);
   await w.close();
 }
 
 if (role === 'sandbox') await sandboxRole();
 else if (role === 'gateway') await gatewayRole();
+else if (role === 'floor') await floorRole();
 else {
   await main();
   await inProcess();

@@ -38,6 +38,7 @@ import { createMetrics, type Metrics } from './server/metrics.js';
 import type { RouteDef } from './server/routes.js';
 import { createStore, type Store } from './store/create-store.js';
 import { keyFileLooseBits, loadKeyring } from './store/keyring.js';
+import { withHotReads } from './store/hot-reads.js';
 import { createRepositories, type Repositories } from './store/repositories.js';
 import { createSecretBox, type SecretBox } from './store/secret-box.js';
 import { packageVersion } from './version.js';
@@ -138,6 +139,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const endpoints = resolved.endpoints;
 
   const repos = createRepositories({ store, box, clock });
+  // What every API request and acting decision reads (key, tenants, policy), remembered briefly; links never.
+  const hotRepos = withHotReads(repos);
   const metrics = createMetrics();
   const background = createBackgroundTasks(logger);
   // What every outbound component shares: where requests go, time, and (in tests) instant retries.
@@ -238,7 +241,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   });
   const acting = createActing({
     ...io,
-    resolve: { repos, appKey: config.connect.appKey, oauthClientId: oauthApp?.clientId ?? null },
+    resolve: { repos: hotRepos, appKey: config.connect.appKey, oauthClientId: oauthApp?.clientId ?? null },
     defaultScopes: { connect: descriptor.scopes, oauth: oauthApp?.scopes ?? [] },
     connectBroker: broker,
     connectActAs: actAs,
@@ -334,7 +337,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       connectJwt: connectJwtAuth(jwtDeps, { allowContextQsh: false }),
       connectContext: connectJwtAuth(jwtDeps, { allowContextQsh: true }),
       admin: adminAuth(adminDeps),
-      apiKey: apiKeyAuth({ apiKeys: repos.apiKeys, clock }, { rateLimit: { perSecond: config.api.rateLimitPerSecond, burst: config.api.rateLimitBurst } }),
+      apiKey: apiKeyAuth({ apiKeys: hotRepos.apiKeys, clock }, { rateLimit: { perSecond: config.api.rateLimitPerSecond, burst: config.api.rateLimitBurst } }),
     },
   });
 

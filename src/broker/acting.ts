@@ -2,9 +2,10 @@ import type { Clock } from '../clock.js';
 import { GatewayError } from '../errors.js';
 import type { AtlassianEndpoints } from '../atlassian/endpoints.js';
 import { createActAsClient, type ActAsClient, type UpstreamCallInfo } from '../confluence/create-act-as-client.js';
-import { resolveActing, type ActingDeps, type ActingRequest } from '../identity/acting.js';
+import { resolveActing, type ActingDeps, type ActingRequest, type ActingTarget } from '../identity/acting.js';
 import type { ConnectActAs } from './connect-act-as.js';
 import type { ConnectTokenBroker } from './connect-token-broker.js';
+import { createLruCache } from './lru-cache.js';
 import type { OAuthTokenBroker } from './oauth-token-broker.js';
 
 export interface ActingToken {
@@ -58,11 +59,26 @@ export function createActing(deps: {
     if (!deps.oauthBroker) throw new GatewayError('POLICY_REFUSED', 'OAuth 2.0 (3LO) is not configured on this gateway.');
     return deps.oauthBroker;
   };
+  // Connect clients already handed out, reused by later calls for the same install, account and scopes
+  // (the proxy asks for one per request). The acting decision above still runs on every call, and the
+  // client drops its held token whenever the broker drops any, so reuse never outlives a revocation. Any
+  // change to the tenant row (reinstall, status) makes a new key, hence a new client. Bounded: 2,048 clients
+  // with at most 32 remembered paths each stay within a few tens of megabytes even in the worst case.
+  const connectClients = createLruCache<ActAsClient>({ maxEntries: 2048 });
+  const connectClient = (tenant: ActingTarget['tenant'], accountId: string, scopes: readonly string[] | undefined): ActAsClient => {
+    const key = `${tenant.id}\u0000${tenant.updatedAt}\u0000${tenant.status}\u0000${tenant.oauthClientId ?? ''}\u0000${tenant.baseUrl}\u0000${accountId}\u0000${scopes ? [...scopes].sort().join(' ') : '*'}`;
+    let client = connectClients.get(key);
+    if (!client) {
+      client = deps.connectActAs.asUser(tenant, accountId, scopes ? { scopes } : {});
+      connectClients.set(key, client);
+    }
+    return client;
+  };
   return {
     async asUser(req) {
       const t = await resolveActing(deps.resolve, req);
       checkScopes(t.route, req.scopes, t.allowedScopes ?? deps.defaultScopes[t.route]);
-      if (t.route === 'connect') return deps.connectActAs.asUser(t.tenant, t.accountId, req.scopes ? { scopes: req.scopes } : {});
+      if (t.route === 'connect') return connectClient(t.tenant, t.accountId, req.scopes);
       const broker = oauth();
       const tokenReq = { accountId: t.accountId, ...(req.scopes ? { scopes: req.scopes } : {}) };
       let last: string | undefined;

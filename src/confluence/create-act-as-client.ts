@@ -153,14 +153,16 @@ export function createActAsClient(deps: ActAsClientDeps, options: ActAsClientOpt
   const fetchImpl = deps.fetch;
 
   // Checking a path costs a few microseconds (URL parsing, escape checks) and clients call the same few
-  // paths over and over: refusals are never cached, accepted string paths are (bounded).
+  // paths over and over: refusals are never cached, accepted string paths are. Bounded small (32), because
+  // the gateway keeps thousands of clients alive (one per install and account) and a proxy client sees
+  // many one-off paths (page ids, queries).
   const targets = new Map<string, ReturnType<typeof assertTarget>>();
   const targetOf = (path: string | URL): ReturnType<typeof assertTarget> => {
     if (typeof path !== 'string') return assertTarget(resolveApiTarget(base, path));
     const hit = targets.get(path);
     if (hit) return hit;
     const target = assertTarget(resolveApiTarget(base, path));
-    if (targets.size >= 256) targets.clear();
+    if (targets.size >= 32) targets.clear();
     targets.set(path, target);
     return target;
   };
@@ -173,12 +175,17 @@ export function createActAsClient(deps: ActAsClientDeps, options: ActAsClientOpt
     }
   };
 
+  // A bearer source hands out the same value for many calls; checking a kilobyte-long token against the
+  // header grammar each time was a measurable share of the client's own cost, so the last good one is kept.
+  let lastChecked: string | undefined;
   async function authorize(request: CredentialRequest): Promise<string> {
     const credential = await options.credential(request);
     const value = credential?.authorization;
+    if (value === lastChecked && value !== undefined) return value;
     if (typeof value !== 'string' || !HEADER_VALUE.test(value)) {
       throw new GatewayError('INTERNAL', 'The credential source returned no usable Authorization header value.', { details: { reason: 'invalid_credential_value' } });
     }
+    lastChecked = value;
     return value;
   }
 
@@ -227,7 +234,9 @@ export function createActAsClient(deps: ActAsClientDeps, options: ActAsClientOpt
       sends += 1;
       const authorization = await authorize({ forceFresh, method, url: target.url.href, apiPath: target.apiPath });
       forceFresh = false;
-      const sendHeaders = new Headers(headers);
+      // The first send can use the caller's copy as it is; a resend starts from it again (its content type
+      // may have been removed below).
+      const sendHeaders = sends === 1 ? headers : new Headers(headers);
       sendHeaders.set('authorization', authorization);
       let sendBody: RequestInit['body'];
       if (body.kind === 'bytes') {

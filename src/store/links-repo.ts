@@ -3,7 +3,8 @@ import type { Clock } from '../clock.js';
 import { GatewayError } from '../errors.js';
 import type { Store } from './create-store.js';
 import { newId } from './ids.js';
-import type { LinkRoute, LinkStatus, LinksTable } from './schema.js';
+import { reusableQuery } from './reusable-query.js';
+import type { Database, LinkRoute, LinkStatus, LinksTable } from './schema.js';
 import { isUniqueViolation } from './unique-violation.js';
 
 export interface Link {
@@ -41,6 +42,7 @@ export interface LinkQuery {
 }
 
 const LIVE: LinkStatus[] = ['pending_confirmation', 'linked', 'reauth_required'];
+const LIVE_LITERALS = LIVE.map((s) => sql.lit(s));
 
 export interface LinksRepo {
   /** Inserts a link; a live link for the same account or the same user on the site is LINK_CONFLICT. */
@@ -61,6 +63,16 @@ export interface LinksRepo {
 export function createLinksRepo(deps: { store: Store; clock: Clock }): LinksRepo {
   const { db } = deps.store;
   const select = () => db.selectFrom('links').selectAll();
+  // Every act-as call reads its link afresh (revocation is immediate), so this one is compiled once. The
+  // live statuses are written into the SQL as literals: only then can SQLite use the partial unique index
+  // on live links (a bound IN list cannot be proven to match the index's condition). That index is unique,
+  // so there is at most one row (a LIMIT would only add a bound parameter, which measured slower).
+  const liveForUser = reusableQuery<Database, LinksTable, [string, string]>(db, 2, (cloudId, externalUserId) =>
+    select()
+      .where('cloud_id', '=', cloudId as string)
+      .where('external_user_id', '=', externalUserId as string)
+      .where('status', 'in', LIVE_LITERALS),
+  );
   const repo: LinksRepo = {
     async create(link) {
       const now = deps.clock.now();
@@ -99,11 +111,11 @@ export function createLinksRepo(deps: { store: Store; clock: Clock }): LinksRepo
       return r && toLink(r);
     },
     async liveForAccount(cloudId, accountId) {
-      const r = await select().where('cloud_id', '=', cloudId).where('account_id', '=', accountId).where('status', 'in', LIVE).executeTakeFirst();
+      const r = await select().where('cloud_id', '=', cloudId).where('account_id', '=', accountId).where('status', 'in', LIVE_LITERALS).executeTakeFirst();
       return r && toLink(r);
     },
     async liveForUser(cloudId, externalUserId) {
-      const r = await select().where('cloud_id', '=', cloudId).where('external_user_id', '=', externalUserId).where('status', 'in', LIVE).executeTakeFirst();
+      const [r] = await liveForUser(cloudId, externalUserId);
       return r && toLink(r);
     },
     async list(q = {}) {

@@ -7,6 +7,19 @@ import type { Tenant } from '../store/tenants-repo.js';
  * `http://127.0.0.1:4100/s/acme/wiki` too, so people and scripts can say `--site acme`.
  */
 export function siteKeyOf(baseUrl: string): string {
+  // Asked for every installed site on every acting call that names a site by key: parse each URL once.
+  let key = siteKeys.get(baseUrl);
+  if (key === undefined) {
+    key = parseSiteKey(baseUrl);
+    if (siteKeys.size >= 10_000) siteKeys.clear();
+    siteKeys.set(baseUrl, key);
+  }
+  return key;
+}
+
+const siteKeys = new Map<string, string>();
+
+function parseSiteKey(baseUrl: string): string {
   const u = new URL(baseUrl);
   const sandbox = /^\/s\/([^/]+)\/wiki\/?$/.exec(u.pathname);
   if (sandbox?.[1]) return decodeURIComponent(sandbox[1]);

@@ -1,0 +1,147 @@
+/**
+ * What both benchmarks share: many short rounds with the ways compared interleaved (the order rotates each
+ * round), a ratio per round (each way against the limit measured next to it, so slow drifts in machine
+ * load cancel), medians with their spread, and CPU time per request of every process involved, which
+ * other work on the machine changes far less than it changes wall-clock rates.
+ */
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const TICKS = 100;
+
+/** CPU time (user + system) of a process so far, in microseconds; `undefined` means this process. */
+export function cpuMicros(pid?: number): number {
+  if (pid === undefined || pid === process.pid) {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  }
+  // Fields after the command name (which may hold spaces), so split after the closing parenthesis.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / TICKS;
+}
+
+export interface RoundResult {
+  rate: number;
+  latencies: Float64Array;
+  non200: number;
+}
+
+/** `n` requests, `concurrency` in flight; each call's latency from send to the end of its body. */
+export async function drive(n: number, concurrency: number, call: (i: number) => Promise<Response>): Promise<RoundResult> {
+  const latencies = new Float64Array(n);
+  let next = 0;
+  let non200 = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= n) return;
+        const t0 = performance.now();
+        const res = await call(i);
+        await res.arrayBuffer();
+        latencies[i] = performance.now() - t0;
+        if (res.status !== 200) non200++;
+      }
+    }),
+  );
+  return { rate: n / ((performance.now() - start) / 1000), latencies, non200 };
+}
+
+export interface ModeSummary {
+  /** Median of the per-round rates. */
+  rate: number;
+  /** Per-round ratio to the limit (the first mode), median and range; 1 for the limit itself. */
+  ratio: { median: number; min: number; max: number; q1: number; q3: number };
+  p50: number;
+  p99: number;
+  non200: number;
+  /** CPU microseconds per request, by process label, summed over all rounds. */
+  cpu: Record<string, number>;
+  cpuTotal: number;
+}
+
+export function quantile(sorted: ArrayLike<number>, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
+}
+
+/**
+ * Runs `rounds` rounds of `perRound` requests per mode, the modes' order rotating each round, and measures
+ * the CPU time every listed process spends in each mode's runs. The first mode is the limit.
+ */
+export async function interleave<M extends string>(opts: {
+  modes: readonly M[];
+  rounds: number;
+  perRound: number;
+  concurrency: number;
+  send: Record<M, (i: number) => Promise<Response>>;
+  /** Processes whose CPU time is counted, by label (pid undefined = this process). */
+  processes: Record<string, number | undefined>;
+}): Promise<Record<M, ModeSummary>> {
+  const { modes, rounds, perRound } = opts;
+  const rates = Object.fromEntries(modes.map((m) => [m, [] as number[]])) as Record<M, number[]>;
+  const lats = Object.fromEntries(modes.map((m) => [m, [] as Float64Array[]])) as Record<M, Float64Array[]>;
+  const non200 = Object.fromEntries(modes.map((m) => [m, 0])) as Record<M, number>;
+  const labels = Object.keys(opts.processes);
+  const cpu = Object.fromEntries(modes.map((m) => [m, Object.fromEntries(labels.map((l) => [l, 0]))])) as Record<M, Record<string, number>>;
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < modes.length; k++) {
+      const m = modes[(round + k) % modes.length] as M;
+      const before = labels.map((l) => cpuMicros(opts.processes[l]));
+      const r = await drive(perRound, opts.concurrency, opts.send[m]);
+      labels.forEach((l, j) => {
+        (cpu[m] as Record<string, number>)[l] = ((cpu[m] as Record<string, number>)[l] as number) + cpuMicros(opts.processes[l]) - (before[j] as number);
+      });
+      rates[m].push(r.rate);
+      lats[m].push(r.latencies);
+      non200[m] += r.non200;
+    }
+  }
+  const limit = modes[0] as M;
+  const out = {} as Record<M, ModeSummary>;
+  for (const m of modes) {
+    const ratios = rates[m].map((r, i) => r / (rates[limit][i] as number)).sort((a, b) => a - b);
+    const all = new Float64Array(lats[m].reduce((s, l) => s + l.length, 0));
+    let at = 0;
+    for (const l of lats[m]) {
+      all.set(l, at);
+      at += l.length;
+    }
+    all.sort();
+    const n = rounds * perRound;
+    const perReq = Object.fromEntries(labels.map((l) => [l, ((cpu[m] as Record<string, number>)[l] as number) / n]));
+    out[m] = {
+      rate: quantile([...rates[m]].sort((a, b) => a - b), 0.5),
+      ratio: { median: quantile(ratios, 0.5), min: ratios[0] as number, max: ratios[ratios.length - 1] as number, q1: quantile(ratios, 0.25), q3: quantile(ratios, 0.75) },
+      p50: quantile(all, 0.5),
+      p99: quantile(all, 0.99),
+      non200: non200[m],
+      cpu: perReq,
+      cpuTotal: Object.values(perReq).reduce((s, v) => s + v, 0),
+    };
+  }
+  return out;
+}
+
+export function pct(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}
+
+export function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** `93.1% (IQR 90.2-95.0%, range 85.3-99.9%)` */
+export function spread(r: ModeSummary['ratio']): string {
+  return `${pct(r.median)} (IQR ${pct(r.q1)}-${pct(r.q3)}, range ${pct(r.min)}-${pct(r.max)})`;
+}
+
+/** One line of CPU time per request: `412 us (main 120, gateway 200, sandbox 92)`. */
+export function cpuLine(s: ModeSummary): string {
+  const parts = Object.entries(s.cpu)
+    .filter(([, v]) => v >= 0.5)
+    .map(([k, v]) => `${k} ${v.toFixed(0)}`);
+  return `${s.cpuTotal.toFixed(0)} us CPU/GET (${parts.join(', ')})`;
+}
