@@ -53,6 +53,8 @@ export function createActing(deps: {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
   onUpstreamCall?: (info: UpstreamCallInfo) => void;
+  /** How long a client handed out may act before the link is checked again (default 1 s). */
+  recheckMs?: number;
 }): Acting {
   const oauthBase = (cloudId: string) => `${deps.endpoints.apiGatewayUrl}/ex/confluence/${cloudId}/wiki`;
   const oauth = (): OAuthTokenBroker => {
@@ -74,11 +76,11 @@ export function createActing(deps: {
     }
     return client;
   };
-  return {
-    async asUser(req) {
-      const t = await resolveActing(deps.resolve, req);
-      checkScopes(t.route, req.scopes, t.allowedScopes ?? deps.defaultScopes[t.route]);
-      if (t.route === 'connect') return connectClient(t.tenant, t.accountId, req.scopes);
+  /** Resolves the link and the site afresh and returns the client for the route they allow now. */
+  async function clientNow(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActAsClient> {
+    const t = await resolveActing(deps.resolve, req);
+    checkScopes(t.route, req.scopes, t.allowedScopes ?? deps.defaultScopes[t.route]);
+    if (t.route === 'connect') return connectClient(t.tenant, t.accountId, req.scopes);
       const broker = oauth();
       const tokenReq = { accountId: t.accountId, ...(req.scopes ? { scopes: req.scopes } : {}) };
       let last: string | undefined;
@@ -96,6 +98,34 @@ export function createActing(deps: {
           },
         },
       );
+  }
+
+  const recheckMs = deps.recheckMs ?? 1000;
+  return {
+    async asUser(req) {
+      let inner = await clientNow(req);
+      let checkedAt = deps.clock.now();
+      let seenVersion = deps.connectBroker.version;
+      // A client the app keeps must not outlive the link it was made for: Connect impersonation needs no
+      // consent from Atlassian's side, so the broker would mint fresh tokens after a revocation. The link
+      // is checked again when this process dropped any token (a revocation here does) and at least every
+      // `recheckMs` (a revocation by another instance); the proxy, which asks per request, never waits.
+      return {
+        get apiBaseUrl() {
+          return inner.apiBaseUrl;
+        },
+        async fetch(path, init) {
+          const now = deps.clock.now();
+          const version = deps.connectBroker.version;
+          if (version !== seenVersion || now - checkedAt >= recheckMs) {
+            // Only a successful check moves these on, so after a refusal every call checks (and refuses) again.
+            inner = await clientNow(req);
+            seenVersion = version;
+            checkedAt = now;
+          }
+          return inner.fetch(path, init);
+        },
+      };
     },
     async tokenFor(req) {
       const t = await resolveActing(deps.resolve, req);

@@ -53,4 +53,27 @@ describe('SDK methods', () => {
     // Special characters in ids and sites are encoded as one path segment each.
     await assert.rejects(sdk.asUser('a/b', { site: 'acme' }).fetch('/rest/api/user/current'), (e: unknown) => e instanceof OnbehalfApiError && e.code === 'USER_NOT_LINKED');
   });
+
+  test('embedded: a client the app keeps stops at a revocation (at once in this process, within a second from another)', async () => {
+    const link = async (externalUserId: string, accountId: string) => {
+      const s = await sdk.links.start({ externalUserId, site: 'acme', returnUrl: 'https://app.example/x' });
+      const back = await clickAllow(w.fetch, SANDBOX_ORIGIN, accountId, s.url);
+      return sdk.links.confirm(s.id, { code: back.code ?? '' });
+    };
+    const carol = await link('keep-carol', DEFAULT_ACCOUNTS.carol);
+    const kept = await w.gateway.asUser({ site: 'acme', externalUserId: 'keep-carol' });
+    assert.equal((await kept.fetch('/rest/api/user/current')).status, 200);
+    await w.gateway.linking.links.revoke({ linkId: carol.id, actorType: 'app' });
+    const refused = (e: unknown) => isGatewayError(e, 'USER_NOT_LINKED');
+    await assert.rejects(kept.fetch('/rest/api/user/current'), refused, 'revoked in this process: refused on the next call');
+    await assert.rejects(kept.fetch('/rest/api/user/current'), refused, 'and on every call after it');
+
+    // Another instance revokes (a write to the shared database this process did not make).
+    const dave = await link('keep-dave', DEFAULT_ACCOUNTS.dave);
+    const keptDave = await w.gateway.asUser({ site: 'acme', externalUserId: 'keep-dave' });
+    assert.equal((await keptDave.fetch('/rest/api/user/current')).status, 200);
+    await w.gateway.store.db.updateTable('links').set({ status: 'revoked', revoked_at: w.sandbox.clock.now() }).where('id', '=', dave.id).execute();
+    (w.sandbox.clock as { advance(ms: number): void }).advance(1000);
+    await assert.rejects(keptDave.fetch('/rest/api/user/current'), refused, 'seen within the re-check interval');
+  });
 });
