@@ -63,6 +63,20 @@ describe('gateway HTTP skeleton', () => {
     assert.notEqual(forged.headers.get('x-request-id'), 'bad id {"level":"fatal"}');
   });
 
+  test('request ids also reach Responses a handler built itself, mutable or not (the proxy returns its own)', async () => {
+    const app = new Hono();
+    app.use('*', requestId());
+    app.get('/own', () => new Response('x', { headers: { 'content-type': 'text/plain' } }));
+    app.get('/immutable', () => Response.redirect('https://example.test/', 302));
+    const own = await app.request('/own', { headers: { 'X-Request-Id': 'r-1' } });
+    assert.equal(own.headers.get('x-request-id'), 'r-1');
+    assert.equal(await own.text(), 'x');
+    const moved = await app.request('/immutable', { headers: { 'X-Request-Id': 'r-2' } });
+    assert.equal(moved.headers.get('x-request-id'), 'r-2');
+    assert.equal(moved.status, 302);
+    assert.equal(moved.headers.get('location'), 'https://example.test/');
+  });
+
   test('security headers are set', async () => {
     const res = await gw.app.request('/healthz');
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');

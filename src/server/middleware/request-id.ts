@@ -11,5 +11,16 @@ export function requestId(): MiddlewareHandler<{ Variables: { requestId: string 
     c.set('requestId', id);
     c.header('X-Request-Id', id);
     await next();
+    // A handler that returns a Response of its own (the proxy does) replaces the one the header was set on.
+    if (!c.res.headers.has('x-request-id')) {
+      try {
+        c.res.headers.set('X-Request-Id', id);
+      } catch {
+        // Immutable headers (a Response straight from fetch): copy it once to add the id.
+        const res = new Response(c.res.body, c.res);
+        res.headers.set('X-Request-Id', id);
+        c.res = res;
+      }
+    }
   };
 }
