@@ -53,7 +53,7 @@ export function createActing(deps: {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
   onUpstreamCall?: (info: UpstreamCallInfo) => void;
-  /** How long a client handed out may act before the link is checked again (default 1 s). */
+  /** How long a client handed out acts before the acting decision runs again (default 30 s). */
   recheckMs?: number;
 }): Acting {
   const oauthBase = (cloudId: string) => `${deps.endpoints.apiGatewayUrl}/ex/confluence/${cloudId}/wiki`;
@@ -81,49 +81,51 @@ export function createActing(deps: {
     const t = await resolveActing(deps.resolve, req);
     checkScopes(t.route, req.scopes, t.allowedScopes ?? deps.defaultScopes[t.route]);
     if (t.route === 'connect') return connectClient(t.tenant, t.accountId, req.scopes);
-      const broker = oauth();
-      const tokenReq = { accountId: t.accountId, ...(req.scopes ? { scopes: req.scopes } : {}) };
-      let last: string | undefined;
-      return createActAsClient(
-        { fetch: deps.fetch, clock: deps.clock, ...(deps.sleep ? { sleep: deps.sleep } : {}), ...(deps.random ? { random: deps.random } : {}) },
-        {
-          apiBaseUrl: oauthBase(t.tenant.tenantKey),
-          allowInsecureHttp: deps.allowInsecureHttp,
-          ...(deps.onUpstreamCall ? { onUpstreamCall: deps.onUpstreamCall } : {}),
-          credential: async ({ forceFresh }) => {
-            if (forceFresh) await broker.invalidate(tokenReq, last);
-            const token = await broker.tokenFor(tokenReq);
-            last = token.accessToken;
-            return { authorization: `Bearer ${token.accessToken}` };
-          },
+    const broker = oauth();
+    const tokenReq = { accountId: t.accountId, ...(req.scopes ? { scopes: req.scopes } : {}) };
+    let last: string | undefined;
+    return createActAsClient(
+      { fetch: deps.fetch, clock: deps.clock, ...(deps.sleep ? { sleep: deps.sleep } : {}), ...(deps.random ? { random: deps.random } : {}) },
+      {
+        apiBaseUrl: oauthBase(t.tenant.tenantKey),
+        allowInsecureHttp: deps.allowInsecureHttp,
+        ...(deps.onUpstreamCall ? { onUpstreamCall: deps.onUpstreamCall } : {}),
+        credential: async ({ forceFresh }) => {
+          if (forceFresh) await broker.invalidate(tokenReq, last);
+          const token = await broker.tokenFor(tokenReq);
+          last = token.accessToken;
+          return { authorization: `Bearer ${token.accessToken}` };
         },
-      );
+      },
+    );
   }
 
-  const recheckMs = deps.recheckMs ?? 1000;
+  const recheckMs = deps.recheckMs ?? 30_000;
   return {
     async asUser(req) {
-      let inner = await clientNow(req);
+      let client = await clientNow(req);
       let checkedAt = deps.clock.now();
       let seenVersion = deps.connectBroker.version;
       // A client the app keeps must not outlive the link it was made for: Connect impersonation needs no
-      // consent from Atlassian's side, so the broker would mint fresh tokens after a revocation. The link
-      // is checked again when this process dropped any token (a revocation here does) and at least every
-      // `recheckMs` (a revocation by another instance); the proxy, which asks per request, never waits.
+      // consent from Atlassian's side, so the broker would mint fresh tokens after a revocation. The whole
+      // acting decision runs again whenever this process dropped any token (a revocation here does, so the
+      // next call is refused) and every `recheckMs` (a revocation or policy change by another instance).
+      // Checking on every call would cost a database read per call; the proxy, which asks per request,
+      // sees every change at once.
       return {
         get apiBaseUrl() {
-          return inner.apiBaseUrl;
+          return client.apiBaseUrl;
         },
         async fetch(path, init) {
           const now = deps.clock.now();
           const version = deps.connectBroker.version;
           if (version !== seenVersion || now - checkedAt >= recheckMs) {
             // Only a successful check moves these on, so after a refusal every call checks (and refuses) again.
-            inner = await clientNow(req);
+            client = await clientNow(req);
             seenVersion = version;
             checkedAt = now;
           }
-          return inner.fetch(path, init);
+          return client.fetch(path, init);
         },
       };
     },
