@@ -12,7 +12,7 @@ const skip = browserSkipReason();
 /**
  * (c) and (d) on the admin page that lives inside Confluence (the Connect configure page): a site admin
  * maps a user, the gateway acts as them, the admin revokes the link and the next proxy call is refused.
- * The same against the admin console outside Confluence belongs in its own file once it exists.
+ * The same through the admin console outside Confluence: admin-console.test.ts.
  */
 describe('admin mapping and revocation inside Confluence, in Chromium', { skip: skip ?? false }, () => {
   let w: BrowserWorld;
