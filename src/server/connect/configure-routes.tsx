@@ -13,6 +13,7 @@ import { lookUpDisplayName } from './look-up-display-name.js';
 import { CONNECT_CONFIGURE_JS } from '../pages/assets.js';
 import { ConfigurePage } from '../pages/configure-page.js';
 import type { RouteDef } from '../routes.js';
+import { ACTING_MODES } from '../../identity/policy-input.js';
 
 export interface ConfigureRouteDeps {
   repos: Repositories;
@@ -28,7 +29,6 @@ export interface ConfigureRouteDeps {
   adminGroups: readonly string[];
 }
 
-const ACTING: readonly ActingMode[] = ['linked_only', 'admin_mapped', 'any_user'];
 const MAX_CSV_LINES = 1000;
 
 /**
@@ -115,7 +115,7 @@ export function configureRoutes(deps: ConfigureRouteDeps): RouteDef[] {
   const policy: Handler = async (c) => {
     const admin = await adminOf(c);
     const body = (await c.req.json().catch(() => null)) as { acting?: unknown } | null;
-    if (!ACTING.includes(body?.acting as ActingMode)) throw new GatewayError('VALIDATION_FAILED', `acting must be one of ${ACTING.join(', ')}.`);
+    if (!ACTING_MODES.includes(body?.acting as ActingMode)) throw new GatewayError('VALIDATION_FAILED', `acting must be one of ${ACTING_MODES.join(', ')}.`);
     const saved = await deps.repos.policies.set(admin.cloudId, { acting: body?.acting as ActingMode }, admin.accountId);
     await deps.repos.audit.append({ action: 'policy.changed', actorType: 'admin', actorId: admin.accountId, cloudId: admin.cloudId, reason: saved.acting });
     return c.json({ acting: saved.acting });
