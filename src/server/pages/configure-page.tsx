@@ -1,6 +1,7 @@
 import type { Link } from '../../store/links-repo.js';
 import type { ActingMode } from '../../store/policies-repo.js';
 import { Layout, Notice } from './layout.js';
+import { LinksTable } from './links-table.js';
 
 export interface ConfigurePageProps {
   appName: string;
@@ -92,34 +93,19 @@ export function ConfigurePage(p: ConfigurePageProps) {
           {p.links.length === 0 ? (
             <p class="ob-muted">No links yet.</p>
           ) : (
-            <table class="ob-table" id="ob-links">
-              <thead>
-                <tr>
-                  <th scope="col">{p.appName} user</th>
-                  <th scope="col">Atlassian account</th>
-                  <th scope="col">How</th>
-                  <th scope="col">
-                    <span class="ob-muted">Action</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {p.links.map((l) => (
-                  <tr>
-                    <td>{l.externalUserId}</td>
-                    <td>{l.accountId}</td>
-                    <td>
-                      {l.route} · {l.status.replace('_', ' ')}
-                    </td>
-                    <td>
-                      <button type="button" class="ob-button ob-danger" data-revoke={l.id}>
-                        Revoke
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <LinksTable
+              links={p.links}
+              columns={[
+                { header: `${p.appName} user`, cell: (l) => l.externalUserId },
+                { header: 'Atlassian account', cell: (l) => l.accountId },
+                { header: 'How', cell: (l) => `${l.route} · ${l.status.replace('_', ' ')}` },
+              ]}
+              action={(l) => (
+                <button type="button" class="ob-button ob-danger" data-revoke={l.id}>
+                  Revoke
+                </button>
+              )}
+            />
           )}
         </section>
       </div>

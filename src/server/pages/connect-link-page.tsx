@@ -1,6 +1,7 @@
 import type { Link } from '../../store/links-repo.js';
 import { Layout, Notice } from './layout.js';
 import type { LinkProblem } from './link-problem.js';
+import { LinksTable } from './links-table.js';
 
 export interface ConnectLinkPageProps {
   appName: string;
@@ -115,32 +116,27 @@ export function ConnectLinkPage(p: ConnectLinkPageProps) {
           <p id="ob-no-links" class="ob-muted" hidden={p.links.length > 0}>
             {p.appName} cannot act as you on this site: no link exists.
           </p>
-          <table class="ob-table" id="ob-links" hidden={p.links.length === 0}>
-            <thead>
-              <tr>
-                <th scope="col">{p.appName} user</th>
-                <th scope="col">Status</th>
-                <th scope="col">
-                  <span class="ob-visually-hidden">Action</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {p.links.map((l) => (
-                <tr data-link={l.id}>
-                  <td>{l.externalUserId}</td>
-                  <td>
+          <LinksTable
+            links={p.links}
+            hidden={p.links.length === 0}
+            rowId={(l) => l.id}
+            columns={[
+              { header: `${p.appName} user`, cell: (l) => l.externalUserId },
+              {
+                header: 'Status',
+                cell: (l) => (
+                  <>
                     {linkStatusLabel(l.status, p.appName)} <span class="ob-muted ob-since">since {new Date(l.createdAt).toISOString().slice(0, 10)}</span>
-                  </td>
-                  <td>
-                    <button type="button" class="ob-button ob-danger" data-revoke={l.id} aria-label={`Disconnect ${l.externalUserId}`}>
-                      Disconnect
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+                  </>
+                ),
+              },
+            ]}
+            action={(l) => (
+              <button type="button" class="ob-button ob-danger" data-revoke={l.id} aria-label={`Disconnect ${l.externalUserId}`}>
+                Disconnect
+              </button>
+            )}
+          />
         </section>
       </div>
     </Layout>

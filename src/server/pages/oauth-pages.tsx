@@ -1,6 +1,7 @@
 import type { SiteChoice } from '../../identity/oauth-linking.js';
 import { linkStatusLabel, siteLabel } from './connect-link-page.js';
 import { Layout, Notice } from './layout.js';
+import { LinksTable } from './links-table.js';
 
 const SCOPE_WORDS: [RegExp, string][] = [
   [/^read:me$|^read:confluence-user$|^read:account$/, 'See your name, email address and account ID.'],
@@ -120,35 +121,28 @@ export function ManagePage(p: { appName: string; assetsBase: string; name: strin
           {p.appName} cannot act as you through Atlassian sign-in: no link exists.
         </p>
       ) : (
-        <table class="ob-table" id="ob-links">
-          <thead>
-            <tr>
-              <th scope="col">Site</th>
-              <th scope="col">{p.appName} user</th>
-              <th scope="col">
-                <span class="ob-visually-hidden">Action</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.links.map((l) => (
-              <tr>
-                <td>{l.site}</td>
-                <td>
+        <LinksTable
+          links={p.links}
+          columns={[
+            { header: 'Site', cell: (l) => l.site },
+            {
+              header: `${p.appName} user`,
+              cell: (l) => (
+                <>
                   {l.externalUserId} <span class="ob-muted">({linkStatusLabel(l.status, p.appName)})</span>
-                </td>
-                <td>
-                  <form method="post" action={`${p.assetsBase}/oauth/manage/revoke`}>
-                    <input type="hidden" name="token" value={l.revokeToken} />
-                    <button type="submit" class="ob-button ob-danger" aria-label={`Disconnect ${l.externalUserId} on ${l.site}`}>
-                      Disconnect
-                    </button>
-                  </form>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </>
+              ),
+            },
+          ]}
+          action={(l) => (
+            <form method="post" action={`${p.assetsBase}/oauth/manage/revoke`}>
+              <input type="hidden" name="token" value={l.revokeToken} />
+              <button type="submit" class="ob-button ob-danger" aria-label={`Disconnect ${l.externalUserId} on ${l.site}`}>
+                Disconnect
+              </button>
+            </form>
+          )}
+        />
       )}
     </Layout>
   );
