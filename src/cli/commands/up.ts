@@ -88,6 +88,9 @@ export const upCommand: Command = {
       ctx = { ...ctx, env: { ...ctx.env, ONBEHALF_ADMIN_SECRET: kept.secret } };
       secretSource = file;
     }
+    // The tour is what a newcomer reads: keep request logs from scrolling it away unless asked for.
+    const quietLogs = ctx.env['ONBEHALF_LOG_LEVEL'] === undefined && ctx.values['log-level'] === undefined;
+    if (quietLogs) ctx = { ...ctx, env: { ...ctx.env, ONBEHALF_LOG_LEVEL: 'warn' } };
     const sandbox = await startSandboxServer({ port: parsePort(ctx.values['sandbox-port'], 4100, '--sandbox-port') });
     let gateway: Awaited<ReturnType<typeof createGateway>> | undefined;
     try {
@@ -145,7 +148,7 @@ export const upCommand: Command = {
       } else if (installed && !installed.ok) {
         lines.push(`  Installing the Connect app failed: ${installed.message}`);
       }
-      lines.push('', ...consoleLines(gateway, url, secretSource), `              (users, links, link sessions, accounts, mapping, audit log, API keys, policies)`, '', 'Ctrl-C stops both.');
+      lines.push('', ...consoleLines(gateway, url, secretSource), `              (users, links, link sessions, accounts, mapping, audit log, API keys, policies)`, '', ...(quietLogs ? ['  Logs: warnings only; add --log-level info to see every request.', ''] : []), 'Ctrl-C stops both.');
       for (const line of lines) ctx.out(line);
       await ctx.stopSignal;
       return 0;
