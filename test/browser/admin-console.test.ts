@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { DEFAULT_ACCOUNTS } from '../../src/sandbox/index.js';
 import { seedConsoleData } from '../support/seed-console-data.js';
-import { startBrowserWorld, type BrowserWorld } from './support/browser-world.js';
-import { browserSkipReason, launchBrowser, screenshot, type TestBrowser } from './support/launch-browser.js';
-import { appFrame, assertLayout, signIn, trackedPages } from './support/page-checks.js';
+import { browserSuite } from './support/browser-suite.js';
+import { browserSkipReason, screenshot } from './support/launch-browser.js';
+import { appFrame, assertLayout, signIn } from './support/page-checks.js';
 
 const skip = browserSkipReason();
 const SECRET = randomBytes(32).toString('base64url');
@@ -25,19 +25,7 @@ async function consoleSignIn(page: Page, gatewayUrl: string): Promise<void> {
  * screenshot of every console page at desktop and phone width.
  */
 describe('admin console in Chromium', { skip: skip ?? false }, () => {
-  let w: BrowserWorld;
-  let b: TestBrowser;
-
-  before(async () => {
-    w = await startBrowserWorld({ sites: ['acme', 'globex'], env: { ONBEHALF_ADMIN_SECRET: SECRET } });
-    b = await launchBrowser();
-  });
-  after(async () => {
-    await b?.close();
-    await w?.close();
-  });
-
-  const { newPage, fresh } = trackedPages(() => b);
+  const { w, newPage, fresh } = browserSuite({ sites: ['acme', 'globex'], env: { ONBEHALF_ADMIN_SECRET: SECRET } });
   const linksOf = async (externalUserId: string) =>
     (await w.api<{ links: { id: string; route: string; status: string; accountId: string }[] }>('GET', `/v1/links?externalUserId=${encodeURIComponent(externalUserId)}`)).body.links;
 
@@ -97,19 +85,7 @@ describe('admin console in Chromium', { skip: skip ?? false }, () => {
 
 /** Screenshots of every console page, in a world of its own so seeded data cannot collide with the flows above. */
 describe('admin console pages in Chromium', { skip: skip ?? false }, () => {
-  let w: BrowserWorld;
-  let b: TestBrowser;
-
-  before(async () => {
-    w = await startBrowserWorld({ sites: ['acme', 'globex'], env: { ONBEHALF_ADMIN_SECRET: SECRET } });
-    b = await launchBrowser();
-  });
-  after(async () => {
-    await b?.close();
-    await w?.close();
-  });
-
-  const { newPage, fresh } = trackedPages(() => b);
+  const { w, newPage, fresh } = browserSuite({ sites: ['acme', 'globex'], env: { ONBEHALF_ADMIN_SECRET: SECRET } });
 
   test('every console page, populated, at 1280 and 375 px: standards mode, nothing scrolls sideways', async () => {
     await seedConsoleData({ gateway: w.gateway, sandbox: w.sandbox.sandbox, descriptorUrl: `${w.gatewayUrl}/atlassian-connect.json` });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { DEFAULT_ACCOUNTS } from '../../src/sandbox/index.js';
 import { CONFIGURE_PAGE_KEY } from '../../src/tenants/connect-descriptor.js';
-import { startBrowserWorld, type BrowserWorld } from './support/browser-world.js';
-import { browserSkipReason, launchBrowser, screenshot, type TestBrowser } from './support/launch-browser.js';
-import { assertLayout, gatewayFrame, signIn, trackedPages } from './support/page-checks.js';
+import { browserSuite } from './support/browser-suite.js';
+import { browserSkipReason, screenshot } from './support/launch-browser.js';
+import { assertLayout, gatewayFrame, signIn } from './support/page-checks.js';
 
 const skip = browserSkipReason();
 
@@ -15,19 +15,7 @@ const skip = browserSkipReason();
  * The same through the admin console outside Confluence: admin-console.test.ts.
  */
 describe('admin mapping and revocation inside Confluence, in Chromium', { skip: skip ?? false }, () => {
-  let w: BrowserWorld;
-  let b: TestBrowser;
-
-  before(async () => {
-    w = await startBrowserWorld({ sites: ['acme'] });
-    b = await launchBrowser();
-  });
-  after(async () => {
-    await b?.close();
-    await w?.close();
-  });
-
-  const { newPage, fresh } = trackedPages(() => b);
+  const { w, newPage, fresh } = browserSuite({ sites: ['acme'] });
   const configureUrl = () => `${w.site.baseUrl}/plugins/servlet/ac/${encodeURIComponent(w.gateway.config.connect.appKey)}/${CONFIGURE_PAGE_KEY}`;
   async function configureFrame(page: Page) {
     await page.goto(configureUrl());

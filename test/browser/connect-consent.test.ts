@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { DEFAULT_ACCOUNTS } from '../../src/sandbox/index.js';
 import { LINK_PAGE_KEY } from '../../src/tenants/connect-descriptor.js';
-import { startBrowserWorld, type BrowserWorld } from './support/browser-world.js';
-import { browserSkipReason, launchBrowser, screenshot, type TestBrowser } from './support/launch-browser.js';
-import { appFrame, assertLayout, gatewayFrame, signIn, trackedPages } from './support/page-checks.js';
+import { browserSuite } from './support/browser-suite.js';
+import { browserSkipReason, screenshot } from './support/launch-browser.js';
+import { appFrame, assertLayout, gatewayFrame, signIn } from './support/page-checks.js';
 
 interface Session {
   id: string;
@@ -26,19 +26,7 @@ const skip = browserSkipReason();
  * Allow / Deny, the return to the app with the completion code, and Connected apps with Disconnect.
  */
 describe('Connect consent in Chromium', { skip: skip ?? false }, () => {
-  let w: BrowserWorld;
-  let b: TestBrowser;
-
-  before(async () => {
-    w = await startBrowserWorld({ sites: ['acme', 'globex'] });
-    b = await launchBrowser();
-  });
-  after(async () => {
-    await b?.close();
-    await w?.close();
-  });
-
-  const { newPage, fresh } = trackedPages(() => b);
+  const { w, newPage, fresh } = browserSuite({ sites: ['acme', 'globex'] });
   const start = async (body: Record<string, unknown>) => {
     const res = await w.api<Session>('POST', '/v1/link-sessions', body);
     assert.equal(res.status, 201, JSON.stringify(res.body));

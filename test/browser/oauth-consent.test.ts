@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { DEFAULT_ACCOUNTS } from '../../src/sandbox/index.js';
-import { startBrowserWorld, type BrowserWorld } from './support/browser-world.js';
-import { browserSkipReason, launchBrowser, screenshot, type TestBrowser } from './support/launch-browser.js';
-import { assertLayout, signIn, trackedPages } from './support/page-checks.js';
+import { browserSuite } from './support/browser-suite.js';
+import { browserSkipReason, screenshot } from './support/launch-browser.js';
+import { assertLayout, signIn } from './support/page-checks.js';
 
 interface LinkWire {
   id: string;
@@ -22,20 +22,8 @@ const skip = browserSkipReason();
  * self-service page where a user disconnects.
  */
 describe('Atlassian sign-in (3LO) consent in Chromium', { skip: skip ?? false }, () => {
-  let w: BrowserWorld;
-  let b: TestBrowser;
-
-  before(async () => {
-    // Connect on acme only: globex is reachable through 3LO alone, so acting there proves the 3LO grant.
-    w = await startBrowserWorld({ sites: ['acme'] });
-    b = await launchBrowser();
-  });
-  after(async () => {
-    await b?.close();
-    await w?.close();
-  });
-
-  const { newPage, fresh } = trackedPages(() => b);
+  // Connect on acme only: globex is reachable through 3LO alone, so acting there proves the 3LO grant.
+  const { w, newPage, fresh } = browserSuite({ sites: ['acme'] });
   const start = async (body: Record<string, unknown>) => {
     const res = await w.api<{ id: string; url: string }>('POST', '/v1/link-sessions', { route: 'oauth', ...body });
     assert.equal(res.status, 201, JSON.stringify(res.body));
