@@ -8,6 +8,7 @@ import { oauthError, readForm, readJsonOrForm } from './oauth-error.js';
 import { redirectUriMatches } from './redirect-uri-matches.js';
 import { sessionUser } from '../pages/session.js';
 import { sweepExpired } from '../state/sweep-expired.js';
+import { SANDBOX_HEAD } from '../pages/page-head.js';
 
 const INVALID_REFRESH = 'Unknown or invalid refresh token.';
 
@@ -70,7 +71,7 @@ export function registerThreeLoRoutes(deps: SandboxDeps, app: Hono): ThreeLo {
     const nonce = randomToken();
     consents.set(nonce, { accountId: user.accountId, clientId: v.client.clientId, redirectUri: v.redirectUri, scopes: v.scopes, state: v.state });
     return c.html(html`<!doctype html>
-<html><head><meta charset="utf-8"><title>Consent - onbehalf sandbox</title></head>
+<html><head><meta charset="utf-8"><title>Consent - onbehalf sandbox</title>${SANDBOX_HEAD}</head>
 <body>
 <h1>${v.client.name} is requesting access to your Atlassian account</h1>
 <p>Signed in as <strong>${user.displayName}</strong></p>

@@ -2,6 +2,7 @@ import type { Hono } from 'hono';
 import { html } from 'hono/html';
 import type { SandboxDeps } from '../sandbox-deps.js';
 import { sessionUser } from './session.js';
+import { SANDBOX_HEAD } from './page-head.js';
 
 /** `GET /`: who is signed in, the sites, and links to every installed app's pages (for the demo). */
 export function registerHomePageRoutes(deps: SandboxDeps, app: Hono): void {
@@ -9,7 +10,7 @@ export function registerHomePageRoutes(deps: SandboxDeps, app: Hono): void {
     const user = sessionUser(deps, c);
     const sites = [...deps.state.sites.values()];
     return c.html(html`<!doctype html>
-<html><head><meta charset="utf-8"><title>onbehalf sandbox</title></head>
+<html><head><meta charset="utf-8"><title>onbehalf sandbox</title>${SANDBOX_HEAD}</head>
 <body>
 <h1>onbehalf sandbox</h1>
 <p>A local emulator of Confluence Cloud and Atlassian's auth servers.

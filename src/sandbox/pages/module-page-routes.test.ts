@@ -53,7 +53,7 @@ describe('Connect module pages', () => {
     assert.ok(v.ok, v.ok ? '' : v.reason);
     assert.equal(v.claims['sub'], DEFAULT_ACCOUNTS.bob);
     assert.equal((v.claims['exp'] as number) - (v.claims['iat'] as number), 900);
-    const name = JSON.parse(/ name="([^"]+)"/.exec(page)![1]!.replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as { extension_id: string; api: Record<string, unknown>; origin: string };
+    const name = JSON.parse(/<iframe[^>]* name="([^"]+)"/.exec(page)![1]!.replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as { extension_id: string; api: Record<string, unknown>; origin: string };
     assert.equal(name.origin, sandbox.origin);
     assert.ok(name.api['context']);
     assert.ok(name.extension_id.startsWith(`${info.key}__main__`));

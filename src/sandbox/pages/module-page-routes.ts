@@ -9,6 +9,7 @@ import { buildIframeUrl, signContextJwt } from './iframe-url.js';
 import { ALL_JS } from './all-js.js';
 import { HOST_API_SPEC, HOST_PAGE_SCRIPT } from './host-page-script.js';
 import { proxiedIframeUrl } from './iframe-proxy-routes.js';
+import { SANDBOX_HEAD } from './page-head.js';
 
 type ModuleKind = 'generalPage' | 'configurePage' | 'postInstallPage' | 'adminPage';
 
@@ -90,7 +91,7 @@ export function registerModulePageRoutes(deps: SandboxDeps, app: Hono): void {
     }).replace(/</g, '\\u003c');
     const title = r.module.name?.value ?? r.module.key;
     return c.html(html`<!doctype html>
-<html><head><meta charset="utf-8"><title>${title} - ${r.site.name}</title></head>
+<html><head><meta charset="utf-8"><title>${title} - ${r.site.name}</title>${SANDBOX_HEAD}</head>
 <body>
 <header><strong>${r.site.name}</strong> · signed in as <span id="current-user">${user.displayName}</span></header>
 <main>

@@ -3,6 +3,7 @@ import { html } from 'hono/html';
 import type { SandboxDeps } from '../sandbox-deps.js';
 import { endSession, safeReturnTo, sessionUser, startSession } from './session.js';
 import { readForm } from '../oauth/oauth-error.js';
+import { SANDBOX_HEAD } from './page-head.js';
 
 /** A sign-in page where you pick a seeded (active, non-app) user; sets a cookie session. */
 export function registerSignInRoutes(deps: SandboxDeps, app: Hono): void {
@@ -11,7 +12,7 @@ export function registerSignInRoutes(deps: SandboxDeps, app: Hono): void {
     const current = sessionUser(deps, c);
     const users = [...deps.state.users.values()].filter((u) => u.accountStatus === 'active' && u.accountType !== 'app');
     return c.html(html`<!doctype html>
-<html><head><meta charset="utf-8"><title>Sign in - onbehalf sandbox</title></head>
+<html><head><meta charset="utf-8"><title>Sign in - onbehalf sandbox</title>${SANDBOX_HEAD}</head>
 <body>
 <h1>Sign in to the Atlassian sandbox</h1>
 ${current ? html`<p>Signed in as <strong>${current.displayName}</strong>.</p>` : ''}
