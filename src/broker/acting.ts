@@ -24,10 +24,6 @@ export interface Acting {
   tokenFor(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActingToken>;
 }
 
-/**
- * One interface over every route: resolve who may be acted as (identity), then hand out a token or a
- * Confluence client for the route the link and site allow, and say which route was used.
- */
 /** Refuses scopes outside what the route is configured (and the site's policy) to allow. */
 export function checkScopes(route: 'connect' | 'oauth', requested: readonly string[] | undefined, allowed: readonly string[]): void {
   if (!requested || requested.length === 0) return;
@@ -39,6 +35,10 @@ export function checkScopes(route: 'connect' | 'oauth', requested: readonly stri
   }
 }
 
+/**
+ * One interface over every route: resolve who may be acted as (identity), then hand out a token or a
+ * Confluence client for the route the link and site allow, and say which route was used.
+ */
 export function createActing(deps: {
   resolve: ActingDeps;
   /** The scopes each route may use unless a site's policy narrows them (configured, not hard-coded). */
@@ -76,10 +76,15 @@ export function createActing(deps: {
     }
     return client;
   };
-  /** Resolves the link and the site afresh and returns the client for the route they allow now. */
-  async function clientNow(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActAsClient> {
+  /** The acting decision, read afresh: who, through which install and route, with the scopes allowed. */
+  async function decide(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActingTarget> {
     const t = await resolveActing(deps.resolve, req);
     checkScopes(t.route, req.scopes, t.allowedScopes ?? deps.defaultScopes[t.route]);
+    return t;
+  }
+  /** Decides afresh and returns the client for the route the link and site allow now. */
+  async function clientNow(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActAsClient> {
+    const t = await decide(req);
     if (t.route === 'connect') return connectClient(t.tenant, t.accountId, req.scopes);
     const broker = oauth();
     const tokenReq = { accountId: t.accountId, ...(req.scopes ? { scopes: req.scopes } : {}) };
@@ -130,8 +135,7 @@ export function createActing(deps: {
       };
     },
     async tokenFor(req) {
-      const t = await resolveActing(deps.resolve, req);
-      checkScopes(t.route, req.scopes, t.allowedScopes ?? deps.defaultScopes[t.route]);
+      const t = await decide(req);
       if (t.route === 'connect') {
         const c = await deps.connectBroker.tokenFor({ tenant: t.tenant, accountId: t.accountId, ...(req.scopes ? { scopes: req.scopes } : {}) });
         return { accessToken: c.accessToken, tokenType: 'Bearer', expiresAt: c.expiresAt, apiBaseUrl: c.apiBaseUrl, route: 'connect', scopes: c.scopes };

@@ -59,7 +59,6 @@ export interface TenantsRepo {
   setCloudId(id: string, cloudId: string): Promise<void>;
   /** The decrypted shared secret, or undefined when the tenant has none. */
   sharedSecret(id: string): Promise<string | undefined>;
-  delete(id: string): Promise<void>;
   /** Deletes the tenant with its tokens, links, link sessions and (when no other install serves the site) its known accounts and policy. */
   purge(tenant: Tenant): Promise<PurgedCounts>;
 }
@@ -162,9 +161,6 @@ export function createTenantsRepo(deps: { store: Store; box: SecretBox; clock: C
     },
     purge(tenant) {
       return purgeTenant(deps.store, tenant, deps.clock.now());
-    },
-    async delete(id) {
-      await db.deleteFrom('tenants').where('id', '=', id).execute();
     },
   };
   return repo;

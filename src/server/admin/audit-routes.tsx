@@ -4,7 +4,7 @@ import type { RouteDef } from '../routes.js';
 import { adminOf, type AdminDeps } from './admin-deps.js';
 import { AdminPage, adminUrl, DataTable, Notice, Time } from './admin-layout.js';
 import { PAGE_SIZE, siteChoices, text } from './admin-sites.js';
-import { SelectField, TextField } from './filter-fields.js';
+import { FilterButtons, SelectField, TextField } from './filter-fields.js';
 
 /** `2026-11-27T09:30` (a datetime-local field), read as UTC; undefined when empty, null when malformed. */
 export function parseUtcMinute(raw: string | undefined): number | undefined | null {
@@ -73,10 +73,7 @@ export function auditRoutes(deps: AdminDeps): RouteDef[] {
           {field('actor', 'Actor ID', 'console:…')}
           {field('from', 'From (UTC)', undefined, 'datetime-local')}
           {field('to', 'Until (UTC)', undefined, 'datetime-local')}
-          <button class="button" type="submit">
-            Filter
-          </button>
-          <a href={url}>Clear</a>
+          <FilterButtons label="Filter" clearHref={url} />
         </form>
         <DataTable
           id="audit"

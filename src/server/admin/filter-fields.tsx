@@ -36,3 +36,15 @@ export function TextField(props: { id: string; name?: string; label: string; val
 export function valueOptions(values: readonly string[]): SelectOption[] {
   return values.map((v) => ({ value: v, label: v.replace(/_/g, ' ') }));
 }
+
+/** The end of a filter form: submit, and a link back to the unfiltered page. */
+export function FilterButtons(props: { label: string; clearHref: string }) {
+  return (
+    <>
+      <button class="button" type="submit">
+        {props.label}
+      </button>
+      <a href={props.clearHref}>Clear</a>
+    </>
+  );
+}

@@ -4,7 +4,7 @@ import type { RouteDef } from '../routes.js';
 import { adminOf, type AdminDeps } from './admin-deps.js';
 import { AdminPage, adminUrl, DataTable, Pager, Status, Time } from './admin-layout.js';
 import { oneOf, PAGE_SIZE, pageOf, siteChoices, text } from './admin-sites.js';
-import { SelectField, TextField, valueOptions } from './filter-fields.js';
+import { FilterButtons, SelectField, TextField, valueOptions } from './filter-fields.js';
 
 const STATUSES: readonly LinkSessionStatus[] = ['pending', 'pending_confirmation', 'linked', 'denied', 'expired'];
 const ROUTES = ['connect', 'oauth'] as const;
@@ -29,10 +29,7 @@ export function linkSessionsRoutes(deps: AdminDeps): RouteDef[] {
           <TextField id="user" label="User ID" value={user} />
           <SelectField id="status" label="Status" options={valueOptions(STATUSES)} selected={status} any="Any" />
           <SelectField id="route" label="Route" options={ROUTES.map((r) => ({ value: r, label: r }))} selected={route} any="Any" />
-          <button class="button" type="submit">
-            Filter
-          </button>
-          <a href={adminUrl(frame.basePath, '/link-sessions')}>Clear</a>
+          <FilterButtons label="Filter" clearHref={adminUrl(frame.basePath, '/link-sessions')} />
         </form>
         <DataTable
           id="link-sessions"

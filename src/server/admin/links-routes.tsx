@@ -5,7 +5,7 @@ import type { RouteDef } from '../routes.js';
 import { adminOf, type AdminDeps } from './admin-deps.js';
 import { AdminPage, adminUrl, CsrfField, DataTable, Notice, Pager, Status, Time } from './admin-layout.js';
 import { oneOf, PAGE_SIZE, pageOf, siteChoices, text } from './admin-sites.js';
-import { SelectField, TextField, valueOptions } from './filter-fields.js';
+import { FilterButtons, SelectField, TextField, valueOptions } from './filter-fields.js';
 
 const STATUSES: readonly LinkStatus[] = ['linked', 'pending_confirmation', 'reauth_required', 'revoked'];
 const ROUTES: readonly LinkRoute[] = ['connect', 'oauth', 'admin'];
@@ -61,10 +61,7 @@ export function linksRoutes(deps: AdminDeps): RouteDef[] {
           <SelectField id="status" label="Status" options={valueOptions(STATUSES)} selected={status} any="Any" />
           <SelectField id="route" label="Route" options={ROUTES.map((r) => ({ value: r, label: r }))} selected={route} any="Any" />
           <SelectField id="site" label="Site" options={sites.map((s) => ({ value: s.cloudId, label: s.key }))} selected={site} any="Any" />
-          <button class="button" type="submit">
-            Search
-          </button>
-          <a href={adminUrl(frame.basePath, '/links')}>Clear</a>
+          <FilterButtons label="Search" clearHref={adminUrl(frame.basePath, '/links')} />
         </form>
         {emailNote ? <p class="muted">{emailNote}</p> : null}
         <DataTable
