@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { freePort } from '../src/cli/free-port.js';
 import { loadConfig } from '../src/config.js';
+import { createHttpFetch } from '../src/confluence/http-fetch.js';
 import { createGateway } from '../src/gateway.js';
 import { silentLogger } from '../src/logger.js';
 import { DEFAULT_ACCOUNTS } from '../src/sandbox/index.js';
@@ -85,18 +86,26 @@ async function compare(c: {
   perRound: number;
   direct: (i: number) => Promise<Response>;
   asUser: (i: number) => Promise<Response>;
+  /** The hand-held token sent through asUser's own transport (createHttpFetch), when that is not `direct`'s. */
+  sameTransport?: (i: number) => Promise<Response>;
   processes: Record<string, number | undefined>;
 }): Promise<void> {
   let i = 0;
-  const send = { direct: () => c.direct(i++), asUser: () => c.asUser(i++) };
-  await drive(c.perRound, CONCURRENCY, send.direct);
-  await drive(c.perRound, CONCURRENCY, send.asUser);
-  const r = await interleave({ modes: ['direct', 'asUser'] as const, rounds: ROUNDS, perRound: c.perRound, concurrency: CONCURRENCY, send, processes: c.processes });
+  const same = c.sameTransport;
+  const send = { direct: () => c.direct(i++), asUser: () => c.asUser(i++), sameTransport: () => (same ?? c.direct)(i++) };
+  const modes = same ? (['direct', 'asUser', 'sameTransport'] as const) : (['direct', 'asUser'] as const);
+  for (const m of modes) await drive(c.perRound, CONCURRENCY, send[m]);
+  const r = await interleave({ modes, rounds: ROUNDS, perRound: c.perRound, concurrency: CONCURRENCY, send, processes: c.processes });
   if (r.direct.non200 + r.asUser.non200 > 0) throw new Error(`non-200 answers: ${r.direct.non200 + r.asUser.non200}`);
   console.log(`${c.title}, ${CONCURRENCY} in flight, ${ROUNDS} alternating rounds of ${fmt(c.perRound)} per way:`);
   console.log(`    token held by hand (the limit): ${fmt(r.direct.rate)} GETs/s (median round)  ${cpuLine(r.direct)}`);
   console.log(`    through asUser:                 ${fmt(r.asUser.rate)} GETs/s (median round)  ${cpuLine(r.asUser)}`);
   console.log(`    asUser share of the limit: ${spread(r.asUser.ratio)} (target >= 95%); by CPU per GET: ${pct(r.direct.cpuTotal / r.asUser.cpuTotal)}`);
+  if ('sameTransport' in r) {
+    const t = r.sameTransport;
+    console.log(`    token held by hand over asUser's transport: ${fmt(t.rate)} GETs/s (median round)  ${cpuLine(t)}`);
+    console.log(`    asUser against that same transport: ${pct(r.asUser.rate / t.rate)} of its rate, ${pct(t.cpuTotal / r.asUser.cpuTotal)} by CPU per GET (asUser's own cost)`);
+  }
 }
 
 /**
@@ -119,13 +128,16 @@ async function overHttp(path: string): Promise<void> {
     const users = [DEFAULT_ACCOUNTS.alice, DEFAULT_ACCOUNTS.bob, DEFAULT_ACCOUNTS.carol, DEFAULT_ACCOUNTS.dave];
     const held = await Promise.all(users.map(async (accountId) => (await gw.connect.broker.tokenFor({ tenant, accountId })).accessToken));
     const clients = users.map((accountId) => gw.connect.actAs.asUser(tenant, accountId));
+    const transport = createHttpFetch();
     await compare({
       title: `(c2) over loopback HTTP (sandbox in its own process) GET ${path}, ${users.length} users`,
       perRound: 1_000,
       direct: (i) => fetch(`${tenant.baseUrl}${path}`, { headers: { Authorization: `Bearer ${held[i % users.length]}` } }),
       asUser: (i) => (clients[i % users.length] as (typeof clients)[number]).fetch(path),
+      sameTransport: (i) => transport(`${tenant.baseUrl}${path}`, { headers: { Authorization: `Bearer ${held[i % users.length]}` }, redirect: 'manual' }),
       processes: { main: undefined, sandbox: child.pid },
     });
+    transport.close();
     await gw.close();
   } finally {
     child.kill('SIGINT');

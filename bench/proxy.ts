@@ -6,8 +6,10 @@
  * 1,000 linked users in rotation. The sandbox and the proxying gateway each run in their own process over
  * real loopback sockets (as deployed); the load generator and the embedded gateway share the main process.
  * Targets: embedded >= 95% of the limit; proxy >= 70% of the limit with <= 1 ms added p50.
- * A fourth way, the floor, is a bare Node forwarder with none of the gateway's work: what the extra HTTP
- * hop alone costs here. The ways run interleaved in many short rounds; each way's share of the limit is
+ * Two floors are bare Node forwarders with none of the gateway's work: what the extra HTTP hop alone costs
+ * here, over the global fetch and over a kept-alive node:http agent (the cheapest hop we know). And one
+ * more direct way sends through the act-as clients' own transport (createHttpFetch), so the SDK's cost can
+ * be read against the same transport too. The ways run interleaved in many short rounds; each way's share of the limit is
  * the median of its per-round ratios, with the spread, and the CPU time every process spends per GET is
  * counted too (far less sensitive to other work on the machine than the rates).
  * Run: npm run bench:proxy     Prints figures; never passes or fails on time.
@@ -16,13 +18,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createClient } from '../src/client/index.js';
 import { freePort } from '../src/cli/free-port.js';
+import { createHttpFetch } from '../src/confluence/http-fetch.js';
 import { loadConfig } from '../src/config.js';
 
 const NO_RATE_LIMIT = { ONBEHALF_API_RATE_LIMIT: '1000000', ONBEHALF_API_RATE_BURST: '1000000' };
@@ -93,6 +96,26 @@ async function floorRole(): Promise<void> {
   process.once('SIGTERM', () => process.exit(0));
 }
 
+/** The same forwarder over node:http with a kept-alive agent, piping the answer through. */
+async function floorHttpRole(): Promise<void> {
+  const upstream = new URL(arg('sandbox-url'));
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const server = createServer((req, res) => {
+    const out = request({ host: upstream.hostname, port: upstream.port, path: req.url, agent, headers: { authorization: req.headers.authorization ?? '', accept: 'application/json' } }, (r) => {
+      const length = r.headers['content-length'];
+      res.writeHead(r.statusCode ?? 502, { 'content-type': r.headers['content-type'] ?? 'application/json', ...(length ? { 'content-length': length } : {}) });
+      r.pipe(res);
+    });
+    out.once('error', () => {
+      res.writeHead(502);
+      res.end();
+    });
+    out.end();
+  });
+  server.listen(0, '127.0.0.1', () => console.log(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+  process.once('SIGTERM', () => process.exit(0));
+}
+
 async function main(): Promise<void> {
   const sandbox = await child(['--role=sandbox']);
   const post = async (path: string, body: unknown) => {
@@ -125,9 +148,12 @@ async function main(): Promise<void> {
   const base = tenant.baseUrl;
 
   const floor = await child(['--role=floor', `--sandbox-url=${sandbox.url}`]);
+  const floorHttp = await child(['--role=floor-http', `--sandbox-url=${sandbox.url}`]);
   const sitePath = new URL(base).pathname;
+  const transport = createHttpFetch();
 
-  type Mode = 'direct' | 'embedded' | 'proxy' | 'floor';
+  type Mode = 'direct' | 'directTransport' | 'embedded' | 'proxy' | 'floor' | 'floorHttp';
+  const MODES = ['direct', 'directTransport', 'embedded', 'proxy', 'floor', 'floorHttp'] as const;
   let cursor = 0;
   const next = () => cursor++ % USERS;
   const send: Record<Mode, (i: number) => Promise<Response>> = {
@@ -135,18 +161,26 @@ async function main(): Promise<void> {
       const u = next();
       return fetch(`${base}${PATH}`, { headers: { Authorization: `Bearer ${held[u]}`, Accept: 'application/json' } });
     },
+    directTransport: () => {
+      const u = next();
+      return transport(`${base}${PATH}`, { headers: { Authorization: `Bearer ${held[u]}`, Accept: 'application/json' }, redirect: 'manual' });
+    },
     embedded: () => (embedded[next()] as (typeof embedded)[number]).fetch(PATH),
     proxy: () => (proxied[next()] as (typeof proxied)[number]).fetch(PATH),
     floor: () => {
       const u = next();
       return fetch(`${floor.url}${sitePath}${PATH}`, { headers: { Authorization: `Bearer ${held[u]}`, Accept: 'application/json' } });
     },
+    floorHttp: () => {
+      const u = next();
+      return fetch(`${floorHttp.url}${sitePath}${PATH}`, { headers: { Authorization: `Bearer ${held[u]}`, Accept: 'application/json' } });
+    },
   };
-  const processes = { main: undefined, sandbox: sandbox.proc.pid, gateway: proxyGw.proc.pid, floor: floor.proc.pid };
+  const processes = { main: undefined, sandbox: sandbox.proc.pid, gateway: proxyGw.proc.pid, floor: floor.proc.pid, floorHttp: floorHttp.proc.pid };
 
   // Warm-up: every user's token minted and cached in both gateways, JITs warm.
-  for (const m of ['direct', 'embedded', 'proxy', 'floor'] as const) await drive(2 * USERS, CONCURRENCY, send[m]);
-  const r = await interleave({ modes: ['direct', 'embedded', 'proxy', 'floor'] as const, rounds: ROUNDS, perRound: PER_ROUND, concurrency: CONCURRENCY, send, processes });
+  for (const m of MODES) await drive(2 * USERS, CONCURRENCY, send[m]);
+  const r = await interleave({ modes: MODES, rounds: ROUNDS, perRound: PER_ROUND, concurrency: CONCURRENCY, send, processes });
   const d = r.direct;
   console.log(
     `GET ${PATH}, ${fmt(USERS)} linked users in rotation, ${CONCURRENCY} in flight, ${ROUNDS} rounds of ${fmt(PER_ROUND)} per way, the ways interleaved ` +
@@ -155,24 +189,31 @@ async function main(): Promise<void> {
   const line = (label: string, s: ModeSummary, extra: string) =>
     console.log(`  ${label.padEnd(36)} ${fmt(s.rate).padStart(6)} GETs/s  p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms  non-200: ${s.non200}${extra}\n  ${''.padEnd(36)} ${cpuLine(s)}`);
   line('direct, token held by hand (limit)', d, '');
-  line('SDK embedded asUser', r.embedded, `  = ${spread(r.embedded.ratio)} of the limit (target >= 95%)`);
+  line('direct over the act-as transport', r.directTransport, `  = ${spread(r.directTransport.ratio)} of the limit`);
+  line('SDK embedded asUser', r.embedded, `  = ${spread(r.embedded.ratio)} of the limit (target >= 95%); ${pct(r.embedded.rate / r.directTransport.rate)} of the same transport's rate`);
   line('HTTP proxy (SDK client.asUser)', r.proxy, `  = ${spread(r.proxy.ratio)} of the limit (target >= 70%), +${(r.proxy.p50 - d.p50).toFixed(2)} ms p50 (target <= 1 ms)`);
-  line('floor: bare Node forwarder, no logic', r.floor, `  = ${spread(r.floor.ratio)} of the limit, +${(r.floor.p50 - d.p50).toFixed(2)} ms p50`);
+  line('floor: bare forwarder over fetch', r.floor, `  = ${spread(r.floor.ratio)} of the limit, +${(r.floor.p50 - d.p50).toFixed(2)} ms p50`);
+  line('floor: bare forwarder over node:http', r.floorHttp, `  = ${spread(r.floorHttp.ratio)} of the limit, +${(r.floorHttp.p50 - d.p50).toFixed(2)} ms p50`);
   console.log(
     `  CPU-bound shares (CPU per GET of the limit / of the way; what the rates tend to on a machine with cores to spare for every process): ` +
-      `embedded ${pct(d.cpuTotal / r.embedded.cpuTotal)}, proxy ${pct(d.cpuTotal / r.proxy.cpuTotal)}, floor ${pct(d.cpuTotal / r.floor.cpuTotal)}`,
+      `embedded ${pct(d.cpuTotal / r.embedded.cpuTotal)} (${pct(r.directTransport.cpuTotal / r.embedded.cpuTotal)} of the same transport), proxy ${pct(d.cpuTotal / r.proxy.cpuTotal)}, ` +
+      `floor over fetch ${pct(d.cpuTotal / r.floor.cpuTotal)}, over node:http ${pct(d.cpuTotal / r.floorHttp.cpuTotal)}`,
   );
 
   // Latency without queueing: one request at a time, so p50 is one request's own path, not a wait behind
   // fifteen others on a saturated machine (where added latency mostly mirrors lost throughput).
-  const one = await interleave({ modes: ['direct', 'embedded', 'proxy', 'floor'] as const, rounds: 6, perRound: 300, concurrency: 1, send, processes: {} });
+  const one = await interleave({ modes: MODES, rounds: 6, perRound: 300, concurrency: 1, send, processes: {} });
   console.log(
     `  one in flight (6 interleaved rounds of 300): p50 direct ${one.direct.p50.toFixed(2)} ms, embedded ${one.embedded.p50.toFixed(2)} ms (+${(one.embedded.p50 - one.direct.p50).toFixed(2)}), ` +
-      `proxy ${one.proxy.p50.toFixed(2)} ms (+${(one.proxy.p50 - one.direct.p50).toFixed(2)}, target <= 1 ms), floor ${one.floor.p50.toFixed(2)} ms (+${(one.floor.p50 - one.direct.p50).toFixed(2)})`,
+      `proxy ${one.proxy.p50.toFixed(2)} ms (+${(one.proxy.p50 - one.direct.p50).toFixed(2)}, target <= 1 ms), floors ${one.floor.p50.toFixed(2)} ms over fetch (+${(one.floor.p50 - one.direct.p50).toFixed(2)}), ` +
+      `${one.floorHttp.p50.toFixed(2)} ms over node:http (+${(one.floorHttp.p50 - one.direct.p50).toFixed(2)})`,
   );
 
-  floor.proc.removeAllListeners('exit');
-  floor.proc.kill();
+  for (const f of [floor, floorHttp]) {
+    f.proc.removeAllListeners('exit');
+    f.proc.kill();
+  }
+  transport.close();
   proxyGw.proc.removeAllListeners('exit');
   sandbox.proc.removeAllListeners('exit');
   proxyGw.proc.kill();
@@ -225,6 +266,7 @@ async function inProcess(): Promise<void> {
 if (role === 'sandbox') await sandboxRole();
 else if (role === 'gateway') await gatewayRole();
 else if (role === 'floor') await floorRole();
+else if (role === 'floor-http') await floorHttpRole();
 else {
   await main();
   await inProcess();

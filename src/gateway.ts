@@ -7,6 +7,7 @@ import { resolveEndpoints } from './atlassian/resolve-endpoints.js';
 import type { AtlassianEndpoints } from './atlassian/endpoints.js';
 import { createBackgroundTasks, type BackgroundTasks } from './background-tasks.js';
 import { createConnectActAs, type ConnectActAs } from './broker/connect-act-as.js';
+import { createHttpFetch } from './confluence/http-fetch.js';
 import { createConnectTokenBroker, type ConnectTokenBroker } from './broker/connect-token-broker.js';
 import { createWebhookCapture } from './identity/capture-webhook.js';
 import { createLinkSessions, type LinkSessions } from './identity/link-sessions.js';
@@ -123,6 +124,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     throw e;
   }
   const outbound = options.fetch ?? fetch;
+  // Calls to Confluence as a user (proxy and embedded asUser) are the hot path: they go through kept-alive
+  // node:http pools, which cost about half the CPU of the global fetch per call (docs/benchmarks.md).
+  const confluenceFetch = options.fetch ? undefined : createHttpFetch();
+  const actAsIo = confluenceFetch ? { fetch: confluenceFetch as typeof fetch } : {};
   let resolved: Awaited<ReturnType<typeof resolveEndpoints>>;
   try {
     resolved = await resolveEndpoints(config.atlassian, outbound);
@@ -178,7 +183,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     },
     { refreshSkewMs: config.broker.refreshSkewSeconds * 1000, cacheMaxEntries: config.broker.cacheMaxEntries },
   );
-  const actAs = createConnectActAs({ ...io, broker, repos, appKey: config.connect.appKey, allowInsecureHttp: config.atlassian.allowInsecure, refreshSkewMs: config.broker.refreshSkewSeconds * 1000, onUpstreamCall });
+  const actAs = createConnectActAs({ ...io, ...actAsIo, broker, repos, appKey: config.connect.appKey, allowInsecureHttp: config.atlassian.allowInsecure, refreshSkewMs: config.broker.refreshSkewSeconds * 1000, onUpstreamCall });
   const descriptor = connectDescriptor(config.connect, config.server.baseUrl);
   const lifecycle = createConnectLifecycle(
     { repos, clock, fetch: outbound, logger, onTenantGone: (tenant) => broker.purgeTenant(tenant) },
@@ -241,6 +246,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   });
   const acting = createActing({
     ...io,
+    ...actAsIo,
     resolve: { repos: hotRepos, appKey: config.connect.appKey, oauthClientId: oauthApp?.clientId ?? null },
     defaultScopes: { connect: descriptor.scopes, oauth: oauthApp?.scopes ?? [] },
     connectBroker: broker,
@@ -402,6 +408,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       if (maintenance) clearInterval(maintenance);
       await idleRefresher?.stop();
       await background.drain();
+      confluenceFetch?.close();
       await store.close();
     },
   };
