@@ -20,18 +20,23 @@ export async function sendRequest(fetch: FetchLike, url: string, init: RequestIn
   try {
     return await fetch(url, init);
   } catch (e) {
-    if (isTimeoutError(e) || (isAbortError(e) && isTimeoutError(init.signal?.reason))) {
-      throw new GatewayError('ATLASSIAN_TIMEOUT', `${what}: the request timed out.`, {
-        details: { reason: 'timeout', retryable: true },
-        cause: e,
-      });
-    }
-    if (isAbortError(e)) throw e;
-    throw new GatewayError('ATLASSIAN_UNAVAILABLE', `${what}: the request could not be sent.`, {
-      details: { reason: 'network_error', retryable: true },
+    throw sendError(e, init, what);
+  }
+}
+
+/** What `sendRequest` throws for a failed fetch: the caller's own abort unchanged, else a GatewayError. */
+export function sendError(e: unknown, init: RequestInit, what: string): unknown {
+  if (isTimeoutError(e) || (isAbortError(e) && isTimeoutError(init.signal?.reason))) {
+    return new GatewayError('ATLASSIAN_TIMEOUT', `${what}: the request timed out.`, {
+      details: { reason: 'timeout', retryable: true },
       cause: e,
     });
   }
+  if (isAbortError(e)) return e;
+  return new GatewayError('ATLASSIAN_UNAVAILABLE', `${what}: the request could not be sent.`, {
+    details: { reason: 'network_error', retryable: true },
+    cause: e,
+  });
 }
 
 /** Reads at most `maxBytes` of a body as UTF-8; undefined when it is larger (the rest is cancelled). */

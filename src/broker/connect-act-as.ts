@@ -51,24 +51,25 @@ export function createConnectActAs(deps: ConnectActAsDeps): ConnectActAs {
       let last: string | undefined;
       // The token this client was last given, reused while the broker has dropped nothing since and the
       // token has more than the skew left: the hot path then skips the broker's key building and lookup.
-      let held: { token: string; expiresAt: number; version: number } | undefined;
+      let held: { credential: { authorization: string }; expiresAt: number; version: number } | undefined;
       return createActAsClient(clientDeps, {
         apiBaseUrl: tenant.baseUrl,
         ...common(options.retry),
-        credential: async ({ forceFresh }) => {
+        credential: ({ forceFresh }) => {
           // After a 401 the cached token is dropped (only if it is still the one that failed) and re-minted.
           if (forceFresh) {
             held = undefined;
             deps.broker.invalidate(req, last);
           }
-          if (held && held.version === deps.broker.version && held.expiresAt - deps.refreshSkewMs > deps.clock.now()) {
-            return { authorization: `Bearer ${held.token}` };
-          }
+          // The hot path answers at once, without a promise; only a trip to the broker is asynchronous.
+          if (held && held.version === deps.broker.version && held.expiresAt - deps.refreshSkewMs > deps.clock.now()) return held.credential;
           const version = deps.broker.version;
-          const token = await deps.broker.tokenFor(req);
-          last = token.accessToken;
-          held = { token: token.accessToken, expiresAt: token.expiresAt, version };
-          return { authorization: `Bearer ${token.accessToken}` };
+          return deps.broker.tokenFor(req).then((token) => {
+            last = token.accessToken;
+            const credential = { authorization: `Bearer ${token.accessToken}` };
+            held = { credential, expiresAt: token.expiresAt, version };
+            return credential;
+          });
         },
       });
     },

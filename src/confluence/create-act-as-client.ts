@@ -3,7 +3,7 @@ import { GatewayError, isGatewayError } from '../errors.js';
 import { parseRetryAfter } from '../atlassian/parse-retry-after.js';
 import { retryDelay } from '../atlassian/retry-delay.js';
 import { shouldRetry, type RetryReason } from '../atlassian/should-retry.js';
-import { sendRequest } from '../atlassian/send-request.js';
+import { sendError } from '../atlassian/send-request.js';
 import { assertTarget, parseApiBase, resolveApiTarget, resolveRedirectTarget, type ApiBase } from './resolve-target.js';
 import { toReplayableBody, type ReplayableBody } from './replayable-body.js';
 
@@ -36,7 +36,7 @@ export interface Credential {
  * per-request Connect JWT is signed over the exact method, path and query. A bearer source simply
  * ignores `method`/`url`/`apiPath`.
  */
-export type CredentialSource = (request: CredentialRequest) => Promise<Credential>;
+export type CredentialSource = (request: CredentialRequest) => Promise<Credential> | Credential;
 
 export interface UpstreamCallInfo {
   /** The HTTP status, or what went wrong when there was none. */
@@ -100,7 +100,25 @@ export interface ActAsClient {
 
 const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
-const DROPPED_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
+const DROPPED_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie']);
+const NO_BODY: ReplayableBody = { kind: 'none' };
+
+/**
+ * The caller's headers as a record with lower-case names, minus the credential headers the client sets or
+ * refuses to forward, with Accept defaulting to JSON. Anything given is checked by the platform's Headers
+ * (a bad name or value throws a TypeError before any network call); no headers at all is the common case
+ * and skips that.
+ */
+function headerRecord(init: RequestInit['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (init !== undefined) {
+    (init instanceof Headers ? init : new Headers(init)).forEach((value, name) => {
+      if (!DROPPED_HEADERS.has(name)) out[name] = value;
+    });
+  }
+  if (out['accept'] === undefined) out['accept'] = 'application/json';
+  return out;
+}
 const HEADER_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 
 function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -179,7 +197,9 @@ export function createActAsClient(deps: ActAsClientDeps, options: ActAsClientOpt
   // header grammar each time was a measurable share of the client's own cost, so the last good one is kept.
   let lastChecked: string | undefined;
   async function authorize(request: CredentialRequest): Promise<string> {
-    const credential = await options.credential(request);
+    const pending = options.credential(request);
+    // A source that has its credential at hand answers without a promise: one await fewer per call.
+    const credential = pending instanceof Promise ? await pending : pending;
     const value = credential?.authorization;
     if (value === lastChecked && value !== undefined) return value;
     if (typeof value !== 'string' || !HEADER_VALUE.test(value)) {
@@ -190,37 +210,47 @@ export function createActAsClient(deps: ActAsClientDeps, options: ActAsClientOpt
   }
 
   /**
-   * One send with a per-send timeout that covers the wait for response headers only. The timeout is a race
+   * One send with a per-send timeout that covers the wait for response headers only. The timeout is a timer
    * rather than an AbortController per request: creating one costs more than the rest of this client
-   * together (profiled), and a shared signal makes every abort listener a linear scan. A send that loses the
-   * race is left to finish (undici's own timeouts bound it) and its body, if one ever comes, is cancelled.
+   * together (profiled), and a shared signal makes every abort listener a linear scan. A send that loses to
+   * the timer is left to finish (the transport's own timeouts bound it) and its body, if one ever comes, is
+   * cancelled. One promise per send, not a race of several: this runs on every proxied request.
    */
-  async function sendOnce(url: string, init: RequestInit, callerSignal: AbortSignal | undefined): Promise<Response> {
-    const sent = sendRequest(fetchImpl, url, callerSignal ? { ...init, signal: callerSignal } : init, 'Confluence request');
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new GatewayError('ATLASSIAN_TIMEOUT', `Confluence request: no response within ${timeoutMs} ms.`, { details: { reason: 'timeout', retryable: true } })), timeoutMs);
+  function sendOnce(url: string, init: RequestInit): Promise<Response> {
+    return new Promise<Response>((resolve, reject) => {
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        reject(new GatewayError('ATLASSIAN_TIMEOUT', `Confluence request: no response within ${timeoutMs} ms.`, { details: { reason: 'timeout', retryable: true } }));
+      }, timeoutMs);
+      let sent: Promise<Response>;
+      try {
+        sent = fetchImpl(url, init);
+      } catch (e) {
+        sent = Promise.reject(e);
+      }
+      sent.then(
+        (response) => {
+          clearTimeout(timer);
+          if (timedOut) void response.body?.cancel().catch(() => undefined);
+          else resolve(response);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          if (!timedOut) reject(sendError(e, init, 'Confluence request'));
+        },
+      );
     });
-    try {
-      return await Promise.race([sent, timedOut]);
-    } catch (e) {
-      if (isGatewayError(e, 'ATLASSIAN_TIMEOUT')) sent.then((late) => late.body?.cancel(), () => undefined);
-      throw e;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   async function actAsFetch(path: string | URL, init: RequestInit = {}): Promise<Response> {
     const first = targetOf(path);
     const callerSignal = init.signal ?? undefined;
     callerSignal?.throwIfAborted();
-    let method = (init.method ?? 'GET').toUpperCase();
-    let body: ReplayableBody = await toReplayableBody(init.body, method);
+    let method = init.method === undefined ? 'GET' : init.method.toUpperCase();
+    let body: ReplayableBody = init.body === undefined || init.body === null ? NO_BODY : await toReplayableBody(init.body, method);
     const replayable = body.kind !== 'stream';
-    const headers = new Headers(init.headers);
-    for (const h of DROPPED_HEADERS) headers.delete(h);
-    if (!headers.has('accept')) headers.set('accept', 'application/json');
+    const headers = headerRecord(init.headers);
 
     let target = first;
     let tries = 1; // attempts in the retry-policy sense (429/5xx/network/timeout)
@@ -234,23 +264,21 @@ export function createActAsClient(deps: ActAsClientDeps, options: ActAsClientOpt
       sends += 1;
       const authorization = await authorize({ forceFresh, method, url: target.url.href, apiPath: target.apiPath });
       forceFresh = false;
-      // The first send can use the caller's copy as it is; a resend starts from it again (its content type
-      // may have been removed below).
-      const sendHeaders = sends === 1 ? headers : new Headers(headers);
-      sendHeaders.set('authorization', authorization);
+      // A plain record with lower-case names (validated once, above): the transport takes it as it is.
+      const sendHeaders: Record<string, string> = { ...headers, authorization };
       let sendBody: RequestInit['body'];
       if (body.kind === 'bytes') {
         sendBody = body.bytes;
-        if (body.contentType !== null && !sendHeaders.has('content-type')) sendHeaders.set('content-type', body.contentType);
+        if (body.contentType !== null && sendHeaders['content-type'] === undefined) sendHeaders['content-type'] = body.contentType;
       } else if (body.kind === 'stream') {
         sendBody = body.body;
       } else {
-        sendHeaders.delete('content-type');
+        delete sendHeaders['content-type'];
       }
       const started = clock.now();
       let response: Response;
       try {
-        response = await sendOnce(target.url.href, { ...init, method, headers: sendHeaders, body: sendBody ?? null, redirect: 'manual' }, callerSignal);
+        response = await sendOnce(target.url.href, { ...init, method, headers: sendHeaders, body: sendBody ?? null, redirect: 'manual' });
       } catch (e) {
         if (callerSignal?.aborted) throw callerSignal.reason ?? e;
         if (!isGatewayError(e, 'ATLASSIAN_TIMEOUT') && !isGatewayError(e, 'ATLASSIAN_UNAVAILABLE')) throw e;

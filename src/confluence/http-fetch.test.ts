@@ -100,6 +100,13 @@ describe('createHttpFetch (real HTTP on loopback)', () => {
     assert.equal(seen.headers['accept-encoding'], 'gzip, deflate, br');
   });
 
+  it('takes a plain header record as Headers would: names in any case, repeated names joined, values trimmed', async () => {
+    await f(`${s.url}/json`, { headers: { 'X-Multi': 'a', 'x-multi': 'b', Accept: ' application/json ' }, redirect: 'manual' });
+    const seen = s.seen.at(-1) as Seen;
+    assert.equal(seen.headers['x-multi'], 'a, b');
+    assert.equal(seen.headers.accept, 'application/json');
+  });
+
   it('sends byte, string and form bodies with their length and the standard content types; a caller content type wins', async () => {
     const bytes = await f(`${s.url}/echo`, { method: 'POST', body: new Uint8Array([1, 2, 3]), redirect: 'manual' });
     assert.deepEqual(new Uint8Array(await bytes.arrayBuffer()), new Uint8Array([1, 2, 3]));
@@ -173,6 +180,8 @@ describe('createHttpFetch (real HTTP on loopback)', () => {
     const before = s.seen.length;
     await assert.rejects(f(`${s.url}/echo`, { method: 'GET', body: 'x', redirect: 'manual' }), TypeError);
     await assert.rejects(f(`${s.url}/echo`, { headers: { 'bad header': 'x' }, redirect: 'manual' }), TypeError);
+    await assert.rejects(f(`${s.url}/echo`, { headers: { 'x-ok': 'line\r\nInjected: 1' }, redirect: 'manual' }), TypeError);
+    await assert.rejects(f(`${s.url}/echo`, { headers: new Headers([['x-a', '1']]), method: 'TRACE ME', redirect: 'manual' }), TypeError);
     assert.equal(s.seen.length, before);
   });
 

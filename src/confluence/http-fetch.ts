@@ -32,6 +32,12 @@ function bodyOf(body: RequestInit['body']): SendBody | null {
   return null; // Blob, FormData, async iterables: rare here, left to the fallback
 }
 
+function isPlainRecord(h: RequestInit['headers']): h is Record<string, string> {
+  if (h === undefined || h === null || typeof h !== 'object' || Array.isArray(h)) return false;
+  const proto = Object.getPrototypeOf(h) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
 function abortError(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }
@@ -93,14 +99,23 @@ export function createHttpFetch(options: HttpFetchOptions = {}): HttpFetch {
     let hasContentType = false;
     let hasAcceptEncoding = false;
     let headerError: unknown;
-    try {
-      (init.headers instanceof Headers ? init.headers : new Headers(init.headers)).forEach((value, name) => {
-        headers[name] = value;
-        if (name === 'content-type') hasContentType = true;
-        else if (name === 'accept-encoding') hasAcceptEncoding = true;
-      });
-    } catch (e) {
-      headerError = e;
+    const take = (value: string, name: string): void => {
+      const prior = headers[name];
+      headers[name] = prior === undefined ? value : `${String(prior)}, ${value}`;
+      if (name === 'content-type') hasContentType = true;
+      else if (name === 'accept-encoding') hasAcceptEncoding = true;
+    };
+    const given = init.headers;
+    if (isPlainRecord(given)) {
+      // The act-as client's own shape: no Headers object to build and walk. Names are lower-cased and
+      // values trimmed as Headers would; node:http itself refuses an invalid name or value (a TypeError).
+      for (const name of Object.keys(given)) take(String(given[name]).trim(), name.toLowerCase());
+    } else {
+      try {
+        (given instanceof Headers ? given : new Headers(given)).forEach(take);
+      } catch (e) {
+        headerError = e;
+      }
     }
     if (headerError !== undefined) return Promise.reject(headerError);
     if (!hasAcceptEncoding) headers['accept-encoding'] = 'gzip, deflate, br';
@@ -134,14 +149,20 @@ export function createHttpFetch(options: HttpFetchOptions = {}): HttpFetch {
       const networkError = (cause: unknown): unknown => (signal?.aborted ? abortError(signal) : new TypeError('fetch failed', { cause }));
 
       const attempt = (isRetry: boolean): void => {
-        const r = (secure ? httpsRequest : httpRequest)({
-          hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
-          port: url.port || undefined,
-          path: `${url.pathname}${url.search}`,
-          method,
-          headers,
-          agent: secure ? httpsAgent : httpAgent,
-        });
+        let r: ClientRequest;
+        try {
+          r = (secure ? httpsRequest : httpRequest)({
+            hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+            port: url.port || undefined,
+            path: `${url.pathname}${url.search}`,
+            method,
+            headers,
+            agent: secure ? httpsAgent : httpAgent,
+          });
+        } catch (e) {
+          // node:http refuses an invalid header name or value here, before anything is sent (a TypeError).
+          return fail(e);
+        }
         req = r;
         let answered = false;
         r.once('error', (e: NodeJS.ErrnoException) => {
