@@ -216,7 +216,7 @@ export function createActAsClient(deps: ActAsClientDeps, options: ActAsClientOpt
    * the timer is left to finish (the transport's own timeouts bound it) and its body, if one ever comes, is
    * cancelled. One promise per send, not a race of several: this runs on every proxied request.
    */
-  function sendOnce(url: string, init: RequestInit): Promise<Response> {
+  function sendOnce(url: URL, init: RequestInit): Promise<Response> {
     return new Promise<Response>((resolve, reject) => {
       let timedOut = false;
       const timer = setTimeout(() => {
@@ -278,7 +278,8 @@ export function createActAsClient(deps: ActAsClientDeps, options: ActAsClientOpt
       const started = clock.now();
       let response: Response;
       try {
-        response = await sendOnce(target.url.href, { ...init, method, headers: sendHeaders, body: sendBody ?? null, redirect: 'manual' });
+        // The checked URL object itself: a transport that takes URLs need not parse the string again.
+        response = await sendOnce(target.url, { ...init, method, headers: sendHeaders, body: sendBody ?? null, redirect: 'manual' });
       } catch (e) {
         if (callerSignal?.aborted) throw callerSignal.reason ?? e;
         if (!isGatewayError(e, 'ATLASSIAN_TIMEOUT') && !isGatewayError(e, 'ATLASSIAN_UNAVAILABLE')) throw e;

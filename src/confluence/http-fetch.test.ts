@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -244,6 +246,27 @@ describe('createHttpFetch (real HTTP on loopback)', () => {
     } finally {
       g.close();
       net.close();
+    }
+  });
+
+  it('speaks https, verifying the certificate: a self-signed one is refused unless its CA is given', async () => {
+    const tls = { cert: readFileSync(new URL('./test-support/loopback-tls.crt', import.meta.url)), key: readFileSync(new URL('./test-support/loopback-tls.key', import.meta.url)) };
+    const server = createHttpsServer(tls, (req, res) => res.end(`secure ${req.method} ${req.url}`));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/wiki/x?y=1`;
+    const trusting = createHttpFetch({ ca: tls.cert });
+    try {
+      await assert.rejects(f(url, { redirect: 'manual' }), (e: unknown) => {
+        assert.ok(e instanceof TypeError);
+        assert.equal((e.cause as NodeJS.ErrnoException).code, 'DEPTH_ZERO_SELF_SIGNED_CERT');
+        return true;
+      });
+      assert.equal(await (await trusting(url, { redirect: 'manual' })).text(), 'secure GET /wiki/x?y=1');
+    } finally {
+      trusting.close();
+      server.closeAllConnections();
+      server.close();
     }
   });
 

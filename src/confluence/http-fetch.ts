@@ -8,6 +8,8 @@ export interface HttpFetchOptions {
   maxSocketsPerOrigin?: number;
   /** An idle kept-alive connection is closed after this long (default 4 s, under common server keep-alive timeouts). */
   idleSocketMs?: number;
+  /** Certificate authorities to trust for https:// instead of Node's bundled ones (a private CA in front of Atlassian, tests). */
+  ca?: string | Buffer | Array<string | Buffer>;
   /** Used for what this transport does not take itself (a Request object, redirect other than `manual`, FormData/Blob bodies). Default: the global fetch. */
   fallback?: typeof fetch;
 }
@@ -76,7 +78,7 @@ export function createHttpFetch(options: HttpFetchOptions = {}): HttpFetch {
   const fallback = options.fallback ?? globalThis.fetch;
   const agentOptions = { keepAlive: true, maxSockets: options.maxSocketsPerOrigin ?? 256, timeout: options.idleSocketMs ?? 4000, scheduling: 'lifo' as const };
   const httpAgent = new HttpAgent(agentOptions);
-  const httpsAgent = new HttpsAgent(agentOptions);
+  const httpsAgent = new HttpsAgent({ ...agentOptions, ...(options.ca !== undefined ? { ca: options.ca } : {}) });
 
   const httpFetch = ((input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     if (typeof input !== 'string' && !(input instanceof URL)) return fallback(input, init);
