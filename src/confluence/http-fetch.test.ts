@@ -199,6 +199,29 @@ describe('createHttpFetch (real HTTP on loopback)', () => {
     await assert.rejects(pending, (e: unknown) => e instanceof Error && e.name === 'AbortError');
   });
 
+  it('fails a response that stalls past the idle timeout, and never cuts a slow but live one at the pool\'s idle limit', async () => {
+    const own = await startServer((req, res) => {
+      if (req.url === '/stall') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('first part, then nothing');
+      } else setTimeout(() => res.end('slow but fine'), 150);
+    });
+    const g = createHttpFetch({ idleTimeoutMs: 100, idleSocketMs: 30 });
+    try {
+      const stalled = await g(`${own.url}/stall`, { redirect: 'manual' });
+      await assert.rejects(stalled.text());
+      const slowAgent = createHttpFetch({ idleSocketMs: 30 });
+      try {
+        assert.equal(await (await slowAgent(`${own.url}/slow`, { redirect: 'manual' })).text(), 'slow but fine');
+      } finally {
+        slowAgent.close();
+      }
+    } finally {
+      g.close();
+      await close(own.server);
+    }
+  });
+
   it('keeps connections alive across requests', async () => {
     const own = await startServer((_req, res) => res.end('ok'));
     const g = createHttpFetch();

@@ -8,6 +8,8 @@ export interface HttpFetchOptions {
   maxSocketsPerOrigin?: number;
   /** An idle kept-alive connection is closed after this long (default 4 s, under common server keep-alive timeouts). */
   idleSocketMs?: number;
+  /** A connection that carries nothing for this long while a request waits or a body streams fails the request (default 300 s, as undici's fetch). */
+  idleTimeoutMs?: number;
   /** Certificate authorities to trust for https:// instead of Node's bundled ones (a private CA in front of Atlassian, tests). */
   ca?: string | Buffer | Array<string | Buffer>;
   /** Used for what this transport does not take itself (a Request object, redirect other than `manual`, FormData/Blob bodies). Default: the global fetch. */
@@ -78,6 +80,7 @@ export function createHttpFetch(options: HttpFetchOptions = {}): HttpFetch {
   const fallback = options.fallback ?? globalThis.fetch;
   const agentOptions = { keepAlive: true, maxSockets: options.maxSocketsPerOrigin ?? 256, timeout: options.idleSocketMs ?? 4000, scheduling: 'lifo' as const };
   const httpAgent = new HttpAgent(agentOptions);
+  const idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
   const httpsAgent = new HttpsAgent({ ...agentOptions, ...(options.ca !== undefined ? { ca: options.ca } : {}) });
 
   const httpFetch = ((input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
@@ -167,6 +170,8 @@ export function createHttpFetch(options: HttpFetchOptions = {}): HttpFetch {
         }
         req = r;
         let answered = false;
+        // Without this a stalled upstream would hold the request (and a streaming body) open for ever.
+        r.setTimeout(idleTimeoutMs, () => r.destroy(new Error(`no data for ${idleTimeoutMs} ms`)));
         r.once('error', (e: NodeJS.ErrnoException) => {
           // A kept-alive connection the server closed just as it was reused fails before any answer; the
           // request never reached the server, so it is sent once more on a fresh connection (Node's advice).
