@@ -119,6 +119,7 @@ function headerRecord(init: RequestInit['headers']): Record<string, string> {
   if (out['accept'] === undefined) out['accept'] = 'application/json';
   return out;
 }
+
 const HEADER_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 
 function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
