@@ -40,6 +40,8 @@ const CONCURRENCY = 16;
 const PER_ROUND = Number(process.argv.find((a) => a.startsWith('--per-round='))?.slice(12) || 1000);
 const ROUNDS = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) || 12);
 const PATH = '/rest/api/user/current';
+/** For the pass against an upstream with a realistic answer time (Confluence Cloud's REST API takes tens of ms). */
+const UPSTREAM_MS = 30;
 
 const role = process.argv.find((a) => a.startsWith('--role='))?.slice('--role='.length);
 const arg = (name: string): string => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? '';
@@ -207,6 +209,18 @@ async function main(): Promise<void> {
     `  one in flight (6 interleaved rounds of 300): p50 direct ${one.direct.p50.toFixed(2)} ms, embedded ${one.embedded.p50.toFixed(2)} ms (+${(one.embedded.p50 - one.direct.p50).toFixed(2)}), ` +
       `proxy ${one.proxy.p50.toFixed(2)} ms (+${(one.proxy.p50 - one.direct.p50).toFixed(2)}, target <= 1 ms), floors ${one.floor.p50.toFixed(2)} ms over fetch (+${(one.floor.p50 - one.direct.p50).toFixed(2)}), ` +
       `${one.floorHttp.p50.toFixed(2)} ms over node:http (+${(one.floorHttp.p50 - one.direct.p50).toFixed(2)})`,
+  );
+
+  // The same ways against an upstream that answers like a real one: every API call to the site waits
+  // UPSTREAM_MS first (the sandbox's latency fault). Not the target's measure (that is the instant sandbox
+  // above); it shows what the proxy's fixed cost per call is worth next to Confluence's own latency.
+  const slow = await post('/_sandbox/faults', { kind: 'latency', match: { site: 'acme' }, latencyMs: UPSTREAM_MS });
+  const real = await interleave({ modes: ['direct', 'embedded', 'proxy'] as const, rounds: 6, perRound: 400, concurrency: CONCURRENCY, send, processes: {} });
+  await fetch(`${sandbox.url}/_sandbox/faults/${String(slow['id'])}`, { method: 'DELETE' });
+  console.log(
+    `  upstream answering after ${UPSTREAM_MS} ms (a latency fault on the site; 6 interleaved rounds of 400, ${CONCURRENCY} in flight): ` +
+      `direct ${fmt(real.direct.rate)} GETs/s p50 ${real.direct.p50.toFixed(2)} ms; embedded ${spread(real.embedded.ratio)}, p50 +${(real.embedded.p50 - real.direct.p50).toFixed(2)} ms; ` +
+      `proxy ${spread(real.proxy.ratio)}, p50 +${(real.proxy.p50 - real.direct.p50).toFixed(2)} ms`,
   );
 
   for (const f of [floor, floorHttp]) {
