@@ -7,7 +7,7 @@ import { createServer as createNetServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { createHttpFetch } from './http-fetch.js';
+import { createHttpFetch, takeWholeBody } from './http-fetch.js';
 
 interface Seen {
   method: string;
@@ -55,6 +55,9 @@ describe('createHttpFetch (real HTTP on loopback)', () => {
       } else if (path === '/echo') {
         res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'none' });
         res.end(body);
+      } else if (path === '/small') {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': 11 });
+        res.end('{"ok":true}');
       } else if (path === '/big') {
         res.writeHead(200, { 'content-length': big.byteLength });
         res.end(big);
@@ -144,6 +147,16 @@ describe('createHttpFetch (real HTTP on loopback)', () => {
     const res = await f(`${s.url}/echo`, { method: 'POST', body: stream, duplex: 'half', redirect: 'manual' } as RequestInit);
     assert.equal(await res.text(), 'part one, part two');
     assert.equal(s.seen.at(-1)?.headers['transfer-encoding'], 'chunked');
+  });
+
+  it('hands the bytes of a small answer it read whole to takeWholeBody once, and nothing for streamed answers', async () => {
+    const small = await f(`${s.url}/small`, { redirect: 'manual' });
+    assert.equal(Buffer.from(takeWholeBody(small) ?? []).toString(), '{"ok":true}');
+    assert.equal(takeWholeBody(small), undefined);
+    assert.equal(takeWholeBody(await f(`${s.url}/json`, { redirect: 'manual' })), undefined, 'chunked: streamed');
+    assert.equal(takeWholeBody(await f(`${s.url}/big`, { redirect: 'manual' })), undefined);
+    assert.equal(takeWholeBody(await f(`${s.url}/chunked`, { redirect: 'manual' })), undefined);
+    assert.equal(takeWholeBody(new Response('not ours')), undefined);
   });
 
   it('streams large and chunked answers whole', async () => {

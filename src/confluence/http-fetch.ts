@@ -19,6 +19,20 @@ export interface HttpFetchOptions {
 /** A fetch with its own connection pools; `close()` ends their idle connections (in-flight requests finish). */
 export type HttpFetch = typeof fetch & { close(): void };
 
+/** Bodies read whole before the returned promise resolves, by the Response that carries them. */
+const wholeBodies = new WeakMap<Response, Uint8Array>();
+
+/**
+ * The bytes of a body this transport read whole (known size up to 64 KiB), straight from the buffer
+ * instead of through the Response's stream; undefined for any other response. Handed out once: the
+ * caller takes the body instead of reading the Response (the proxy, which writes it out as it is).
+ */
+export function takeWholeBody(response: Response): Uint8Array | undefined {
+  const bytes = wholeBodies.get(response);
+  if (bytes !== undefined) wholeBodies.delete(response);
+  return bytes;
+}
+
 /** Bodies answered whole, before the returned promise resolves: one buffer instead of a stream per call. */
 const SMALL_BODY_BYTES = 64 * 1024;
 const NO_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
@@ -198,7 +212,11 @@ export function createHttpFetch(options: HttpFetchOptions = {}): HttpFetch {
             res.on('data', (c: Buffer) => chunks.push(c));
             res.once('end', () => {
               unlisten();
-              if (!settled) done(new Response(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks), responseInit));
+              if (settled) return;
+              const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+              const response = new Response(bytes, responseInit);
+              wholeBodies.set(response, bytes);
+              done(response);
             });
             res.once('error', (e) => fail(networkError(e)));
             res.once('aborted', () => fail(networkError(new Error('the connection closed before the body ended'))));

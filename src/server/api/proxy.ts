@@ -1,5 +1,6 @@
 import { GatewayError } from '../../errors.js';
 import type { ActAsClient } from '../../confluence/create-act-as-client.js';
+import { takeWholeBody } from '../../confluence/http-fetch.js';
 import { readBodyLimited, tooLarge } from './read-input.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1): never forwarded in either direction. */
@@ -230,7 +231,10 @@ export async function forward(client: ActAsClient, target: ProxyTarget, req: Req
   // A small answer of known size is passed on whole (one write instead of a stream pump); anything else
   // streams. As a Uint8Array, not an ArrayBuffer: the HTTP server then writes it out directly instead of
   // wrapping it in a stream and reading that back (profiled).
+  // The act-as transport read a small body whole already: its bytes are taken as they are, not read back
+  // through the Response's stream (which costs a web stream per call).
+  const whole = takeWholeBody(upstream);
   const size = Number(upstream.headers.get('content-length') ?? NaN);
-  const payload = Number.isInteger(size) && size <= SMALL_RESPONSE_BYTES ? new Uint8Array(await upstream.arrayBuffer()) : upstream.body;
+  const payload = whole ?? (Number.isInteger(size) && size <= SMALL_RESPONSE_BYTES ? new Uint8Array(await upstream.arrayBuffer()) : upstream.body);
   return new Response(payload, { status: upstream.status, statusText: upstream.statusText, headers: out });
 }
