@@ -49,7 +49,11 @@ export interface GatewayOptions {
   clock?: Clock;
   /** Skip applying migrations at start (`onbehalf serve --no-migrate`); /readyz then reports pending ones. */
   migrate?: boolean;
-  /** Outbound HTTP to Atlassian (or a sandbox); tests plug an in-process sandbox in here. */
+  /**
+   * Outbound HTTP to Atlassian (or a sandbox), for every call when given; tests plug an in-process sandbox
+   * in here. Without it, calls to Confluence as a user go through kept-alive node:http pools
+   * (`createHttpFetch`) and the rest through the global fetch.
+   */
   fetch?: typeof fetch;
   /** Injected so retries never wait in real time in tests. */
   sleep?: (ms: number) => Promise<void>;
