@@ -197,10 +197,12 @@ export function createActAsClient(deps: ActAsClientDeps, options: ActAsClientOpt
   // A bearer source hands out the same value for many calls; checking a kilobyte-long token against the
   // header grammar each time was a measurable share of the client's own cost, so the last good one is kept.
   let lastChecked: string | undefined;
-  async function authorize(request: CredentialRequest): Promise<string> {
+  /** The header value, at once when the source answered without a promise (no await on the hot path). */
+  function authorize(request: CredentialRequest): string | Promise<string> {
     const pending = options.credential(request);
-    // A source that has its credential at hand answers without a promise: one await fewer per call.
-    const credential = pending instanceof Promise ? await pending : pending;
+    return pending instanceof Promise ? pending.then(checked) : checked(pending);
+  }
+  function checked(credential: Credential): string {
     const value = credential?.authorization;
     if (value === lastChecked && value !== undefined) return value;
     if (typeof value !== 'string' || !HEADER_VALUE.test(value)) {
@@ -263,7 +265,8 @@ export function createActAsClient(deps: ActAsClientDeps, options: ActAsClientOpt
 
     for (;;) {
       sends += 1;
-      const authorization = await authorize({ forceFresh, method, url: target.url.href, apiPath: target.apiPath });
+      const pendingAuthorization = authorize({ forceFresh, method, url: target.url.href, apiPath: target.apiPath });
+      const authorization = typeof pendingAuthorization === 'string' ? pendingAuthorization : await pendingAuthorization;
       forceFresh = false;
       // A plain record with lower-case names (validated once, above): the transport takes it as it is.
       const sendHeaders: Record<string, string> = { ...headers, authorization };
