@@ -107,6 +107,8 @@ export function createHttpFetch(options: HttpFetchOptions = {}): HttpFetch {
     } catch (cause) {
       return Promise.reject(new TypeError(`Failed to parse URL from ${String(input)}`, { cause }));
     }
+    // fetch refuses credentials in a URL rather than sending (or silently dropping) them.
+    if (url.username !== '' || url.password !== '') return Promise.reject(new TypeError('Request cannot be constructed from a URL that includes credentials'));
     const secure = url.protocol === 'https:';
     if (redirect !== 'manual' || body === null || (!secure && url.protocol !== 'http:')) return fallback(input, init);
     const signal = init.signal ?? undefined;
