@@ -154,29 +154,19 @@ async function main(): Promise<void> {
   const sitePath = new URL(base).pathname;
   const transport = createHttpFetch();
 
-  type Mode = 'direct' | 'directTransport' | 'embedded' | 'proxy' | 'floor' | 'floorHttp';
   const MODES = ['direct', 'directTransport', 'embedded', 'proxy', 'floor', 'floorHttp'] as const;
+  type Mode = (typeof MODES)[number];
   let cursor = 0;
   const next = () => cursor++ % USERS;
+  /** The next user's hand-held token, as every way without the SDK sends it. */
+  const heldHeaders = () => ({ Authorization: `Bearer ${held[next()]}`, Accept: 'application/json' });
   const send: Record<Mode, (i: number) => Promise<Response>> = {
-    direct: () => {
-      const u = next();
-      return fetch(`${base}${PATH}`, { headers: { Authorization: `Bearer ${held[u]}`, Accept: 'application/json' } });
-    },
-    directTransport: () => {
-      const u = next();
-      return transport(`${base}${PATH}`, { headers: { Authorization: `Bearer ${held[u]}`, Accept: 'application/json' }, redirect: 'manual' });
-    },
+    direct: () => fetch(`${base}${PATH}`, { headers: heldHeaders() }),
+    directTransport: () => transport(`${base}${PATH}`, { headers: heldHeaders(), redirect: 'manual' }),
     embedded: () => (embedded[next()] as (typeof embedded)[number]).fetch(PATH),
     proxy: () => (proxied[next()] as (typeof proxied)[number]).fetch(PATH),
-    floor: () => {
-      const u = next();
-      return fetch(`${floor.url}${sitePath}${PATH}`, { headers: { Authorization: `Bearer ${held[u]}`, Accept: 'application/json' } });
-    },
-    floorHttp: () => {
-      const u = next();
-      return fetch(`${floorHttp.url}${sitePath}${PATH}`, { headers: { Authorization: `Bearer ${held[u]}`, Accept: 'application/json' } });
-    },
+    floor: () => fetch(`${floor.url}${sitePath}${PATH}`, { headers: heldHeaders() }),
+    floorHttp: () => fetch(`${floorHttp.url}${sitePath}${PATH}`, { headers: heldHeaders() }),
   };
   const processes = { main: undefined, sandbox: sandbox.proc.pid, gateway: proxyGw.proc.pid, floor: floor.proc.pid, floorHttp: floorHttp.proc.pid };
 

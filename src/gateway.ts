@@ -131,7 +131,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   // Calls to Confluence as a user (proxy and embedded asUser) are the hot path: they go through kept-alive
   // node:http pools, which cost about half the CPU of the global fetch per call (docs/benchmarks.md).
   const confluenceFetch = options.fetch ? undefined : createHttpFetch();
-  const actAsIo = confluenceFetch ? { fetch: confluenceFetch as typeof fetch } : {};
+  const actAsIo = confluenceFetch ? { fetch: confluenceFetch } : {};
   let resolved: Awaited<ReturnType<typeof resolveEndpoints>>;
   try {
     resolved = await resolveEndpoints(config.atlassian, outbound);

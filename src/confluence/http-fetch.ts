@@ -93,8 +93,8 @@ function decoder(encoding: string | undefined): NodeJS.ReadWriteStream | null {
 export function createHttpFetch(options: HttpFetchOptions = {}): HttpFetch {
   const fallback = options.fallback ?? globalThis.fetch;
   const agentOptions = { keepAlive: true, maxSockets: options.maxSocketsPerOrigin ?? 256, timeout: options.idleSocketMs ?? 4000, scheduling: 'lifo' as const };
-  const httpAgent = new HttpAgent(agentOptions);
   const idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
+  const httpAgent = new HttpAgent(agentOptions);
   const httpsAgent = new HttpsAgent({ ...agentOptions, ...(options.ca !== undefined ? { ca: options.ca } : {}) });
 
   const httpFetch = ((input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
