@@ -224,9 +224,11 @@ export async function forward(client: ActAsClient, target: ProxyTarget, req: Req
   const out = forwardResponseHeaders(upstream.headers);
   // Tells clients (the SDK) a Confluence answer from the gateway's own refusals, which use the envelope.
   out.set(UPSTREAM_MARKER, 'confluence');
+  // No statusText: the HTTP server writes the standard reason phrase anyway, and reading it from the
+  // transport's lightweight Response would build a full one (a web stream per call, profiled).
   if (noBody) {
     await upstream.body?.cancel().catch(() => undefined);
-    return new Response(null, { status: upstream.status, statusText: upstream.statusText, headers: out });
+    return new Response(null, { status: upstream.status, headers: out });
   }
   // A small answer of known size is passed on whole (one write instead of a stream pump); anything else
   // streams. As a Uint8Array, not an ArrayBuffer: the HTTP server then writes it out directly instead of
@@ -236,5 +238,5 @@ export async function forward(client: ActAsClient, target: ProxyTarget, req: Req
   const whole = takeWholeBody(upstream);
   const size = Number(upstream.headers.get('content-length') ?? NaN);
   const payload = whole ?? (Number.isInteger(size) && size <= SMALL_RESPONSE_BYTES ? new Uint8Array(await upstream.arrayBuffer()) : upstream.body);
-  return new Response(payload, { status: upstream.status, statusText: upstream.statusText, headers: out });
+  return new Response(payload, { status: upstream.status, headers: out });
 }
