@@ -11,16 +11,19 @@
  * more direct way sends through the act-as clients' own transport (createHttpFetch), so the SDK's cost can
  * be read against the same transport too. The ways run interleaved in many short rounds; each way's share of the limit is
  * the median of its per-round ratios, with the spread, and the CPU time every process spends per GET is
- * counted too (far less sensitive to other work on the machine than the rates).
+ * counted too (far less sensitive to other work on the machine than the rates). Three passes follow the
+ * main one: one request at a time (latency without queueing); the gateway on a core of its own (taskset:
+ * the load generator and the sandbox on CPU 0, the forwarders on CPU 1, as deployed, where the gateway
+ * does not take the app's cores); and an upstream that answers after 30 ms like a real one.
  * Run: npm run bench:proxy     Prints figures; never passes or fails on time.
  *      --rounds=N (12) and --per-round=N (1,000) size the run; --profile-gateway writes a CPU profile of
  *      the proxying gateway to /tmp/onbehalf-prof.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createClient } from '../src/client/index.js';
@@ -118,6 +121,11 @@ async function floorHttpRole(): Promise<void> {
   process.once('SIGTERM', () => process.exit(0));
 }
 
+/** Pins a process and all its threads (GC, libuv pool) to CPUs such as "0" or "0-1" (taskset, util-linux). */
+function pin(pid: number | undefined, cpus: string): void {
+  execFileSync('taskset', ['-a', '-cp', cpus, String(pid ?? process.pid)], { stdio: 'ignore' });
+}
+
 async function main(): Promise<void> {
   const sandbox = await child(['--role=sandbox']);
   const post = async (path: string, body: unknown) => {
@@ -200,6 +208,48 @@ async function main(): Promise<void> {
       `proxy ${one.proxy.p50.toFixed(2)} ms (+${(one.proxy.p50 - one.direct.p50).toFixed(2)}, target <= 1 ms), floors ${one.floor.p50.toFixed(2)} ms over fetch (+${(one.floor.p50 - one.direct.p50).toFixed(2)}), ` +
       `${one.floorHttp.p50.toFixed(2)} ms over node:http (+${(one.floorHttp.p50 - one.direct.p50).toFixed(2)})`,
   );
+
+  // As deployed, the gateway does not share cores with the app and Confluence. Here that is one core for
+  // the load generator and the sandbox (the app and Confluence) and the other for the forwarders: the
+  // limit is then what the app's side can do on its core, and the question is how much of it is left
+  // once every call also crosses a gateway with a core of its own. Not the target's measure (that is the
+  // shared machine above); it shows what the gateway's cost means when it is not taken from the app.
+  const cores = availableParallelism();
+  const appSide = [undefined, sandbox.proc.pid];
+  const gatewaySide = [proxyGw.proc.pid, floorHttp.proc.pid];
+  let pinned = false;
+  try {
+    if (cores >= 2) {
+      appSide.forEach((pid) => pin(pid, '0'));
+      gatewaySide.forEach((pid) => pin(pid, '1'));
+      pinned = true;
+    }
+  } catch (e) {
+    console.log(`  gateway on a core of its own: skipped (taskset failed: ${(e as Error).message.split('\n')[0]})`);
+    for (const pid of [...appSide, ...gatewaySide]) {
+      try {
+        pin(pid, `0-${cores - 1}`);
+      } catch {
+        // as it was: nothing was pinned
+      }
+    }
+  }
+  if (pinned) {
+    const appCpu = (m: ModeSummary) => ((m.cpu['main'] ?? 0) + (m.cpu['sandbox'] ?? 0)).toFixed(0);
+    const signed = (ms: number) => `${ms >= 0 ? '+' : ''}${ms.toFixed(2)}`;
+    let apart: Record<'direct' | 'proxy' | 'floorHttp', ModeSummary>;
+    try {
+      apart = await interleave({ modes: ['direct', 'proxy', 'floorHttp'] as const, rounds: 6, perRound: PER_ROUND, concurrency: CONCURRENCY, send, processes });
+    } finally {
+      [...appSide, ...gatewaySide].forEach((pid) => pin(pid, `0-${cores - 1}`));
+    }
+    console.log(
+      `  gateway on a core of its own (load generator and sandbox pinned to CPU 0, the forwarders to CPU 1; 6 interleaved rounds of ${fmt(PER_ROUND)}, ${CONCURRENCY} in flight): ` +
+        `direct ${fmt(apart.direct.rate)} GETs/s p50 ${apart.direct.p50.toFixed(2)} ms, CPU 0 ${appCpu(apart.direct)} us/GET; ` +
+        `proxy ${spread(apart.proxy.ratio)}, p50 ${signed(apart.proxy.p50 - apart.direct.p50)} ms, CPU 0 ${appCpu(apart.proxy)} us/GET, gateway ${apart.proxy.cpu['gateway']?.toFixed(0)} us/GET; ` +
+        `floor over node:http ${spread(apart.floorHttp.ratio)}, p50 ${signed(apart.floorHttp.p50 - apart.direct.p50)} ms`,
+    );
+  }
 
   // The same ways against an upstream that answers like a real one: every API call to the site waits
   // UPSTREAM_MS first (the sandbox's latency fault). Not the target's measure (that is the instant sandbox
