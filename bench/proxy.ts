@@ -217,6 +217,15 @@ async function main(): Promise<void> {
   const cores = availableParallelism();
   const appSide = [undefined, sandbox.proc.pid];
   const gatewaySide = [proxyGw.proc.pid, floorHttp.proc.pid];
+  const unpin = () => {
+    for (const pid of [...appSide, ...gatewaySide]) {
+      try {
+        pin(pid, `0-${cores - 1}`);
+      } catch {
+        // never pinned, so as it was
+      }
+    }
+  };
   let pinned = false;
   try {
     if (cores >= 2) {
@@ -226,13 +235,7 @@ async function main(): Promise<void> {
     }
   } catch (e) {
     console.log(`  gateway on a core of its own: skipped (taskset failed: ${(e as Error).message.split('\n')[0]})`);
-    for (const pid of [...appSide, ...gatewaySide]) {
-      try {
-        pin(pid, `0-${cores - 1}`);
-      } catch {
-        // as it was: nothing was pinned
-      }
-    }
+    unpin();
   }
   if (pinned) {
     const appCpu = (m: ModeSummary) => ((m.cpu['main'] ?? 0) + (m.cpu['sandbox'] ?? 0)).toFixed(0);
@@ -241,7 +244,7 @@ async function main(): Promise<void> {
     try {
       apart = await interleave({ modes: ['direct', 'proxy', 'floorHttp'] as const, rounds: 6, perRound: PER_ROUND, concurrency: CONCURRENCY, send, processes });
     } finally {
-      [...appSide, ...gatewaySide].forEach((pid) => pin(pid, `0-${cores - 1}`));
+      unpin();
     }
     console.log(
       `  gateway on a core of its own (load generator and sandbox pinned to CPU 0, the forwarders to CPU 1; 6 interleaved rounds of ${fmt(PER_ROUND)}, ${CONCURRENCY} in flight): ` +
