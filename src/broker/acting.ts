@@ -62,7 +62,7 @@ export function createActing(deps: {
     return deps.oauthBroker;
   };
   // Connect clients already handed out, reused by later calls for the same install, account and scopes
-  // (the proxy asks for one per request). The acting decision above still runs on every call, and the
+  // (the proxy asks for one per request). The acting decision (`decide`) still runs on every call, and the
   // client drops its held token whenever the broker drops any, so reuse never outlives a revocation. Any
   // change to the tenant row (reinstall, status) makes a new key, hence a new client. Bounded: 2,048 clients
   // with at most 32 remembered paths each stay within a few tens of megabytes even in the worst case.

@@ -119,7 +119,6 @@ export function createHttpFetch(options: HttpFetchOptions = {}): HttpFetch {
     const headers: OutgoingHttpHeaders = {};
     let hasContentType = false;
     let hasAcceptEncoding = false;
-    let headerError: unknown;
     const take = (value: string, name: string): void => {
       const prior = headers[name];
       headers[name] = prior === undefined ? value : `${String(prior)}, ${value}`;
@@ -135,10 +134,9 @@ export function createHttpFetch(options: HttpFetchOptions = {}): HttpFetch {
       try {
         (given instanceof Headers ? given : new Headers(given)).forEach(take);
       } catch (e) {
-        headerError = e;
+        return Promise.reject(e);
       }
     }
-    if (headerError !== undefined) return Promise.reject(headerError);
     if (!hasAcceptEncoding) headers['accept-encoding'] = 'gzip, deflate, br';
     if (body.kind === 'bytes') {
       if (!hasContentType && body.contentType !== null) headers['content-type'] = body.contentType;

@@ -10,7 +10,7 @@ import type { Repositories } from './repositories.js';
  * measured in real time. Links are never remembered here: a revoked link is refused on the next call by
  * every instance.
  */
-export const HOT_READS_TTL_MS = 1000;
+const HOT_READS_TTL_MS = 1000;
 
 /** Bumped by every write through a tracked repository. */
 const versions = new WeakMap<object, { n: number }>();

@@ -17,7 +17,7 @@ export function reusableQuery<DB, Row, Args extends unknown[]>(
       const marks = Array.from({ length: arity }, (_, i) => `\u0000reusable-query-${i}\u0000`);
       const query = build(...marks).compile();
       const slots = query.parameters.map((p) => marks.indexOf(p as string));
-      if (new Set(slots.filter((s) => s >= 0)).size !== arity) throw new Error('reusableQuery: every placeholder must be used exactly once');
+      if (new Set(slots.filter((s) => s >= 0)).size !== arity) throw new Error('reusableQuery: every placeholder must be used in the query');
       compiled = { query, slots };
     }
     const { query, slots } = compiled;
