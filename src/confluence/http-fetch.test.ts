@@ -195,6 +195,8 @@ describe('createHttpFetch (real HTTP on loopback)', () => {
     const before = s.seen.length;
     await assert.rejects(f(`${s.url}/echo`, { method: 'GET', body: 'x', redirect: 'manual' }), TypeError);
     await assert.rejects(f(`${s.url}/echo`, { headers: { 'bad header': 'x' }, redirect: 'manual' }), TypeError);
+    // Headers given as pairs go through the platform's Headers, which refuses the name itself.
+    await assert.rejects(f(`${s.url}/echo`, { headers: [['bad header', 'x']], redirect: 'manual' }), TypeError);
     await assert.rejects(f(s.url.replace('http://', 'http://user:pw@'), { redirect: 'manual' }), /includes credentials/);
     await assert.rejects(f(`${s.url}/echo`, { headers: { 'x-ok': 'line\r\nInjected: 1' }, redirect: 'manual' }), TypeError);
     await assert.rejects(f(`${s.url}/echo`, { headers: new Headers([['x-a', '1']]), method: 'TRACE ME', redirect: 'manual' }), TypeError);
