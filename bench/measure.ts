@@ -53,6 +53,8 @@ export async function drive(n: number, concurrency: number, call: (i: number) =>
 export interface ModeSummary {
   /** Median of the per-round rates. */
   rate: number;
+  /** Each round's rate, in round order: rounds of two ways with the same index ran seconds apart. */
+  rates: number[];
   /** Per-round ratio to the limit (the first mode), median and range; 1 for the limit itself. */
   ratio: { median: number; min: number; max: number; q1: number; q3: number };
   p50: number;
@@ -114,7 +116,8 @@ export async function interleave<M extends string>(opts: {
     const perReq = Object.fromEntries(labels.map((l) => [l, ((cpu[m] as Record<string, number>)[l] as number) / n]));
     out[m] = {
       rate: quantile([...rates[m]].sort((a, b) => a - b), 0.5),
-      ratio: { median: quantile(ratios, 0.5), min: ratios[0] as number, max: ratios[ratios.length - 1] as number, q1: quantile(ratios, 0.25), q3: quantile(ratios, 0.75) },
+      rates: rates[m],
+      ratio: ratioSpread(ratios),
       p50: quantile(all, 0.5),
       p99: quantile(all, 0.99),
       non200: non200[m],
@@ -123,6 +126,19 @@ export async function interleave<M extends string>(opts: {
     };
   }
   return out;
+}
+
+function ratioSpread(sorted: number[]): ModeSummary['ratio'] {
+  return { median: quantile(sorted, 0.5), min: sorted[0] as number, max: sorted[sorted.length - 1] as number, q1: quantile(sorted, 0.25), q3: quantile(sorted, 0.75) };
+}
+
+/**
+ * Way `a` against way `b` round by round (both from one `interleave` run), as the limit is read: the ratio
+ * of two medians taken from different rounds would let one busy round on either side move it.
+ */
+export function pairedRatio(a: ModeSummary, b: ModeSummary): ModeSummary['ratio'] {
+  if (a.rates.length !== b.rates.length) throw new Error('pairedRatio: the ways come from different runs');
+  return ratioSpread(a.rates.map((r, i) => r / (b.rates[i] as number)).sort((x, y) => x - y));
 }
 
 export function pct(x: number): string {
