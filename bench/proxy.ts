@@ -7,7 +7,9 @@
  * real loopback sockets (as deployed); the load generator and the embedded gateway share the main process.
  * Targets: embedded >= 95% of the limit; proxy >= 70% of the limit with <= 1 ms added p50.
  * Two floors are bare Node forwarders with none of the gateway's work: what the extra HTTP hop alone costs
- * here, over the global fetch and over a kept-alive node:http agent (the cheapest hop we know). And one
+ * here, over the global fetch and over a kept-alive node:http agent (the cheapest hop we know). A third
+ * does the least that every proxied call must (API key, acting decision with its link read, headers
+ * filtered) over node:http with no framework: a bound for any gateway design that keeps those checks. And one
  * more direct way sends through the act-as clients' own transport (createHttpFetch), so the SDK's cost can
  * be read against the same transport too. The ways run interleaved in many short rounds; each way's share of the limit is
  * the median of its per-round ratios, with the spread, and the CPU time every process spends per GET is
@@ -21,7 +23,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { Agent, createServer, request } from 'node:http';
+import { Agent, createServer, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +32,8 @@ import { createClient } from '../src/client/index.js';
 import { freePort } from '../src/cli/free-port.js';
 import { createHttpFetch } from '../src/confluence/http-fetch.js';
 import { loadConfig } from '../src/config.js';
+import { PROXY_PREFIX } from '../src/server/api/api-routes.js';
+import { DROP_REQUEST, DROP_RESPONSE, parseProxyPath, UPSTREAM_MARKER } from '../src/server/api/proxy.js';
 
 const NO_RATE_LIMIT = { ONBEHALF_API_RATE_LIMIT: '1000000', ONBEHALF_API_RATE_BURST: '1000000' };
 import { createGateway } from '../src/gateway.js';
@@ -121,6 +125,61 @@ async function floorHttpRole(): Promise<void> {
   process.once('SIGTERM', () => process.exit(0));
 }
 
+/**
+ * A floor with the gateway's least work: what every proxied call must do, over node:http with no framework
+ * and nothing else. The API key is verified (remembered 1 s, as the gateway's hot reads do), the path
+ * parsed, the acting decision made afresh (the link read and the cached token, `gateway.tokenFor`), the
+ * headers filtered both ways with the proxy's own lists, the answer piped through. No rate limit, log,
+ * metrics, retries or error envelope: a bound on what any gateway design that keeps the per-call checks
+ * can reach here, not a gateway.
+ */
+async function floorLeanRole(): Promise<void> {
+  const dir = arg('data-dir');
+  const gw = await createGateway(configFor(dir, await freePort('127.0.0.1'), arg('sandbox-url')), { logger: silentLogger(), migrate: false });
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const bearer = /^Bearer[ ]+([\x21-\x7e]{1,512})[ ]*$/i;
+  const keys = new Map<string, { at: number; ok: boolean }>();
+  const keyOk = async (secret: string): Promise<boolean> => {
+    const hit = keys.get(secret);
+    if (hit && Date.now() - hit.at < 1000) return hit.ok;
+    const ok = (await gw.repos.apiKeys.verify(secret)) !== undefined;
+    keys.set(secret, { at: Date.now(), ok });
+    return ok;
+  };
+  const filter = (raw: string[], drop: ReadonlySet<string>): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = (raw[i] as string).toLowerCase();
+      if (!drop.has(name)) out[name] = raw[i + 1] as string;
+    }
+    return out;
+  };
+  const fail = (res: ServerResponse, status: number) => {
+    res.writeHead(status);
+    res.end();
+  };
+  const server = createServer((req, res) => {
+    const secret = bearer.exec(req.headers.authorization ?? '')?.[1];
+    (async () => {
+      if (!secret || !(await keyOk(secret))) return fail(res, 401);
+      const target = parseProxyPath(new URL(req.url ?? '/', 'http://gateway'), PROXY_PREFIX);
+      const token = await gw.tokenFor({ site: target.site, externalUserId: target.externalUserId });
+      const to = new URL(`${token.apiBaseUrl}${target.apiPath}`);
+      const headers = filter(req.rawHeaders, DROP_REQUEST);
+      headers['authorization'] = `Bearer ${token.accessToken}`;
+      headers['accept'] ??= 'application/json';
+      const out = request({ host: to.hostname, port: to.port, path: `${to.pathname}${to.search}`, method: req.method, agent, headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, { ...filter(r.rawHeaders, DROP_RESPONSE), [UPSTREAM_MARKER.toLowerCase()]: 'confluence' });
+        r.pipe(res);
+      });
+      out.once('error', () => fail(res, 502));
+      out.end();
+    })().catch(() => fail(res, 500));
+  });
+  server.listen(0, '127.0.0.1', () => console.log(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+  process.once('SIGTERM', () => process.exit(0));
+}
+
 /** Pins a process and all its threads (GC, libuv pool) to CPUs such as "0" or "0-1" (taskset, util-linux). */
 function pin(pid: number | undefined, cpus: string): void {
   execFileSync('taskset', ['-a', '-cp', cpus, String(pid ?? process.pid)], { stdio: 'ignore' });
@@ -159,10 +218,11 @@ async function main(): Promise<void> {
 
   const floor = await child(['--role=floor', `--sandbox-url=${sandbox.url}`]);
   const floorHttp = await child(['--role=floor-http', `--sandbox-url=${sandbox.url}`]);
+  const floorLean = await child(['--role=floor-lean', `--data-dir=${dir}`, `--sandbox-url=${sandbox.url}`]);
   const sitePath = new URL(base).pathname;
   const transport = createHttpFetch();
 
-  const MODES = ['direct', 'directTransport', 'embedded', 'proxy', 'floor', 'floorHttp'] as const;
+  const MODES = ['direct', 'directTransport', 'embedded', 'proxy', 'floor', 'floorHttp', 'floorLean'] as const;
   type Mode = (typeof MODES)[number];
   let cursor = 0;
   const next = () => cursor++ % USERS;
@@ -175,8 +235,9 @@ async function main(): Promise<void> {
     proxy: () => (proxied[next()] as (typeof proxied)[number]).fetch(PATH),
     floor: () => fetch(`${floor.url}${sitePath}${PATH}`, { headers: heldHeaders() }),
     floorHttp: () => fetch(`${floorHttp.url}${sitePath}${PATH}`, { headers: heldHeaders() }),
+    floorLean: () => fetch(`${floorLean.url}${PROXY_PREFIX}bench-user-${next()}/acme${PATH}`, { headers: { Authorization: `Bearer ${secret}`, Accept: 'application/json' } }),
   };
-  const processes = { main: undefined, sandbox: sandbox.proc.pid, gateway: proxyGw.proc.pid, floor: floor.proc.pid, floorHttp: floorHttp.proc.pid };
+  const processes = { main: undefined, sandbox: sandbox.proc.pid, gateway: proxyGw.proc.pid, floor: floor.proc.pid, floorHttp: floorHttp.proc.pid, floorLean: floorLean.proc.pid };
 
   // Warm-up: every user's token minted and cached in both gateways, JITs warm.
   for (const m of MODES) await drive(2 * USERS, CONCURRENCY, send[m]);
@@ -194,10 +255,11 @@ async function main(): Promise<void> {
   line('HTTP proxy (SDK client.asUser)', r.proxy, `  = ${spread(r.proxy.ratio)} of the limit (target >= 70%), +${(r.proxy.p50 - d.p50).toFixed(2)} ms p50 (target <= 1 ms)`);
   line('floor: bare forwarder over fetch', r.floor, `  = ${spread(r.floor.ratio)} of the limit, +${(r.floor.p50 - d.p50).toFixed(2)} ms p50`);
   line('floor: bare forwarder over node:http', r.floorHttp, `  = ${spread(r.floorHttp.ratio)} of the limit, +${(r.floorHttp.p50 - d.p50).toFixed(2)} ms p50`);
+  line('floor: the least gateway work', r.floorLean, `  = ${spread(r.floorLean.ratio)} of the limit, +${(r.floorLean.p50 - d.p50).toFixed(2)} ms p50`);
   console.log(
     `  CPU-bound shares (CPU per GET of the limit / of the way; what the rates tend to on a machine with cores to spare for every process): ` +
       `embedded ${pct(d.cpuTotal / r.embedded.cpuTotal)} (${pct(r.directTransport.cpuTotal / r.embedded.cpuTotal)} of the same transport), proxy ${pct(d.cpuTotal / r.proxy.cpuTotal)}, ` +
-      `floor over fetch ${pct(d.cpuTotal / r.floor.cpuTotal)}, over node:http ${pct(d.cpuTotal / r.floorHttp.cpuTotal)}`,
+      `floor over fetch ${pct(d.cpuTotal / r.floor.cpuTotal)}, over node:http ${pct(d.cpuTotal / r.floorHttp.cpuTotal)}, with the least gateway work ${pct(d.cpuTotal / r.floorLean.cpuTotal)}`,
   );
 
   // Latency without queueing: one request at a time, so p50 is one request's own path, not a wait behind
@@ -266,7 +328,7 @@ async function main(): Promise<void> {
       `proxy ${spread(real.proxy.ratio)}, p50 +${(real.proxy.p50 - real.direct.p50).toFixed(2)} ms`,
   );
 
-  for (const f of [floor, floorHttp]) {
+  for (const f of [floor, floorHttp, floorLean]) {
     f.proc.removeAllListeners('exit');
     f.proc.kill();
   }
@@ -324,6 +386,7 @@ if (role === 'sandbox') await sandboxRole();
 else if (role === 'gateway') await gatewayRole();
 else if (role === 'floor') await floorRole();
 else if (role === 'floor-http') await floorHttpRole();
+else if (role === 'floor-lean') await floorLeanRole();
 else {
   await main();
   await inProcess();

@@ -6,8 +6,8 @@ import { readBodyLimited, tooLarge } from './read-input.js';
 /** Hop-by-hop headers (RFC 9110 §7.6.1): never forwarded in either direction. */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
 
-/** Plus what only one side of the proxy may set. */
-const DROP_REQUEST = new Set([
+/** Plus what only one side of the proxy may set. Exported for bench/proxy's lean forwarder. */
+export const DROP_REQUEST: ReadonlySet<string> = new Set([
   ...HOP_BY_HOP,
   'authorization',
   'cookie',
@@ -22,7 +22,7 @@ const DROP_REQUEST = new Set([
   'x-real-ip',
 ]);
 /** The response body is re-framed (and already decompressed by fetch), so its framing headers go too. */
-const DROP_RESPONSE = new Set([
+export const DROP_RESPONSE: ReadonlySet<string> = new Set([
   ...HOP_BY_HOP,
   'content-length',
   'content-encoding',
