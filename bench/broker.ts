@@ -10,7 +10,7 @@
  *            reached over the network, against a token held by hand with the global fetch (the limit) and,
  *            to isolate asUser's own cost, with asUser's transport too;
  *       (c)  asUser's own cost side by side: in a tight loop from (c0), over sockets from (c2)'s app process.
- *       (c1) and (c2) run in many short alternating rounds; a share is the median of the per-round ratios,
+ *       (c1) and (c2) run in many short rounds in a balanced order (measure.ts); a share is the median of the per-round ratios,
  *       with its spread, and the CPU time per GET of every process is counted too (less sensitive to other
  *       load than rates on this shared machine).
  * Run: npm run bench:broker     (--rounds=N, default 15) Prints figures; never passes or fails on time.
@@ -151,7 +151,7 @@ const CONCURRENCY = 32;
 const ROUNDS = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) || 15);
 
 /**
- * The two ways side by side: a warm-up each, then ROUNDS short rounds with the order alternating; prints
+ * The two ways side by side: a warm-up each, then ROUNDS short rounds in a balanced order (measure.ts); prints
  * the median rates, the median of the per-round ratios with its spread, and CPU time per GET.
  */
 async function compare(c: {
@@ -172,7 +172,7 @@ async function compare(c: {
   for (const m of modes) await drive(c.perRound, CONCURRENCY, send[m]);
   const r = await interleave({ modes, rounds: ROUNDS, perRound: c.perRound, concurrency: CONCURRENCY, send, processes: c.processes });
   if (r.direct.non200 + r.asUser.non200 > 0) throw new Error(`non-200 answers: ${r.direct.non200 + r.asUser.non200}`);
-  console.log(`${c.title}, ${CONCURRENCY} in flight, ${ROUNDS} alternating rounds of ${fmt(c.perRound)} per way:`);
+  console.log(`${c.title}, ${CONCURRENCY} in flight, ${ROUNDS} rounds in a balanced order, of ${fmt(c.perRound)} per way:`);
   console.log(`    token held by hand (the limit): ${fmt(r.direct.rate)} GETs/s (median round)  ${cpuLine(r.direct)}`);
   console.log(`    through asUser:                 ${fmt(r.asUser.rate)} GETs/s (median round)  ${cpuLine(r.asUser)}`);
   console.log(`    asUser share of the limit: ${spread(r.asUser.ratio)} ${c.target}; by CPU per GET: ${pct(r.direct.cpuTotal / r.asUser.cpuTotal)}`);

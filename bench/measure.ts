@@ -1,6 +1,6 @@
 /**
- * What both benchmarks share: many short rounds with the ways compared interleaved (the order rotates each
- * round), a ratio per round (each way against the limit measured next to it, so slow drifts in machine
+ * What both benchmarks share: many short rounds with the ways compared interleaved (in a balanced order,
+ * see `roundOrder`), a ratio per round (each way against the limit measured next to it, so slow drifts in machine
  * load cancel), medians with their spread, and CPU time per request of every process involved, which
  * other work on the machine changes far less than it changes wall-clock rates.
  */
@@ -20,6 +20,20 @@ export function cpuMicros(pid?: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / TICKS;
+}
+
+/**
+ * The order of the ways in round `round`: the rows of a balanced Latin square (Williams design), so every
+ * way follows every other way equally often. What a round leaves behind (garbage collected during the
+ * next, idle pooled connections) can carry over; with a plain rotation of three ways, each way followed
+ * the same one two times in three. For an odd number of ways the mirrored rows are needed too.
+ */
+export function roundOrder(n: number, round: number): number[] {
+  const first = Array.from({ length: n }, (_, j) => (j % 2 === 1 ? (j + 1) / 2 : (n - j / 2) % n));
+  const rows = n % 2 === 0 ? n : 2 * n;
+  const row = round % rows;
+  const order = first.map((v) => (v + (row % n)) % n);
+  return row >= n ? order.reverse() : order;
 }
 
 export interface RoundResult {
@@ -70,7 +84,7 @@ export function quantile(sorted: ArrayLike<number>, p: number): number {
 }
 
 /**
- * Runs `rounds` rounds of `perRound` requests per mode, the modes' order rotating each round, and measures
+ * Runs `rounds` rounds of `perRound` requests per mode, the modes in a balanced order (`roundOrder`), and measures
  * the CPU time every listed process spends in each mode's runs. The first mode is the limit.
  */
 export async function interleave<M extends string>(opts: {
@@ -89,8 +103,8 @@ export async function interleave<M extends string>(opts: {
   const labels = Object.keys(opts.processes);
   const cpu = Object.fromEntries(modes.map((m) => [m, Object.fromEntries(labels.map((l) => [l, 0]))])) as Record<M, Record<string, number>>;
   for (let round = 0; round < rounds; round++) {
-    for (let k = 0; k < modes.length; k++) {
-      const m = modes[(round + k) % modes.length] as M;
+    for (const k of roundOrder(modes.length, round)) {
+      const m = modes[k] as M;
       const before = labels.map((l) => cpuMicros(opts.processes[l]));
       const r = await drive(perRound, opts.concurrency, opts.send[m]);
       labels.forEach((l, j) => {
