@@ -1,8 +1,8 @@
 /**
  * What both benchmarks share: many short rounds with the ways compared interleaved (in a balanced order,
- * see `roundOrder`), a ratio per round (each way against the limit measured next to it, so slow drifts in machine
- * load cancel), medians with their spread, and CPU time per request of every process involved, which
- * other work on the machine changes far less than it changes wall-clock rates.
+ * see `roundOrder`), a ratio per round (each way against the limit measured next to it, so slow drifts in
+ * machine load cancel), medians with their spread, and CPU time per request of every process involved,
+ * which other work on the machine changes far less than it changes wall-clock rates.
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -29,6 +29,7 @@ export function cpuMicros(pid?: number): number {
  * the same one two times in three. For an odd number of ways the mirrored rows are needed too.
  */
 export function roundOrder(n: number, round: number): number[] {
+  // The first row is 0, 1, n-1, 2, n-2, ...; row r adds r to every entry (mod n).
   const first = Array.from({ length: n }, (_, j) => (j % 2 === 1 ? (j + 1) / 2 : (n - j / 2) % n));
   const rows = n % 2 === 0 ? n : 2 * n;
   const row = round % rows;
@@ -84,8 +85,8 @@ export function quantile(sorted: ArrayLike<number>, p: number): number {
 }
 
 /**
- * Runs `rounds` rounds of `perRound` requests per mode, the modes in a balanced order (`roundOrder`), and measures
- * the CPU time every listed process spends in each mode's runs. The first mode is the limit.
+ * Runs `rounds` rounds of `perRound` requests per mode, the modes in a balanced order (`roundOrder`), and
+ * measures the CPU time every listed process spends in each mode's runs. The first mode is the limit.
  */
 export async function interleave<M extends string>(opts: {
   modes: readonly M[];

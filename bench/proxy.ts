@@ -169,7 +169,10 @@ async function floorLeanRole(): Promise<void> {
       headers['authorization'] = `Bearer ${token.accessToken}`;
       headers['accept'] ??= 'application/json';
       const out = request({ host: to.hostname, port: to.port, path: `${to.pathname}${to.search}`, method: req.method, agent, headers }, (r) => {
-        res.writeHead(r.statusCode ?? 502, { ...filter(r.rawHeaders, DROP_RESPONSE), [UPSTREAM_MARKER.toLowerCase()]: 'confluence' });
+        // The bytes go through as they came (identity: Accept-Encoding was not forwarded), so their length
+        // stays valid; dropping it would make this floor pay for chunked framing the least work need not.
+        const length = r.headers['content-length'];
+        res.writeHead(r.statusCode ?? 502, { ...filter(r.rawHeaders, DROP_RESPONSE), ...(length ? { 'content-length': length } : {}), [UPSTREAM_MARKER.toLowerCase()]: 'confluence' });
         r.pipe(res);
       });
       out.once('error', () => fail(res, 502));
