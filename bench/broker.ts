@@ -10,9 +10,9 @@
  *            reached over the network, against a token held by hand with the global fetch (the limit) and,
  *            to isolate asUser's own cost, with asUser's transport too;
  *       (c)  asUser's own cost side by side: in a tight loop from (c0), over sockets from (c2)'s app process.
- *       (c1) and (c2) run in many short rounds in a balanced order (measure.ts); a share is the median of the per-round ratios,
- *       with its spread, and the CPU time per GET of every process is counted too (less sensitive to other
- *       load than rates on this shared machine).
+ *       (c1) and (c2) run in many short rounds in a balanced order (measure.ts); a share is the median of
+ *       the per-round ratios, with its spread, and the CPU time per GET of every process is counted too
+ *       (less sensitive to other load than rates on this shared machine).
  * Run: npm run bench:broker     (--rounds=N, default 15) Prints figures; never passes or fails on time.
  */
 import { spawn } from 'node:child_process';
@@ -32,7 +32,7 @@ import { DEFAULT_ACCOUNTS } from '../src/sandbox/index.js';
 import { createMetrics } from '../src/server/metrics.js';
 import type { Tenant } from '../src/store/tenants-repo.js';
 import { createConnectWorld, type ConnectWorld } from '../test/support/connect-world.js';
-import { cpuLine, cpuMicros, drive, fmt, interleave, pairedRatio, pct, spread, type ModeSummary } from './measure.js';
+import { cpuLine, cpuMicros, drive, fmt, interleave, pairedRatio, pct, roundOrder, spread, type ModeSummary } from './measure.js';
 
 const USERS = 100;
 const CALLS_PER_USER = 50;
@@ -100,7 +100,8 @@ async function main(): Promise<void> {
  * (c0) asUser's own CPU per call, with nothing else in it: the gateway's broker and act-as code over a
  * transport that answers at once with a ready response, against the same transport called with a token
  * held by hand. The client is built like the gateway builds it (createConnectActAs, a metrics hook per
- * upstream call as the gateway's); rounds of both ways alternate.
+ * upstream call as the gateway's). Not `interleave`: its `drive` reads every body, and the instant
+ * transport answers with one shared Response whose body can be read once.
  */
 async function ownCost(w: ConnectWorld, tenant: Tenant, users: readonly string[]): Promise<number> {
   const answer = new Response('{}', { status: 200, headers: { 'content-type': 'application/json' } });
@@ -130,7 +131,8 @@ async function ownCost(w: ConnectWorld, tenant: Tenant, users: readonly string[]
   const n = 100_000;
   const cpu = { held: 0, asUser: 0 };
   for (let round = 0; round < 10; round++) {
-    for (const way of round % 2 === 0 ? (['held', 'asUser'] as const) : (['asUser', 'held'] as const)) {
+    for (const k of roundOrder(2, round)) {
+      const way = (['held', 'asUser'] as const)[k] as 'held' | 'asUser';
       const call = ways[way];
       const before = cpuMicros();
       await Promise.all(

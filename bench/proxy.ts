@@ -34,6 +34,7 @@ import { createHttpFetch } from '../src/confluence/http-fetch.js';
 import { loadConfig } from '../src/config.js';
 import { PROXY_PREFIX } from '../src/server/api/api-routes.js';
 import { DROP_REQUEST, DROP_RESPONSE, parseProxyPath, UPSTREAM_MARKER } from '../src/server/api/proxy.js';
+import { withHotReads } from '../src/store/hot-reads.js';
 
 const NO_RATE_LIMIT = { ONBEHALF_API_RATE_LIMIT: '1000000', ONBEHALF_API_RATE_BURST: '1000000' };
 import { createGateway } from '../src/gateway.js';
@@ -127,7 +128,7 @@ async function floorHttpRole(): Promise<void> {
 
 /**
  * A floor with the gateway's least work: what every proxied call must do, over node:http with no framework
- * and nothing else. The API key is verified (remembered 1 s, as the gateway's hot reads do), the path
+ * and nothing else. The API key is verified (through the gateway's hot reads, remembered 1 s), the path
  * parsed, the acting decision made afresh (the link read and the cached token, `gateway.tokenFor`), the
  * headers filtered both ways with the proxy's own lists, the answer piped through. No rate limit, log,
  * metrics, retries or error envelope: a bound on what any gateway design that keeps the per-call checks
@@ -138,14 +139,8 @@ async function floorLeanRole(): Promise<void> {
   const gw = await createGateway(configFor(dir, await freePort('127.0.0.1'), arg('sandbox-url')), { logger: silentLogger(), migrate: false });
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const bearer = /^Bearer[ ]+([\x21-\x7e]{1,512})[ ]*$/i;
-  const keys = new Map<string, { at: number; ok: boolean }>();
-  const keyOk = async (secret: string): Promise<boolean> => {
-    const hit = keys.get(secret);
-    if (hit && Date.now() - hit.at < 1000) return hit.ok;
-    const ok = (await gw.repos.apiKeys.verify(secret)) !== undefined;
-    keys.set(secret, { at: Date.now(), ok });
-    return ok;
-  };
+  // The gateway's own memory of API keys (hot reads), as its auth middleware uses it.
+  const apiKeys = withHotReads(gw.repos).apiKeys;
   const filter = (raw: string[], drop: ReadonlySet<string>): Record<string, string> => {
     const out: Record<string, string> = {};
     for (let i = 0; i < raw.length; i += 2) {
@@ -161,7 +156,7 @@ async function floorLeanRole(): Promise<void> {
   const server = createServer((req, res) => {
     const secret = bearer.exec(req.headers.authorization ?? '')?.[1];
     (async () => {
-      if (!secret || !(await keyOk(secret))) return fail(res, 401);
+      if (!secret || (await apiKeys.verify(secret)) === undefined) return fail(res, 401);
       const target = parseProxyPath(new URL(req.url ?? '/', 'http://gateway'), PROXY_PREFIX);
       const token = await gw.tokenFor({ site: target.site, externalUserId: target.externalUserId });
       const to = new URL(`${token.apiBaseUrl}${target.apiPath}`);
