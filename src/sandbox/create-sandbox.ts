@@ -20,6 +20,9 @@ import { createWebhookDispatcher } from './connect/create-webhook-dispatcher.js'
 import { createControl, type SandboxControl } from './control/create-control.js';
 import { registerControlRoutes } from './control/control-routes.js';
 import { faultsMiddleware, SandboxDroppedConnection } from './faults/faults-middleware.js';
+import { createFitKeys, type FitKeys } from './forge/fit-keys.js';
+import { createForge, type SandboxForge } from './forge/create-forge.js';
+import { registerForgeControlRoutes } from './forge/forge-control-routes.js';
 
 export interface CreateSandboxOptions {
   /** Time source; the sandbox adds its own offset on top so `advanceClock` works with any clock. */
@@ -32,6 +35,8 @@ export interface CreateSandboxOptions {
   settings?: Partial<SandboxSettings>;
   /** RSA keys for signed installs; pass one `createInstallKeys()` to several sandboxes to generate the key once. */
   installKeys?: InstallKeys;
+  /** Keys for Forge invocation tokens; pass one `createFitKeys()` to several sandboxes to generate it once. */
+  forgeKeys?: FitKeys;
 }
 
 export interface SandboxClock extends Clock {
@@ -48,6 +53,8 @@ export interface Sandbox {
   control: SandboxControl;
   /** The in-memory world (read-mostly; prefer `control` for changes). */
   state: SandboxState;
+  /** The Forge platform: installs, invocations, deliveries (docs/sandbox.md, "Forge"). */
+  forge: SandboxForge;
 }
 
 export const DEFAULT_SETTINGS: SandboxSettings = {
@@ -61,6 +68,13 @@ export const DEFAULT_SETTINGS: SandboxSettings = {
   installMode: 'signed',
   webhookQuery: 'lic=none',
   iframeCookies: 'allowed',
+  forgeOfflineTokenTtlSeconds: 3600,
+  forgeOfflineTokenLimitPerMinute: 1000,
+  forgeContextIdForm: 'any',
+  forgeEventTimeoutMs: 5000,
+  forgeEventMaxRetries: 4,
+  forgeEventRetryDelayMs: 60_000,
+  forgeUiTimeoutMs: 25_000,
 };
 
 export function createSandbox(options: CreateSandboxOptions = {}): Sandbox {
@@ -87,6 +101,7 @@ export function createSandbox(options: CreateSandboxOptions = {}): Sandbox {
     counters: createCounters(),
     faults: createFaults(clock),
     installKeys: options.installKeys ?? createInstallKeys(),
+    forgeKeys: options.forgeKeys ?? createFitKeys(),
     outboundFetch,
     pageEvents: {
       emit: (info) => listeners.forEach((l) => l(info)),
@@ -114,6 +129,7 @@ export function createSandbox(options: CreateSandboxOptions = {}): Sandbox {
   const threeLo = registerThreeLoRoutes(deps, app);
   registerSignInRoutes(deps, app);
   const webhooks = createWebhookDispatcher(deps);
+  const forge = createForge(deps, app);
   const reset = (): void => {
     // Swap every collection for a freshly seeded one; the state object (and its methods) stays the same.
     const fresh = createSandboxState(seed, clock) as unknown as Record<string, unknown>;
@@ -121,14 +137,20 @@ export function createSandbox(options: CreateSandboxOptions = {}): Sandbox {
     for (const [k, v] of Object.entries(fresh)) if (v instanceof Map) target[k] = v;
     deps.counters.reset();
     deps.faults.clear();
+    forge.deliveries.reset();
     Object.assign(deps.settings, DEFAULT_SETTINGS, options.settings);
   };
-  const control = createControl(deps, { webhooks, threeLo, advanceClock: (ms) => clock.advance(ms), reset });
+  const control = createControl(deps, { webhooks, threeLo, advanceClock: (ms) => {
+      clock.advance(ms);
+      // Retries and scheduled triggers that fell due in the jump start now.
+      forge.deliveries.tick();
+    }, reset });
   registerModulePageRoutes(deps, app);
   registerIframeProxyRoutes(deps, app);
   registerHomePageRoutes(deps, app);
   registerManageAppsRoutes(deps, app);
   registerControlRoutes(deps, app, control);
+  registerForgeControlRoutes(deps, app, forge);
   app.notFound((c) => c.json({ code: 404, message: `No route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError((err, c) => {
     if (err instanceof SandboxDroppedConnection) throw err;
@@ -141,5 +163,5 @@ export function createSandbox(options: CreateSandboxOptions = {}): Sandbox {
     return app.fetch(req);
   }) as typeof fetch;
 
-  return { app, fetch: inProcessFetch, origin, clock, control, state };
+  return { app, fetch: inProcessFetch, origin, clock, control, state, forge };
 }

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Counters } from './control/create-counters.js';
 import type { Faults } from './faults/create-faults.js';
 import type { InstallKeys } from './connect/create-install-keys.js';
+import type { FitKeys } from './forge/fit-keys.js';
 import type { SandboxState } from './state/create-sandbox-state.js';
 import type { SandboxComment, SandboxPage, SandboxUser } from './state/types.js';
 import type { SandboxUrls } from './sandbox-urls.js';
@@ -27,6 +28,18 @@ export interface SandboxSettings {
    * `Cookie` and `Set-Cookie`, so an app that needs third-party cookies fails visibly (§9.5, §9.8.7).
    */
   iframeCookies: 'allowed' | 'blocked';
+  /** Lifetime of offline user tokens (`authToken.ttl`). */
+  forgeOfflineTokenTtlSeconds: number;
+  /** Offline-token exchanges per app per minute (Atlassian: 1,000, §10.10). */
+  forgeOfflineTokenLimitPerMinute: number;
+  /** Which `contextIds` ARI form `offlineUserAuthToken` accepts (§10.10): both, or only one. */
+  forgeContextIdForm: 'any' | 'workspace' | 'site';
+  /** Event and trigger delivery: timeout, retries and their spacing (Atlassian: 5 s, 4, 60 s). */
+  forgeEventTimeoutMs: number;
+  forgeEventMaxRetries: number;
+  forgeEventRetryDelayMs: number;
+  /** UI invocations (`invokeRemote`) time out after this (Atlassian: 25 s). */
+  forgeUiTimeoutMs: number;
 }
 
 export type PageEvent = 'page_created' | 'page_updated' | 'page_trashed' | 'page_removed' | 'comment_created';
@@ -49,6 +62,8 @@ export interface SandboxDeps {
   counters: Counters;
   faults: Faults;
   installKeys: InstallKeys;
+  /** The keys Forge invocation tokens are signed with (JWKS at `/forge/.well-known/jwks.json`). */
+  forgeKeys: FitKeys;
   outboundFetch: typeof fetch;
   pageEvents: { emit(info: PageEventInfo): void; on(listener: (info: PageEventInfo) => void): void };
   urls: SandboxUrls;

@@ -13,6 +13,8 @@ export interface SandboxUrls {
   api: string;
   allJs: string;
   login: string;
+  forgeJwks: string;
+  graphql: string;
 }
 
 export function createSandboxUrls(origin: string): SandboxUrls {
@@ -29,5 +31,7 @@ export function createSandboxUrls(origin: string): SandboxUrls {
     api: `${origin}/ex/confluence`,
     allJs: `${origin}/atlassian-connect/all.js`,
     login: `${origin}/login`,
+    forgeJwks: `${origin}/forge/.well-known/jwks.json`,
+    graphql: `${origin}/graphql`,
   };
 }

@@ -2,12 +2,14 @@ import type { SandboxDeps } from '../sandbox-deps.js';
 import { verifyConnectJwt } from '../jwt/verify-connect-jwt.js';
 import type { ConnectInstall, ConnectScope, SandboxSite, SandboxUser } from '../state/types.js';
 import { canUseSite } from '../state/permissions.js';
+import type { ForgeInstallation, ForgeTokenKind } from '../forge/forge-types.js';
 
 export type Principal =
   | { kind: 'connect'; install: ConnectInstall; user: SandboxUser; connectScopes: ConnectScope[] }
   | { kind: 'impersonation'; install: ConnectInstall; user: SandboxUser; connectScopes: ConnectScope[] }
   | { kind: '3lo'; clientId: string; user: SandboxUser; scopes: string[] }
-  | { kind: 'basic'; user: SandboxUser; scopes: string[] | null };
+  | { kind: 'basic'; user: SandboxUser; scopes: string[] | null }
+  | { kind: 'forge'; installation: ForgeInstallation; tokenKind: ForgeTokenKind; user: SandboxUser; scopes: string[] };
 
 export type Via = 'site' | 'gateway';
 
@@ -77,6 +79,16 @@ export function resolvePrincipal(deps: SandboxDeps, input: ResolvePrincipalInput
       if (!activeOnSite(user)) return { ok: false, message: 'Unauthorized' };
       return { ok: true, principal: { kind: 'impersonation', install, user, connectScopes: imp.scopes } };
     }
+    const forge = state.forgeTokens.get(credential);
+    if (forge) {
+      // Forge tokens call the product through `apiBaseUrl` only (§10.5), for the installation's own site.
+      if (input.via !== 'gateway' || forge.expiresAt <= clock.now()) return { ok: false, message: 'Unauthorized' };
+      const installation = state.forgeInstallations.get(forge.installationId);
+      if (!installation || !installation.installed || installation.siteKey !== input.site.key) return { ok: false, message: 'Unauthorized' };
+      const user = state.users.get(forge.accountId);
+      if (!activeOnSite(user)) return { ok: false, message: 'Unauthorized' };
+      return { ok: true, principal: { kind: 'forge', installation, tokenKind: forge.kind, user, scopes: forge.scopes } };
+    }
     const at = state.accessTokens.get(credential);
     if (at) {
       if (input.via !== 'gateway') return { ok: false, message: 'Unauthorized' };
@@ -109,5 +121,6 @@ export function resolvePrincipal(deps: SandboxDeps, input: ResolvePrincipalInput
 }
 
 export function principalApp(p: Principal): string | null {
+  if (p.kind === 'forge') return p.installation.appId;
   return p.kind === 'connect' || p.kind === 'impersonation' ? p.install.appKey : p.kind === '3lo' ? p.clientId : null;
 }

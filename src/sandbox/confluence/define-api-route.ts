@@ -56,6 +56,10 @@ export function defineApiRoute(
       record(401, p.clientId, p.user.accountId);
       return c.json(SCOPE_MISMATCH, 401);
     }
+    if (p.kind === 'forge' && !requirement.oauth.some((s) => p.scopes.includes(s))) {
+      record(401, p.installation.appId, p.user.accountId);
+      return c.json(SCOPE_MISMATCH, 401);
+    }
     if (p.kind === 'basic' && p.scopes !== null && !requirement.oauth.some((s) => p.scopes!.includes(s))) {
       record(401, null, p.user.accountId);
       return c.json(SCOPE_MISMATCH, 401);

@@ -10,6 +10,9 @@ const USER = ['read:confluence-user'];
 const GROUPS = ['read:confluence-groups'];
 
 /** v1 user APIs: `/user`, `/user/current`, `/search/user`, `/user/email`, `/user/email/bulk`, groups. */
+/** The Forge scope the email API needs [I: the scope Atlassian lists for email addresses in Confluence]. */
+const FORGE_EMAIL_SCOPE = 'read:email-address:confluence';
+
 export function registerV1UserRoutes(deps: SandboxDeps, app: Hono<SandboxEnv>): void {
   const { state } = deps;
   const wire = (c: Context<SandboxEnv>): WireContext => ({ base: c.get('apiBase'), state });
@@ -66,17 +69,20 @@ export function registerV1UserRoutes(deps: SandboxDeps, app: Hono<SandboxEnv>): 
     return c.json({ results, start, limit, size: results.length, totalSize: all.length, _links: links });
   });
 
-  /** 501 when the site has the API off; 400 unless the caller is a Connect app (JWT) approved for email. */
+  /** 501 when the site has the API off; 400 unless the caller is a Connect app (JWT) approved for email or a Forge app as itself. */
   const emailGate = (c: Context<SandboxEnv>): Response | null => {
     if (!c.get('site').emailApiEnabled) return c.json(v1Error(501, 'API is not currently enabled'), 501);
     const p = c.get('principal');
-    const approved = p.kind === 'connect' && p.install.emailApproved && hasConnectScope(p.connectScopes, 'ACCESS_EMAIL_ADDRESSES');
+    // Forge: "only supports access via asApp() requests" (§6.1), i.e. the app system token, never a user's.
+    const approved =
+      (p.kind === 'connect' && p.install.emailApproved && hasConnectScope(p.connectScopes, 'ACCESS_EMAIL_ADDRESSES')) ||
+      (p.kind === 'forge' && p.tokenKind === 'system' && p.scopes.includes(FORGE_EMAIL_SCOPE));
     if (!approved) return c.json(v1Error(400, 'The calling app is not approved to use this API'), 400);
     return null;
   };
 
   // 3LO tokens have no scope for these; the gate answers 400 for them (any scope passes the generic check).
-  const EMAIL_OAUTH = ['read:confluence-user', 'read:me', 'read:page:confluence', 'read:confluence-content.all', 'offline_access'];
+  const EMAIL_OAUTH = [FORGE_EMAIL_SCOPE, 'read:confluence-user', 'read:me', 'read:page:confluence', 'read:confluence-content.all', 'offline_access'];
 
   defineApiRoute(deps, app, 'GET', '/rest/api/user/email', { connect: 'READ', oauth: EMAIL_OAUTH }, (c) => {
     const gate = emailGate(c);

@@ -67,6 +67,7 @@ export async function installApp(deps: SandboxDeps, input: InstallAppInput): Pro
     emailApproved: input.emailApproved ?? scopes.includes('ACCESS_EMAIL_ADDRESSES'),
     installedAt: deps.clock.now(),
     installedBy,
+    forgeInstallationId: existing?.forgeInstallationId ?? null,
   };
   const auth =
     mode === 'signed'

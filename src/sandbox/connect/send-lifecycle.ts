@@ -30,6 +30,7 @@ export function lifecyclePayload(deps: SandboxDeps, install: ConnectInstall, eve
     entitlementId: `ent-${install.clientKey.slice(0, 8)}`,
     entitlementNumber: `E-${install.clientKey.slice(0, 8)}`,
     ...(install.oauthClientId ? { oauthClientId: install.oauthClientId } : {}),
+    ...(install.forgeInstallationId ? { installationId: install.forgeInstallationId } : {}),
     eventType: event,
   };
   return payload;

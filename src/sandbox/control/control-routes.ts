@@ -46,6 +46,13 @@ const settingsPatch = z
     installMode: z.enum(['signed', 'legacy']).optional(),
     webhookQuery: z.string().optional(),
     iframeCookies: z.enum(['allowed', 'blocked']).optional(),
+    forgeOfflineTokenTtlSeconds: z.number().int().positive().max(4 * 3600).optional(),
+    forgeOfflineTokenLimitPerMinute: z.number().int().min(0).optional(),
+    forgeContextIdForm: z.enum(['any', 'workspace', 'site']).optional(),
+    forgeEventTimeoutMs: z.number().int().positive().max(60_000).optional(),
+    forgeEventMaxRetries: z.number().int().min(0).max(10).optional(),
+    forgeEventRetryDelayMs: z.number().int().min(0).optional(),
+    forgeUiTimeoutMs: z.number().int().positive().max(60_000).optional(),
   })
   .strict();
 

@@ -22,6 +22,12 @@ export interface Discovery {
     allJs: string;
     login: string;
     control: string;
+    /** The JWKS Forge invocation tokens verify against. */
+    forgeJwks: string;
+    /** `offlineUserAuthToken` (POST, GraphQL). */
+    graphql: string;
+    /** Product API base for Forge tokens: `<forgeApi>/<cloudId>/wiki/...` (a FIT's `app.apiBaseUrl` + `/wiki`). */
+    forgeApi: string;
   };
   sites: { key: string; name: string; baseUrl: string; cloudId: string; tenantInfo: string; gatewayBaseUrl: string }[];
   users: { accountId: string; displayName: string; email: string; emailVisible: boolean; active: boolean; accountType: string; accountStatus: string; groups: string[]; sites: string[] | null }[];
@@ -120,6 +126,9 @@ export function createControl(
         allJs: urls.allJs,
         login: urls.login,
         control: `${deps.origin}/_sandbox`,
+        forgeJwks: urls.forgeJwks,
+        graphql: urls.graphql,
+        forgeApi: urls.api,
       },
       sites: [...state.sites.values()].map((s) => ({
         key: s.key,

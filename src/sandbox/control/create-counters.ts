@@ -1,9 +1,9 @@
 /** Counters of grants, refreshes and API calls per app, user and route, plus a bounded call log. */
 
-export type CounterKind = 'impersonation_grant' | 'authorization_code_grant' | 'refresh_grant' | 'api_call' | 'webhook' | 'lifecycle' | 'fault' | 'client_credentials_grant';
+export type CounterKind = 'impersonation_grant' | 'authorization_code_grant' | 'refresh_grant' | 'api_call' | 'webhook' | 'lifecycle' | 'fault' | 'client_credentials_grant' | 'forge_invocation' | 'forge_event' | 'offline_token_grant' | 'offline_token_refused';
 
 export interface CounterDims {
-  /** Connect app key or 3LO client id. */
+  /** Connect app key, 3LO client id or Forge app ARI. */
   app?: string | null;
   user?: string | null;
   route?: string | null;

@@ -17,6 +17,7 @@ import type {
   SandboxUser,
   ThreeLoAccessToken,
 } from './types.js';
+import type { ForgeInstallation, ForgeToken } from '../forge/forge-types.js';
 
 export interface NewUserInput {
   accountId?: string | undefined;
@@ -64,6 +65,12 @@ export interface SandboxState {
   authorizationCodes: Map<string, AuthorizationCode>;
   comments: Map<string, SandboxComment>;
   sessions: Map<string, string>;
+  /** Forge installations by `installationId` (an ARI); uninstalled ones stay, `installed: false`. */
+  forgeInstallations: Map<string, ForgeInstallation>;
+  /** App system, app user and offline user tokens, by token. */
+  forgeTokens: Map<string, ForgeToken>;
+  /** Recent offline-token exchanges per app (the 1,000/min budget), sandbox-clock ms. */
+  forgeOfflineWindows: Map<string, number[]>;
 
   nextId(): string;
   siteByKey(key: string): SandboxSite | undefined;
@@ -107,6 +114,9 @@ export function createSandboxState(seed: ParsedSeed, clock: Clock): SandboxState
     authorizationCodes: new Map(),
     comments: new Map(),
     sessions: new Map(),
+    forgeInstallations: new Map(),
+    forgeTokens: new Map(),
+    forgeOfflineWindows: new Map(),
 
     nextId() {
       idCounter += 1;

@@ -129,6 +129,8 @@ export interface ConnectInstall {
   emailApproved: boolean;
   installedAt: number;
   installedBy: string;
+  /** Connect-on-Forge (§10.8): the Forge installation this Connect install belongs to; sent in `installed`. */
+  forgeInstallationId?: string | null | undefined;
 }
 
 export interface OAuthClient {
