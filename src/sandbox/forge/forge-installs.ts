@@ -268,7 +268,8 @@ async function connectOnForge(deps: SandboxDeps, inst: ForgeInstallation): Promi
     oauthClientId: existing?.oauthClientId ?? (scopes.includes('ACT_AS_USER') ? randomBytes(16).toString('hex') : null),
     descriptorUrl: existing?.descriptorUrl ?? `${baseUrl}/atlassian-connect.json`,
     descriptor: existing && existing.installed
-      ? { ...existing.descriptor, lifecycle: { ...existing.descriptor.lifecycle, ...connect.lifecycle } }
+      ? // The Connect modules now live at the manifest's Connect remote.
+        { ...existing.descriptor, baseUrl, lifecycle: { ...existing.descriptor.lifecycle, ...connect.lifecycle } }
       : { key: connect.key, ...(inst.current.manifest.name ? { name: inst.current.manifest.name } : {}), baseUrl, authentication: { type: 'jwt' }, lifecycle: connect.lifecycle, scopes, modules: {} },
     scopes: existing?.installed ? existing.scopes : scopes,
     enabled: true,
