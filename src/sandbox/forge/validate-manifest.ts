@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 /**
  * Atlassian's own manifest validation (`@forge/manifest`, what `forge lint` and `forge deploy` run), applied to
  * a manifest given as text. The package validates a file on disk and checks that each resource folder exists
- * and has an `index.html`, so the text is written into a throw-away folder with the resources linked beside it.
+ * and has an `index.html`, so the text is written into a throw-away folder with the resources copied beside it
+ * (a symbolic link does not count as a folder there).
  *
  * The package is a devDependency: a clone (`npm ci`) has it; an install of the published package may not, and
  * then only the sandbox's own §10.1 rules apply (`available: false` says so).
@@ -55,7 +56,7 @@ export async function validateWithAtlassian(manifestText: string, resources: { k
       if (!target.startsWith(dir + '/') || existsSync(target)) continue;
       mkdirSync(dirname(target), { recursive: true });
       const given = resourceDirs[r.key];
-      if (given !== undefined) symlinkSync(resolve(given), target, 'dir');
+      if (given !== undefined) cpSync(resolve(given), target, { recursive: true });
       else {
         mkdirSync(target);
         writeFileSync(join(target, 'index.html'), '<!doctype html><p>This resource was not uploaded to the sandbox.</p>');
