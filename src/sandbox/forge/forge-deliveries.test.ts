@@ -41,10 +41,9 @@ describe('Forge events and triggers over real HTTP: retries, timeouts, schedules
   test('a slow remote times out (TIMEOUT_ERROR) and a 3xx counts as a failure, not a redirect to follow', async (t) => {
     const w = await startForgeWorld();
     t.after(() => w.close());
-    await w.post('/_sandbox/settings', {});
-    await fetch(`${w.sb.url}/_sandbox/settings`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ forgeEventTimeoutMs: 300 }) });
+    await fetch(`${w.sb.url}/_sandbox/settings`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ forgeEventTimeoutMs: 1500 }) });
     let n = 0;
-    w.remote.respond((r) => (r.path !== '/forge/lifecycle' ? {} : ++n === 1 ? { delayMs: 1500 } : n === 2 ? { status: 302, headers: { location: 'http://127.0.0.1:9/elsewhere' } } : {}));
+    w.remote.respond((r) => (r.path !== '/forge/lifecycle' ? {} : ++n === 1 ? { delayMs: 4000 } : n === 2 ? { status: 302, headers: { location: 'http://127.0.0.1:9/elsewhere' } } : {}));
     await w.install();
     await w.post('/_sandbox/clock/advance', { ms: 60_000 });
     await w.post('/_sandbox/forge/flush');
@@ -63,10 +62,11 @@ describe('Forge events and triggers over real HTTP: retries, timeouts, schedules
     t.after(() => w.close());
     const info = await w.install();
     const ticks = () => w.remote.received.filter((r) => r.path === '/forge/tick');
-    await w.post('/_sandbox/clock/advance', { ms: HOUR - 1000 });
+    // A minute of margin: the sandbox clock also moves with real time, which a loaded machine stretches.
+    await w.post('/_sandbox/clock/advance', { ms: HOUR - 60_000 });
     await w.post('/_sandbox/forge/flush');
     assert.equal(ticks().length, 0);
-    await w.post('/_sandbox/clock/advance', { ms: 1000 });
+    await w.post('/_sandbox/clock/advance', { ms: 60_000 });
     await w.post('/_sandbox/forge/flush');
     assert.equal(ticks().length, 1);
     // By the third run the install's token (4 h) would have 1 h left, so that trigger must carry a fresh
