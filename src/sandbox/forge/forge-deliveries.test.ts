@@ -18,7 +18,7 @@ describe('Forge events and triggers over real HTTP: retries, timeouts, schedules
     const info = await w.install();
     const lifecycle = () => w.remote.received.filter((r) => r.path === '/forge/lifecycle');
     assert.equal(lifecycle().length, 1);
-    await w.post('/_sandbox/clock/advance', { ms: 59_000 });
+    await w.post('/_sandbox/clock/advance', { ms: 50_000 });
     await w.post('/_sandbox/forge/flush');
     assert.equal(lifecycle().length, 1, 'not before 60 s');
     for (let i = 1; i <= 5; i++) {
