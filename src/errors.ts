@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'JWT_EXPIRED',
   'QSH_MISMATCH',
   'INSTALL_SIGNATURE_INVALID',
+  'FORGE_TOKEN_INVALID',
   'TENANT_UNKNOWN',
   // tenants and links
   'TENANT_NOT_FOUND',
