@@ -58,7 +58,8 @@ const settingsPatch = z
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; response: Response };
 
-async function parseBody<T>(c: Context, schema: z.ZodType<T>): Promise<Parsed<T>> {
+/** Reads a JSON body (empty = `{}`) and validates it; a 400 with the fields' problems otherwise. */
+export async function parseBody<T>(c: Context, schema: z.ZodType<T>): Promise<Parsed<T>> {
   let raw: unknown = {};
   const text = await c.req.text().catch(() => '');
   if (text.trim() !== '') {

@@ -1,7 +1,7 @@
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { SandboxDeps } from '../sandbox-deps.js';
-import { formatIssues } from '../seed/seed-schema.js';
+import { parseBody as body } from '../control/control-routes.js';
 import type { SandboxForge } from './create-forge.js';
 import { installationInfo, type ForgeResult } from './forge-installs.js';
 import type { ForgeInstallation } from './forge-types.js';
@@ -20,20 +20,6 @@ const installInput = deployInput
   })
   .strict();
 const accessPatch = z.object({ distribution: z.enum(['shared', 'private']).optional(), contributors: z.array(z.string()).optional(), blockedUsers: z.array(z.string()).optional() }).strict();
-
-async function body<T>(c: Context, schema: z.ZodType<T>): Promise<{ ok: true; value: T } | { ok: false; response: Response }> {
-  let raw: unknown = {};
-  const text = await c.req.text().catch(() => '');
-  if (text.trim() !== '') {
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      return { ok: false, response: c.json({ error: { code: 'BAD_REQUEST', message: 'body is not valid JSON' } }, 400) };
-    }
-  }
-  const r = schema.safeParse(raw);
-  return r.success ? { ok: true, value: r.data } : { ok: false, response: c.json({ error: { code: 'VALIDATION_FAILED', message: formatIssues(r.error) } }, 400) };
-}
 
 function answer<T>(c: Context, r: ForgeResult<T>, ok: (v: T) => Response): Response {
   if (r.ok) return ok(r.value);
