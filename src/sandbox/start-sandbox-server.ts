@@ -56,6 +56,7 @@ export async function startSandboxServer(options: StartSandboxServerOptions = {}
     sandbox,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        sandbox?.forge.deliveries.stop();
         s.closeAllConnections?.();
         s.close((err) => (err ? reject(err) : resolve()));
       }),

@@ -1,6 +1,6 @@
 import type { Hono } from 'hono';
 import type { SandboxDeps } from '../sandbox-deps.js';
-import { createForgeDeliveries, type DeliveryRecord, type ForgeDeliveries } from './forge-deliveries.js';
+import { createForgeDeliveries, scheduledPayload, type DeliveryRecord, type ForgeDeliveries } from './forge-deliveries.js';
 import {
   approveUpgrade,
   deployUpgrade,
@@ -55,8 +55,7 @@ export function createForge(deps: SandboxDeps, app: Hono): SandboxForge {
       if (!inst.installed) return { ok: false, status: 409, code: 'NOT_INSTALLED', message: `installation ${inst.installationId} was uninstalled` };
       const t = inst.current.manifest.scheduledTriggers.find((s) => s.key === key);
       if (!t) return { ok: false, status: 404, code: 'NOT_FOUND', message: `no scheduledTrigger "${key}" in the running version` };
-      const site = deps.state.siteByKey(inst.siteKey)!;
-      const [record] = await deliveries.deliver(inst, `scheduled:${key}`, [{ endpoint: t.endpoint, moduleKey: key }], { context: { cloudId: site.cloudId, moduleKey: key }, installationId: inst.installationId });
+      const [record] = await deliveries.deliver(inst, `scheduled:${key}`, [{ endpoint: t.endpoint, moduleKey: key }], scheduledPayload(deps, inst, key));
       return { ok: true, value: record! };
     },
     expireTokens(inst, which) {

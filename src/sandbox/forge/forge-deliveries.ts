@@ -49,6 +49,8 @@ export interface ForgeDeliveries {
   /** Drops queued retries of an installation (uninstall). */
   dropFor(installationId: string): void;
   reset(): void;
+  /** Stops the timer for good (the server closed): nothing is delivered afterwards. */
+  stop(): void;
 }
 
 export function createForgeDeliveries(deps: SandboxDeps, installations: () => Iterable<ForgeInstallation>): ForgeDeliveries {
@@ -56,6 +58,7 @@ export function createForgeDeliveries(deps: SandboxDeps, installations: () => It
   let log: DeliveryRecord[] = [];
   const inFlight = new Set<Promise<void>>();
   let timer: ReturnType<typeof setInterval> | null = null;
+  let stopped = false;
 
   const attempt = async (q: Queued): Promise<void> => {
     const inst = deps.state.forgeInstallations.get(q.record.installationId);
@@ -120,7 +123,7 @@ export function createForgeDeliveries(deps: SandboxDeps, installations: () => It
   };
 
   const ensureTimer = (): void => {
-    if (timer) return;
+    if (timer || stopped) return;
     // Real time moves the sandbox clock too: a running sandbox delivers its hourly trigger every hour.
     timer = setInterval(() => api.tick(), 1000);
     timer.unref();
@@ -171,12 +174,16 @@ export function createForgeDeliveries(deps: SandboxDeps, installations: () => It
       if (timer) clearInterval(timer);
       timer = null;
     },
+    stop() {
+      stopped = true;
+      api.reset();
+    },
   };
   return api;
 }
 
 /** A scheduled trigger's body for a remote: not documented; modelled on the function event's `context` [I]. */
-function scheduledPayload(deps: SandboxDeps, inst: ForgeInstallation, key: string): Record<string, unknown> {
+export function scheduledPayload(deps: SandboxDeps, inst: ForgeInstallation, key: string): Record<string, unknown> {
   const site = deps.state.siteByKey(inst.siteKey)!;
   return { context: { cloudId: site.cloudId, moduleKey: key }, installationId: inst.installationId };
 }
