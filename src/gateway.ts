@@ -32,6 +32,8 @@ import { apiRoutes } from './server/api/api-routes.js';
 import { adminAuth } from './server/admin/admin-auth.js';
 import type { AdminDeps } from './server/admin/admin-deps.js';
 import { adminRoutes } from './server/admin/admin-routes.js';
+import { landingRoutes } from './server/pages/landing-routes.js';
+import { docsRoutes } from './server/pages/docs-routes.js';
 import { isLoopback } from './server/admin/admin-security.js';
 import { connectDescriptor, type ConnectDescriptor } from './tenants/connect-descriptor.js';
 import { createConnectLifecycle, type ConnectLifecycle } from './tenants/connect-lifecycle.js';
@@ -342,6 +344,17 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       ),
       // The admin console (server-rendered pages) at /admin.
       ...adminRoutes(adminDeps),
+      // What a person finds at the root: what is running, and the way to the console, docs and API.
+      ...landingRoutes({
+        version: packageVersion(),
+        baseUrl: config.server.baseUrl,
+        appName: config.connect.appName,
+        appKey: config.connect.appKey,
+        adminConsole: config.admin.secret !== null,
+        oauthConfigured: oauthApp !== null,
+        atlassian: resolved.source === 'sandbox' && config.atlassian.sandboxUrl ? { kind: 'sandbox', url: config.atlassian.sandboxUrl } : { kind: resolved.source === 'sandbox' ? 'overrides' : resolved.source },
+      }),
+      ...docsRoutes({ baseUrl: config.server.baseUrl, appName: config.connect.appName }),
     ],
     auth: {
       connectJwt: connectJwtAuth(jwtDeps, { allowContextQsh: false }),

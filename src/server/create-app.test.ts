@@ -156,6 +156,11 @@ describe('gateway HTTP skeleton', () => {
       'GET /admin/policies': 'admin',
       'GET /admin/policies/:cloudId': 'admin',
       'POST /admin/policies/:cloudId': 'admin',
+      'GET /': 'public',
+      'GET /favicon.svg': 'public',
+      'GET /favicon.ico': 'public',
+      'GET /docs': 'public',
+      'GET /docs/:name': 'public',
     });
   });
 });

@@ -38,6 +38,7 @@ export function AdminDocument(props: { title: string; basePath: string; children
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="robots" content="noindex" />
         <title>{props.title}</title>
+        <link rel="icon" type="image/svg+xml" href={`${props.basePath}/favicon.svg`} />
         <link rel="stylesheet" href={`${props.basePath}/assets/admin.css`} />
       </head>
       <body>{props.children}</body>

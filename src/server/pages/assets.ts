@@ -1,4 +1,7 @@
 /** Static assets of the server-rendered pages, served from memory (no build step, no file lookups). */
+
+/** The pages' icon: a blue tile with a white "o" (for onbehalf); SVG, so one small file serves every size. */
+export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#0c66e4"/><circle cx="16" cy="16" r="7.5" fill="none" stroke="#fff" stroke-width="4"/></svg>`;
 export const ONBEHALF_CSS = `
 :root { --ob-fg: #172b4d; --ob-muted: #505f79; --ob-accent: #0c66e4; --ob-danger: #c9372c; --ob-ok: #1f845a; --ob-warn: #a54800; --ob-bg: #fff; --ob-line: #dfe1e6; --ob-soft: #f7f8f9; }
 * { box-sizing: border-box; }
@@ -40,6 +43,8 @@ table.ob-table { width: 100%; border-collapse: collapse; }
 .ob-table th, .ob-table td { text-align: left; padding: .5rem; border-bottom: 1px solid var(--ob-line); vertical-align: top; overflow-wrap: anywhere; }
 .ob-table td:last-child { text-align: right; }
 .ob-table form { margin: 0; }
+ul.ob-links { padding-left: 1.25rem; }
+ul.ob-links li { margin: .35rem 0; }
 @media (max-width: 30rem) {
   .ob-main { padding: 1rem .75rem 2rem; }
   .ob-card { padding: .75rem; }
