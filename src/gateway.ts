@@ -33,6 +33,7 @@ import { adminAuth } from './server/admin/admin-auth.js';
 import type { AdminDeps } from './server/admin/admin-deps.js';
 import { adminRoutes } from './server/admin/admin-routes.js';
 import { landingRoutes } from './server/pages/landing-routes.js';
+import { createActivityLog } from './server/api/activity-log.js';
 import { docsRoutes } from './server/pages/docs-routes.js';
 import { isLoopback } from './server/admin/admin-security.js';
 import { connectDescriptor, type ConnectDescriptor } from './tenants/connect-descriptor.js';
@@ -267,6 +268,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const contextPath = new URL(config.server.baseUrl).pathname.replace(/\/+$/, '');
   const jwtDeps = { repos, clock, appKey: config.connect.appKey, contextPath, leewaySeconds: config.atlassian.jwtLeewaySeconds };
 
+  // The last act-as calls of this process, for the console's activity view (memory only, bounded).
+  const activity = createActivityLog();
   const adminDeps: AdminDeps = {
     repos,
     links,
@@ -279,6 +282,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     appKey: config.connect.appKey,
     oauthClientId: oauthApp?.clientId ?? null,
     routeScopes: { connect: descriptor.scopes, oauth: oauthApp?.scopes ?? [] },
+    activity,
+    tryIt: { linkSessions, acting },
   };
   if (config.admin.secret !== null && new URL(config.server.baseUrl).protocol === 'http:' && !isLoopback(config.server.baseUrl)) {
     logger.warn({ baseUrl: config.server.baseUrl }, 'The admin console is on, but ONBEHALF_BASE_URL is plain http on a non-loopback host: the admin secret and session cookie would cross the network unencrypted. Serve the gateway over https.');
@@ -339,6 +344,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
           resolveEmails,
           acting,
           adminMapping,
+          activity,
         },
         { version: packageVersion() },
       ),

@@ -95,6 +95,11 @@ figure.chart figcaption { font-weight: 600; margin-bottom: .5rem; }
 .legend .swatch { display: inline-block; width: .8rem; height: .8rem; border-radius: 2px; margin-right: .35rem; vertical-align: -1px; }
 .swatch.connect { background: #0c66e4; }
 .swatch.oauth { background: #6e5dc6; }
+.card h3 { margin: 0 0 .75rem; font-size: 1rem; }
+form.card > .field { margin: 0 0 .75rem; }
+form.card > .field > input, form.card > .field > select { width: 100%; max-width: none; }
+pre.preview { max-height: 24rem; overflow: auto; margin: .5rem 0 0; background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .6rem .75rem; font-size: .85rem; white-space: pre-wrap; overflow-wrap: anywhere; }
+.table-wrap th.call { white-space: normal; overflow-wrap: anywhere; min-width: 12rem; font-weight: 400; }
 details.more summary { cursor: pointer; color: var(--accent-dark); }
 @media (max-width: 40rem) {
   header.top { padding: .5rem .75rem; }

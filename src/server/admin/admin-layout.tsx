@@ -10,7 +10,7 @@ export interface PageFrame {
   sessionLabel: string;
 }
 
-export type Section = 'overview' | 'links' | 'link-sessions' | 'accounts' | 'mapping' | 'audit' | 'api-keys' | 'policies';
+export type Section = 'overview' | 'links' | 'link-sessions' | 'accounts' | 'mapping' | 'audit' | 'activity' | 'api-keys' | 'policies';
 
 export const SECTIONS: readonly { key: Section; path: string; label: string }[] = [
   { key: 'overview', path: '', label: 'Overview' },
@@ -19,6 +19,7 @@ export const SECTIONS: readonly { key: Section; path: string; label: string }[] 
   { key: 'accounts', path: '/accounts', label: 'Known accounts' },
   { key: 'mapping', path: '/mapping', label: 'Admin mapping' },
   { key: 'audit', path: '/audit', label: 'Audit log' },
+  { key: 'activity', path: '/activity', label: 'Activity' },
   { key: 'api-keys', path: '/api-keys', label: 'API keys' },
   { key: 'policies', path: '/policies', label: 'Policies' },
 ];
