@@ -44,6 +44,12 @@ table.ob-table { width: 100%; border-collapse: collapse; }
 .ob-table td:last-child { text-align: right; }
 .ob-table form { margin: 0; }
 ul.ob-links { padding-left: 1.25rem; }
+/* A row's action is one word: it never breaks ("Revo/ke"), and the column takes only what the button needs. */
+.ob-table td:last-child { width: 1%; white-space: nowrap; }
+.ob-table .ob-button { white-space: nowrap; }
+.ob-search-row { display: flex; flex-wrap: wrap; gap: .5rem; }
+.ob-card input[type="search"], .ob-card input[type="text"] { flex: 1 1 14rem; min-width: 0; min-height: 2.5rem; font: inherit; color: var(--ob-fg); padding: .45rem .6rem; border: 1px solid #8590a2; border-radius: 4px; }
+.ob-card textarea { font: .9rem/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; padding: .45rem .6rem; border: 1px solid #8590a2; border-radius: 4px; }
 ul.ob-links li { margin: .35rem 0; }
 @media (max-width: 30rem) {
   .ob-main { padding: 1rem .75rem 2rem; }
@@ -55,7 +61,7 @@ ul.ob-links li { margin: .35rem 0; }
   .ob-table, .ob-table tbody, .ob-table tr, .ob-table td { display: block; width: 100%; }
   .ob-table tr { border-bottom: 1px solid var(--ob-line); padding: .5rem 0; }
   .ob-table td { border: 0; padding: .15rem 0; }
-  .ob-table td:last-child { text-align: left; padding-top: .5rem; }
+  .ob-table td:last-child { text-align: left; padding-top: .5rem; width: 100%; }
   .ob-table td:last-child .ob-button { width: 100%; }
 }
 `;
