@@ -101,7 +101,32 @@ export function Notice(props: { kind: 'info' | 'success' | 'error' | 'warning'; 
   );
 }
 
-/** A table in a scrollable, labelled region (wide tables scroll at phone width instead of breaking the page). */
+interface CellNode {
+  tag: unknown;
+  props: Record<string, unknown>;
+  children: unknown[];
+}
+const isNode = (x: unknown): x is CellNode => typeof x === 'object' && x !== null && 'tag' in x && 'props' in x && 'children' in x;
+
+/**
+ * Names each cell of a row after its column (`data-label`), so that at phone width, where rows stack into
+ * cards, every value still says what it is. Works on the `<tr>` element a page writes; a row that is not a
+ * plain `<tr>` is left as it is (it then stacks without labels).
+ */
+function labelCells(row: unknown, head: readonly string[]): void {
+  if (!isNode(row) || row.tag !== 'tr') return;
+  let i = 0;
+  for (const cell of row.children.flat(4)) {
+    if (!isNode(cell) || (cell.tag !== 'td' && cell.tag !== 'th')) continue;
+    const label = head[i++];
+    if (label && cell.props['data-label'] === undefined) cell.props['data-label'] = label;
+  }
+}
+
+/**
+ * A table in a labelled region. Wide tables scroll sideways on a laptop; at phone width each row becomes a
+ * card with every cell on its own line, labelled, so the status and action columns are never off-screen.
+ */
 export function DataTable(props: { id: string; caption: Child; head: readonly string[]; numeric?: readonly number[]; empty: string; rows: readonly Child[] }) {
   return (
     <div class="table-wrap" role="region" aria-labelledby={`${props.id}-caption`} tabindex={0}>
@@ -124,7 +149,10 @@ export function DataTable(props: { id: string; caption: Child; head: readonly st
               </td>
             </tr>
           ) : (
-            props.rows
+            props.rows.map((r) => {
+              labelCells(r, props.head);
+              return r;
+            })
           )}
         </tbody>
       </table>
