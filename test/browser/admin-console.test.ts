@@ -100,6 +100,7 @@ describe('admin console pages in Chromium', { skip: skip ?? false }, () => {
       ['14-accounts', '/admin/accounts'],
       ['15-mapping', '/admin/mapping'],
       ['16-audit', '/admin/audit'],
+      ['16b-activity', '/admin/activity'],
       ['17-api-keys', '/admin/api-keys'],
       ['18-policies', '/admin/policies'],
       ['19-policy-acme', `/admin/policies/${encodeURIComponent(w.site.cloudId)}`],

@@ -14,6 +14,8 @@ const WIKI_STYLE = raw(`<style>
 .wiki-who { font-size: .9rem; }
 .wiki-layout { display: grid; grid-template-columns: minmax(12rem, 16rem) minmax(0, 1fr); gap: 1.5rem; max-width: 72rem; margin: 0 auto; padding: 1rem; }
 .wiki-single { grid-template-columns: minmax(0, 1fr); max-width: 56rem; }
+.wiki-layout > main { margin: 0; padding: 0; max-width: none; min-width: 0; }
+.wiki-byline time { white-space: nowrap; }
 .wiki-layout > nav { border-right: 1px solid #dfe1e6; padding-right: 1rem; }
 .wiki-layout > nav ul { list-style: none; padding-left: .9rem; margin: .2rem 0; }
 .wiki-layout > nav > ul { padding-left: 0; }
@@ -30,8 +32,7 @@ const WIKI_STYLE = raw(`<style>
 .wiki-note { font-size: .85rem; color: #626f86; }
 @media (max-width: 40rem) {
   .wiki-layout { grid-template-columns: minmax(0, 1fr); }
-  .wiki-single { grid-template-columns: minmax(0, 1fr); max-width: 56rem; }
-.wiki-layout > nav { border-right: 0; border-bottom: 1px solid #dfe1e6; padding: 0 0 .5rem; order: 2; }
+  .wiki-layout > nav { border-right: 0; border-top: 1px solid #dfe1e6; padding: .5rem 0 0; order: 2; }
 }
 </style>`);
 
@@ -68,6 +69,7 @@ export function wikiProblem(title: string, message: string, back: { href: string
 }
 
 /** `2026-12-03 09:40 UTC`: the same for every viewer, like the rest of the sandbox. */
-export function when(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+export function when(ms: number): Html {
+  const iso = new Date(ms).toISOString();
+  return html`<time datetime="${iso}">${iso.slice(0, 16).replace('T', ' ')} UTC</time>`;
 }

@@ -68,7 +68,7 @@ export function activityRoutes(deps: AdminDeps): RouteDef[] {
           head={['When (UTC)', 'Status', 'Call', 'As', 'Caller', 'Route', 'Latency', 'Request ID']}
           numeric={[6]}
           empty={log ? 'No act-as calls match yet. Make one with the form below.' : 'Activity recording is off in this gateway.'}
-          rows={entries.map((e) => <ActivityRow e={e} />)}
+          rows={entries.map((e) => ActivityRow({ e }))}
         />
         <TryItForms url={url} csrf={frame.csrf} sites={sites} form={form} />
       </AdminPage>,
@@ -166,7 +166,7 @@ function ActivityRow(props: { e: ActivityEntry }) {
         <span class="sub">{e.route ?? ''}</span>
       </td>
       <td class="num">{e.latencyMs} ms</td>
-      <td class="mono">{e.requestId}</td>
+      <td class="mono request-id">{e.requestId}</td>
     </tr>
   );
 }

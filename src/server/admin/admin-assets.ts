@@ -73,6 +73,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .table-wrap td.wrap { white-space: normal; min-width: 12rem; max-width: 24rem; overflow-wrap: anywhere; }
 .table-wrap td.wrap .pair { display: block; }
 .table-wrap td.ids { max-width: 15rem; }
+.table-wrap td.request-id { white-space: normal; overflow-wrap: anywhere; min-width: 9rem; max-width: 12rem; }
 .table-wrap td.ids .mono { white-space: normal; overflow-wrap: anywhere; }
 .table-wrap tbody th[scope="row"] { position: sticky; left: 0; background: #fff; z-index: 1; box-shadow: 1px 0 0 var(--line); }
 .table-wrap .sub { display: block; font-size: .82rem; color: var(--muted); }
@@ -118,6 +119,7 @@ details.more summary { cursor: pointer; color: var(--accent-dark); }
   /* Tables become one card per row: every cell on its own line, named by its column (data-label). */
   .table-wrap { overflow-x: visible; }
   .table-wrap table, .table-wrap tbody, .table-wrap tr, .table-wrap td, .table-wrap tbody th { display: block; width: 100%; }
+  .table-wrap caption { display: block; }
   .table-wrap thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
   .table-wrap tbody tr { padding: .6rem .75rem; border-bottom: 1px solid var(--line); }
   .table-wrap tbody tr:last-child { border-bottom: 0; }
