@@ -106,7 +106,7 @@ describe('admin console pages (seeded gateway + sandbox)', () => {
   });
 
   test('users & links: search by user ID, account ID or a known email; filters by status and route', async () => {
-    const users = async (q: string) => [...(await a.get(`/admin/links?${q}`)).html.matchAll(/<th scope="row" class="mono"[^>]*>([^<]+)<\/th>/g)].map((m) => m[1]);
+    const users = async (q: string) => [...(await a.get(`/admin/links?${q}`)).html.matchAll(/<th scope="row" class="mono">([^<]+)<\/th>/g)].map((m) => m[1]);
     assert.deepEqual(await users('q=u-bob'), ['u-bob']);
     assert.deepEqual(await users(`q=${DEFAULT_ACCOUNTS.carol}`), ['u-carol']);
     assert.deepEqual(await users('q=alice%40acme.example'), ['u-alice']);
@@ -196,7 +196,7 @@ describe('admin console pages (seeded gateway + sandbox)', () => {
   test('audit log: filters by action, actor and time; cursor paging', async () => {
     const actor = (await world.gateway.repos.audit.query({ action: 'admin.signed_in' }))[0]?.actorId ?? '';
     const mine = await a.get(`/admin/audit?actor=${encodeURIComponent(actor)}`);
-    const actions = [...mine.html.matchAll(/<th scope="row" class="mono"[^>]*>([^<]+)<\/th>/g)].map((m) => m[1]);
+    const actions = [...mine.html.matchAll(/<th scope="row" class="mono">([^<]+)<\/th>/g)].map((m) => m[1]);
     assert.ok(actions.includes('admin.signed_in') && actions.every((x) => x !== 'api_key.created'), actions.join());
     const bySite = await a.get(`/admin/audit?action=policy.changed&site=${seeded.sites.acme}`);
     assert.match(bySite.html, /policy\.changed/);

@@ -109,7 +109,7 @@ interface CellNode {
 const isNode = (x: unknown): x is CellNode => typeof x === 'object' && x !== null && 'tag' in x && 'props' in x && 'children' in x;
 
 /**
- * Names each cell of a row after its column (`data-label`), so that at phone width, where rows stack into
+ * Names each data cell of a row after its column (`data-label`), so that at phone width, where rows stack into
  * cards, every value still says what it is. Works on the `<tr>` element a page writes; a row that is not a
  * plain `<tr>` is left as it is (it then stacks without labels).
  */
@@ -119,7 +119,8 @@ function labelCells(row: unknown, head: readonly string[]): void {
   for (const cell of row.children.flat(4)) {
     if (!isNode(cell) || (cell.tag !== 'td' && cell.tag !== 'th')) continue;
     const label = head[i++];
-    if (label && cell.props['data-label'] === undefined) cell.props['data-label'] = label;
+    // The row header stays bare: on a phone it is the card's title.
+    if (cell.tag === 'td' && label && cell.props['data-label'] === undefined) cell.props['data-label'] = label;
   }
 }
 
