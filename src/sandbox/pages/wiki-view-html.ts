@@ -41,6 +41,8 @@ export interface WikiFrame {
   site: SandboxSite;
   siteHome: string;
   user: SandboxUser;
+  /** This page's path, where "Switch user" returns after signing in again. */
+  here: string;
   /** The page tree or space list beside the content; omitted on the site's home. */
   nav?: Html | null;
   main: Html;
@@ -57,7 +59,7 @@ export function wikiFrame(f: WikiFrame): Html {
 <body>
 <header class="wiki-bar"><a href="${f.siteHome}">Confluence · ${f.site.name}</a>
 <span class="wiki-who">Viewing as <strong id="current-user">${f.user.displayName}</strong>
-<form method="post" action="/logout" style="display:inline"><button>Switch user</button></form></span></header>
+<form method="post" action="/logout" style="display:inline"><input type="hidden" name="returnTo" value="${f.here}"><button>Switch user</button></form></span></header>
 <div class="wiki-layout${f.nav ? '' : ' wiki-single'}">${f.nav ? html`<nav aria-label="Page tree">${f.nav}</nav>` : ''}<main id="wiki-main">${f.main}</main></div>
 </body></html>`;
 }

@@ -90,6 +90,10 @@ describe('the sandbox\'s Confluence view', () => {
     const home = await (await sandbox.fetch(`${sandbox.origin}/s/acme/wiki`, { headers: { ...HTML, cookie } })).text();
     assert.match(home, /<a href="\/s\/acme\/wiki\/spaces\/ENG">Engineering<\/a>/);
     assert.match(home, /id="recent"/);
+    // "Switch user" signs out and comes back here after the next sign-in; only to a path of this origin.
+    const form = (returnTo: string) => sandbox.fetch(`${sandbox.origin}/logout`, { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ returnTo }).toString(), redirect: 'manual' });
+    assert.equal((await form('/s/acme/wiki/spaces/ENG')).headers.get('location'), `/login?returnTo=${encodeURIComponent('/s/acme/wiki/spaces/ENG')}`);
+    assert.equal((await form('https://evil.example/')).headers.get('location'), `/login?returnTo=${encodeURIComponent('/')}`);
   });
 
   test('clients that did not ask for HTML get the API\'s JSON as before, on every view path and every REST path', async () => {

@@ -113,6 +113,7 @@ export function registerWikiViewRoutes(deps: SandboxDeps, app: Hono): void {
         site: v.site,
         siteHome: v.siteHome,
         user: v.user,
+        here: new URL(c.req.url).pathname,
         main: html`<h1>${v.site.name}</h1>
 <p class="wiki-note">A read-only view of the sandbox's Confluence, as ${v.user.displayName} sees it. Base URL <code>${deps.urls.siteBaseUrl(v.site.key)}</code></p>
 <h2>Spaces</h2>
@@ -136,6 +137,7 @@ ${recent.length === 0 ? html`<p>No pages yet.</p>` : html`<ul class="wiki-list" 
         site: v.site,
         siteHome: v.siteHome,
         user: v.user,
+        here: new URL(c.req.url).pathname,
         nav: tree(v, space, null),
         main: html`<p class="wiki-crumbs"><a href="${v.siteHome}">${v.site.name}</a></p>
 <h1>${space.name}</h1>
@@ -163,6 +165,7 @@ ${home && canReadPage(state, v.user, home) ? html`<p>Home page: <a href="${pageU
         site: v.site,
         siteHome: v.siteHome,
         user: v.user,
+        here: new URL(c.req.url).pathname,
         nav: tree(v, space, page.id),
         main: html`<p class="wiki-crumbs"><a href="${v.siteHome}">${v.site.name}</a> / <a href="${spaceUrl(v.site, space)}">${space.name}</a>${crumbs.map((p) => html` / <a href="${pageUrl(v.site, space, p)}">${p.title}</a>`)}</p>
 <article data-page-id="${page.id}">
