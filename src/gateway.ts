@@ -32,6 +32,9 @@ import { apiRoutes } from './server/api/api-routes.js';
 import { adminAuth } from './server/admin/admin-auth.js';
 import type { AdminDeps } from './server/admin/admin-deps.js';
 import { adminRoutes } from './server/admin/admin-routes.js';
+import { landingRoutes } from './server/pages/landing-routes.js';
+import { createActivityLog } from './server/api/activity-log.js';
+import { docsRoutes } from './server/pages/docs-routes.js';
 import { isLoopback } from './server/admin/admin-security.js';
 import { connectDescriptor, type ConnectDescriptor } from './tenants/connect-descriptor.js';
 import { createConnectLifecycle, type ConnectLifecycle } from './tenants/connect-lifecycle.js';
@@ -265,6 +268,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const contextPath = new URL(config.server.baseUrl).pathname.replace(/\/+$/, '');
   const jwtDeps = { repos, clock, appKey: config.connect.appKey, contextPath, leewaySeconds: config.atlassian.jwtLeewaySeconds };
 
+  // The last act-as calls of this process, for the console's activity view (memory only, bounded).
+  const activity = createActivityLog();
   const adminDeps: AdminDeps = {
     repos,
     links,
@@ -277,6 +282,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     appKey: config.connect.appKey,
     oauthClientId: oauthApp?.clientId ?? null,
     routeScopes: { connect: descriptor.scopes, oauth: oauthApp?.scopes ?? [] },
+    activity,
+    tryIt: { linkSessions, acting },
   };
   if (config.admin.secret !== null && new URL(config.server.baseUrl).protocol === 'http:' && !isLoopback(config.server.baseUrl)) {
     logger.warn({ baseUrl: config.server.baseUrl }, 'The admin console is on, but ONBEHALF_BASE_URL is plain http on a non-loopback host: the admin secret and session cookie would cross the network unencrypted. Serve the gateway over https.');
@@ -337,11 +344,23 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
           resolveEmails,
           acting,
           adminMapping,
+          activity,
         },
         { version: packageVersion() },
       ),
       // The admin console (server-rendered pages) at /admin.
       ...adminRoutes(adminDeps),
+      // What a person finds at the root: what is running, and the way to the console, docs and API.
+      ...landingRoutes({
+        version: packageVersion(),
+        baseUrl: config.server.baseUrl,
+        appName: config.connect.appName,
+        appKey: config.connect.appKey,
+        adminConsole: config.admin.secret !== null,
+        oauthConfigured: oauthApp !== null,
+        atlassian: resolved.source === 'sandbox' && config.atlassian.sandboxUrl ? { kind: 'sandbox', url: config.atlassian.sandboxUrl } : { kind: resolved.source === 'sandbox' ? 'overrides' : resolved.source },
+      }),
+      ...docsRoutes({ baseUrl: config.server.baseUrl, appName: config.connect.appName }),
     ],
     auth: {
       connectJwt: connectJwtAuth(jwtDeps, { allowContextQsh: false }),

@@ -19,8 +19,14 @@ export interface ActingToken {
   scopes: string[];
 }
 
+/** A client from `asUser`, which also says whom it acts as and by which route, as last decided. */
+export interface ActingClient extends ActAsClient {
+  readonly route: 'connect' | 'oauth';
+  readonly accountId: string;
+}
+
 export interface Acting {
-  asUser(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActAsClient>;
+  asUser(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActingClient>;
   tokenFor(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActingToken>;
 }
 
@@ -83,8 +89,11 @@ export function createActing(deps: {
     return t;
   }
   /** Decides afresh and returns the client for the route the link and site allow now. */
-  async function clientNow(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActAsClient> {
+  async function clientNow(req: ActingRequest & { scopes?: readonly string[] }): Promise<{ client: ActAsClient; t: ActingTarget }> {
     const t = await decide(req);
+    return { client: clientFor(t, req), t };
+  }
+  function clientFor(t: ActingTarget, req: ActingRequest & { scopes?: readonly string[] }): ActAsClient {
     if (t.route === 'connect') return connectClient(t.tenant, t.accountId, req.scopes);
     const broker = oauth();
     const tokenReq = { accountId: t.accountId, ...(req.scopes ? { scopes: req.scopes } : {}) };
@@ -108,7 +117,7 @@ export function createActing(deps: {
   const recheckMs = deps.recheckMs ?? 30_000;
   return {
     async asUser(req) {
-      let client = await clientNow(req);
+      let { client, t: target } = await clientNow(req);
       let checkedAt = deps.clock.now();
       let seenVersion = deps.connectBroker.version;
       // A client the app keeps must not outlive the link it was made for: Connect impersonation needs no
@@ -121,12 +130,18 @@ export function createActing(deps: {
         get apiBaseUrl() {
           return client.apiBaseUrl;
         },
+        get route() {
+          return target.route;
+        },
+        get accountId() {
+          return target.accountId;
+        },
         async fetch(path, init) {
           const now = deps.clock.now();
           const version = deps.connectBroker.version;
           if (version !== seenVersion || now - checkedAt >= recheckMs) {
             // Only a successful check moves these on, so after a refusal every call checks (and refuses) again.
-            client = await clientNow(req);
+            ({ client, t: target } = await clientNow(req));
             seenVersion = version;
             checkedAt = now;
           }

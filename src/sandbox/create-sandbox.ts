@@ -16,6 +16,7 @@ import { registerModulePageRoutes } from './pages/module-page-routes.js';
 import { registerIframeProxyRoutes } from './pages/iframe-proxy-routes.js';
 import { registerHomePageRoutes } from './pages/home-page-routes.js';
 import { registerManageAppsRoutes } from './pages/manage-apps-routes.js';
+import { registerWikiViewRoutes } from './pages/wiki-view-routes.js';
 import { createWebhookDispatcher } from './connect/create-webhook-dispatcher.js';
 import { createControl, type SandboxControl } from './control/create-control.js';
 import { registerControlRoutes } from './control/control-routes.js';
@@ -123,6 +124,7 @@ export function createSandbox(options: CreateSandboxOptions = {}): Sandbox {
   });
 
   const api = createConfluenceApi(deps);
+  registerWikiViewRoutes(deps, app); // before the API: its routes pass anything but a browser's request on to it
   app.route('/s/:site/wiki', api);
   app.route('/ex/confluence/:cloudId/wiki', api);
   registerImpersonationRoutes(deps, app);

@@ -149,6 +149,8 @@ describe('gateway HTTP skeleton', () => {
       'POST /admin/mapping/map': 'admin',
       'POST /admin/mapping/import': 'admin',
       'GET /admin/audit': 'admin',
+      'GET /admin/activity': 'admin',
+      'POST /admin/activity/try': 'admin',
       'GET /admin/api-keys': 'admin',
       'POST /admin/api-keys': 'admin',
       'GET /admin/api-keys/:id/revoke': 'admin',
@@ -156,6 +158,11 @@ describe('gateway HTTP skeleton', () => {
       'GET /admin/policies': 'admin',
       'GET /admin/policies/:cloudId': 'admin',
       'POST /admin/policies/:cloudId': 'admin',
+      'GET /': 'public',
+      'GET /favicon.svg': 'public',
+      'GET /favicon.ico': 'public',
+      'GET /docs': 'public',
+      'GET /docs/:name': 'public',
     });
   });
 });

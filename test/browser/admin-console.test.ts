@@ -83,6 +83,12 @@ describe('admin console in Chromium', { skip: skip ?? false }, () => {
   });
 });
 
+/** No table region scrolls sideways: every column, status and action included, is on screen. */
+async function assertTablesFit(page: Page, what: string): Promise<void> {
+  const wide = await page.evaluate<string[]>('[...document.querySelectorAll(".table-wrap")].filter((t) => t.scrollWidth > t.clientWidth + 1).map((t) => t.querySelector("table").id + " " + t.scrollWidth + ">" + t.clientWidth)');
+  assert.deepEqual(wide, [], `${what}: tables wider than their region`);
+}
+
 /** Screenshots of every console page, in a world of its own so seeded data cannot collide with the flows above. */
 describe('admin console pages in Chromium', { skip: skip ?? false }, () => {
   const { w, newPage, fresh } = browserSuite({ sites: ['acme', 'globex'], env: { ONBEHALF_ADMIN_SECRET: SECRET } });
@@ -100,6 +106,7 @@ describe('admin console pages in Chromium', { skip: skip ?? false }, () => {
       ['14-accounts', '/admin/accounts'],
       ['15-mapping', '/admin/mapping'],
       ['16-audit', '/admin/audit'],
+      ['16b-activity', '/admin/activity'],
       ['17-api-keys', '/admin/api-keys'],
       ['18-policies', '/admin/policies'],
       ['19-policy-acme', `/admin/policies/${encodeURIComponent(w.site.cloudId)}`],
@@ -110,9 +117,19 @@ describe('admin console pages in Chromium', { skip: skip ?? false }, () => {
         const res = await page.goto(`${w.gatewayUrl}${path}`);
         assert.equal(res?.status(), 200, `${path} answers 200`);
         await assertLayout(page, `${path} at ${width}px`);
+        if (width === 375) await assertTablesFit(page, `${path} at 375px`);
         await screenshot(page, 'admin-console', `${name}${width === 375 ? '-375px' : ''}`);
       }
     }
+    // Issue 15: the audit log's details ran off-screen on a 1366 px laptop.
+    await page.setViewportSize({ width: 1366, height: 800 });
+    await page.goto(`${w.gatewayUrl}/admin/audit`);
+    await assertTablesFit(page, '/admin/audit at 1366px');
+    // ... and on a phone the chart's labels were about 5 px tall.
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.goto(`${w.gatewayUrl}/admin`);
+    const labelPx = await page.evaluate<number>('document.querySelector("figure.chart svg text").getBoundingClientRect().height');
+    assert.ok(labelPx >= 9, `chart labels are readable on a phone (${labelPx}px tall)`);
     await fresh();
   });
 });

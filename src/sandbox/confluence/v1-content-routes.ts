@@ -5,6 +5,7 @@ import { defineApiRoute } from './define-api-route.js';
 import { toV1Content, toV1Space, v1Error, type WireContext } from './wire.js';
 import { canReadPage, canReadSpace, canUpdatePage, canWriteSpace } from '../state/permissions.js';
 import { readJson } from '../http/read-json.js';
+import { principalApp } from '../auth/resolve-principal.js';
 
 const MAX_BODY = 5_242_880;
 const READ = ['read:confluence-content.summary', 'read:confluence-content.all'];
@@ -120,6 +121,7 @@ export function registerV1ContentRoutes(deps: SandboxDeps, app: Hono<SandboxEnv>
       title,
       body: { representation: 'storage', value: typeof storage?.value === 'string' ? storage.value : '' },
       authorId: user.accountId,
+      createdVia: principalApp(c.get('principal')),
       parentId,
     });
     deps.pageEvents.emit({ event: 'page_created', page, actor: user, updateTrigger: 'create_page' });

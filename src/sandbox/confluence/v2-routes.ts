@@ -7,6 +7,7 @@ import { toV2Page, toV2Space, toV2User, v2Error, type WireContext } from './wire
 import { canReadPage, canReadSpace, canUpdatePage, canWriteSpace } from '../state/permissions.js';
 import type { SandboxPage } from '../state/types.js';
 import { readJson } from '../http/read-json.js';
+import { principalApp } from '../auth/resolve-principal.js';
 
 const MAX_BODY = 5 * 1024 * 1024;
 const REPRESENTATIONS = ['storage', 'atlas_doc_format', 'wiki'] as const;
@@ -102,6 +103,7 @@ export function registerV2Routes(deps: SandboxDeps, app: Hono<SandboxEnv>): void
       title: typeof title === 'string' ? title : '',
       body: { representation: representation as SandboxPage['body']['representation'], value: b['value'] as string },
       authorId: user.accountId,
+      createdVia: principalApp(c.get('principal')),
       parentId,
       status: status as SandboxPage['status'],
       restrictions: c.req.query('private') === 'true' ? { read: { users: [user.accountId], groups: [] }, update: { users: [user.accountId], groups: [] } } : undefined,

@@ -2,10 +2,12 @@ import type { Hono } from 'hono';
 import { html } from 'hono/html';
 import type { SandboxDeps } from '../sandbox-deps.js';
 import { sessionUser } from './session.js';
-import { SANDBOX_HEAD } from './page-head.js';
+import { SANDBOX_FAVICON_SVG, SANDBOX_HEAD } from './page-head.js';
 
-/** `GET /`: who is signed in, the sites, and links to every installed app's pages (for the demo). */
+/** `GET /` (and the favicon): who is signed in, the sites, and links to every installed app's pages (for the demo). */
 export function registerHomePageRoutes(deps: SandboxDeps, app: Hono): void {
+  // Every sandbox page asks for it (page-head.ts links it); without it each one logged a 404.
+  app.get('/favicon.ico', (c) => c.body(SANDBOX_FAVICON_SVG, 200, { 'content-type': 'image/svg+xml', 'cache-control': 'public, max-age=86400' }));
   app.get('/', (c) => {
     const user = sessionUser(deps, c);
     const sites = [...deps.state.sites.values()];
@@ -22,6 +24,7 @@ ${sites.map((site) => {
   const base = deps.urls.siteBaseUrl(site.key);
   return html`<section data-site="${site.key}">
 <h2>${site.name}</h2>
+<p><a href="${new URL(base).pathname}">Open ${site.name}'s Confluence</a> (spaces and pages, read-only)</p>
 <p>Base URL <code>${base}</code> · cloudId <code>${site.cloudId}</code></p>
 ${installs.length === 0
   ? html`<p>No Connect apps installed.</p>`

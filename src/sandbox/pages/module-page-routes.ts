@@ -45,8 +45,30 @@ export function registerModulePageRoutes(deps: SandboxDeps, app: Hono): void {
     const found = findModule(install, c.req.param('moduleKey') ?? '');
     return found ? { site, install, ...found } : null;
   };
-  const notFound = (c: Context) => c.html(html`<!doctype html><h1>Page not found</h1>`, 404);
-  const denied = (c: Context) => c.html(html`<!doctype html><h1 id="access-denied">Access denied</h1><p>You do not have permission to view this page.</p>`, 403);
+  const problemPage = (c: Context, status: 403 | 404, title: string, body: ReturnType<typeof html>, siteKey: string | undefined, user: SandboxUser | undefined) =>
+    c.html(
+      html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${title} - Confluence (sandbox)</title>${SANDBOX_HEAD}</head>
+<body>
+<header>Confluence (sandbox)${user ? html` · signed in as <span id="current-user">${user.displayName}</span>` : ''}</header>
+<main><h1 id="${status === 403 ? 'access-denied' : 'not-found'}">${title}</h1>${body}
+<p>${siteKey && state.siteByKey(siteKey) ? html`<a href="${new URL(deps.urls.siteBaseUrl(siteKey)).pathname}">Back to the site</a> · ` : ''}<a href="/">Sandbox home</a>${user ? html` · <a href="/login?returnTo=${encodeURIComponent(new URL(c.req.url).pathname)}">Sign in as someone else</a>` : ''}</p></main>
+</body></html>`,
+      status,
+    );
+  const notFound = (c: Context) => problemPage(c, 404, 'Page not found', html`<p>No installed, enabled app has this page on this site.</p>`, c.req.param('site'), sessionUser(deps, c));
+  /** Configure and admin pages are for site admins (as in Confluence); the page says so instead of a bare refusal. */
+  const denied = (c: Context, user: SandboxUser, kind: ModuleKind, title: string) =>
+    problemPage(
+      c,
+      403,
+      'Access denied',
+      kind === 'configurePage' || kind === 'adminPage'
+        ? html`<p>Only site administrators can open <strong>${title}</strong>. ${user.displayName} is not one on this site.</p>`
+        : html`<p>${user.displayName} does not have permission to view <strong>${title}</strong>.</p>`,
+      c.req.param('site'),
+      user,
+    );
 
   app.get('/atlassian-connect/all.js', (c) => c.body(ALL_JS, 200, { 'content-type': 'application/javascript; charset=utf-8', 'cache-control': 'no-cache' }));
 
@@ -58,7 +80,7 @@ export function registerModulePageRoutes(deps: SandboxDeps, app: Hono): void {
       const u = new URL(c.req.url);
       return c.redirect(`/login?returnTo=${encodeURIComponent(u.pathname + u.search)}`, 302);
     }
-    if (!canUseSite(state, user, r.site.key) || !conditionsPass(r.kind, r.module, user)) return denied(c);
+    if (!canUseSite(state, user, r.site.key) || !conditionsPass(r.kind, r.module, user)) return denied(c, user, r.kind, r.module.name?.value ?? r.module.key);
     const query = new URL(c.req.url).searchParams;
     const context: Record<string, string> = {};
     for (const [k, v] of query) if (k.startsWith('ac.') || /^(content|space|page)\./.test(k)) context[k] = v;
@@ -90,12 +112,13 @@ export function registerModulePageRoutes(deps: SandboxDeps, app: Hono): void {
       servletBase,
     }).replace(/</g, '\\u003c');
     const title = r.module.name?.value ?? r.module.key;
+    // No heading above the frame: the app's page carries its own, and Confluence shows none there (a second
+    // one read as the title printed twice).
     return c.html(html`<!doctype html>
-<html><head><meta charset="utf-8"><title>${title} - ${r.site.name}</title>${SANDBOX_HEAD}</head>
+<html lang="en"><head><meta charset="utf-8"><title>${title} - ${r.site.name}</title>${SANDBOX_HEAD}</head>
 <body>
-<header><strong>${r.site.name}</strong> · signed in as <span id="current-user">${user.displayName}</span></header>
+<header><strong>${r.site.name}</strong> · ${title} · signed in as <span id="current-user">${user.displayName}</span></header>
 <main>
-<h1>${title}</h1>
 <iframe class="ap-iframe" id="${extensionId}" name="${name}" referrerpolicy="no-referrer" style="width:100%;height:600px;border:0" src="${url}"></iframe>
 </main>
 <script type="application/json" id="ap-host-data">${raw(hostData)}</script>

@@ -34,8 +34,10 @@ ${users.map((u) => html`<li><button type="submit" name="accountId" value="${u.ac
     return c.redirect(safeReturnTo(form.get('returnTo') ?? undefined), 302);
   });
 
-  app.post('/logout', (c) => {
+  app.post('/logout', async (c) => {
     endSession(deps, c);
-    return c.redirect('/login', 302);
+    // "Switch user" in the Confluence view comes back to the page it was on once someone else signed in.
+    const returnTo = (await readForm(c)).get('returnTo');
+    return c.redirect(returnTo ? `/login?returnTo=${encodeURIComponent(safeReturnTo(returnTo))}` : '/login', 302);
   });
 }

@@ -42,6 +42,7 @@ export interface NewPageInput {
   title: string;
   body?: { representation: SandboxPage['body']['representation']; value: string };
   authorId: string;
+  createdVia?: string | null;
   parentId?: string | null;
   status?: SandboxPage['status'];
   id?: string;
@@ -206,6 +207,7 @@ export function createSandboxState(seed: ParsedSeed, clock: Clock): SandboxState
         authorId: input.authorId,
         ownerId: input.authorId,
         createdAt: now,
+        createdVia: input.createdVia ?? null,
         body: input.body ?? { representation: 'storage', value: '' },
         version: { number: 1, createdAt: now, message: input.versionMessage ?? '', minorEdit: false, authorId: input.authorId },
         restrictions: { read: input.restrictions?.read ?? emptySet(), update: input.restrictions?.update ?? emptySet() },

@@ -67,6 +67,8 @@ export interface SandboxPage {
   authorId: string;
   ownerId: string;
   createdAt: number;
+  /** The app the page was created through (Connect app key or 3LO client ID); null for a person or a seed. */
+  createdVia: string | null;
   body: { representation: 'storage' | 'atlas_doc_format' | 'wiki'; value: string };
   version: PageVersion;
   /** Empty sets = unrestricted. `read` restrictions are inherited by descendants. */

@@ -70,7 +70,11 @@ thead th { font-size: .82rem; text-transform: uppercase; letter-spacing: .02em; 
 tbody tr:last-child > * { border-bottom: 0; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .table-wrap .mono, .table-wrap time, .table-wrap .status { white-space: nowrap; overflow-wrap: normal; }
-.table-wrap td.wrap { white-space: normal; min-width: 14rem; max-width: 28rem; overflow-wrap: anywhere; }
+.table-wrap td.wrap { white-space: normal; min-width: 12rem; max-width: 24rem; overflow-wrap: anywhere; }
+.table-wrap td.wrap .pair { display: block; }
+.table-wrap td.ids { max-width: 15rem; }
+.table-wrap td.request-id { white-space: normal; overflow-wrap: anywhere; min-width: 9rem; max-width: 12rem; }
+.table-wrap td.ids .mono { white-space: normal; overflow-wrap: anywhere; }
 .table-wrap tbody th[scope="row"] { position: sticky; left: 0; background: #fff; z-index: 1; box-shadow: 1px 0 0 var(--line); }
 .table-wrap .sub { display: block; font-size: .82rem; color: var(--muted); }
 td form { margin: 0; }
@@ -95,6 +99,11 @@ figure.chart figcaption { font-weight: 600; margin-bottom: .5rem; }
 .legend .swatch { display: inline-block; width: .8rem; height: .8rem; border-radius: 2px; margin-right: .35rem; vertical-align: -1px; }
 .swatch.connect { background: #0c66e4; }
 .swatch.oauth { background: #6e5dc6; }
+.card h3 { margin: 0 0 .75rem; font-size: 1rem; }
+form.card > .field { margin: 0 0 .75rem; }
+form.card > .field > input, form.card > .field > select { width: 100%; max-width: none; }
+pre.preview { max-height: 24rem; overflow: auto; margin: .5rem 0 0; background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .6rem .75rem; font-size: .85rem; white-space: pre-wrap; overflow-wrap: anywhere; }
+.table-wrap th.call { white-space: normal; overflow-wrap: anywhere; min-width: 12rem; font-weight: 400; }
 details.more summary { cursor: pointer; color: var(--accent-dark); }
 @media (max-width: 40rem) {
   header.top { padding: .5rem .75rem; }
@@ -107,5 +116,21 @@ details.more summary { cursor: pointer; color: var(--accent-dark); }
   dl.details { grid-template-columns: 1fr; gap: 0; }
   dl.details dd { margin-bottom: .5rem; }
   .actions .button { flex: 1 1 auto; text-align: center; }
+  /* Tables become one card per row: every cell on its own line, named by its column (data-label). */
+  .table-wrap { overflow-x: visible; }
+  .table-wrap table, .table-wrap tbody, .table-wrap tr, .table-wrap td, .table-wrap tbody th { display: block; width: 100%; }
+  .table-wrap caption { display: block; }
+  .table-wrap thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  .table-wrap tbody tr { padding: .6rem .75rem; border-bottom: 1px solid var(--line); }
+  .table-wrap tbody tr:last-child { border-bottom: 0; }
+  .table-wrap td, .table-wrap tbody th { border: 0; padding: .15rem 0; text-align: left; }
+  .table-wrap td:empty { display: none; }
+  .table-wrap tbody th[scope="row"] { position: static; box-shadow: none; font-size: 1rem; }
+  .table-wrap [data-label]::before { content: attr(data-label); display: inline-block; min-width: 7.5rem; margin-right: .5rem; color: var(--muted); font-size: .82rem; font-weight: 400; font-family: -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, Arial, sans-serif; text-transform: none; }
+  .table-wrap .mono, .table-wrap time, .table-wrap .status { white-space: normal; overflow-wrap: anywhere; }
+  .table-wrap td.wrap { min-width: 0; max-width: none; }
+  .table-wrap td.num { text-align: left; }
+  /* The chart shrinks to about 45% on a phone; labels grow in its own units to stay about 11 px on screen. */
+  .chart text { font-size: 24px; }
 }
 `;

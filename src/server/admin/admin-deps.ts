@@ -3,6 +3,9 @@ import type { Clock } from '../../clock.js';
 import type { AdminConfig } from '../../config.js';
 import type { AdminMapping } from '../../identity/admin-mapping.js';
 import type { Links } from '../../identity/links.js';
+import type { LinkSessions } from '../../identity/link-sessions.js';
+import type { ActivityLog } from '../api/activity-log.js';
+import type { ApiActing } from '../api/api-routes.js';
 import type { Logger } from '../../logger.js';
 import type { AdminSession } from '../../store/admin-sessions-repo.js';
 import type { Repositories } from '../../store/repositories.js';
@@ -23,6 +26,10 @@ export interface AdminDeps {
   oauthClientId: string | null;
   /** Scopes each route may use unless a site's policy narrows them: a policy may only pick from these. */
   routeScopes: { connect: readonly string[]; oauth: readonly string[] };
+  /** The in-memory record of act-as calls the activity page shows; absent = recording off. */
+  activity?: ActivityLog;
+  /** What the activity page's "try it" forms use: the same services as the API, never the HTTP API. */
+  tryIt: { linkSessions: Pick<LinkSessions, 'start'>; acting: Pick<ApiActing, 'asUser'> };
 }
 
 /** Set by the admin middleware on every signed-in request. */

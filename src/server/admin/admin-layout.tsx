@@ -10,7 +10,7 @@ export interface PageFrame {
   sessionLabel: string;
 }
 
-export type Section = 'overview' | 'links' | 'link-sessions' | 'accounts' | 'mapping' | 'audit' | 'api-keys' | 'policies';
+export type Section = 'overview' | 'links' | 'link-sessions' | 'accounts' | 'mapping' | 'audit' | 'activity' | 'api-keys' | 'policies';
 
 export const SECTIONS: readonly { key: Section; path: string; label: string }[] = [
   { key: 'overview', path: '', label: 'Overview' },
@@ -19,6 +19,7 @@ export const SECTIONS: readonly { key: Section; path: string; label: string }[] 
   { key: 'accounts', path: '/accounts', label: 'Known accounts' },
   { key: 'mapping', path: '/mapping', label: 'Admin mapping' },
   { key: 'audit', path: '/audit', label: 'Audit log' },
+  { key: 'activity', path: '/activity', label: 'Activity' },
   { key: 'api-keys', path: '/api-keys', label: 'API keys' },
   { key: 'policies', path: '/policies', label: 'Policies' },
 ];
@@ -38,6 +39,7 @@ export function AdminDocument(props: { title: string; basePath: string; children
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="robots" content="noindex" />
         <title>{props.title}</title>
+        <link rel="icon" type="image/svg+xml" href={`${props.basePath}/favicon.svg`} />
         <link rel="stylesheet" href={`${props.basePath}/assets/admin.css`} />
       </head>
       <body>{props.children}</body>
@@ -99,7 +101,33 @@ export function Notice(props: { kind: 'info' | 'success' | 'error' | 'warning'; 
   );
 }
 
-/** A table in a scrollable, labelled region (wide tables scroll at phone width instead of breaking the page). */
+interface CellNode {
+  tag: unknown;
+  props: Record<string, unknown>;
+  children: unknown[];
+}
+const isNode = (x: unknown): x is CellNode => typeof x === 'object' && x !== null && 'tag' in x && 'props' in x && 'children' in x;
+
+/**
+ * Names each data cell of a row after its column (`data-label`), so that at phone width, where rows stack into
+ * cards, every value still says what it is. Works on the `<tr>` element a page writes; a row that is not a
+ * plain `<tr>` is left as it is (it then stacks without labels).
+ */
+function labelCells(row: unknown, head: readonly string[]): void {
+  if (!isNode(row) || row.tag !== 'tr') return;
+  let i = 0;
+  for (const cell of row.children.flat(4)) {
+    if (!isNode(cell) || (cell.tag !== 'td' && cell.tag !== 'th')) continue;
+    const label = head[i++];
+    // The row header stays bare: on a phone it is the card's title.
+    if (cell.tag === 'td' && label && cell.props['data-label'] === undefined) cell.props['data-label'] = label;
+  }
+}
+
+/**
+ * A table in a labelled region. Wide tables scroll sideways on a laptop; at phone width each row becomes a
+ * card with every cell on its own line, labelled, so the status and action columns are never off-screen.
+ */
 export function DataTable(props: { id: string; caption: Child; head: readonly string[]; numeric?: readonly number[]; empty: string; rows: readonly Child[] }) {
   return (
     <div class="table-wrap" role="region" aria-labelledby={`${props.id}-caption`} tabindex={0}>
@@ -122,7 +150,10 @@ export function DataTable(props: { id: string; caption: Child; head: readonly st
               </td>
             </tr>
           ) : (
-            props.rows
+            props.rows.map((r) => {
+              labelCells(r, props.head);
+              return r;
+            })
           )}
         </tbody>
       </table>

@@ -4,6 +4,7 @@ import type { AdminDeps } from './admin-deps.js';
 import { accountsRoutes } from './accounts-routes.js';
 import { apiKeysRoutes } from './api-keys-routes.js';
 import { auditRoutes } from './audit-routes.js';
+import { activityRoutes } from './activity-routes.js';
 import { linkSessionsRoutes } from './link-sessions-routes.js';
 import { linksRoutes } from './links-routes.js';
 import { mappingRoutes } from './mapping-routes.js';
@@ -28,6 +29,7 @@ export function adminRoutes(deps: AdminDeps): RouteDef[] {
     ...accountsRoutes(deps),
     ...mappingRoutes(deps),
     ...auditRoutes(deps),
+    ...activityRoutes(deps),
     ...apiKeysRoutes(deps),
     ...policiesRoutes(deps),
   ];

@@ -78,7 +78,7 @@ export function auditRoutes(deps: AdminDeps): RouteDef[] {
         <DataTable
           id="audit"
           caption="Audit events, newest first"
-          head={['When (UTC)', 'Action', 'Actor', 'Site', 'User / account', 'Route', 'Reason', 'Details']}
+          head={['When (UTC)', 'Action', 'Actor', 'Site / route', 'User / account', 'Reason', 'Details']}
           empty="No audit events match."
           rows={shown.map((e) => (
             <tr>
@@ -92,16 +92,16 @@ export function auditRoutes(deps: AdminDeps): RouteDef[] {
                 {e.actorType}
                 {e.actorId ? <>: {filterLink('actor', e.actorId, e.actorId.length > 24 ? `${e.actorId.slice(0, 16)}…` : e.actorId)}</> : ''}
               </td>
-              <td>{e.cloudId ? (siteName.get(e.cloudId) ?? <span class="mono">{e.cloudId}</span>) : ''}</td>
               <td>
+                {e.cloudId ? (siteName.get(e.cloudId) ?? <span class="mono">{e.cloudId}</span>) : ''}
+                {e.route ? <span class="sub">{e.route}</span> : null}
+              </td>
+              <td class="ids">
                 {e.externalUserId ? <span class="mono">{filterLink('externalUserId', e.externalUserId, e.externalUserId)}</span> : null}
                 {e.accountId ? <span class="sub mono">{filterLink('accountId', e.accountId, e.accountId)}</span> : null}
               </td>
-              <td>{e.route ?? ''}</td>
               <td>{e.reason ?? ''}</td>
-              <td class="wrap">
-                <code>{e.data ? JSON.stringify(e.data).slice(0, 300) : ''}</code>
-              </td>
+              <td class="wrap">{e.data ? <DataPairs data={e.data} /> : ''}</td>
             </tr>
           ))}
         />
@@ -115,4 +115,29 @@ export function auditRoutes(deps: AdminDeps): RouteDef[] {
     );
   };
   return [{ method: 'GET', path: '/admin/audit', auth: 'admin', summary: 'Admin console: the audit log with filters (action, site, user, account, actor, time range) and paging.', handler: list }];
+}
+
+/**
+ * An event's data as short `key: value` lines that wrap inside their column (a raw JSON string ran off the
+ * screen at laptop widths). Long values are cut with an ellipsis; the whole stays within 300 characters.
+ */
+function DataPairs(props: { data: Record<string, unknown> }) {
+  let budget = 300;
+  const lines: [string, string][] = [];
+  for (const [k, v] of Object.entries(props.data)) {
+    if (budget <= 0) break;
+    const raw = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+    const value = raw.length > 60 ? `${raw.slice(0, 59)}…` : raw;
+    budget -= k.length + value.length;
+    lines.push([k, value]);
+  }
+  return (
+    <span class="pairs">
+      {lines.map(([k, v]) => (
+        <span class="pair">
+          <span class="muted">{k}:</span> <code>{v}</code>
+        </span>
+      ))}
+    </span>
+  );
 }

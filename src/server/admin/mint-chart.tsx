@@ -24,17 +24,35 @@ export function minuteSlots(buckets: readonly MintBucket[], now: number, minutes
 
 const hhmm = (t: number) => new Date(t).toISOString().slice(11, 16);
 
+/** `1 token`, `2 tokens`. */
+export function tokensText(n: number): string {
+  return `${n} ${n === 1 ? 'token' : 'tokens'}`;
+}
+
+/** Axis numbers stay short (`2k`), so they fit the margin even at the phone's larger label size. */
+const axisLabel = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
+
+/** The chart's sentence: what a screen reader hears and what is printed under the bars. */
+export function mintSummary(connectSum: number, oauthSum: number, busiest: MinuteSlot | undefined): string {
+  const total = connectSum + oauthSum;
+  if (total === 0) return 'No tokens were minted in the last hour.';
+  const peak = busiest ? busiest.connect + busiest.oauth : 0;
+  return `${tokensText(total)} minted in the last hour: ${connectSum} by Connect impersonation, ${oauthSum} by OAuth 2.0 (3LO). Busiest minute ${busiest ? hhmm(busiest.minute) : ''} UTC with ${tokensText(peak)}.`;
+}
+
 /**
  * Tokens minted per minute as a server-rendered SVG (no script; the CSP forbids inline styles, so colours
  * come from classes in the stylesheet). Stacked bars per route; the text alternative states the totals and
  * the busiest minute, and a table lists every minute that had mints.
  */
 export function MintChart(props: { slots: readonly MinuteSlot[] }) {
+  // Margins fit the labels at the phone's size too (the stylesheet makes them larger in viewBox units
+  // there, since the whole drawing shrinks to the screen).
   const W = 720;
-  const H = 180;
-  const left = 34;
-  const bottom = 22;
-  const top = 8;
+  const H = 190;
+  const left = 48;
+  const bottom = 34;
+  const top = 16;
   const plotW = W - left - 6;
   const plotH = H - bottom - top;
   const totals = props.slots.map((s) => s.connect + s.oauth);
@@ -47,10 +65,7 @@ export function MintChart(props: { slots: readonly MinuteSlot[] }) {
   const busiest = props.slots.reduce<MinuteSlot | undefined>((b, s) => (!b || s.connect + s.oauth > b.connect + b.oauth ? s : b), undefined);
   const first = props.slots[0];
   const last = props.slots[props.slots.length - 1];
-  const summary =
-    connectSum + oauthSum === 0
-      ? 'No tokens were minted in the last hour.'
-      : `${connectSum + oauthSum} tokens minted in the last hour: ${connectSum} by Connect impersonation, ${oauthSum} by OAuth 2.0 (3LO). Busiest minute ${busiest ? hhmm(busiest.minute) : ''} UTC with ${busiest ? busiest.connect + busiest.oauth : 0}.`;
+  const summary = mintSummary(connectSum, oauthSum, busiest);
   return (
     <figure class="chart">
       <figcaption id="mints-caption">Tokens minted per minute, last hour (UTC)</figcaption>
@@ -60,7 +75,7 @@ export function MintChart(props: { slots: readonly MinuteSlot[] }) {
           <g>
             <line class="grid" x1={left} x2={W - 6} y1={y(scale * f)} y2={y(scale * f)} />
             <text x={left - 6} y={y(scale * f) + 4} text-anchor="end">
-              {String(Math.round(scale * f))}
+              {axisLabel(Math.round(scale * f))}
             </text>
           </g>
         ))}
@@ -78,12 +93,12 @@ export function MintChart(props: { slots: readonly MinuteSlot[] }) {
         })}
         <line class="axis" x1={left} x2={W - 6} y1={top + plotH} y2={top + plotH} />
         {first ? (
-          <text x={left} y={H - 6}>
+          <text x={left} y={H - 4}>
             {hhmm(first.minute)}
           </text>
         ) : null}
         {last ? (
-          <text x={W - 6} y={H - 6} text-anchor="end">
+          <text x={W - 6} y={H - 4} text-anchor="end">
             {hhmm(last.minute)}
           </text>
         ) : null}

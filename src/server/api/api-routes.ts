@@ -16,6 +16,8 @@ import type { Repositories } from '../../store/repositories.js';
 import { findTenant } from '../../tenants/find-tenant.js';
 import type { Metrics } from '../metrics.js';
 import type { RouteAuth, RouteDef } from '../routes.js';
+import { ERROR_STATUS } from '../error-status.js';
+import type { ActivityLog } from './activity-log.js';
 import { buildOpenApi, type OpenApiDocument } from './openapi.js';
 import { DEFAULT_PROXY_OPTIONS, forward, parseProxyPath, type ProxyOptions } from './proxy.js';
 import { parseJsonBody, parseQuery, validationError } from './read-input.js';
@@ -24,7 +26,8 @@ import { createSiteAccess } from './site-access.js';
 
 /** What acting needs from the gateway: the same calls as `gateway.asUser` / `gateway.tokenFor`. */
 export interface ApiActing {
-  asUser(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActAsClient>;
+  /** `route` and `accountId`, when the client says them, go to the activity view. */
+  asUser(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActAsClient & { readonly route?: 'connect' | 'oauth'; readonly accountId?: string }>;
   tokenFor(req: ActingRequest & { scopes?: readonly string[] }): Promise<Pick<IssuedToken, 'accessToken' | 'tokenType' | 'expiresAt' | 'apiBaseUrl' | 'scopes'> & { route: 'connect' | 'oauth' }>;
 }
 
@@ -38,6 +41,8 @@ export interface ApiRoutesDeps {
   adminMapping: AdminMapping;
   /** Registers the links-by-status gauge on this registry (once). */
   metrics?: Metrics;
+  /** Where each proxied call is noted for the admin console's activity view (in memory, never awaited). */
+  activity?: ActivityLog;
 }
 
 export interface ApiRoutesOptions {
@@ -174,10 +179,36 @@ export function apiOperations(deps: ApiRoutesDeps, options: ApiRoutesOptions = {
     const key = keyOf(c);
     const url = new URL(c.req.url);
     const target = parseProxyPath(url, PROXY_PREFIX);
-    await access.assertSite(key, target.site);
-    const req = { site: target.site, externalUserId: target.externalUserId };
-    const client = await withLinkUrl(key, req, () => acting.asUser(req));
-    return forward(client, target, c.req.raw, proxyOptions);
+    const started = deps.clock.now();
+    let client: Awaited<ReturnType<ApiActing['asUser']>> | undefined;
+    // One entry per call for the activity view, whatever the outcome; a synchronous store into a ring.
+    const note = (status: number, upstreamStatus: number | null, error: string | null) =>
+      deps.activity?.record({
+        at: started,
+        requestId: (c.get('requestId') as string | undefined) ?? '',
+        caller: key.name,
+        externalUserId: target.externalUserId,
+        site: target.site,
+        accountId: client?.accountId ?? null,
+        route: client?.route ?? null,
+        method: c.req.method,
+        path: target.apiPath,
+        upstreamStatus,
+        status,
+        error,
+        latencyMs: deps.clock.now() - started,
+      });
+    try {
+      await access.assertSite(key, target.site);
+      const req = { site: target.site, externalUserId: target.externalUserId };
+      client = await withLinkUrl(key, req, () => acting.asUser(req));
+      const res = await forward(client, target, c.req.raw, proxyOptions);
+      note(res.status, res.status, null);
+      return res;
+    } catch (e) {
+      note(isGatewayError(e) ? ERROR_STATUS[e.code] : 500, null, isGatewayError(e) ? e.code : 'INTERNAL');
+      throw e;
+    }
   };
 
   const operations: ApiOperation[] = [

@@ -37,7 +37,7 @@ const MAX_CSV_LINES = 1000;
  * the app before showing or changing anything.
  */
 export function configureRoutes(deps: ConfigureRouteDeps): RouteDef[] {
-  async function adminOf(c: Context): Promise<{ tenant: Tenant; accountId: string; cloudId: string }> {
+  async function adminOf(c: Context, record = true): Promise<{ tenant: Tenant; accountId: string; cloudId: string }> {
     const { tenant, claims } = c.get('connect') as ConnectAuth;
     const accountId = claims.accountId;
     if (!accountId) throw new GatewayError('UNAUTHENTICATED', 'Log in to Confluence first.');
@@ -49,7 +49,7 @@ export function configureRoutes(deps: ConfigureRouteDeps): RouteDef[] {
     }
     const cloudId = await ensureCloudId(deps, tenant);
     if (!cloudId) throw new GatewayError('ATLASSIAN_UNAVAILABLE', 'The site could not be identified; try again shortly.');
-    await deps.repos.knownAccounts.record({ cloudId, accountId, source: 'iframe:configure' });
+    if (record) await deps.repos.knownAccounts.record({ cloudId, accountId, source: 'iframe:configure' });
     return { tenant, accountId, cloudId };
   }
 
@@ -64,7 +64,7 @@ export function configureRoutes(deps: ConfigureRouteDeps): RouteDef[] {
     const common = { appName: deps.appName, assetsBase: deps.baseUrl, allJsUrl: deps.allJsUrl, siteHost: new URL(tenant.baseUrl).host };
     let admin;
     try {
-      admin = await adminOf(c);
+      admin = await adminOf(c, false);
     } catch (e) {
       if (!(e instanceof GatewayError) || (e.code !== 'FORBIDDEN' && e.code !== 'UNAUTHENTICATED')) throw e;
       return c.html(<ConfigurePage {...common} admin={{ accountId: claims.accountId ?? '', displayName: null }} links={[]} acting="linked_only" problem={e.message} />, 403);
@@ -72,7 +72,11 @@ export function configureRoutes(deps: ConfigureRouteDeps): RouteDef[] {
     const links = await deps.repos.links.list({ cloudId: admin.cloudId, status: ['pending_confirmation', 'linked', 'reauth_required'], limit: 500 });
     const policy = await deps.repos.policies.get(admin.cloudId);
     const displayName = await lookUpDisplayName(deps, admin.tenant, admin.accountId);
-    return c.html(<ConfigurePage {...common} admin={{ accountId: admin.accountId, displayName }} links={links} acting={policy.acting} problem={null} />);
+    await deps.repos.knownAccounts.record({ cloudId: admin.cloudId, accountId: admin.accountId, source: 'iframe:configure', displayName });
+    // Names from the directory of accounts seen (consent pages, searches, webhooks): no Confluence call per row.
+    const known = await Promise.all([...new Set(links.map((l) => l.accountId))].map((id) => deps.repos.knownAccounts.get(admin.cloudId, id)));
+    const names = Object.fromEntries(known.flatMap((k) => (k?.displayName ? [[k.accountId, k.displayName]] : [])));
+    return c.html(<ConfigurePage {...common} admin={{ accountId: admin.accountId, displayName }} links={links} names={names} acting={policy.acting} problem={null} />);
   };
 
   const find: Handler = async (c) => {

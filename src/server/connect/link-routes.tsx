@@ -13,7 +13,8 @@ import type { ConnectAuth } from '../middleware/connect-jwt-auth.js';
 import { lookUpDisplayName } from './look-up-display-name.js';
 import { CONNECT_LINK_JS, ONBEHALF_CSS } from '../pages/assets.js';
 import type { LinkProblem } from '../pages/link-problem.js';
-import { ConnectLinkPage, MessagePage, SiteChooserPage, linkStatusLabel, siteLabel } from '../pages/connect-link-page.js';
+import { ConnectLinkPage, MessagePage, SiteChooserPage, linkStatusLabel, siteLabel, type ConnectLinkPageDone } from '../pages/connect-link-page.js';
+import { hashToken } from '../../store/ids.js';
 import { describeLinkProblem } from '../pages/link-problem.js';
 import type { RouteDef } from '../routes.js';
 
@@ -54,6 +55,17 @@ function framedBy(c: Context, siteBaseUrl: string, allJsUrl: string): void {
 /** Account linking inside Confluence (the Connect route): the link URL, the consent page, decisions and revokes. */
 export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
   const assets = deps.baseUrl;
+
+  /**
+   * The link this visitor already made with this session, if any: reloading the page after Allow (the
+   * address bar still carries the session) shows that state, not "already used", which is for anyone else.
+   */
+  async function ownDecision(token: string, accountId: string, cloudId: string): Promise<ConnectLinkPageDone> {
+    const s = await deps.repos.linkSessions.byTokenHash(hashToken(token));
+    const link = s?.linkId ? await deps.links.get(s.linkId) : undefined;
+    if (!link || link.accountId !== accountId || link.cloudId !== cloudId || !(LIVE as readonly string[]).includes(link.status)) return null;
+    return { externalUserId: link.externalUserId, status: link.status };
+  }
 
   const openLink: Handler = async (c) => {
     const token = c.req.param('token') ?? '';
@@ -107,13 +119,12 @@ export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
       return c.html(<MessagePage kind="error" title="Sign in first" message={`Only a signed-in Confluence user can connect an account to ${deps.appName}.`} next="Log in to Confluence, then open the link again." assetsBase={assets} />, 401);
     }
     const cloudId = (await ensureCloudId(deps, tenant)) ?? '';
-    // Context capture: a signed iframe load proves this account uses this site.
-    if (cloudId) await deps.repos.knownAccounts.record({ cloudId, accountId, source: 'iframe:link' });
     const raw = c.req.query('session') ?? '';
     // Confluence leaves the template as is when the page is opened without a session.
     const token = raw === '' || raw === '{ac.session}' ? '' : raw;
     let session: ConnectLinkPageSession = null;
     let problem: LinkProblem | null = null;
+    let done: ConnectLinkPageDone = null;
     if (token) {
       try {
         const s = await deps.linkSessions.open(token);
@@ -121,10 +132,14 @@ export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
         session = { token, externalUserId: s.externalUserId, expiresAt: s.expiresAt };
       } catch (e) {
         if (!isGatewayError(e)) throw e;
-        problem = describeLinkProblem(e, deps.appName);
+        done = await ownDecision(token, accountId, cloudId);
+        if (!done) problem = describeLinkProblem(e, deps.appName);
       }
     }
     const displayName = await lookUpDisplayName(deps, tenant, accountId);
+    // Context capture: a signed iframe load proves this account uses this site; the name Confluence just gave
+    // is kept too, so the admin console can show it.
+    if (cloudId) await deps.repos.knownAccounts.record({ cloudId, accountId, source: 'iframe:link', displayName });
     const links = cloudId ? await deps.repos.links.list({ cloudId, accountId, status: [...LIVE] }) : [];
     return c.html(
       <ConnectLinkPage
@@ -135,6 +150,7 @@ export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
         account={{ accountId, displayName }}
         session={session}
         problem={problem}
+        done={done}
         scopes={deps.scopes}
         links={links}
         now={deps.clock.now()}

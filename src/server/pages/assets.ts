@@ -1,4 +1,7 @@
 /** Static assets of the server-rendered pages, served from memory (no build step, no file lookups). */
+
+/** The pages' icon: a blue tile with a white "o" (for onbehalf); SVG, so one small file serves every size. */
+export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#0c66e4"/><circle cx="16" cy="16" r="7.5" fill="none" stroke="#fff" stroke-width="4"/></svg>`;
 export const ONBEHALF_CSS = `
 :root { --ob-fg: #172b4d; --ob-muted: #505f79; --ob-accent: #0c66e4; --ob-danger: #c9372c; --ob-ok: #1f845a; --ob-warn: #a54800; --ob-bg: #fff; --ob-line: #dfe1e6; --ob-soft: #f7f8f9; }
 * { box-sizing: border-box; }
@@ -40,6 +43,14 @@ table.ob-table { width: 100%; border-collapse: collapse; }
 .ob-table th, .ob-table td { text-align: left; padding: .5rem; border-bottom: 1px solid var(--ob-line); vertical-align: top; overflow-wrap: anywhere; }
 .ob-table td:last-child { text-align: right; }
 .ob-table form { margin: 0; }
+ul.ob-links { padding-left: 1.25rem; }
+/* A row's action is one word: it never breaks ("Revo/ke"), and the column takes only what the button needs. */
+.ob-table td:last-child { width: 1%; white-space: nowrap; }
+.ob-table .ob-button { white-space: nowrap; }
+.ob-search-row { display: flex; flex-wrap: wrap; gap: .5rem; }
+.ob-card input[type="search"], .ob-card input[type="text"] { flex: 1 1 14rem; min-width: 0; min-height: 2.5rem; font: inherit; color: var(--ob-fg); padding: .45rem .6rem; border: 1px solid #8590a2; border-radius: 4px; }
+.ob-card textarea { font: .9rem/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; padding: .45rem .6rem; border: 1px solid #8590a2; border-radius: 4px; }
+ul.ob-links li { margin: .35rem 0; }
 @media (max-width: 30rem) {
   .ob-main { padding: 1rem .75rem 2rem; }
   .ob-card { padding: .75rem; }
@@ -50,7 +61,7 @@ table.ob-table { width: 100%; border-collapse: collapse; }
   .ob-table, .ob-table tbody, .ob-table tr, .ob-table td { display: block; width: 100%; }
   .ob-table tr { border-bottom: 1px solid var(--ob-line); padding: .5rem 0; }
   .ob-table td { border: 0; padding: .15rem 0; }
-  .ob-table td:last-child { text-align: left; padding-top: .5rem; }
+  .ob-table td:last-child { text-align: left; padding-top: .5rem; width: 100%; }
   .ob-table td:last-child .ob-button { width: 100%; }
 }
 `;

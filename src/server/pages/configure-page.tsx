@@ -10,6 +10,8 @@ export interface ConfigurePageProps {
   siteHost: string;
   admin: { accountId: string; displayName: string | null };
   links: Link[];
+  /** Display names by account ID, where the gateway has seen them; others show the account ID alone. */
+  names?: Readonly<Record<string, string>>;
   acting: ActingMode;
   problem: string | null;
 }
@@ -57,8 +59,8 @@ export function ConfigurePage(p: ConfigurePageProps) {
           <h2 id="ob-find-title">Map a user</h2>
           <div class="ob-card" role="search">
             <label for="ob-q">Find people on this site by name</label>
-            <p>
-              <input id="ob-q" name="q" autocomplete="off" />{' '}
+            <p class="ob-search-row">
+              <input id="ob-q" name="q" type="search" autocomplete="off" placeholder="e.g. Carol" />
               <button type="button" class="ob-button ob-secondary" id="ob-search">
                 Search
               </button>
@@ -97,11 +99,19 @@ export function ConfigurePage(p: ConfigurePageProps) {
               links={p.links}
               columns={[
                 { header: `${p.appName} user`, cell: (l) => l.externalUserId },
-                { header: 'Atlassian account', cell: (l) => l.accountId },
+                {
+                  header: 'Atlassian account',
+                  cell: (l) => (
+                    <>
+                      {p.names?.[l.accountId] ?? <span class="ob-muted">name not seen yet</span>}
+                      <span class="ob-muted ob-id">{l.accountId}</span>
+                    </>
+                  ),
+                },
                 { header: 'How', cell: (l) => `${l.route} · ${l.status.replace('_', ' ')}` },
               ]}
               action={(l) => (
-                <button type="button" class="ob-button ob-danger" data-revoke={l.id}>
+                <button type="button" class="ob-button ob-danger" data-revoke={l.id} aria-label={`Revoke the link of ${l.externalUserId}`}>
                   Revoke
                 </button>
               )}

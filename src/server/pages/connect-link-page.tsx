@@ -14,10 +14,14 @@ export interface ConnectLinkPageProps {
   session: { token: string; externalUserId: string; expiresAt: number } | null;
   /** Why the session cannot be used, if it came with one that is not usable. */
   problem: LinkProblem | null;
+  /** The link this visitor already made with the session (the page reloaded after Allow). */
+  done?: ConnectLinkPageDone;
   scopes: string[];
   links: Link[];
   now: number;
 }
+
+export type ConnectLinkPageDone = { externalUserId: string; status: Link['status'] } | null;
 
 /** What the app may do, in the user's words, from the Connect scopes it was installed with. */
 export function connectAbilities(scopes: string[]): string[] {
@@ -98,6 +102,20 @@ export function ConnectLinkPage(p: ConnectLinkPageProps) {
               </button>
             </div>
           </section>
+        ) : p.done ? (
+          p.done.status === 'pending_confirmation' ? (
+            <Notice kind="success" title="Almost done" next={`Go back to ${p.appName} to finish connecting your account.`} id="ob-done">
+              <p>
+                You allowed {p.appName} to act as you for its user <strong>{p.done.externalUserId}</strong>. {p.appName} must now confirm that the request came from you.
+              </p>
+            </Notice>
+          ) : (
+            <Notice kind="success" title="Your account is connected" id="ob-done">
+              <p>
+                {p.appName} can act as you on {p.siteLabel} for its user <strong>{p.done.externalUserId}</strong>. You can close this page, or disconnect below.
+              </p>
+            </Notice>
+          )
         ) : p.problem ? (
           <Notice kind="error" title={p.problem.title} next={p.problem.next} id="ob-problem">
             <p>{p.problem.message}</p>

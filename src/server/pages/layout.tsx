@@ -13,6 +13,7 @@ export function Layout(props: { title: string; assetsBase: string; scripts?: str
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <title>{props.title}</title>
+          <link rel="icon" type="image/svg+xml" href={`${props.assetsBase}/favicon.svg`} />
           <link rel="stylesheet" href={`${props.assetsBase}/assets/onbehalf.css`} />
           {(props.scripts ?? []).map((src) => (
             <script src={src} defer></script>

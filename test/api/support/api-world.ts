@@ -42,7 +42,7 @@ export interface ApiWorld {
  * The gateway and the sandbox in one process, as in test/support/connect-world.ts, with an outbound call
  * log and an interception hook so a test can prove what the proxy did (and did not) reach.
  */
-export async function createApiWorld(): Promise<ApiWorld> {
+export async function createApiWorld(env: Record<string, string> = {}): Promise<ApiWorld> {
   const installKeys = (sharedKeys ??= createInstallKeys());
   const down = new Set<string>();
   let gateway: Gateway | undefined;
@@ -60,7 +60,7 @@ export async function createApiWorld(): Promise<ApiWorld> {
   };
   const sandbox = createSandbox({ origin: SANDBOX_ORIGIN, fetch: route, installKeys, clock: createManualClock(Date.UTC(2026, 10, 27, 9, 0, 0)) });
   const dir = mkdtempSync(join(tmpdir(), 'onbehalf-api-'));
-  const config = loadConfig({ ONBEHALF_DATA_DIR: dir, ONBEHALF_BASE_URL: GATEWAY_ORIGIN, ONBEHALF_SANDBOX_URL: SANDBOX_ORIGIN, ONBEHALF_CONNECT_APP_KEY: 'com.example.onbehalf' }, {}, dir);
+  const config = loadConfig({ ONBEHALF_DATA_DIR: dir, ONBEHALF_BASE_URL: GATEWAY_ORIGIN, ONBEHALF_SANDBOX_URL: SANDBOX_ORIGIN, ONBEHALF_CONNECT_APP_KEY: 'com.example.onbehalf', ...env }, {}, dir);
   gateway = await createGateway(config, { fetch: route, logger: silentLogger(), clock: sandbox.clock, sleep: async () => {} });
   const gw = gateway;
   const settle = async (): Promise<void> => {

@@ -68,6 +68,18 @@ export async function screenshot(page: Page, test: string, step: string): Promis
   // From the top (a click may have scrolled the page, and Chromium's full-page capture then leaves the part
   // of a frame above the old scroll position unpainted), after a frame resizing to its content has painted.
   await page.evaluate('window.scrollTo(0, 0); new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
-  await page.screenshot({ path, fullPage: true });
+  // A cross-site frame (Confluence's app frame) is painted only as far as the window reaches: below that a
+  // full-page capture showed it blank. So the window is made as tall as the page for the capture.
+  const size = page.viewportSize();
+  const height = await page.evaluate<number>('document.documentElement.scrollHeight');
+  if (size && height > size.height) {
+    await page.setViewportSize({ width: size.width, height });
+    await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+  }
+  try {
+    await page.screenshot({ path, fullPage: true });
+  } finally {
+    if (size && height > size.height) await page.setViewportSize(size);
+  }
   return path;
 }

@@ -1,0 +1,63 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../config.js';
+import { createGateway, type Gateway } from '../../gateway.js';
+import { silentLogger } from '../../logger.js';
+
+describe('the landing page and the docs it links to', () => {
+  let gw: Gateway;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'onbehalf-landing-'));
+    gw = await createGateway(loadConfig({ ONBEHALF_DATA_DIR: dir, ONBEHALF_PORT: '0', ONBEHALF_BASE_URL: 'https://gw.example.com', ONBEHALF_ADMIN_SECRET: 'a'.repeat(32) }, {}, dir), { logger: silentLogger() });
+  });
+  after(async () => {
+    await gw.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a browser at the root gets a page saying what runs, with links to the console, docs, OpenAPI and health', async () => {
+    const res = await gw.app.request('/', { headers: { accept: 'text/html,*/*;q=0.8' } });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+    const page = await res.text();
+    assert.match(page, /^<!doctype html>/i);
+    assert.match(page, /Talking to Atlassian Cloud/);
+    for (const href of ['/admin', '/docs', '/openapi.json', '/healthz', '/readyz', '/metrics', '/atlassian-connect.json']) {
+      assert.ok(page.includes(`href="https://gw.example.com${href}"`), `links to ${href}`);
+    }
+    assert.ok(page.includes('rel="icon"'), 'names its icon');
+  });
+
+  test('anything else at the root gets the same links as JSON (no page to parse)', async () => {
+    const res = await gw.app.request('/', { headers: { accept: 'application/json' } });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { name: string; version: string; atlassian: { kind: string }; links: Record<string, string> };
+    assert.equal(body.atlassian.kind, 'production');
+    assert.equal(body.links['openapi'], 'https://gw.example.com/openapi.json');
+    assert.equal(body.links['adminConsole'], 'https://gw.example.com/admin');
+    assert.equal(body.links['healthz'], 'https://gw.example.com/healthz');
+  });
+
+  test('/docs lists the shipped documentation; each file is plain text; nothing outside docs/ can be named', async () => {
+    const index = await (await gw.app.request('/docs')).text();
+    assert.match(index, /href="https:\/\/gw.example.com\/docs\/api.md"/);
+    const api = await gw.app.request('/docs/api.md');
+    assert.equal(api.status, 200);
+    assert.match(api.headers.get('content-type') ?? '', /^text\/plain/);
+    assert.equal(api.headers.get('x-content-type-options'), 'nosniff');
+    assert.match(await api.text(), /^# /);
+    for (const path of ['/docs/..%2Fpackage.json', '/docs/%2e%2e%2fREADME.md', '/docs/nope.md']) assert.equal((await gw.app.request(path)).status, 404, path);
+  });
+
+  test('the icon every page asks for is there', async () => {
+    for (const path of ['/favicon.ico', '/favicon.svg']) {
+      const res = await gw.app.request(path);
+      assert.equal(res.status, 200, path);
+      assert.equal(res.headers.get('content-type'), 'image/svg+xml');
+    }
+  });
+});
