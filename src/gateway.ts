@@ -288,7 +288,15 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     metrics,
     version: packageVersion(),
     routes: [
-      ...connectRoutes({ descriptor, lifecycle, background, captureWebhook: createWebhookCapture({ repos, fetch: outbound, logger }) }),
+      ...connectRoutes({
+        descriptor,
+        lifecycle,
+        background,
+        captureWebhook: createWebhookCapture({ repos, fetch: outbound, logger }),
+        webhookReplays: repos.webhookReplays,
+        jwtLeewayMs: config.atlassian.jwtLeewaySeconds * 1000,
+        logger,
+      }),
       ...linkRoutes({
         repos,
         linkSessions,
@@ -361,6 +369,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       const sessions = await repos.linkSessions.deleteExpired(clock.now() - 7 * 86_400_000);
       const adminSessions = await repos.adminSessions.deleteExpired(clock.now() - config.admin.sessionIdleMs);
       const mints = await repos.tokenMints.deleteBefore(clock.now() - 7 * 86_400_000);
+      await repos.webhookReplays.deleteExpired();
       if (purged.length > 0 || sessions > 0) logger.info({ tenants: purged.length, linkSessions: sessions, adminSessions, mintBuckets: mints }, 'purged expired data');
     });
   return {
