@@ -58,6 +58,11 @@ export interface GatewayOptions {
   /** Injected so retries never wait in real time in tests. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /**
+   * Milliseconds on a monotonic clock for the 1-second memory of hot reads (API keys, installs, policies,
+   * links; default `performance.now`). Tests inject one to step over the bound without waiting.
+   */
+  hotReadsNow?: () => number;
 }
 
 export interface ConnectServices {
@@ -149,7 +154,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
 
   const repos = createRepositories({ store, box, clock });
   // What every API request and acting decision reads (key, tenants, policy), remembered briefly; links never.
-  const hotRepos = withHotReads(repos);
+  const hotRepos = withHotReads(repos, options.hotReadsNow ? { now: options.hotReadsNow } : {});
   const metrics = createMetrics();
   const background = createBackgroundTasks(logger);
   // What every outbound component shares: where requests go, time, and (in tests) instant retries.

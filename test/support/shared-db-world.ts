@@ -35,7 +35,7 @@ export interface SharedDbWorld {
  * that the sandbox's `advanceClock` does not move: Atlassian then expires (401s) tokens the gateways still
  * think fresh, as when an access token is revoked upstream before its `exp`.
  */
-export async function createSharedDbWorld(backend: TestBackend, options: { instances: number; gatewayClock: 'sandbox' | 'own'; env?: Record<string, string> }): Promise<SharedDbWorld> {
+export async function createSharedDbWorld(backend: TestBackend, options: { instances: number; gatewayClock: 'sandbox' | 'own'; env?: Record<string, string>; hotReadsNow?: () => number }): Promise<SharedDbWorld> {
   const installKeys = (sharedKeys ??= createInstallKeys());
   const gateways: Gateway[] = [];
   const route: typeof fetch = async (input, init) => {
@@ -71,7 +71,7 @@ export async function createSharedDbWorld(backend: TestBackend, options: { insta
   env['ONBEHALF_OAUTH_CLIENT_SECRET'] = clientSecret;
   for (let i = 0; i < options.instances; i++) {
     const config = loadConfig({ ...env, ONBEHALF_ADMIN_SECRET: ADMIN_SECRET }, {}, dir);
-    gateways.push(await createGateway(config, { fetch: route, logger: silentLogger(), clock, sleep: async () => {} }));
+    gateways.push(await createGateway(config, { fetch: route, logger: silentLogger(), clock, sleep: async () => {}, ...(options.hotReadsNow ? { hotReadsNow: options.hotReadsNow } : {}) }));
   }
   const installed = await sandbox.control.installApp('acme', `${GATEWAY_ORIGIN}/atlassian-connect.json`);
   assert.ok(installed.ok, 'install');
