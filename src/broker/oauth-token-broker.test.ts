@@ -137,6 +137,38 @@ for (const backend of testBackends()) {
       assert.equal(b.stats.storeHits, 2);
     });
 
+    test('a 401 reported while a lookup is in flight: the reporter never gets the refused token back from it', async () => {
+      const a = w.broker();
+      await w.connect(a, ALICE);
+      const refused = (await a.tokenFor({ accountId: ALICE })).accessToken;
+      // A second process with an empty cache: its lookup reads the stored access token, held at a gate.
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let holding = false;
+      const tokens = { ...w.tokens, get: async (k: Parameters<typeof w.tokens.get>[0]) => {
+        const row = await w.tokens.get(k);
+        if (k.kind === 'access' && !holding) {
+          holding = true;
+          await gate;
+        }
+        return row;
+      } };
+      const b = w.broker({ deps: { repos: { tokens } } });
+      const early = b.tokenFor({ accountId: ALICE }); // read the token before anyone reported it
+      for (let i = 0; i < 500 && !holding; i++) await new Promise((r) => setTimeout(r, 1));
+      assert.ok(holding);
+      // Confluence answered 401 to that token (Atlassian revoked it before its exp); then the caller asks again.
+      await b.invalidate({ accountId: ALICE }, refused);
+      const again = b.tokenFor({ accountId: ALICE }); // joins the lookup still in flight
+      release();
+      const fresh = await again;
+      assert.notEqual(fresh.accessToken, refused, 'the caller that reported the 401 gets a new token');
+      assert.equal((await early).accessToken, fresh.accessToken, 'once reported, nobody is handed the refused token');
+      assert.equal(await w.probe(fresh.accessToken), 200);
+      assert.equal(refreshes(w), 1);
+      assert.notEqual((await b.tokenFor({ accountId: ALICE })).accessToken, refused, 'and the refused token was not cached');
+    });
+
     test('two brokers that both saw the expired token: the second re-reads after the lock and refreshes nothing', async () => {
       // Count reads of the stored access token: one by each broker before the lease, then one by each
       // holder inside it. Hold the token endpoint's answer until both brokers have made their first read
