@@ -61,6 +61,11 @@ export interface GatewayOptions {
   /** Injected so retries never wait in real time in tests. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /**
+   * Milliseconds on a monotonic clock for the 1-second memory of hot reads (API keys, installs, policies,
+   * links; default `performance.now`). Tests inject one to step over the bound without waiting.
+   */
+  hotReadsNow?: () => number;
 }
 
 export interface ConnectServices {
@@ -152,7 +157,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
 
   const repos = createRepositories({ store, box, clock });
   // What every API request and acting decision reads (key, tenants, policy), remembered briefly; links never.
-  const hotRepos = withHotReads(repos);
+  const hotRepos = withHotReads(repos, options.hotReadsNow ? { now: options.hotReadsNow } : {});
   const metrics = createMetrics();
   const background = createBackgroundTasks(logger);
   // What every outbound component shares: where requests go, time, and (in tests) instant retries.
@@ -295,7 +300,15 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     metrics,
     version: packageVersion(),
     routes: [
-      ...connectRoutes({ descriptor, lifecycle, background, captureWebhook: createWebhookCapture({ repos, fetch: outbound, logger }) }),
+      ...connectRoutes({
+        descriptor,
+        lifecycle,
+        background,
+        captureWebhook: createWebhookCapture({ repos, fetch: outbound, logger }),
+        webhookReplays: repos.webhookReplays,
+        jwtLeewayMs: config.atlassian.jwtLeewaySeconds * 1000,
+        logger,
+      }),
       ...linkRoutes({
         repos,
         linkSessions,
@@ -380,6 +393,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       const sessions = await repos.linkSessions.deleteExpired(clock.now() - 7 * 86_400_000);
       const adminSessions = await repos.adminSessions.deleteExpired(clock.now() - config.admin.sessionIdleMs);
       const mints = await repos.tokenMints.deleteBefore(clock.now() - 7 * 86_400_000);
+      await repos.webhookReplays.deleteExpired();
       if (purged.length > 0 || sessions > 0) logger.info({ tenants: purged.length, linkSessions: sessions, adminSessions, mintBuckets: mints }, 'purged expired data');
     });
   return {

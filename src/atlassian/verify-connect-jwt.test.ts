@@ -149,9 +149,16 @@ describe('verifyConnectJwt: rules', () => {
       isContextToken: false,
       expiresAt: T0 + 180_000,
       issuedAt: T0,
+      jwtId: undefined,
       context: undefined,
     });
     assert.deepEqual(opts.lookups, [CLIENT_KEY]);
+  });
+
+  test('a jti is returned as jwtId (replay protection keys on it); an empty or non-string one is ignored', async () => {
+    assert.equal((await verifyConnectJwt(craft({ typ: 'JWT', alg: 'HS256' }, { ...baseClaims(), jti: 'd-1' }), options())).jwtId, 'd-1');
+    assert.equal((await verifyConnectJwt(craft({ typ: 'JWT', alg: 'HS256' }, { ...baseClaims(), jti: '' }), options())).jwtId, undefined);
+    assert.equal((await verifyConnectJwt(craft({ typ: 'JWT', alg: 'HS256' }, { ...baseClaims(), jti: 7 }), options())).jwtId, undefined);
   });
 
   test('context.user.accountId wins over sub (ACE order); anonymous → undefined', async () => {

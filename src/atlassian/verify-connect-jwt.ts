@@ -51,6 +51,8 @@ export interface VerifiedConnectJwt {
   /** Milliseconds since the epoch. */
   expiresAt: number;
   issuedAt: number | undefined;
+  /** The `jti` claim when the product sent one (a unique id per token): what replay protection keys on. */
+  jwtId: string | undefined;
   context: Readonly<Record<string, unknown>> | undefined;
 }
 
@@ -184,6 +186,7 @@ export async function verifyConnectJwt(token: string, options: VerifyConnectJwtO
     isContextToken,
     expiresAt: exp * 1000,
     issuedAt: iat === undefined ? undefined : iat * 1000,
+    jwtId: typeof payload['jti'] === 'string' && payload['jti'] !== '' ? payload['jti'] : undefined,
     context: isRecord(context) ? context : undefined,
   };
 }

@@ -104,8 +104,9 @@ export function createActing(deps: {
         apiBaseUrl: oauthBase(t.tenant.tenantKey),
         allowInsecureHttp: deps.allowInsecureHttp,
         ...(deps.onUpstreamCall ? { onUpstreamCall: deps.onUpstreamCall } : {}),
-        credential: async ({ forceFresh }) => {
-          if (forceFresh) await broker.invalidate(tokenReq, last);
+        credential: async ({ forceFresh, rejected }) => {
+          // The token the 401 answered, not the last one handed out: calls through a kept client overlap.
+          if (forceFresh) await broker.invalidate(tokenReq, rejected?.startsWith('Bearer ') ? rejected.slice('Bearer '.length) : last);
           const token = await broker.tokenFor(tokenReq);
           last = token.accessToken;
           return { authorization: `Bearer ${token.accessToken}` };

@@ -137,17 +137,50 @@ for (const backend of testBackends()) {
       assert.equal(b.stats.storeHits, 2);
     });
 
-    test('two brokers that both saw the expired token: the second re-reads after the lock and refreshes nothing', async () => {
-      // Count reads of the stored access token made before the lock, and hold the token endpoint's answer
-      // until both brokers have made theirs, so both really saw the expired token.
-      let preLockReads = 0;
+    test('a 401 reported while a lookup is in flight: the reporter never gets the refused token back from it', async () => {
+      const a = w.broker();
+      await w.connect(a, ALICE);
+      const refused = (await a.tokenFor({ accountId: ALICE })).accessToken;
+      // A second process with an empty cache: its lookup reads the stored access token, held at a gate.
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let holding = false;
       const tokens = { ...w.tokens, get: async (k: Parameters<typeof w.tokens.get>[0]) => {
         const row = await w.tokens.get(k);
-        if (k.kind === 'access') preLockReads++;
+        if (k.kind === 'access' && !holding) {
+          holding = true;
+          await gate;
+        }
+        return row;
+      } };
+      const b = w.broker({ deps: { repos: { tokens } } });
+      const early = b.tokenFor({ accountId: ALICE }); // read the token before anyone reported it
+      for (let i = 0; i < 500 && !holding; i++) await new Promise((r) => setTimeout(r, 1));
+      assert.ok(holding);
+      // Confluence answered 401 to that token (Atlassian revoked it before its exp); then the caller asks again.
+      await b.invalidate({ accountId: ALICE }, refused);
+      const again = b.tokenFor({ accountId: ALICE }); // joins the lookup still in flight
+      release();
+      const fresh = await again;
+      assert.notEqual(fresh.accessToken, refused, 'the caller that reported the 401 gets a new token');
+      assert.equal((await early).accessToken, fresh.accessToken, 'once reported, nobody is handed the refused token');
+      assert.equal(await w.probe(fresh.accessToken), 200);
+      assert.equal(refreshes(w), 1);
+      assert.notEqual((await b.tokenFor({ accountId: ALICE })).accessToken, refused, 'and the refused token was not cached');
+    });
+
+    test('two brokers that both saw the expired token: the second re-reads after the lock and refreshes nothing', async () => {
+      // Count reads of the stored access token: one by each broker before the lease, then one by each
+      // holder inside it. Hold the token endpoint's answer until both brokers have made their first read
+      // (3 reads: both before the lease, the holder's inside it), so both really saw the expired token.
+      let accessReads = 0;
+      const tokens = { ...w.tokens, get: async (k: Parameters<typeof w.tokens.get>[0]) => {
+        const row = await w.tokens.get(k);
+        if (k.kind === 'access') accessReads++;
         return row;
       } };
       const fetch: FetchLike = async (url, init) => {
-        for (let i = 0; i < 500 && preLockReads < 2; i++) await new Promise((r) => setTimeout(r, 1));
+        for (let i = 0; i < 500 && accessReads < 3; i++) await new Promise((r) => setTimeout(r, 1));
         return w.sandbox.fetch(url, init);
       };
       const a = w.broker({ deps: { repos: { tokens }, fetch } });
@@ -155,7 +188,7 @@ for (const backend of testBackends()) {
       await w.connect(a, ALICE);
       w.sandbox.clock.advance(2 * HOUR);
       const [ta, tb] = await Promise.all([a.tokenFor({ accountId: ALICE }), b.tokenFor({ accountId: ALICE })]);
-      assert.equal(preLockReads, 2);
+      assert.equal(accessReads, 4, 'each broker read once before the lease and once inside it');
       assert.equal(ta.accessToken, tb.accessToken);
       assert.equal(refreshes(w), 1);
       assert.equal(a.stats.reusedAfterLock + b.stats.reusedAfterLock, 1);

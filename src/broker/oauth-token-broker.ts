@@ -7,8 +7,9 @@ import { retryDelay } from '../atlassian/retry-delay.js';
 import type { FetchLike } from '../atlassian/send-request.js';
 import type { Store } from '../store/create-store.js';
 import type { Repositories } from '../store/repositories.js';
-import type { StoredToken, TokenKey } from '../store/tokens-repo.js';
+import type { StoredToken, TokenKey, TokensRepo } from '../store/tokens-repo.js';
 import { withRefreshLock } from '../store/with-refresh-lock.js';
+import { writeTransaction } from '../store/write-transaction.js';
 import { createLruCache } from './lru-cache.js';
 import { shouldRefresh } from './should-refresh.js';
 import { createSingleFlight } from './single-flight.js';
@@ -129,7 +130,7 @@ export interface OAuthTokenBrokerDeps {
   onLookup?: (hit: boolean) => void;
   /**
    * Test seam: runs after the token endpoint answered with a rotated token and before it is committed,
-   * inside the lock. A throw (or a dead process) rolls the transaction back and keeps the old token.
+   * under the lease. A throw (or a dead process) commits nothing and keeps the old token.
    */
   beforeCommit?: (info: { accountId: string }) => void | Promise<void>;
 }
@@ -144,7 +145,7 @@ export interface OAuthTokenBrokerOptions {
   maxAttempts?: number;
   retryBaseMs?: number;
   retryMaxMs?: number;
-  /** Per token-endpoint call (default 10 s). The refresh lock is held for at most this long per attempt. */
+  /** Per token-endpoint call (default 10 s). The refresh lease lasts this plus 5 s per attempt. */
   refreshTimeoutMs?: number;
   /** How long to wait for another process's refresh lock (default 15 s). */
   lockWaitMs?: number;
@@ -163,6 +164,7 @@ type LockedOutcome =
   | { kind: 'missing' }
   | { kind: 'invalid_grant'; reason: string; error: GatewayError };
 
+const LEASE_MARGIN_MS = 5_000;
 const ACCOUNT_ID = /^[A-Za-z0-9:_-]{1,128}$/;
 const SCOPE = /^[\x21-\x7e]{1,200}$/;
 
@@ -179,11 +181,14 @@ function scopesOf(scopeKey: string): string[] {
  * User tokens by OAuth 2.0 (3LO), protocol doc §5. The refresh token rotates on every use and a used one
  * only survives Atlassian's 10-minute reuse leeway, so it is handled like a baton:
  * - one grant per (client id, account) in the store: refresh token and latest access token, both sealed;
- * - a refresh runs single-flight in the process, then under a cross-process lock (`withRefreshLock`), re-reads
- *   the stored tokens after taking it (another process may have refreshed already: then its access token is
- *   used), calls the token endpoint, and writes the rotated refresh token and the new access token in the same
- *   transaction (compare-and-set on version). A crash before the commit rolls back and leaves the old refresh
- *   token in place, which Atlassian still honours within the leeway;
+ * - a refresh runs single-flight in the process, then under a cross-process lease (`withRefreshLock`, which
+ *   holds no database connection), re-reads the stored tokens after taking it (another process may have
+ *   refreshed already: then its access token is used), calls the token endpoint, and then writes the rotated
+ *   refresh token and the new access token in one short transaction (compare-and-set on the refresh token's
+ *   row and version). A crash before the commit leaves the old refresh token in place, which Atlassian still
+ *   honours within the leeway;
+ * - an access token reported through `invalidate` (Confluence answered 401) is marked dead in the store and
+ *   never handed out again by this process, so every instance refreshes once, under the same lease;
  * - `invalid_grant` deletes the account's tokens, tells `onInvalidGrant`, and throws REAUTH_REQUIRED; it is
  *   never retried. 5xx/429/timeouts are retried with backoff and jitter, then ATLASSIAN_UNAVAILABLE.
  * Keys carry every tenant dimension: route `oauth`, the client id (app), tenant key `''` (a 3LO grant spans
@@ -198,9 +203,19 @@ export function createOAuthTokenBroker(deps: OAuthTokenBrokerDeps, options: OAut
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const random = deps.random ?? Math.random;
   const maxAttempts = options.maxAttempts ?? 3;
-  const lockOptions = { waitMs: options.lockWaitMs ?? 15_000, ...(options.lockSleep ? { sleep: options.lockSleep } : {}) };
+  const refreshTimeoutMs = options.refreshTimeoutMs ?? 10_000;
+  // The lease outlasts one attempt's token call (aborted at refreshTimeoutMs) with a margin for the reads
+  // and the commit around it; a holder that dies blocks the others for no longer than this.
+  const lockOptions = {
+    waitMs: options.lockWaitMs ?? 15_000,
+    leaseMs: refreshTimeoutMs + LEASE_MARGIN_MS,
+    clock: deps.clock,
+    ...(options.lockSleep ? { sleep: options.lockSleep } : {}),
+  };
   // Bumped by revoke/storeGrant/invalid_grant: a refresh in flight at that moment must not re-fill the cache.
   const generations = new Map<string, number>();
+  // The last access token per account that Atlassian answered 401 to (reported through `invalidate`).
+  const rejected = createLruCache<string>({ maxEntries: options.cacheMaxEntries });
 
   /** Cache, single-flight and lock key: route, app, tenant ('' for 3LO), account. One grant per account. */
   const accountKey = (accountId: string) => `oauth\u0000${clientId}\u0000\u0000${accountId}`;
@@ -249,11 +264,6 @@ export function createOAuthTokenBroker(deps: OAuthTokenBrokerDeps, options: OAut
     return token;
   }
 
-  /** The scope key of the account's stored grant (non-secret columns only; no decryption). */
-  function findGrant(accountId: string): Promise<string | undefined> {
-    return grantScopeKeyIn(deps.store.db, accountId);
-  }
-
   function grantMissing(accountId: string): GatewayError {
     return new GatewayError('REAUTH_REQUIRED', `No OAuth grant is stored for account ${accountId}; the user must connect (consent) again.`, {
       details: { accountId, reason: 'grant_missing' },
@@ -268,10 +278,35 @@ export function createOAuthTokenBroker(deps: OAuthTokenBrokerDeps, options: OAut
     }
   }
 
+  /** The account's stored grant: its scope key, refresh token and access token (short reads, no lock). */
+  async function readGrant(accountId: string): Promise<{ scopeKey: string; refresh: StoredToken; access: StoredToken | undefined } | undefined> {
+    const scopeKey = await findGrant(accountId);
+    if (scopeKey === undefined) return undefined;
+    const refresh = await deps.repos.tokens.get(tokenKey(accountId, 'refresh', scopeKey));
+    if (!refresh) return undefined;
+    return { scopeKey, refresh, access: await deps.repos.tokens.get(tokenKey(accountId, 'access', scopeKey)) };
+  }
+
+  /** Did the refresh token stay what it was when read (same row, same version)? Inside a write transaction. */
+  async function unchanged(tokens: TokensRepo, refresh: StoredToken): Promise<boolean> {
+    const current = await tokens.get(refresh);
+    return current !== undefined && current.id === refresh.id && current.version === refresh.version;
+  }
+
+  function concurrentUpdate(accountId: string): GatewayError {
+    // Only a write outside the lease (revoke, a new consent, a holder whose lease ran out) gets here. The
+    // next attempt re-reads, and finds the other writer's fresh token or no grant.
+    return new GatewayError('CONFLICT', `The stored OAuth tokens of account ${accountId} changed during a refresh.`, {
+      details: { accountId, reason: 'concurrent_update', retryable: true },
+    });
+  }
+
   /**
-   * One refresh under the lock, retried on retryable failures (each attempt takes the lock again and
-   * re-reads, so the lock is never held across a backoff pause). `needed` decides, after the re-read,
-   * whether the refresh token must really be used now.
+   * One refresh under the lease, retried on retryable failures (each attempt takes the lease again and
+   * re-reads, so it is never held across a backoff pause). `needed` decides, after the re-read, whether
+   * the refresh token must really be used now. No database connection is held during the token call: the
+   * rotated tokens are committed afterwards in one short transaction, compare-and-set on the refresh
+   * token's row and version.
    */
   async function refreshLocked(accountId: string, trigger: OAuthRefreshTrigger, needed: (refresh: StoredToken, access: StoredToken | undefined) => boolean): Promise<LockedOutcome> {
     const lockKey = accountKey(accountId);
@@ -280,13 +315,10 @@ export function createOAuthTokenBroker(deps: OAuthTokenBrokerDeps, options: OAut
         const outcome = await withRefreshLock(
           deps.store,
           lockKey,
-          async (tx): Promise<LockedOutcome> => {
-            const tokens = deps.repos.tokens.inTransaction(tx);
-            const scopeKey = await grantScopeKeyIn(tx, accountId);
-            if (scopeKey === undefined) return { kind: 'missing' };
-            const refresh = await tokens.get(tokenKey(accountId, 'refresh', scopeKey));
-            if (!refresh) return { kind: 'missing' };
-            const access = await tokens.get(tokenKey(accountId, 'access', scopeKey));
+          async (): Promise<LockedOutcome> => {
+            const grant = await readGrant(accountId);
+            if (!grant) return { kind: 'missing' };
+            const { scopeKey, refresh, access } = grant;
             if (!needed(refresh, access)) {
               return isFresh(access) ? { kind: 'fresh', token: issued(access.token, access.expiresAt, scopeKey) } : { kind: 'not_needed' };
             }
@@ -296,34 +328,45 @@ export function createOAuthTokenBroker(deps: OAuthTokenBrokerDeps, options: OAut
               clientSecret: options.clientSecret,
               refreshToken: refresh.token,
               fetch: deps.fetch,
-              signal: AbortSignal.timeout(options.refreshTimeoutMs ?? 10_000),
+              signal: AbortSignal.timeout(refreshTimeoutMs),
             });
             let set: OAuthTokenSet;
             try {
               set = await processTokenResponse(response, deps.clock);
             } catch (e) {
               if (isGatewayError(e, 'INVALID_GRANT')) {
-                // Committed with the lock: no other process can be using these tokens right now.
-                await tokens.deleteForAccount('oauth', clientId, accountId);
+                // Only if the refused token is still the stored one: otherwise another writer replaced it.
+                const deleted = await writeTransaction(deps.store, async (tx) => {
+                  const tokens = deps.repos.tokens.inTransaction(tx);
+                  if (!(await unchanged(tokens, refresh))) return false;
+                  await tokens.deleteForAccount('oauth', clientId, accountId);
+                  return true;
+                });
+                if (!deleted) throw concurrentUpdate(accountId);
                 return { kind: 'invalid_grant', reason: String(e.details?.['reason'] ?? 'invalid_grant'), error: e };
               }
               throw e;
             }
             await deps.beforeCommit?.({ accountId });
             const rotated = set.refreshToken !== undefined && set.refreshToken !== refresh.token;
-            const wroteRefresh = await tokens.put(
-              tokenKey(accountId, 'refresh', scopeKey),
-              rotated ? { token: set.refreshToken ?? refresh.token, previousToken: refresh.token, expiresAt: null } : { token: refresh.token, previousToken: refresh.previousToken, expiresAt: null },
-              { expectVersion: refresh.version },
-            );
-            const wroteAccess = await tokens.put(tokenKey(accountId, 'access', scopeKey), { token: set.accessToken, expiresAt: set.expiresAt }, { expectVersion: access?.version ?? 0 });
-            if (!wroteRefresh || !wroteAccess) {
-              // Only a write outside the lock (revoke, or a process without the lock) gets here. Roll back and
-              // try again: the next attempt re-reads, and finds the other writer's fresh token or no grant.
-              throw new GatewayError('CONFLICT', `The stored OAuth tokens of account ${accountId} changed during a refresh.`, {
-                details: { accountId, reason: 'concurrent_update', retryable: true },
-              });
-            }
+            const committed = await writeTransaction(deps.store, async (tx) => {
+              const tokens = deps.repos.tokens.inTransaction(tx);
+              if (!(await unchanged(tokens, refresh))) return false;
+              const wroteRefresh = await tokens.put(
+                tokenKey(accountId, 'refresh', scopeKey),
+                rotated ? { token: set.refreshToken ?? refresh.token, previousToken: refresh.token, expiresAt: null } : { token: refresh.token, previousToken: refresh.previousToken, expiresAt: null },
+                { expectVersion: refresh.version },
+              );
+              if (!wroteRefresh) return false;
+              // The access row is not compare-and-set: an invalidation (a 401 seen by any instance) may have
+              // marked the old token meanwhile, and the refresh row above already decided who wins. `put`
+              // re-reads the version each time, so a second try wins over an invalidation that just landed.
+              for (let i = 0; i < 3; i++) {
+                if (await tokens.put(tokenKey(accountId, 'access', scopeKey), { token: set.accessToken, expiresAt: set.expiresAt })) return true;
+              }
+              throw concurrentUpdate(accountId);
+            });
+            if (!committed) throw concurrentUpdate(accountId);
             return { kind: 'refreshed', token: issued(set.accessToken, set.expiresAt, scopeKey) };
           },
           lockOptions,
@@ -357,9 +400,9 @@ export function createOAuthTokenBroker(deps: OAuthTokenBrokerDeps, options: OAut
     }
   }
 
-  /** The grant's scope key on a given executor: inside the lock it must be the locked one (SQLite has one connection). */
-  async function grantScopeKeyIn(tx: Store['db'], accountId: string): Promise<string | undefined> {
-    const row = await tx
+  /** The scope key of the account's stored grant (non-secret columns only; no decryption). */
+  async function findGrant(accountId: string): Promise<string | undefined> {
+    const row = await deps.store.db
       .selectFrom('tokens')
       .select(['scope_key'])
       .where('route', '=', 'oauth')
@@ -393,18 +436,22 @@ export function createOAuthTokenBroker(deps: OAuthTokenBrokerDeps, options: OAut
   async function obtain(accountId: string): Promise<OAuthIssuedToken> {
     const key = accountKey(accountId);
     const gen = generation(key);
+    const refused = rejected.get(key);
     const remember = (token: OAuthIssuedToken) => {
-      if (generation(key) === gen) cache.set(key, { token });
+      if (generation(key) === gen && token.accessToken !== rejected.get(key)) cache.set(key, { token });
       return token;
     };
+    // A token Atlassian answered 401 to is never handed out again, even while the store (or a clock that
+    // disagrees with Atlassian's) still calls it fresh: the 401 decides, not `expiresAt`.
+    const usable = (t: StoredToken | undefined): t is StoredToken & { expiresAt: number } => isFresh(t) && t.token !== refused;
     const scopeKey = await findGrant(accountId);
     if (scopeKey === undefined) throw grantMissing(accountId);
     const stored = await deps.repos.tokens.get(tokenKey(accountId, 'access', scopeKey));
-    if (isFresh(stored)) {
+    if (usable(stored)) {
       stats.storeHits++;
       return remember(issued(stored.token, stored.expiresAt, scopeKey));
     }
-    const outcome = await refreshLocked(accountId, 'demand', (_refresh, access) => !isFresh(access));
+    const outcome = await refreshLocked(accountId, 'demand', (_refresh, access) => !usable(access));
     switch (outcome.kind) {
       case 'refreshed':
         return remember(outcome.token);
@@ -471,16 +518,19 @@ export function createOAuthTokenBroker(deps: OAuthTokenBrokerDeps, options: OAut
       const key = accountKey(input.accountId);
       bump(key);
       cache.delete(key);
+      // Under the lease, so it does not land in the middle of a refresh of the old grant (which would then
+      // fail its compare-and-set and retry against this one).
       await withRefreshLock(
         deps.store,
         key,
-        async (tx) => {
-          const repo = deps.repos.tokens.inTransaction(tx);
-          // One grant per account: a new consent replaces the old one (whatever its scopes).
-          await repo.deleteForAccount('oauth', clientId, input.accountId);
-          await repo.put(tokenKey(input.accountId, 'refresh', scopeKey), { token: refreshToken, previousToken: null, expiresAt: null });
-          await repo.put(tokenKey(input.accountId, 'access', scopeKey), { token: tokens.accessToken, expiresAt: tokens.expiresAt });
-        },
+        () =>
+          writeTransaction(deps.store, async (tx) => {
+            const repo = deps.repos.tokens.inTransaction(tx);
+            // One grant per account: a new consent replaces the old one (whatever its scopes).
+            await repo.deleteForAccount('oauth', clientId, input.accountId);
+            await repo.put(tokenKey(input.accountId, 'refresh', scopeKey), { token: refreshToken, previousToken: null, expiresAt: null });
+            await repo.put(tokenKey(input.accountId, 'access', scopeKey), { token: tokens.accessToken, expiresAt: tokens.expiresAt });
+          }),
         lockOptions,
       );
       // Again after the commit: a lookup that started while this waited for the lock may carry the old grant.
@@ -507,13 +557,17 @@ export function createOAuthTokenBroker(deps: OAuthTokenBrokerDeps, options: OAut
       }
       stats.misses++;
       deps.onLookup?.(false);
-      const token = await flights.run(key, () => obtain(req.accountId));
+      let token = await flights.run(key, () => obtain(req.accountId));
+      // A flight that started before a 401 was reported may still bring that token back; the caller that
+      // saw the 401 must not get it again. The flight it joined is over, so this one starts afresh.
+      if (token.accessToken === rejected.get(key)) token = await flights.run(key, () => obtain(req.accountId));
       return ensureCovers(token, requested, req.accountId);
     },
 
     async invalidate(req, accessToken) {
       checkAccount(req.accountId);
       const key = accountKey(req.accountId);
+      if (accessToken !== undefined) rejected.set(key, accessToken);
       const cached = cache.get(key);
       if (cached && (accessToken === undefined || cached.token.accessToken === accessToken)) cache.delete(key);
       const scopeKey = await findGrant(req.accountId);

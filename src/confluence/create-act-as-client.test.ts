@@ -250,6 +250,16 @@ describe('act-as client against the sandbox', () => {
     assert.deepEqual(upstream.map((u) => u.retryReason), ['credential_refresh', undefined]);
   });
 
+  test('the forceFresh request names the Authorization value the 401 answered (concurrent calls may hold others)', async () => {
+    const expired = basic('alice@acme.example', 'expired-token');
+    const { client, credentialCalls } = setup({}, (req) => (req.forceFresh ? ALICE : expired));
+    assert.equal((await client.fetch('/api/v2/pages/98305')).status, 200);
+    assert.deepEqual(credentialCalls.map((c) => [c.forceFresh, c.rejected]), [
+      [false, undefined],
+      [true, expired],
+    ]);
+  });
+
   test('a second 401 is returned to the caller', { timeout: 5000 }, async () => {
     const { client, sent, credentialCalls, sleeps } = setup({}, () => basic('alice@acme.example', 'revoked'));
     const res = await client.fetch('/api/v2/pages');

@@ -14,6 +14,11 @@ export interface CredentialRequest {
    * broker refreshes its token; a per-request signer may ignore it.
    */
   forceFresh: boolean;
+  /**
+   * With `forceFresh`: the `Authorization` value the 401 answered. Concurrent calls through one client
+   * may hold different credentials, so only this one is known to be refused.
+   */
+  rejected?: string;
   /** Upper-case HTTP method about to be sent. */
   method: string;
   /** The absolute URL about to be called (always the API base's origin, under its path). */
@@ -260,14 +265,18 @@ export function createActAsClient(deps: ActAsClientDeps, options: ActAsClientOpt
     let sends = 0;
     let refreshed = false;
     let forceFresh = false;
+    let sentAuthorization: string | undefined;
     let redirects = 0;
     const where = (): { method: string; path: string } => ({ method, path: target.url.pathname });
 
     for (;;) {
       sends += 1;
-      const pendingAuthorization = authorize({ forceFresh, method, url: target.url.href, apiPath: target.apiPath });
+      const request: CredentialRequest = { forceFresh, method, url: target.url.href, apiPath: target.apiPath };
+      if (forceFresh && sentAuthorization !== undefined) request.rejected = sentAuthorization;
+      const pendingAuthorization = authorize(request);
       const authorization = typeof pendingAuthorization === 'string' ? pendingAuthorization : await pendingAuthorization;
       forceFresh = false;
+      sentAuthorization = authorization;
       // A plain record with lower-case names (validated once, above): the transport takes it as it is.
       const sendHeaders: Record<string, string> = { ...headers, authorization };
       let sendBody: RequestInit['body'];

@@ -73,8 +73,27 @@ for (const backend of testBackends()) {
       assert.deepEqual((await hot.tenants.findByBaseUrl('https://acme.atlassian.net/wiki')).map((x) => x.status), ['uninstalled']);
     });
 
-    test('links are never remembered', async () => {
-      assert.equal(hot.links, t.repos.links);
+    test('a link revoked through this process is gone on the very next read; by another process, after the TTL', async () => {
+      const link = await t.repos.links.create({ cloudId: CLOUD, accountId: 'acc-hot', externalUserId: 'u-hot', route: 'connect', status: 'linked', evidence: {}, scopes: [] });
+      assert.equal((await hot.links.liveForUser(CLOUD, 'u-hot'))?.id, link.id);
+      assert.equal((await hot.links.liveForAccount(CLOUD, 'acc-hot'))?.id, link.id);
+      assert.ok(await t.repos.links.setStatus(link.id, 'revoked'));
+      assert.equal(await hot.links.liveForUser(CLOUD, 'u-hot'), undefined, 'same process: at once');
+      assert.equal(await hot.links.liveForAccount(CLOUD, 'acc-hot'), undefined);
+
+      const other = await t.repos.links.create({ cloudId: CLOUD, accountId: 'acc-hot-2', externalUserId: 'u-hot-2', route: 'connect', status: 'linked', evidence: {}, scopes: [] });
+      assert.equal((await hot.links.liveForUser(CLOUD, 'u-hot-2'))?.id, other.id);
+      assert.ok(await elsewhere.links.setStatus(other.id, 'revoked'));
+      now += 999;
+      assert.equal((await hot.links.liveForUser(CLOUD, 'u-hot-2'))?.id, other.id, 'within the TTL the remembered link still answers (the documented bound)');
+      now += 2;
+      assert.equal(await hot.links.liveForUser(CLOUD, 'u-hot-2'), undefined);
+    });
+
+    test('a user with no live link is not remembered: a link made elsewhere is found at once', async () => {
+      assert.equal(await hot.links.liveForUser(CLOUD, 'u-late'), undefined);
+      const made = await elsewhere.links.create({ cloudId: CLOUD, accountId: 'acc-late', externalUserId: 'u-late', route: 'connect', status: 'linked', evidence: {}, scopes: [] });
+      assert.equal((await hot.links.liveForUser(CLOUD, 'u-late'))?.id, made.id);
     });
 
     test('needs tracked repositories', () => {

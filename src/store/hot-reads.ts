@@ -1,14 +1,14 @@
 import type { Repositories } from './repositories.js';
 
 /**
- * Short-lived memory of the reads every proxied call repeats (the API key, the site's tenants, the site's
- * policy), which change rarely but were read from the database on every request.
+ * Short-lived memory of the reads every act-as call repeats (the API key, the site's tenants, the site's
+ * policy, the user's live link), which change rarely but were read from the database on every request.
  *
  * Correctness: any write through this process's repositories (install, uninstall, enable, policy change,
- * key revocation, ...) empties the memory at once, so in one gateway a change applies to the very next
- * request. Another gateway process sharing the database (or the CLI) sees the change within `ttlMs`,
- * measured in real time. Links are never remembered here: a revoked link is refused on the next call by
- * every instance.
+ * key revocation, link revocation, ...) empties the memory at once, so in one gateway a change applies to
+ * the very next request. Another gateway process sharing the database (or the CLI) sees the change within
+ * `ttlMs` (1 s), measured in real time. Absence is never remembered (an unknown key, a user with no live
+ * link), so something created elsewhere works at once.
  */
 const HOT_READS_TTL_MS = 1000;
 
@@ -16,21 +16,22 @@ const HOT_READS_TTL_MS = 1000;
 const versions = new WeakMap<object, { n: number }>();
 
 /** Read-only methods; any other method of a tracked repository counts as a write (a new one included). */
-const READS: Readonly<Record<'tenants' | 'policies' | 'apiKeys', ReadonlySet<string>>> = {
+const READS: Readonly<Record<'tenants' | 'policies' | 'apiKeys' | 'links', ReadonlySet<string>>> = {
   tenants: new Set(['get', 'find', 'findByOauthClientId', 'findByCloudId', 'findByBaseUrl', 'list', 'listPurgeable', 'sharedSecret']),
   policies: new Set(['get']),
   // verify() writes last_used_at at most once a minute; that changes nothing a reader here relies on.
   apiKeys: new Set(['list', 'verify']),
+  links: new Set(['get', 'liveForAccount', 'liveForUser', 'list', 'countByStatus']),
 };
 
 /**
- * Makes the repositories' tenant, policy and API-key writes bump the change counter that hot reads check.
+ * Makes the repositories' tenant, policy, API-key and link writes bump the change counter that hot reads check.
  * Called once by createRepositories.
  */
 export function trackChanges(repos: Repositories): Repositories {
   const version = { n: 0 };
   versions.set(repos, version);
-  for (const name of ['tenants', 'policies', 'apiKeys'] as const) {
+  for (const name of ['tenants', 'policies', 'apiKeys', 'links'] as const) {
     const repo = repos[name] as unknown as Record<string, unknown>;
     for (const [method, fn] of Object.entries(repo)) {
       if (typeof fn !== 'function' || READS[name].has(method)) continue;
@@ -80,10 +81,10 @@ function memo<T>(version: { n: number }, ttlMs: number, now: () => number, maxEn
 
 /**
  * Repositories whose hot reads (`tenants.findByCloudId/findByBaseUrl/list`, `policies.get`,
- * `apiKeys.verify`) are remembered as described above; every other method is the underlying one. Only
- * hand this to the per-request paths (API key check, acting decision).
+ * `apiKeys.verify`, `links.liveForUser/liveForAccount`) are remembered as described above; every other
+ * method is the underlying one. Only hand this to the per-request paths (API key check, acting decision).
  */
-export function withHotReads(repos: Repositories, options: { ttlMs?: number; now?: () => number; maxEntries?: number } = {}): Repositories {
+export function withHotReads(repos: Repositories, options: { ttlMs?: number; now?: () => number; maxEntries?: number; maxLinks?: number } = {}): Repositories {
   const version = versions.get(repos);
   if (!version) throw new Error('withHotReads needs repositories from createRepositories (changes must be tracked)');
   const ttlMs = options.ttlMs ?? HOT_READS_TTL_MS;
@@ -92,7 +93,10 @@ export function withHotReads(repos: Repositories, options: { ttlMs?: number; now
   const tenantReads = memo<Awaited<ReturnType<Repositories['tenants']['list']>>>(version, ttlMs, now, max);
   const policyReads = memo<Awaited<ReturnType<Repositories['policies']['get']>>>(version, ttlMs, now, max);
   const keyReads = memo<Awaited<ReturnType<Repositories['apiKeys']['verify']>>>(version, ttlMs, now, max);
-  const { tenants, policies, apiKeys } = repos;
+  // One entry per active (site, user) pair in the last second; past the bound the memory starts over, and
+  // the cost is a database read per call again, as before links were remembered.
+  const linkReads = memo<Awaited<ReturnType<Repositories['links']['liveForUser']>>>(version, ttlMs, now, options.maxLinks ?? 20_000);
+  const { tenants, policies, apiKeys, links } = repos;
   return {
     ...repos,
     tenants: {
@@ -105,5 +109,10 @@ export function withHotReads(repos: Repositories, options: { ttlMs?: number; now
     // Keyed by the secret itself, in memory only (it arrives with every request anyway); unknown and
     // revoked keys are not remembered, so a key created elsewhere works at once.
     apiKeys: { ...apiKeys, verify: (secret) => keyReads(secret, () => apiKeys.verify(secret), (k) => k !== undefined) },
+    links: {
+      ...links,
+      liveForUser: (cloudId, externalUserId) => linkReads(`user\u0000${cloudId}\u0000${externalUserId}`, () => links.liveForUser(cloudId, externalUserId), (l) => l !== undefined),
+      liveForAccount: (cloudId, accountId) => linkReads(`account\u0000${cloudId}\u0000${accountId}`, () => links.liveForAccount(cloudId, accountId), (l) => l !== undefined),
+    },
   };
 }

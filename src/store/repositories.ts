@@ -14,6 +14,7 @@ import type { SecretBox } from './secret-box.js';
 import { createTenantsRepo, type TenantsRepo } from './tenants-repo.js';
 import { createTokenMintsRepo, type TokenMintsRepo } from './token-mints-repo.js';
 import { createTokensRepo, type TokensRepo } from './tokens-repo.js';
+import { createWebhookReplaysRepo, type WebhookReplaysRepo } from './webhook-replays-repo.js';
 
 export interface Repositories {
   tenants: TenantsRepo;
@@ -28,6 +29,7 @@ export interface Repositories {
   policies: PoliciesRepo;
   adminSessions: AdminSessionsRepo;
   tokenMints: TokenMintsRepo;
+  webhookReplays: WebhookReplaysRepo;
 }
 
 export function createRepositories(deps: { store: Store; box: SecretBox; clock: Clock }): Repositories {
@@ -44,5 +46,6 @@ export function createRepositories(deps: { store: Store; box: SecretBox; clock: 
     policies: createPoliciesRepo(deps),
     adminSessions: createAdminSessionsRepo(deps),
     tokenMints: createTokenMintsRepo(deps),
+    webhookReplays: createWebhookReplaysRepo(deps),
   });
 }

@@ -181,6 +181,22 @@ export interface AdminSessionsTable {
   expires_at: number;
 }
 
+export interface RefreshLeasesTable {
+  /** SHA-256 (hex) of the lock key: route, app, tenant and account, never a token. */
+  lock_key: string;
+  /** Random id of the holder (one per acquisition, so two holders in one process are told apart). */
+  owner: string;
+  /** After this (ms since the epoch) the lease is free for anyone: its holder died or overran. */
+  expires_at: number;
+}
+
+export interface WebhookReplaysTable {
+  /** SHA-256 (hex) of the webhook JWT's jti (with the site), or of the token and body when it has none. */
+  replay_key: string;
+  /** The JWT's expiry plus the verification leeway: after that the token itself is refused. */
+  expires_at: number;
+}
+
 export interface TokenMintsTable {
   /** Start of the minute, ms since the epoch. */
   minute: number;
@@ -201,6 +217,8 @@ export interface Database {
   policies: PoliciesTable;
   admin_sessions: AdminSessionsTable;
   token_mints: TokenMintsTable;
+  refresh_leases: RefreshLeasesTable;
+  webhook_replays: WebhookReplaysTable;
 }
 
 /**

@@ -37,9 +37,9 @@ export interface TokensRepo {
   /** How many tokens of a route and kind are stored (3LO grants = refresh tokens), for the admin overview. */
   count(route: TenantRoute, kind: TokenKind): Promise<number>;
   /**
-   * The same operations, run on `executor`: a transaction (or a locked connection, see
-   * `withRefreshLock`) that the caller has already opened and will commit. `put` then opens no
-   * transaction of its own, so several writes commit or roll back together.
+   * The same operations, run on `executor`: a transaction (see `writeTransaction`) that the caller has
+   * already opened and will commit. `put` then opens no transaction of its own, so several writes commit
+   * or roll back together.
    */
   inTransaction(executor: Kysely<Database>): TokensRepo;
 }

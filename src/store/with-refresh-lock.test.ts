@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { sql } from 'kysely';
 import { isGatewayError } from '../errors.js';
 import { createStore, type Store } from './create-store.js';
-import { createRepositories } from './repositories.js';
 import { testBackends } from './test-support/backends.js';
 import { openTestStore, type TestStore } from './test-support/open-test-store.js';
-import { advisoryLockId, withRefreshLock } from './with-refresh-lock.js';
+import { leaseKey, withRefreshLock } from './with-refresh-lock.js';
+import { writeTransaction } from './write-transaction.js';
 
 const KEY = { route: 'oauth' as const, appKey: 'cid', tenantKey: '', accountId: 'acc-1', kind: 'refresh' as const, scopeKey: 'read' };
 
@@ -16,97 +15,114 @@ function gate(): { wait: Promise<void>; open(): void } {
   return { wait, open };
 }
 
-/** Resolves once `cond` holds, polling the event loop (no wall-clock assertion: only an upper bound on tries). */
-async function eventually(cond: () => boolean, tries = 5000): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  assert.fail('condition never held');
+/** Lets the event loop turn `n` times on real timers: chances for a wrong ordering to show, not a time bound. */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setTimeout(r, 2));
 }
 
-test('advisoryLockId: a stable signed 64-bit decimal per key', () => {
-  assert.equal(advisoryLockId('a'), advisoryLockId('a'));
-  assert.notEqual(advisoryLockId('a'), advisoryLockId('b'));
-  const n = BigInt(advisoryLockId('oauth\u0000cid\u0000\u0000acc\u0000read'));
-  assert.ok(n >= -(2n ** 63n) && n < 2n ** 63n);
+test('leaseKey: a stable SHA-256 hex per key, never the key itself', () => {
+  assert.equal(leaseKey('a'), leaseKey('a'));
+  assert.notEqual(leaseKey('a'), leaseKey('b'));
+  assert.match(leaseKey('oauth\u0000cid\u0000\u0000acc-1'), /^[0-9a-f]{64}$/);
 });
 
 for (const backend of testBackends()) {
-  describe(`withRefreshLock: ${backend.name}`, () => {
+  describe(`withRefreshLock (lease): ${backend.name}`, () => {
     let t: TestStore;
-    /** A second store on the same database: another connection, as another process would have. */
+    /** A second store on the same database, as another process would have; on PostgreSQL with a pool of one. */
     let other: Store;
     before(async () => {
       t = await openTestStore(backend);
-      other = createStore(t.config);
+      other = createStore(t.config.kind === 'postgres' ? { ...t.config, poolSize: 1 } : t.config);
     });
     after(async () => {
       await other.close();
       await t.close();
     });
 
-    test('writes made through the executor commit together; the result is returned', async () => {
-      const out = await withRefreshLock(t.store, 'k-commit', async (tx) => {
-        const tokens = t.repos.tokens.inTransaction(tx);
-        assert.equal(await tokens.put(KEY, { token: 'rt-1', expiresAt: null }), true);
-        assert.equal(await tokens.put({ ...KEY, kind: 'access' }, { token: 'at-1', expiresAt: 10 }), true);
+    const leases = () => t.store.db.selectFrom('refresh_leases').selectAll().execute();
+
+    test('runs work, returns its result, and lets go of the lease afterwards', async () => {
+      const out = await withRefreshLock(t.store, 'k-run', async () => {
+        assert.equal((await leases()).length, 1, 'the lease row exists while work runs');
         return 'done';
       });
       assert.equal(out, 'done');
-      assert.equal((await t.repos.tokens.get(KEY))?.token, 'rt-1');
-      assert.equal((await t.repos.tokens.get({ ...KEY, kind: 'access' }))?.token, 'at-1');
+      assert.deepEqual(await leases(), []);
     });
 
-    test('a throw rolls every write back, and the lock is free again afterwards', async () => {
+    test('a throw propagates and still lets go of the lease', async () => {
       await assert.rejects(
-        withRefreshLock(t.store, 'k-commit', async (tx) => {
-          const tokens = t.repos.tokens.inTransaction(tx);
-          assert.equal(await tokens.put(KEY, { token: 'rt-2', previousToken: 'rt-1', expiresAt: null }, { expectVersion: 1 }), true);
+        withRefreshLock(t.store, 'k-throw', async () => {
           throw new Error('boom');
         }),
         /boom/,
       );
-      const stored = await t.repos.tokens.get(KEY);
-      assert.equal(stored?.token, 'rt-1');
-      assert.equal(stored?.version, 1);
-      assert.equal(await withRefreshLock(t.store, 'k-commit', async () => 'again'), 'again');
+      assert.deepEqual(await leases(), []);
+      assert.equal(await withRefreshLock(other, 'k-throw', async () => 'again', { waitMs: 0 }), 'again');
     });
 
-    test('compare-and-set inside the lock still refuses a stale version', async () => {
-      const ok = await withRefreshLock(t.store, 'k-cas', async (tx) => t.repos.tokens.inTransaction(tx).put(KEY, { token: 'rt-x', expiresAt: null }, { expectVersion: 7 }));
-      assert.equal(ok, false);
-      assert.equal((await t.repos.tokens.get(KEY))?.token, 'rt-1');
+    test('while work waits (as on a slow token endpoint), the holder store reads and writes at once: no connection is held', { timeout: 10_000 }, async () => {
+      const release = gate();
+      const held = gate();
+      const order: string[] = [];
+      const holder = (backend.name === 'postgres' ? other : t.store) as Store;
+      const first = withRefreshLock(holder, 'k-free', async () => {
+        held.open();
+        await release.wait;
+        order.push('work:end');
+      });
+      await held.wait;
+      // On PostgreSQL `other` has a pool of one connection: the old design held it for the whole of work.
+      await holder.db.selectFrom('tokens').select('id').execute();
+      await writeTransaction(holder, async (tx) => {
+        await tx.insertInto('token_mints').values({ minute: 0, route: 'oauth', count: 1 }).execute();
+      });
+      order.push('other-work:done');
+      release.open();
+      await first;
+      assert.deepEqual(order, ['other-work:done', 'work:end']);
     });
 
-    test('another connection waits while the lock is held, then sees the committed write', async () => {
+    test('another holder of the same key waits until the first lets go, then runs', { timeout: 10_000 }, async () => {
       const held = gate();
       const release = gate();
       const order: string[] = [];
-      const first = withRefreshLock(t.store, 'k-wait', async (tx) => {
+      const first = withRefreshLock(t.store, 'k-wait', async () => {
         order.push('first:start');
         held.open();
         await release.wait;
-        await t.repos.tokens.inTransaction(tx).put(KEY, { token: 'rt-from-first', previousToken: 'rt-1', expiresAt: null }, { expectVersion: 1 });
         order.push('first:end');
       });
       await held.wait;
-      const otherRepos = createRepositories({ store: other, box: t.box, clock: t.clock });
-      const second = withRefreshLock(other, 'k-wait', async (tx) => {
+      const second = withRefreshLock(other, 'k-wait', async () => {
         order.push('second:start');
-        // The re-read after taking the lock sees what the first holder committed.
-        return (await otherRepos.tokens.inTransaction(tx).get(KEY))?.token;
       });
-      // Give the second one many chances to (wrongly) get in while the first still holds the lock.
-      for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 2));
+      const sameProcess = withRefreshLock(t.store, 'k-wait', async () => {
+        order.push('third:start');
+      });
+      await turns(20);
       assert.deepEqual(order, ['first:start']);
       release.open();
-      await first;
-      assert.equal(await second, 'rt-from-first');
-      assert.deepEqual(order, ['first:start', 'first:end', 'second:start']);
+      await Promise.all([first, second, sameProcess]);
+      assert.deepEqual(order.slice(0, 2), ['first:start', 'first:end']);
+      assert.deepEqual([...order.slice(2)].sort(), ['second:start', 'third:start']);
     });
 
-    test('waiting longer than waitMs fails with STORE_UNAVAILABLE lock_timeout, and nothing runs', async () => {
+    test('different keys do not wait for each other', { timeout: 10_000 }, async () => {
+      const release = gate();
+      const held = gate();
+      const first = withRefreshLock(t.store, 'k-a', async () => {
+        held.open();
+        await release.wait;
+      });
+      await held.wait;
+      assert.equal(await withRefreshLock(other, 'k-b', async () => 'b', { waitMs: 0 }), 'b');
+      release.open();
+      await first;
+    });
+
+    test('waiting longer than waitMs fails with STORE_UNAVAILABLE lock_timeout, and nothing runs', { timeout: 10_000 }, async () => {
       const held = gate();
       const release = gate();
       const first = withRefreshLock(t.store, 'k-timeout', async () => {
@@ -123,55 +139,78 @@ for (const backend of testBackends()) {
       } catch (e) {
         assert.ok(isGatewayError(e, 'STORE_UNAVAILABLE'), String(e));
         assert.equal(e.details?.['reason'], 'lock_timeout');
+        assert.equal(e.details?.['retryable'], true);
       } finally {
         release.open();
         await first;
       }
       assert.equal(ran, false);
-      // The store that timed out is still usable.
       assert.equal(await withRefreshLock(other, 'k-timeout', async () => 1), 1);
     });
 
-    if (backend.name === 'postgres') {
-      test('postgres: different keys do not wait for each other', async () => {
-        const release = gate();
-        const held = gate();
-        const first = withRefreshLock(t.store, 'k-a', async () => {
-          held.open();
-          await release.wait;
-        });
-        await held.wait;
-        assert.equal(await withRefreshLock(other, 'k-b', async () => 'b', { waitMs: 2000 }), 'b');
-        release.open();
-        await first;
-      });
-    }
+    test('a holder that died (its row left behind) blocks others only until its deadline, on the injected clock', { timeout: 10_000 }, async () => {
+      const clock = t.clock;
+      await t.store.db.insertInto('refresh_leases').values({ lock_key: leaseKey('k-dead'), owner: 'dead-process', expires_at: clock.now() + 10_000 }).execute();
+      let ranAt: number | undefined;
+      // Each pause advances the manual clock by its length: the waiter gets in once the deadline is reached.
+      const result = await withRefreshLock(
+        other,
+        'k-dead',
+        async () => {
+          ranAt = clock.now();
+          return (await other.db.selectFrom('refresh_leases').select('owner').where('lock_key', '=', leaseKey('k-dead')).executeTakeFirst())?.owner;
+        },
+        { clock, waitMs: 60_000, sleep: async (ms) => clock.advance(ms) },
+      );
+      assert.notEqual(result, 'dead-process', 'the expired lease was taken over by the new holder');
+      assert.ok(ranAt !== undefined && ranAt >= Date.UTC(2026, 10, 1) + 10_000, 'not before the dead holder\'s deadline');
+      assert.deepEqual(await leases(), []);
+    });
 
-    if (backend.name === 'sqlite') {
-      test('sqlite: busy_timeout is restored after the lock, so ordinary writes still wait for each other', async () => {
-        await withRefreshLock(t.store, 'k', async () => undefined);
-        const row = (await sql<{ timeout: number }>`pragma busy_timeout`.execute(t.store.db)).rows[0];
-        assert.equal(Number(row?.timeout), 5000);
-      });
+    test('a holder that overran its lease cannot release the lease of the one that took it over', { timeout: 10_000 }, async () => {
+      const clock = t.clock;
+      const firstIn = gate();
+      const firstGo = gate();
+      const first = withRefreshLock(t.store, 'k-overrun', async () => {
+        firstIn.open();
+        await firstGo.wait;
+      }, { clock, leaseMs: 1000 });
+      await firstIn.wait;
+      clock.advance(1001);
+      const secondIn = gate();
+      const secondGo = gate();
+      const second = withRefreshLock(other, 'k-overrun', async () => {
+        secondIn.open();
+        await secondGo.wait;
+      }, { clock, leaseMs: 1000 });
+      await secondIn.wait;
+      firstGo.open();
+      await first;
+      assert.equal((await leases()).length, 1, "the first holder's release left the second's lease alone");
+      secondGo.open();
+      await second;
+      assert.deepEqual(await leases(), []);
+    });
 
-      test('sqlite: the waiting side keeps its event loop running (the wait is asynchronous)', async () => {
-        const held = gate();
-        const release = gate();
-        const first = withRefreshLock(t.store, 'k', async () => {
-          held.open();
-          await release.wait;
-        });
-        await held.wait;
-        let ticks = 0;
-        const second = withRefreshLock(other, 'k', async () => ticks);
-        await eventually(() => {
-          ticks++;
-          return ticks > 10;
-        });
-        release.open();
-        await first;
-        assert.ok((await second) > 10, 'timers ran while the second one waited for the lock');
-      });
-    }
+    test('writeTransaction: a throw rolls every write back; the result of a commit is returned', async () => {
+      const repos = t.repos;
+      assert.equal(
+        await writeTransaction(t.store, async (tx) => {
+          await repos.tokens.inTransaction(tx).put(KEY, { token: 'rt-1', expiresAt: null });
+          return 'ok';
+        }),
+        'ok',
+      );
+      await assert.rejects(
+        writeTransaction(t.store, async (tx) => {
+          assert.equal(await repos.tokens.inTransaction(tx).put(KEY, { token: 'rt-2', expiresAt: null }, { expectVersion: 1 }), true);
+          throw new Error('boom');
+        }),
+        /boom/,
+      );
+      const stored = await repos.tokens.get(KEY);
+      assert.equal(stored?.token, 'rt-1');
+      assert.equal(stored?.version, 1);
+    });
   });
 }

@@ -1,108 +1,116 @@
-import { createHash } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Clock } from '../clock.js';
 import { GatewayError } from '../errors.js';
 import type { Store } from './create-store.js';
-import type { Database } from './schema.js';
 
 export interface RefreshLockOptions {
   /** Give up waiting for the lock after this long (default 15 s): STORE_UNAVAILABLE, `reason: lock_timeout`. */
   waitMs?: number;
-  /** SQLite only: pause between tries while another process holds the write lock (default 10 ms). */
+  /**
+   * How long the lease lasts (default 30 s). A holder that dies keeps others out until then, and a holder
+   * that runs longer loses its exclusivity (its writes must still be compare-and-set). Set it above the
+   * longest `work` can take, e.g. the token call's timeout plus a margin.
+   */
+  leaseMs?: number;
+  /** First pause between tries while another holder has the lease (default 5 ms); it doubles up to 100 ms. */
   pollMs?: number;
-  /** SQLite only, injected for tests; the default is a real timer (the lock is held by another process). */
+  /** Injected for tests; the default is a real timer (the lease is held by another process). */
   sleep?: (ms: number) => Promise<void>;
+  /** Lease deadlines are on this clock (default the system clock); every instance must agree within seconds. */
+  clock?: Clock;
 }
 
+const MAX_POLL_MS = 100;
+
+/** In-process waiters per store and lock key, woken when a holder in this process lets go. */
+const localWaiters = new WeakMap<Store, Map<string, Set<() => void>>>();
+
 /**
- * Runs `work` inside a transaction that holds a cross-process lock for `lockKey`, then commits; if `work`
- * throws (or the process dies), everything it wrote is rolled back. `work` must do all its database work
- * through the executor it is given (`repos.tokens.inTransaction(executor)`), never through `store.db`:
- * on SQLite the store has a single connection and it is held here, so using `store.db` would wait forever.
+ * Runs `work` while holding a cross-process lease on `lockKey`, and holds no database connection or
+ * transaction meanwhile: `work` may wait on the network (a token endpoint) for as long as its own timeout
+ * allows while the rest of the gateway uses the database at full speed.
  *
- * - PostgreSQL: `BEGIN`, `SET LOCAL lock_timeout`, `pg_advisory_xact_lock(<64-bit hash of lockKey>)`. The
- *   lock is per key and released by COMMIT/ROLLBACK or when the session dies. A hash collision only makes
- *   two unrelated keys wait for each other.
- * - SQLite: `BEGIN IMMEDIATE` on the store's one connection takes the database's write lock at once, so
- *   every refresh (any key) in every process is serialised; readers are not blocked (WAL). While another
- *   process holds it, the attempt fails fast (busy_timeout 0 during the attempt) and is retried after an
- *   asynchronous pause, so a waiting process keeps serving its event loop. Trade-off: the store's one
- *   connection is held for the whole of `work` (for the broker: one token-endpoint call, bounded by its
- *   timeout), so this process's other queries queue behind it. Many users: use PostgreSQL.
+ * The lease is a row (`refresh_leases`) with a random owner and a deadline. Taking it is one upsert that
+ * succeeds only if there is no row or the row's deadline has passed; letting go is one delete by owner.
+ * A holder that dies (kill -9, lost host) stops blocking others at its deadline; nothing it wrote is half
+ * done, because `work` commits what it got in one short transaction of its own (`writeTransaction`) and
+ * guards it with compare-and-set, which also covers a holder that outlived its lease.
+ *
+ * Why a lease row and not the alternatives: a lock held by a transaction (`pg_advisory_xact_lock`,
+ * SQLite's `BEGIN IMMEDIATE`) keeps a pooled connection, or SQLite's only one, for the whole network call;
+ * a session advisory lock on a connection of its own frees the pool but needs a second lock design for
+ * SQLite and a connection per instance that must be watched. The lease is one design on both stores.
  */
-export async function withRefreshLock<T>(store: Store, lockKey: string, work: (executor: Kysely<Database>) => Promise<T>, options: RefreshLockOptions = {}): Promise<T> {
+export async function withRefreshLock<T>(store: Store, lockKey: string, work: () => Promise<T>, options: RefreshLockOptions = {}): Promise<T> {
   const waitMs = options.waitMs ?? 15_000;
-  if (store.dialect === 'postgres') {
-    const id = advisoryLockId(lockKey);
-    try {
-      return await store.db.transaction().execute(async (tx) => {
-        await sql`select set_config('lock_timeout', ${`${Math.max(1, Math.ceil(waitMs))}ms`}, true)`.execute(tx);
-        await sql`select pg_advisory_xact_lock(${id}::bigint)`.execute(tx);
-        return work(tx);
-      });
-    } catch (e) {
-      if (pgCode(e) === '55P03') throw lockTimeout(waitMs, e);
-      throw e;
-    }
+  const leaseMs = options.leaseMs ?? 30_000;
+  if (!Number.isFinite(leaseMs) || leaseMs < 1) throw new RangeError(`withRefreshLock: leaseMs must be >= 1, got ${leaseMs}`);
+  const now = () => (options.clock ?? Date).now();
+  const sleep = options.sleep ?? realSleep;
+  const key = leaseKey(lockKey);
+  const owner = randomBytes(12).toString('base64url');
+
+  let pause = Math.max(1, options.pollMs ?? 5);
+  for (let waited = 0; ; ) {
+    if (await tryAcquire(store, key, owner, now(), leaseMs)) break;
+    if (waited >= waitMs) throw lockTimeout(waitMs);
+    const p = Math.max(1, Math.min(pause, waitMs - waited));
+    const started = performance.now();
+    const woken = await waitForRelease(store, key, sleep(p));
+    waited += woken ? Math.max(1, Math.round(performance.now() - started)) : p;
+    pause = Math.min(pause * 2, MAX_POLL_MS);
   }
-  return store.db.connection().execute(async (conn) => {
-    await beginImmediate(conn, waitMs, options.pollMs ?? 10, options.sleep ?? realSleep);
-    let result: T;
-    try {
-      result = await work(conn);
-    } catch (e) {
-      await sql`rollback`.execute(conn).catch(() => undefined);
-      throw e;
-    }
-    try {
-      await sql`commit`.execute(conn);
-    } catch (e) {
-      await sql`rollback`.execute(conn).catch(() => undefined);
-      throw e;
-    }
-    return result;
+  try {
+    return await work();
+  } finally {
+    // If this fails (database gone), the lease simply runs out at its deadline.
+    await store.db
+      .deleteFrom('refresh_leases')
+      .where('lock_key', '=', key)
+      .where('owner', '=', owner)
+      .execute()
+      .catch(() => undefined);
+    wake(store, key);
+  }
+}
+
+/** The lease row's key: a hash, so the table holds no account ids and every key has one length. */
+export function leaseKey(lockKey: string): string {
+  return createHash('sha256').update(`onbehalf:refresh-lock:${lockKey}`).digest('hex');
+}
+
+async function tryAcquire(store: Store, key: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
+  const row = await store.db
+    .insertInto('refresh_leases')
+    .values({ lock_key: key, owner, expires_at: now + leaseMs })
+    .onConflict((oc) => oc.column('lock_key').doUpdateSet({ owner, expires_at: now + leaseMs }).where('refresh_leases.expires_at', '<=', now))
+    .returning('owner')
+    .executeTakeFirst();
+  return row?.owner === owner;
+}
+
+/** Resolves true if a holder in this process let go of `key` first, false when `timer` fires. */
+function waitForRelease(store: Store, key: string, timer: Promise<void>): Promise<boolean> {
+  let byKey = localWaiters.get(store);
+  if (!byKey) localWaiters.set(store, (byKey = new Map()));
+  const waiters = byKey.get(key) ?? new Set<() => void>();
+  byKey.set(key, waiters);
+  let wakeUp!: () => void;
+  const woken = new Promise<boolean>((resolve) => (wakeUp = () => resolve(true)));
+  waiters.add(wakeUp);
+  return Promise.race([woken, timer.then(() => false)]).finally(() => {
+    waiters.delete(wakeUp);
+    if (waiters.size === 0 && byKey.get(key) === waiters) byKey.delete(key);
   });
 }
 
-/** The PostgreSQL advisory lock id of a key: the first 8 bytes of its SHA-256, as a signed 64-bit decimal. */
-export function advisoryLockId(lockKey: string): string {
-  return createHash('sha256').update(`onbehalf:refresh-lock:${lockKey}`).digest().readBigInt64BE(0).toString();
+function wake(store: Store, key: string): void {
+  for (const w of [...(localWaiters.get(store)?.get(key) ?? [])]) w();
 }
 
-async function beginImmediate(conn: Kysely<Database>, waitMs: number, pollMs: number, sleep: (ms: number) => Promise<void>): Promise<void> {
-  const row = (await sql<{ timeout: number }>`pragma busy_timeout`.execute(conn)).rows[0];
-  const previous = Number(row?.timeout ?? 0);
-  await sql`pragma busy_timeout = 0`.execute(conn);
-  try {
-    for (let waited = 0; ; ) {
-      try {
-        await sql`begin immediate`.execute(conn);
-        return;
-      } catch (e) {
-        if (!isSqliteBusy(e)) throw e;
-        if (waited >= waitMs) throw lockTimeout(waitMs, e);
-        const pause = Math.max(1, Math.min(pollMs, waitMs - waited));
-        waited += pause;
-        await sleep(pause);
-      }
-    }
-  } finally {
-    await sql.raw(`pragma busy_timeout = ${Number.isFinite(previous) ? Math.max(0, Math.floor(previous)) : 5000}`).execute(conn);
-  }
-}
-
-function isSqliteBusy(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_BUSY_SNAPSHOT';
-}
-
-function pgCode(e: unknown): unknown {
-  return (e as { code?: unknown } | null)?.code;
-}
-
-function lockTimeout(waitMs: number, cause: unknown): GatewayError {
+function lockTimeout(waitMs: number): GatewayError {
   return new GatewayError('STORE_UNAVAILABLE', `Another process held the token refresh lock for more than ${waitMs} ms.`, {
     details: { reason: 'lock_timeout', retryable: true },
-    cause,
   });
 }
 

@@ -200,6 +200,39 @@ describe('Connect route through the sandbox', () => {
       assert.equal((await send(hs256(claims(), install.sharedSecret))).status, 204);
     });
 
+    test('a replayed webhook is dropped: same token and body, or the same jti, adds one event to the feed', async () => {
+      const feed = async () => (await w.gateway.repos.events.after(0, 1000)).filter((e) => e.type === 'webhook.page_created').length;
+      const post = (token: string, body: unknown) =>
+        w.gateway.app.request(path, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `JWT ${token}` }, body: JSON.stringify(body) });
+      await w.settle();
+      const before = await feed();
+
+      // No jti (as the sandbox and Atlassian's webhooks send): keyed by token and body.
+      const plain = hs256(claims({ sub: BOB, iat: Math.floor(w.sandbox.clock.now() / 1000) - 1 }), install.sharedSecret);
+      assert.equal((await post(plain, { userAccountId: BOB, n: 1 })).status, 204);
+      assert.equal((await post(plain, { userAccountId: BOB, n: 1 })).status, 204, 'a replay is answered like a delivery');
+      await w.settle();
+      assert.equal(await feed(), before + 1, 'the replay added nothing');
+      const rows = await w.gateway.store.db.selectFrom('webhook_replays').select(['replay_key']).execute();
+      assert.ok(rows.every((r) => /^[0-9a-f]{64}$/.test(r.replay_key) && !r.replay_key.includes(plain)), 'only hashes are stored');
+
+      // With a jti: a second token carrying the same jti is a replay whatever its body.
+      const first = hs256(claims({ jti: 'delivery-1' }), install.sharedSecret);
+      const again = hs256(claims({ jti: 'delivery-1', exp: Math.floor(w.sandbox.clock.now() / 1000) + 170 }), install.sharedSecret);
+      assert.notEqual(first, again);
+      assert.equal((await post(first, { userAccountId: BOB, n: 2 })).status, 204);
+      assert.equal((await post(again, { userAccountId: BOB, n: 3 })).status, 204);
+      const other = hs256(claims({ jti: 'delivery-2' }), install.sharedSecret);
+      assert.equal((await post(other, { userAccountId: BOB, n: 2 })).status, 204);
+      await w.settle();
+      assert.equal(await feed(), before + 3, 'delivery-1 once, delivery-2 once');
+
+      // Past the token's lifetime the key may be forgotten: the token itself is refused by then.
+      w.sandbox.clock.advance(10 * 60_000);
+      assert.equal((await post(plain, { userAccountId: BOB, n: 1 })).status, 401);
+      assert.ok((await w.gateway.repos.webhookReplays.deleteExpired()) >= 3);
+    });
+
     test('every bad token is 401 (or 400) and records nothing', async () => {
       const eventsBefore = (await w.gateway.repos.events.after(0, 1000)).length;
       const cases: [string, string | undefined, number][] = [

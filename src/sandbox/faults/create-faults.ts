@@ -27,9 +27,9 @@ export interface FaultRequestInfo {
 }
 
 export type FaultDecision =
-  | { action: 'pass'; delayMs: number; headers: Record<string, string> }
-  | { action: 'respond'; delayMs: number; status: number; headers: Record<string, string>; body: unknown }
-  | { action: 'drop'; delayMs: number };
+  | { action: 'pass'; delayMs: number; delayedBy?: string[]; headers: Record<string, string> }
+  | { action: 'respond'; delayMs: number; delayedBy?: string[]; status: number; headers: Record<string, string>; body: unknown }
+  | { action: 'drop'; delayMs: number; delayedBy?: string[] };
 
 export interface Faults {
   add(rule: FaultRuleInput): FaultRule;
@@ -37,6 +37,13 @@ export interface Faults {
   clear(): void;
   list(): FaultRule[];
   decide(req: FaultRequestInfo): FaultDecision;
+  /**
+   * Waits out a decision's latency. Removing (or clearing) a latency rule ends the waits it caused at
+   * once, so a test can hold requests for as long as it likes and release them without a wall-clock race.
+   */
+  delay(decision: FaultDecision): Promise<void>;
+  /** Requests being delayed right now by the latency rule `id` (all rules when absent). */
+  held(id?: string): number;
 }
 
 function matches(m: FaultMatch, req: FaultRequestInfo): boolean {
@@ -52,6 +59,11 @@ export function createFaults(clock: Clock): Faults {
   let rules: FaultRule[] = [];
   let seq = 0;
   const windows = new Map<string, { start: number; count: number }>();
+  // Waits in progress, by the latency rule that caused them: removing the rule releases them.
+  const waits = new Map<string, Set<() => void>>();
+  const release = (id: string) => {
+    for (const done of [...(waits.get(id) ?? [])]) done();
+  };
 
   const consume = (rule: FaultRule): void => {
     if (rule.times !== null) {
@@ -72,27 +84,52 @@ export function createFaults(clock: Clock): Faults {
       const before = rules.length;
       rules = rules.filter((r) => r.id !== id);
       for (const key of [...windows.keys()]) if (key.startsWith(`${id}|`)) windows.delete(key);
-      return rules.length !== before;
+      const holding = waits.has(id);
+      release(id);
+      return rules.length !== before || holding;
     },
     clear() {
       rules = [];
       windows.clear();
+      for (const id of [...waits.keys()]) release(id);
+    },
+    delay(decision) {
+      if (decision.delayMs <= 0) return Promise.resolve();
+      const ids = decision.delayedBy ?? [];
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          for (const id of ids) {
+            waits.get(id)?.delete(done);
+            if (waits.get(id)?.size === 0) waits.delete(id);
+          }
+          resolve();
+        };
+        const timer = setTimeout(done, decision.delayMs);
+        for (const id of ids) waits.set(id, (waits.get(id) ?? new Set()).add(done));
+      });
+    },
+    held(id) {
+      if (id !== undefined) return waits.get(id)?.size ?? 0;
+      return new Set([...waits.values()].flatMap((s) => [...s])).size;
     },
     list: () => rules.map((r) => ({ ...r })),
     decide(req) {
       let delayMs = 0;
+      const delayedBy: string[] = [];
       const headers: Record<string, string> = {};
       const now = clock.now();
       for (const rule of [...rules]) {
         if (!matches(rule.match, req)) continue;
         if (rule.kind === 'latency') {
           delayMs += rule.latencyMs;
+          delayedBy.push(rule.id);
           consume(rule);
           continue;
         }
         if (rule.kind === 'drop') {
           consume(rule);
-          return { action: 'drop', delayMs };
+          return { action: 'drop', delayMs, delayedBy };
         }
         if (rule.kind === 'error') {
           consume(rule);
@@ -108,7 +145,7 @@ export function createFaults(clock: Clock): Faults {
             }
           }
           const body = rule.status === 429 ? { code: 429, message: 'Rate limit exceeded.' } : { code: rule.status, message: 'Injected fault' };
-          return { action: 'respond', delayMs, status: rule.status, headers: h, body };
+          return { action: 'respond', delayMs, delayedBy, status: rule.status, headers: h, body };
         }
         // rate_limit: fixed window per bucket
         const bucketKey =
@@ -126,6 +163,7 @@ export function createFaults(clock: Clock): Faults {
           return {
             action: 'respond',
             delayMs,
+            delayedBy,
             status: 429,
             headers: {
               'Retry-After': String(retry),
@@ -141,7 +179,7 @@ export function createFaults(clock: Clock): Faults {
         headers['X-RateLimit-Remaining'] = String(remaining);
         if (remaining < rule.limit * 0.2) headers['X-RateLimit-NearLimit'] = 'true';
       }
-      return { action: 'pass', delayMs, headers };
+      return { action: 'pass', delayMs, delayedBy, headers };
     },
   };
 }

@@ -25,7 +25,7 @@ export function faultsMiddleware(deps: SandboxDeps): MiddlewareHandler {
     const auth = c.req.header('authorization') ?? '';
     const token = auth.includes(' ') ? auth.slice(auth.indexOf(' ') + 1).trim() : auth || null;
     const decision = deps.faults.decide({ method: c.req.method, path, site, token });
-    if (decision.delayMs > 0) await new Promise((r) => setTimeout(r, decision.delayMs));
+    await deps.faults.delay(decision);
     if (decision.action !== 'pass') {
       const status = decision.action === 'drop' ? 0 : decision.status;
       deps.counters.record('fault', { site, route: `${c.req.method} ${path}` });

@@ -78,6 +78,25 @@ describe('rate limits and faults', () => {
     assert.equal((await get('/api/v2/pages/98305')).status, 200);
     assert.deepEqual(sandbox.control.faults.list(), []);
   });
+  test('latency holds requests until its rule is removed: removing it releases them at once', { timeout: 10_000 }, async () => {
+    const { addFault, get, sandbox } = setup();
+    // A minute (the most a rule allows): only the removal below can end the wait within the test's timeout.
+    const { id } = await addFault({ kind: 'latency', match: { pathPrefix: '/s/acme/' }, latencyMs: 60_000, times: 1 });
+    let answered = false;
+    const held = get('/api/v2/pages/98305').then((r) => {
+      answered = true;
+      return r.status;
+    });
+    for (let i = 0; i < 1000 && sandbox.control.faults.held(id) === 0; i++) await new Promise((r) => setTimeout(r, 1));
+    assert.equal(sandbox.control.faults.held(id), 1);
+    assert.equal(sandbox.control.faults.held(), 1);
+    assert.equal(answered, false);
+    assert.equal((await get('/api/v2/pages/98305', BOB, 'acme')).status, 200, 'the one-shot rule was used up: others pass');
+    const removed = await sandbox.fetch(`${sandbox.origin}/_sandbox/faults/${id}`, { method: 'DELETE' });
+    assert.equal(removed.status, 204, 'a used-up rule that still holds requests can be removed');
+    assert.equal(await held, 200);
+    assert.equal(sandbox.control.faults.held(), 0);
+  });
   test('a bad fault definition is rejected with the field named', async () => {
     const { sandbox } = setup();
     const res = await sandbox.fetch(`${sandbox.origin}/_sandbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'rate_limit', limit: 1, per: 'token' }) });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Context, Handler } from 'hono';
 import { GatewayError } from '../../errors.js';
 import type { BackgroundTasks } from '../../background-tasks.js';
@@ -5,6 +6,8 @@ import type { CapturedWebhook } from '../../identity/capture-webhook.js';
 import { WEBHOOK_EVENTS, type ConnectDescriptor } from '../../tenants/connect-descriptor.js';
 import type { ConnectLifecycle, LifecycleRequest } from '../../tenants/connect-lifecycle.js';
 import type { ConnectAuth } from '../middleware/connect-jwt-auth.js';
+import type { Logger } from '../../logger.js';
+import type { WebhookReplaysRepo } from '../../store/webhook-replays-repo.js';
 import type { RouteDef } from '../routes.js';
 
 export interface ConnectRouteDeps {
@@ -12,19 +15,36 @@ export interface ConnectRouteDeps {
   lifecycle: ConnectLifecycle;
   captureWebhook: (w: CapturedWebhook) => Promise<unknown>;
   background: BackgroundTasks;
+  /** Remembers each accepted delivery until its token expires, so a replayed one is dropped. */
+  webhookReplays: Pick<WebhookReplaysRepo, 'firstSeen'>;
+  /** The verifier's clock leeway: a token stays acceptable (and so replayable) this long past its `exp`. */
+  jwtLeewayMs: number;
+  logger: Logger;
 }
 
 const MAX_LIFECYCLE_BYTES = 64 * 1024;
 const MAX_WEBHOOK_BYTES = 1024 * 1024;
 
-async function readJson(c: Context, limit: number): Promise<unknown> {
+async function readText(c: Context, limit: number): Promise<string> {
   const text = await c.req.text();
   if (Buffer.byteLength(text) > limit) throw new GatewayError('PAYLOAD_TOO_LARGE', `The body is larger than ${limit} bytes.`);
+  return text;
+}
+
+function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
     throw new GatewayError('BAD_REQUEST', 'The body is not valid JSON.');
   }
+}
+
+async function readJson(c: Context, limit: number): Promise<unknown> {
+  return parseJson(await readText(c, limit));
+}
+
+function digest(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
 }
 
 function lifecycleHandler(run: (req: LifecycleRequest) => Promise<unknown>): Handler {
@@ -41,7 +61,16 @@ export function connectRoutes(deps: ConnectRouteDeps): RouteDef[] {
     const event = c.req.param('event') ?? '';
     if (!(WEBHOOK_EVENTS as readonly string[]).includes(event)) throw new GatewayError('NOT_FOUND', `This app does not subscribe to "${event}".`);
     const auth = c.get('connect') as ConnectAuth;
-    const body = await readJson(c, MAX_WEBHOOK_BYTES);
+    const text = await readText(c, MAX_WEBHOOK_BYTES);
+    const body = parseJson(text);
+    // A token may be replayed for as long as it verifies: drop every delivery after the first, keyed by
+    // the token's jti where Atlassian sends one, else by the token and the body together. 204 all the
+    // same: a replay is not an error the product should retry.
+    const replayKey = auth.claims.jwtId !== undefined ? digest(`jti\u0000${auth.tenant.id}\u0000${auth.claims.jwtId}`) : digest(`token\u0000${auth.tokenDigest}\u0000${text}`);
+    if (!(await deps.webhookReplays.firstSeen(replayKey, auth.claims.expiresAt + deps.jwtLeewayMs))) {
+      deps.logger.warn({ event, site: auth.tenant.baseUrl, keyedBy: auth.claims.jwtId !== undefined ? 'jti' : 'token_and_body' }, 'webhook replay dropped');
+      return c.body(null, 204);
+    }
     // Answer at once; recording sightings and the feed entry happens after the response.
     deps.background.run(`webhook:${event}`, async () => {
       await deps.captureWebhook({ tenant: auth.tenant, event, body, subject: auth.claims.accountId });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { Clock } from '../../clock.js';
 import { GatewayError } from '../../errors.js';
@@ -9,6 +10,8 @@ import type { Tenant } from '../../store/tenants-repo.js';
 export interface ConnectAuth {
   tenant: Tenant;
   claims: VerifiedConnectJwt;
+  /** SHA-256 (hex) of the verified token: identifies it (replay checks) without keeping the bearer value. */
+  tokenDigest: string;
 }
 
 export type ConnectAuthVariables = { connect: ConnectAuth };
@@ -49,7 +52,7 @@ export function connectJwtAuth(deps: ConnectJwtAuthDeps, options: { allowContext
       allowContextQsh: options.allowContextQsh,
     });
     if (!tenant) throw new GatewayError('TENANT_UNKNOWN', 'The JWT names a site that has not installed this app.');
-    c.set('connect', { tenant, claims });
+    c.set('connect', { tenant, claims, tokenDigest: createHash('sha256').update(found.token).digest('hex') });
     await next();
   };
 }

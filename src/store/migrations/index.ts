@@ -3,6 +3,7 @@ import type { StoreDialect } from '../store-dialect.js';
 import { initialMigration } from './0001-initial.js';
 import { linkSessionPendingMigration } from './0002-link-session-pending.js';
 import { adminConsoleMigration } from './0003-admin-console.js';
+import { refreshLeasesWebhookReplaysMigration } from './0004-refresh-leases-webhook-replays.js';
 
 /**
  * The one ordered migration set for both dialects. Names sort in apply order; entries are only ever
@@ -13,6 +14,7 @@ export function migrationsFor(dialect: StoreDialect): Record<string, Migration> 
     '0001-initial': initialMigration(dialect),
     '0002-link-session-pending': linkSessionPendingMigration(),
     '0003-admin-console': adminConsoleMigration(),
+    '0004-refresh-leases-webhook-replays': refreshLeasesWebhookReplaysMigration(),
   };
 }
 

@@ -61,7 +61,8 @@ export async function createApiWorld(env: Record<string, string> = {}): Promise<
   const sandbox = createSandbox({ origin: SANDBOX_ORIGIN, fetch: route, installKeys, clock: createManualClock(Date.UTC(2026, 10, 27, 9, 0, 0)) });
   const dir = mkdtempSync(join(tmpdir(), 'onbehalf-api-'));
   const config = loadConfig({ ONBEHALF_DATA_DIR: dir, ONBEHALF_BASE_URL: GATEWAY_ORIGIN, ONBEHALF_SANDBOX_URL: SANDBOX_ORIGIN, ONBEHALF_CONNECT_APP_KEY: 'com.example.onbehalf', ...env }, {}, dir);
-  gateway = await createGateway(config, { fetch: route, logger: silentLogger(), clock: sandbox.clock, sleep: async () => {} });
+  // The 1 s memory of hot reads runs on the sandbox clock too, so a test steps over it instead of waiting.
+  gateway = await createGateway(config, { fetch: route, logger: silentLogger(), clock: sandbox.clock, sleep: async () => {}, hotReadsNow: () => sandbox.clock.now() });
   const gw = gateway;
   const settle = async (): Promise<void> => {
     await sandbox.control.flushWebhooks();
