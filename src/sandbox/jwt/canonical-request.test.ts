@@ -11,7 +11,7 @@ interface VectorFile {
 }
 
 const vectors = JSON.parse(
-  readFileSync(new URL('../../../../shared/conformance/jwt-signed-urls.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../../test/conformance/jwt-signed-urls.json', import.meta.url), 'utf8'),
 ) as VectorFile;
 
 describe('conformance: jwt-signed-urls.json (all cases, as is)', () => {
