@@ -62,6 +62,16 @@ describe('control API', () => {
     assert.equal(s.body['refreshTokenReuseLeewayMs'], 1234);
     assert.equal((await call('PATCH', '/settings', { refreshTokenReuseLeewayMs: -1 })).status, 400);
   });
+  test('registering an identical OAuth client again succeeds (issue 15: it was a 409 that stopped a second gateway); a different one is still refused', async () => {
+    const { call } = setup();
+    const client = { clientId: 'c3', clientSecret: 'secret-333', name: 'Three', redirectUris: ['https://app.example/cb'], scopes: ['read:me', 'offline_access'] };
+    assert.equal((await call('POST', '/oauth-clients', client)).status, 201);
+    const again = await call('POST', '/oauth-clients', { ...client, scopes: ['offline_access', 'read:me'] });
+    assert.equal(again.status, 200);
+    assert.equal(again.body['clientId'], 'c3');
+    assert.equal((await call('POST', '/oauth-clients', { ...client, clientSecret: 'another-secret' })).status, 409);
+    assert.equal((await call('POST', '/oauth-clients', { ...client, redirectUris: ['https://evil.example/cb'] })).status, 409);
+  });
   test('POST /_sandbox/reset returns to the seed', async () => {
     const { sandbox, call } = setup();
     await call('POST', '/sites', { key: 'temp' });

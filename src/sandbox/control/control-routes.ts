@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { SandboxControl } from './create-control.js';
 import { toInstallInfo } from './create-control.js';
 import type { SandboxDeps } from '../sandbox-deps.js';
+import type { OAuthClient } from '../state/types.js';
 import { formatIssues, seedOAuthClientSchema, seedServiceAccountSchema, seedSiteSchema } from '../seed/seed-schema.js';
 
 const principalSet = z.object({ users: z.array(z.string()).default([]), groups: z.array(z.string()).default([]) });
@@ -118,6 +119,10 @@ export function registerControlRoutes(deps: SandboxDeps, app: Hono, control: San
   app.post('/_sandbox/oauth-clients', async (c) => {
     const b = await parseBody(c, seedOAuthClientSchema);
     if (!b.ok) return b.response;
+    // Registering the same client again is a no-op (200), so a gateway or CLI that restarts against a
+    // running sandbox can always register what it stored; a different client under a taken id is a 409.
+    const existing = deps.state.oauthClients.get(b.value.clientId);
+    if (existing && sameOAuthClient(existing, b.value)) return c.json(b.value, 200);
     return guard(c, () => c.json(control.addOAuthClient(b.value), 201));
   });
   app.post('/_sandbox/service-accounts', async (c) => {
@@ -206,4 +211,9 @@ export function registerControlRoutes(deps: SandboxDeps, app: Hono, control: San
     return c.body(null, 204);
   });
   app.post('/_sandbox/install-keys/rotate', async (c) => c.json({ kid: await control.rotateInstallKey() }));
+}
+
+function sameOAuthClient(a: OAuthClient, b: OAuthClient): boolean {
+  const sameList = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
+  return a.clientSecret === b.clientSecret && a.name === b.name && sameList(a.redirectUris, b.redirectUris) && sameList([...a.scopes].sort(), [...b.scopes].sort());
 }
