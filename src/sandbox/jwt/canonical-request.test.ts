@@ -54,6 +54,20 @@ describe('conformance: jwt-signed-urls.json (all cases, as is)', () => {
   });
 });
 
+describe('canonical query order (issue 15: the sandbox sorted raw keys, Atlassian sorts encoded ones)', () => {
+  const table: [string, string, string][] = [
+    ['ü next to plain keys', '/x?z=1&%C3%BC=2&a=3', 'GET&/x&%C3%BC=2&a=3&z=1'],
+    ['[ next to upper and lower case', '/x?Z=1&%5B=2&a=3', 'GET&/x&%5B=2&Z=1&a=3'],
+    ['~ and é (raw order is the other way round)', '/x?~=1&%C3%A9=2', 'GET&/x&%C3%A9=2&~=1'],
+    ['expand[] with plain keys', '/x?limit=5&expand%5B%5D=body&b=1', 'GET&/x&b=1&expand%5B%5D=body&limit=5'],
+  ];
+  for (const [name, url, canonical] of table) {
+    test(name, () => {
+      assert.equal(createCanonicalRequest({ method: 'GET', url }), canonical);
+    });
+  }
+});
+
 describe('Appendix B.2 / B.3 vectors', () => {
   const table: [string, string, string][] = [
     ['GET&/path&', 'GET&/path&', '799be84a7fa35570087163c0cd9af3abff7ac05c2c12ba0bb1d7eebc984b3ac2'],
