@@ -72,6 +72,19 @@ describe('control API', () => {
     assert.equal((await call('POST', '/oauth-clients', { ...client, clientSecret: 'another-secret' })).status, 409);
     assert.equal((await call('POST', '/oauth-clients', { ...client, redirectUris: ['https://evil.example/cb'] })).status, 409);
   });
+  test('/_sandbox/state names the site one way, `site`, on spaces, pages and installs (issue 15: spaces said siteKey)', async () => {
+    const { call } = setup();
+    const created = await call('POST', '/sites/acme/spaces', { key: 'NAMES', name: 'Names' });
+    assert.equal(created.body['site'], 'acme');
+    assert.ok(!('siteKey' in created.body));
+    const state = (await call('GET', '/state')).body as Record<string, Record<string, unknown>[]>;
+    const rows = [...(state['spaces'] ?? []), ...(state['pages'] ?? []), ...(state['installs'] ?? [])];
+    assert.ok((state['spaces'] ?? []).length > 0 && (state['pages'] ?? []).length > 0);
+    for (const row of rows) {
+      assert.equal(typeof row['site'], 'string', JSON.stringify(row));
+      assert.ok(!('siteKey' in row), JSON.stringify(row));
+    }
+  });
   test('POST /_sandbox/reset returns to the seed', async () => {
     const { sandbox, call } = setup();
     await call('POST', '/sites', { key: 'temp' });
