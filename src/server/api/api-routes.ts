@@ -17,7 +17,7 @@ import { findTenant } from '../../tenants/find-tenant.js';
 import type { Metrics } from '../metrics.js';
 import type { RouteAuth, RouteDef } from '../routes.js';
 import { buildOpenApi, type OpenApiDocument } from './openapi.js';
-import { DEFAULT_PROXY_OPTIONS, forward, parseProxyPath, type ProxyOptions } from './proxy.js';
+import { DEFAULT_PROXY_OPTIONS, assertNoDotSegments, forward, parseProxyPath, type ProxyOptions } from './proxy.js';
 import { parseJsonBody, parseQuery, validationError } from './read-input.js';
 import * as S from './schemas.js';
 import { createSiteAccess } from './site-access.js';
@@ -172,6 +172,8 @@ export function apiOperations(deps: ApiRoutesDeps, options: ApiRoutesOptions = {
 
   const proxyHandler: Handler = async (c) => {
     const key = keyOf(c);
+    // Node's server hands over the raw request target; an in-process Request was already resolved by its caller.
+    assertNoDotSegments((c.env as { incoming?: { url?: string } } | undefined)?.incoming?.url);
     const url = new URL(c.req.url);
     const target = parseProxyPath(url, PROXY_PREFIX);
     await access.assertSite(key, target.site);
