@@ -279,6 +279,7 @@ export function createLinkSessions(deps: { repos: Repositories; clock: Clock }, 
      */
     async confirm(sessionId: string, code: string, expect: { externalUserId?: string } = {}): Promise<Link> {
       const s = await repos.linkSessions.get(sessionId);
+      if (s?.status === 'expired') throw new GatewayError('LINK_SESSION_EXPIRED', 'The completion code has expired; start linking again.');
       if (!s || s.status !== 'pending_confirmation') {
         throw new GatewayError('LINK_SESSION_INVALID', 'There is no link waiting for confirmation in this session.', { details: { status: s?.status ?? 'unknown' } });
       }

@@ -4,6 +4,7 @@ import { createApiKeysRepo, type ApiKeysRepo } from './api-keys-repo.js';
 import { createAuditRepo, type AuditRepo } from './audit-repo.js';
 import type { Store } from './create-store.js';
 import { createEventsRepo, type EventsRepo } from './events-repo.js';
+import { withClaimExpiry } from './claim-expiry.js';
 import { trackChanges } from './hot-reads.js';
 import { createLinkSessionsRepo, type LinkSessionsRepo } from './link-sessions-repo.js';
 import { createLinksRepo, type LinksRepo } from './links-repo.js';
@@ -31,7 +32,7 @@ export interface Repositories {
 }
 
 export function createRepositories(deps: { store: Store; box: SecretBox; clock: Clock }): Repositories {
-  return trackChanges({
+  return trackChanges(withClaimExpiry({
     tenants: createTenantsRepo(deps),
     tokens: createTokensRepo(deps),
     oauthApps: createOauthAppsRepo(deps),
@@ -44,5 +45,5 @@ export function createRepositories(deps: { store: Store; box: SecretBox; clock: 
     policies: createPoliciesRepo(deps),
     adminSessions: createAdminSessionsRepo(deps),
     tokenMints: createTokenMintsRepo(deps),
-  });
+  }, deps.clock));
 }
