@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { Config } from '../../config.js';
 import { createGateway, type Gateway } from '../../gateway.js';
-import type { Repositories } from '../../store/repositories.js';
 import { ensureAdminSecretFile } from '../admin-secret-file.js';
+import { keepDemoKey } from '../demo-api-key.js';
 import { DEFAULT_ACCOUNTS, startSandboxServer } from '../../sandbox/index.js';
 import { CONFIG_OPTIONS, CONFIG_OPTIONS_HELP, SERVER_OPTIONS, SERVER_OPTIONS_HELP, type Command, type CommandContext } from '../command.js';
 import { configFromArgs } from '../config-from-args.js';
@@ -21,17 +21,6 @@ export function startsSandbox(config: Config): boolean {
     new URL(config.server.baseUrl).protocol === 'http:' &&
     Object.keys(config.atlassian.endpointOverrides).length === 0
   );
-}
-
-/** The demo key's name; earlier versions named each run's key `demo-<time>`. */
-const DEMO_KEY = 'npm-start-demo';
-
-/** One live demo key at a time: its secret cannot be shown again, so the previous ones are revoked. */
-async function freshDemoKey(repos: Repositories): Promise<string> {
-  for (const k of await repos.apiKeys.list()) {
-    if (k.name === DEMO_KEY || /^demo-\d{4}-\d{2}-\d{2}-/.test(k.name)) await repos.apiKeys.revoke(k.id);
-  }
-  return (await repos.apiKeys.create({ name: DEMO_KEY })).secret;
 }
 
 function consoleLines(gateway: Gateway, url: string, secretSource: string | null): string[] {
@@ -122,17 +111,27 @@ export const upCommand: Command = {
       const alice = discovery.users.find((u) => u.accountId === DEFAULT_ACCOUNTS.alice);
       if (installed?.ok && site) {
         lines.push(`  The gateway is installed as a Connect app on "${site.key}" (signed install, secret sealed in the store).`);
-        const secret = await freshDemoKey(gateway.repos);
-        // A demo session without the confirmation step, so one click links; real apps keep the guard on.
-        const session = await gateway.linking.sessions.start({ externalUserId: 'demo-alice', route: 'connect', cloudId: site.cloudId, requireConfirmation: false, ttlMs: 3_600_000 });
+        const keyFile = join(config.dataDir, 'demo-api-key');
+        const { secret, reused } = await keepDemoKey(gateway.repos, keyFile);
+        // The tour says what is already done: a restart must not ask for a link that exists.
+        const linked = await gateway.repos.links.liveForUser(site.cloudId, 'demo-alice');
+        if (linked?.status === 'linked') {
+          const who = discovery.users.find((u) => u.accountId === linked.accountId)?.displayName ?? linked.accountId;
+          lines.push('', `  1. Done: demo-alice is linked to ${who}'s account (since ${new Date(linked.verifiedAt ?? linked.createdAt).toISOString()}).`, `     To link again, revoke it in the console (Users & links) and restart.`);
+        } else {
+          // A demo session without the confirmation step, so one click links; real apps keep the guard on.
+          const session = await gateway.linking.sessions.start({ externalUserId: 'demo-alice', route: 'connect', cloudId: site.cloudId, requireConfirmation: false, ttlMs: 3_600_000 });
+          lines.push(
+            '',
+            `  1. Link your demo user "demo-alice" to ${alice?.displayName ?? 'Alice'}'s Atlassian account:`,
+            `     sign in at ${sandbox.url}/login as ${alice?.displayName ?? 'Alice Admin'}, then open`,
+            `     ${session.url}`,
+            `     and click Allow (valid for an hour).`,
+          );
+        }
         lines.push(
           '',
-          `  1. Link your demo user "demo-alice" to ${alice?.displayName ?? 'Alice'}'s Atlassian account:`,
-          `     sign in at ${sandbox.url}/login as ${alice?.displayName ?? 'Alice Admin'}, then open`,
-          `     ${session.url}`,
-          `     and click Allow (valid for an hour).`,
-          '',
-          `  2. Create a page as demo-alice through the proxy (API key, shown once: ${secret}):`,
+          `  2. Create a page as demo-alice through the proxy (API key ${secret}, kept in ${keyFile}${reused ? ', the same as last run' : ''}):`,
           `     curl -X POST -H "Authorization: Bearer ${secret}" -H "Content-Type: application/json" \\`,
           `       -d '{"spaceId":"65537","title":"Hello from onbehalf","body":{"representation":"storage","value":"<p>hi</p>"}}' \\`,
           `       ${url}/v1/act/demo-alice/${site.key}/api/v2/pages`,
