@@ -216,6 +216,29 @@ describe('onbehalf CLI', () => {
     assert.ok(!alone.includes('Sandbox '), alone);
   });
 
+  test('a port clash names the flag and the variable that move the port (issue 15: only EADDRINUSE was printed)', async () => {
+    const { createServer } = await import('node:net');
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    const port = String((taken.address() as { port: number }).port);
+    try {
+      const sandboxClash = await cli(['up', '--port', '0', '--sandbox-port', port], { ONBEHALF_LOG_LEVEL: 'silent' });
+      assert.equal(sandboxClash.code, 2);
+      assert.match(sandboxClash.err, new RegExp(`Port ${port} is already in use, so the sandbox cannot listen on it\\. Pick another with --sandbox-port N`));
+      const gatewayClash = await cli(['up', '--port', port, '--sandbox-port', '0'], { ONBEHALF_LOG_LEVEL: 'silent' });
+      assert.equal(gatewayClash.code, 2);
+      assert.match(gatewayClash.err, /so the gateway cannot listen on it\. Pick another with --port N \(or ONBEHALF_PORT=N\)/);
+      const serveClash = await cli(['serve'], { ONBEHALF_LOG_LEVEL: 'silent', ONBEHALF_PORT: port });
+      assert.equal(serveClash.code, 2);
+      assert.match(serveClash.err, /--port N \(or ONBEHALF_PORT=N\)/);
+      const sandboxAlone = await cli(['sandbox', '--port', port]);
+      assert.equal(sandboxAlone.code, 2);
+      assert.match(sandboxAlone.err, /so the sandbox cannot listen on it\. Pick another with --port N/);
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
+  });
+
   test('up starts a sandbox only when nothing points at Atlassian', () => {
     const at = (env: Record<string, string>) => startsSandbox(loadConfig(env, {}, '/srv'));
     assert.equal(at({}), true);

@@ -6,6 +6,7 @@ import { keepDemoKey } from '../demo-api-key.js';
 import { DEFAULT_ACCOUNTS, startSandboxServer } from '../../sandbox/index.js';
 import { CONFIG_OPTIONS, CONFIG_OPTIONS_HELP, SERVER_OPTIONS, SERVER_OPTIONS_HELP, type Command, type CommandContext } from '../command.js';
 import { configFromArgs } from '../config-from-args.js';
+import { explainPortInUse } from '../explain-port-in-use.js';
 import { freePort } from '../free-port.js';
 import { parsePort } from '../parse-port.js';
 
@@ -35,7 +36,7 @@ function consoleLines(gateway: Gateway, url: string, secretSource: string | null
 async function runGatewayAlone(ctx: CommandContext, config: Config): Promise<number> {
   const gateway = await createGateway(config);
   try {
-    const { url } = await gateway.listen();
+    const { url } = await explainPortInUse({ what: 'the gateway', port: config.server.port, flag: '--port', env: 'ONBEHALF_PORT' }, () => gateway.listen());
     const lines = [
       '',
       `onbehalf is running against ${config.atlassian.sandboxUrl ? `the sandbox at ${config.atlassian.sandboxUrl}` : 'Atlassian Cloud'} (no sandbox started).`,
@@ -80,7 +81,8 @@ export const upCommand: Command = {
     // The tour is what a newcomer reads: keep request logs from scrolling it away unless asked for.
     const quietLogs = ctx.env['ONBEHALF_LOG_LEVEL'] === undefined && ctx.values['log-level'] === undefined;
     if (quietLogs) ctx = { ...ctx, env: { ...ctx.env, ONBEHALF_LOG_LEVEL: 'warn' } };
-    const sandbox = await startSandboxServer({ port: parsePort(ctx.values['sandbox-port'], 4100, '--sandbox-port') });
+    const sandboxPort = parsePort(ctx.values['sandbox-port'], 4100, '--sandbox-port');
+    const sandbox = await explainPortInUse({ what: 'the sandbox', port: sandboxPort, flag: '--sandbox-port' }, () => startSandboxServer({ port: sandboxPort }));
     let gateway: Awaited<ReturnType<typeof createGateway>> | undefined;
     try {
       const probe = configFromArgs(ctx, { sandboxUrl: sandbox.url });
@@ -88,7 +90,8 @@ export const upCommand: Command = {
       const port = probe.server.port === 0 ? await freePort(probe.server.host) : probe.server.port;
       const config = configFromArgs(ctx, { sandboxUrl: sandbox.url, port: String(port) });
       gateway = await createGateway(config);
-      const { url } = await gateway.listen();
+      const started = gateway;
+      const { url } = await explainPortInUse({ what: 'the gateway', port, flag: '--port', env: 'ONBEHALF_PORT' }, () => started.listen());
       const discovery = sandbox.sandbox.control.discovery();
       const site = discovery.sites[0];
       const installed = site ? await sandbox.sandbox.control.installApp(site.key, `${config.server.baseUrl}/atlassian-connect.json`) : undefined;
