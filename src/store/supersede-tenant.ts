@@ -1,5 +1,13 @@
 import type { Store } from './create-store.js';
-import type { Tenant } from './tenants-repo.js';
+import type { TenantRoute } from './schema.js';
+
+/** The parts of the old install this needs (not the Tenant type: tenants-repo imports this file). */
+export interface SupersededTenant {
+  id: string;
+  route: TenantRoute;
+  appKey: string;
+  tenantKey: string;
+}
 
 export interface SupersededCounts {
   links: number;
@@ -13,7 +21,7 @@ export interface SupersededCounts {
  * secret. Unlike a purge nothing of the site is touched: its link sessions, known accounts and policy
  * belong to the site, which is still installed.
  */
-export async function supersedeTenant(store: Store, old: Tenant, successorId: string): Promise<SupersededCounts> {
+export async function supersedeTenant(store: Store, old: SupersededTenant, successorId: string): Promise<SupersededCounts> {
   return store.db.transaction().execute(async (tx) => {
     const links = await tx.updateTable('links').set({ tenant_id: successorId }).where('tenant_id', '=', old.id).executeTakeFirst();
     const tokens = await tx
