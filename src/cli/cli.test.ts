@@ -16,6 +16,7 @@ import { DEFAULT_ACCOUNTS } from '../sandbox/index.js';
 import { createConsoleAgent } from '../../test/support/console-agent.js';
 import { createUserAgent, parseHostPage } from '../../test/support/user-agent.js';
 import { startsSandbox } from './commands/up.js';
+import { freePort } from './free-port.js';
 import { runCli } from './run-cli.js';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
@@ -63,8 +64,11 @@ describe('onbehalf CLI', () => {
     let stop!: (s: string) => void;
     const out: string[] = [];
     const dir = mkdtempSync(join(tmpdir(), 'onbehalf-up-'));
-    const running = runCli(['up', '--port', '0', '--sandbox-port', '0'], {
-      env: { ONBEHALF_LOG_LEVEL: 'silent' },
+    // A fixed port, as `npm start` has (4000): the token line then configures the very same gateway URL and
+    // 3LO client as the running gateway did, which is what made the sandbox answer 409 (issue 15).
+    const env = { ONBEHALF_LOG_LEVEL: 'silent', ONBEHALF_PORT: String(await freePort('127.0.0.1')) };
+    const running = runCli(['up', '--sandbox-port', '0'], {
+      env,
       cwd: dir,
       out: (l) => out.push(l),
       err: () => {},
@@ -82,8 +86,9 @@ describe('onbehalf CLI', () => {
     const tokenLine = /npm run -s onbehalf -- (token .+)$/m.exec(text)?.[1];
     assert.ok(tokenLine, 'the tour shows the token command');
     const tokenOut: string[] = [];
-    const tokenCode = await runCli(tokenLine.split(' '), { env: { ONBEHALF_LOG_LEVEL: 'silent' }, cwd: dir, out: (l) => tokenOut.push(l), err: () => {}, stopSignal: new Promise(() => {}) });
-    assert.equal(tokenCode, 0);
+    const tokenErr: string[] = [];
+    const tokenCode = await runCli(tokenLine.split(' '), { env, cwd: dir, out: (l) => tokenOut.push(l), err: (l) => tokenErr.push(l), stopSignal: new Promise(() => {}) });
+    assert.equal(tokenCode, 0, tokenErr.join("\n"));
     const minted = JSON.parse(tokenOut[0] ?? '') as { accessToken: string; apiBaseUrl: string; route: string };
     assert.equal(minted.route, 'connect');
     const page = await fetch(`${minted.apiBaseUrl}/api/v2/pages`, {
