@@ -88,7 +88,7 @@ describe('onbehalf CLI', () => {
     const tokenOut: string[] = [];
     const tokenErr: string[] = [];
     const tokenCode = await runCli(tokenLine.split(' '), { env, cwd: dir, out: (l) => tokenOut.push(l), err: (l) => tokenErr.push(l), stopSignal: new Promise(() => {}) });
-    assert.equal(tokenCode, 0, tokenErr.join("\n"));
+    assert.equal(tokenCode, 0, tokenErr.join('\n'));
     const minted = JSON.parse(tokenOut[0] ?? '') as { accessToken: string; apiBaseUrl: string; route: string };
     assert.equal(minted.route, 'connect');
     const page = await fetch(`${minted.apiBaseUrl}/api/v2/pages`, {
