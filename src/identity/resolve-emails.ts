@@ -1,6 +1,7 @@
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ConnectActAs } from '../broker/connect-act-as.js';
+import type { Link } from '../store/links-repo.js';
 import type { Repositories } from '../store/repositories.js';
 import { findTenant } from '../tenants/find-tenant.js';
 import type { LinkSessions } from './link-sessions.js';
@@ -11,7 +12,7 @@ export interface ResolveInput {
 }
 
 export type Resolution =
-  | { email: string; status: 'resolved'; accountId: string; via: 'oauth_me' | 'email_api'; externalUserId: string | null }
+  | { email: string; status: 'resolved'; accountId: string; via: 'oauth_me' | 'email_api' | 'link'; externalUserId: string | null }
   | { email: string; status: 'unresolved'; reason: string; linkUrl: string | null; linkSessionId: string | null };
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
@@ -32,7 +33,15 @@ export function createEmailResolver(deps: { repos: Repositories; actAs: ConnectA
     const tenant = await findTenant(deps.repos, input.site, { route: 'connect', appKey: deps.appKey });
     const cloudId = tenant.cloudId;
     if (!cloudId) throw new GatewayError('ATLASSIAN_UNAVAILABLE', `The cloud id of ${tenant.baseUrl} is not known yet.`);
-    const wanted = new Set(input.users.map((u) => u.email.toLowerCase()));
+    // A user you named who is already linked here is answered with that link, whatever the email evidence
+    // says: a new link session would only ask them to link again (and the email API need not be asked).
+    const linkedUsers = new Map<string, Link>();
+    for (const u of input.users) {
+      if (!u.externalUserId || linkedUsers.has(u.externalUserId)) continue;
+      const link = await deps.repos.links.liveForUser(cloudId, u.externalUserId);
+      if (link?.status === 'linked') linkedUsers.set(u.externalUserId, link);
+    }
+    const wanted = new Set(input.users.filter((u) => !(u.externalUserId && linkedUsers.has(u.externalUserId))).map((u) => u.email.toLowerCase()));
     const found = new Map<string, { accountId: string; via: 'oauth_me' | 'email_api' }>();
 
     // 1. Emails verified by a 3LO /me for users linked on this site.
@@ -68,6 +77,11 @@ export function createEmailResolver(deps: { repos: Repositories; actAs: ConnectA
 
     const out: Resolution[] = [];
     for (const u of input.users) {
+      const linked = u.externalUserId ? linkedUsers.get(u.externalUserId) : undefined;
+      if (linked) {
+        out.push({ email: u.email, status: 'resolved', accountId: linked.accountId, via: 'link', externalUserId: linked.externalUserId });
+        continue;
+      }
       const hit = found.get(u.email.toLowerCase());
       if (hit) {
         const link = await deps.repos.links.liveForAccount(cloudId, hit.accountId);

@@ -35,6 +35,8 @@ export interface LinkSessionsRepo {
    */
   transition(id: string, from: LinkSessionStatus[], patch: Partial<Pick<LinkSessionsTable, 'status' | 'link_id' | 'completion_code_hash' | 'oauth_state_hash' | 'expires_at' | 'used_at' | 'completed_at' | 'cloud_id' | 'pending_account_id' | 'pending_data'>>): Promise<boolean>;
   list(q?: { externalUserId?: string; status?: LinkSessionStatus; route?: 'connect' | 'oauth'; limit?: number; offset?: number }): Promise<LinkSession[]>;
+  /** Sessions still `pending_confirmation` whose completion code lapsed at or before `now`. */
+  staleClaims(now: number): Promise<LinkSession[]>;
   /** Deletes sessions that expired before `before` (whatever their outcome); returns how many. */
   deleteExpired(before: number): Promise<number>;
 }
@@ -69,6 +71,9 @@ export function createLinkSessionsRepo(deps: { store: Store; clock: Clock }): Li
     async deleteExpired(before) {
       const r = await db.deleteFrom('link_sessions').where('expires_at', '<', before).executeTakeFirst();
       return Number(r.numDeletedRows);
+    },
+    async staleClaims(now) {
+      return (await select().where('status', '=', 'pending_confirmation').where('expires_at', '<=', now).limit(1000).execute()).map(toSession);
     },
     async list(q = {}) {
       let s = select().orderBy('created_at', 'desc').orderBy('id').limit(Math.min(q.limit ?? 100, 1000));

@@ -4,6 +4,7 @@ import { createApiKeysRepo, type ApiKeysRepo } from './api-keys-repo.js';
 import { createAuditRepo, type AuditRepo } from './audit-repo.js';
 import type { Store } from './create-store.js';
 import { createEventsRepo, type EventsRepo } from './events-repo.js';
+import { withClaimExpiry } from './claim-expiry.js';
 import { trackChanges } from './hot-reads.js';
 import { createLinkSessionsRepo, type LinkSessionsRepo } from './link-sessions-repo.js';
 import { createLinksRepo, type LinksRepo } from './links-repo.js';
@@ -33,7 +34,8 @@ export interface Repositories {
 }
 
 export function createRepositories(deps: { store: Store; box: SecretBox; clock: Clock }): Repositories {
-  return trackChanges({
+  // Claim expiry goes outside so its own writes (lapsed claims ending) count as changes for the hot reads.
+  return withClaimExpiry(trackChanges({
     tenants: createTenantsRepo(deps),
     tokens: createTokensRepo(deps),
     oauthApps: createOauthAppsRepo(deps),
@@ -47,5 +49,5 @@ export function createRepositories(deps: { store: Store; box: SecretBox; clock: 
     adminSessions: createAdminSessionsRepo(deps),
     tokenMints: createTokenMintsRepo(deps),
     webhookReplays: createWebhookReplaysRepo(deps),
-  });
+  }), deps.clock);
 }

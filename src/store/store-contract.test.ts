@@ -104,6 +104,26 @@ for (const backend of backends) {
         assert.equal(await t.repos.tenants.find('connect', 'other-app', 'client-1'), undefined, 'the app is part of the identity');
       });
 
+      test('tenants: supersede moves the links to the successor and drops the old record and its tokens only', async () => {
+        const old = await t.repos.tenants.upsert({ route: 'connect', appKey: 'sup-app', tenantKey: 'ck-old', baseUrl: 'https://sup.example/wiki', cloudId: 'cloud-sup', sharedSecret: 's-old' });
+        t.clock.advance(1000);
+        const successor = await t.repos.tenants.upsert({ route: 'connect', appKey: 'sup-app', tenantKey: 'ck-new', baseUrl: 'https://sup.example/wiki', cloudId: 'cloud-sup', sharedSecret: 's-new' });
+        const link = await t.repos.links.create({ externalUserId: 'sup-u1', cloudId: 'cloud-sup', accountId: 'sup-acc-1', route: 'connect', scopes: ['READ'], status: 'linked', evidence: {}, tenantId: old.id });
+        const token = (tenantKey: string) => ({ route: 'connect' as const, appKey: 'sup-app', tenantKey, accountId: 'sup-acc-1', kind: 'access' as const, scopeKey: 'read' });
+        await t.repos.tokens.put(token('ck-old'), { token: 'at-old', expiresAt: null });
+        await t.repos.tokens.put(token('ck-new'), { token: 'at-new', expiresAt: null });
+
+        assert.deepEqual(await t.repos.tenants.supersede(old, successor.id), { links: 1, tokens: 1 });
+        assert.equal(await t.repos.tenants.get(old.id), undefined);
+        assert.equal((await t.repos.links.get(link.id))?.tenantId, successor.id);
+        assert.equal((await t.repos.links.get(link.id))?.status, 'linked');
+        assert.equal(await t.repos.tokens.get(token('ck-old')), undefined);
+        assert.equal((await t.repos.tokens.get(token('ck-new')))?.token, 'at-new');
+        assert.equal(await t.repos.tenants.sharedSecret(successor.id), 's-new');
+        // Leave no live link behind: later tests in this store count them.
+        await t.store.db.deleteFrom('links').where('id', '=', link.id).execute();
+      });
+
       test('tokens: every tenant dimension is part of the key, and writes can compare-and-set', async () => {
         const key = { route: 'oauth' as const, appKey: 'cid', tenantKey: '', accountId: 'acc-1', kind: 'refresh' as const, scopeKey: 'read' };
         assert.equal(await t.repos.tokens.put(key, { token: 'rt-1', expiresAt: null }), true);

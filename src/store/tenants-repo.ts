@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Store } from './create-store.js';
 import { newId } from './ids.js';
 import { purgeTenant, type PurgedCounts } from './purge-tenant.js';
+import { supersedeTenant, type SupersededCounts } from './supersede-tenant.js';
 import type { SecretBox } from './secret-box.js';
 import { secretContext, type TenantRoute, type TenantStatus, type TenantsTable } from './schema.js';
 
@@ -61,6 +62,8 @@ export interface TenantsRepo {
   sharedSecret(id: string): Promise<string | undefined>;
   /** Deletes the tenant with its tokens, links, link sessions and (when no other install serves the site) its known accounts and policy. */
   purge(tenant: Tenant): Promise<PurgedCounts>;
+  /** Replaces an older install of the same app on the same site by `successorId`: links move, the old record and its tokens go. */
+  supersede(old: Tenant, successorId: string): Promise<SupersededCounts>;
 }
 
 const SECRET = { table: 'tenants', column: 'shared_secret' } as const;
@@ -161,6 +164,9 @@ export function createTenantsRepo(deps: { store: Store; box: SecretBox; clock: C
     },
     purge(tenant) {
       return purgeTenant(deps.store, tenant, deps.clock.now());
+    },
+    supersede(old, successorId) {
+      return supersedeTenant(deps.store, old, successorId);
     },
   };
   return repo;

@@ -108,6 +108,29 @@ export function createConnectLifecycle(deps: ConnectLifecycleDeps, options: Conn
     return tenant;
   }
 
+  /**
+   * Atlassian keeps one clientKey per app and site, so a second clientKey for the same site means the old
+   * install is gone for good (a site restored elsewhere, an emulator restarted without its state). Left in
+   * place, two active installs of one app on one site make every link page ask "which site?" and list the
+   * same site twice. The newer install takes over: the older ones are folded into it, links kept.
+   */
+  async function supersedeOlderInstalls(current: Tenant): Promise<void> {
+    const sameSite = (t: Tenant) => (t.cloudId !== null && current.cloudId !== null ? t.cloudId === current.cloudId : t.baseUrl === current.baseUrl);
+    const older = (await deps.repos.tenants.list()).filter((t) => t.route === 'connect' && t.appKey === appKey && t.id !== current.id && sameSite(t));
+    for (const old of older) {
+      const moved = await deps.repos.tenants.supersede(old, current.id);
+      deps.onTenantGone(old);
+      await deps.repos.audit.append({
+        action: 'tenant.superseded',
+        actorType: 'app',
+        actorId: current.tenantKey,
+        cloudId: current.cloudId ?? old.cloudId,
+        route: 'connect',
+        data: { previousClientKey: old.tenantKey, previousStatus: old.status, baseUrl: current.baseUrl, linksMoved: moved.links },
+      });
+    }
+  }
+
   return {
     async installed(req) {
       const payload = parsePayload(req.body, true);
@@ -131,7 +154,9 @@ export function createConnectLifecycle(deps: ConnectLifecycleDeps, options: Conn
       await deps.repos.audit.append({ action: previous ? 'tenant.reinstalled' : 'tenant.installed', actorType: 'app', actorId: clientKey, cloudId: tenant.cloudId, route: 'connect', data: { baseUrl: tenant.baseUrl } });
       // Without it the install still stands; the cloud id is looked up again when it is first needed.
       await ensureCloudId(deps, tenant);
-      return (await deps.repos.tenants.get(tenant.id)) ?? tenant;
+      const current = (await deps.repos.tenants.get(tenant.id)) ?? tenant;
+      await supersedeOlderInstalls(current);
+      return current;
     },
 
     async uninstalled(req) {

@@ -53,3 +53,15 @@ test('the TypeScript examples in docs/api.md type-check against the real exports
   const bad = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8' });
   assert.match(`${bad.stdout}`, /example-1\.ts.*error TS/);
 });
+
+test('the confluence.js example in docs/api.md builds a host that reaches the API base of every kind of site', () => {
+  // confluence.js sends every call to `${host}/wiki/rest/...` (BaseClient's urlSuffix). Issue 15: the doc
+  // used the origin of apiBaseUrl, which loses the sandbox's /s/<site> prefix and the 3LO /ex/... one.
+  const doc = readFileSync(join(root, 'docs/api.md'), 'utf8');
+  const expr = /new ConfluenceClient\(\{ host: (.+?), authentication:/.exec(doc)?.[1];
+  assert.ok(expr, 'docs/api.md has the confluence.js example');
+  const hostFor = new Function('t', `return ${expr};`) as (t: { apiBaseUrl: string }) => string;
+  for (const apiBaseUrl of ['http://127.0.0.1:4100/s/acme/wiki', 'https://acme.atlassian.net/wiki', 'https://api.atlassian.com/ex/confluence/a1c0e000-0000-4000-8000-000000000001/wiki']) {
+    assert.equal(`${hostFor({ apiBaseUrl })}/wiki/rest/api/user/current`, `${apiBaseUrl}/rest/api/user/current`, apiBaseUrl);
+  }
+});

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -147,6 +148,37 @@ describe('act-as API over real HTTP against the sandbox', () => {
       const body = (await res.json()) as { error?: { code: string } };
       assert.ok(body.error, `${path}: a gateway refusal, not a proxied answer`);
       assert.equal(res.headers.get('x-onbehalf-upstream'), null);
+    }
+  });
+
+  test('dot segments in the proxy path are refused, never resolved into another site (issue 15: served as globex)', async () => {
+    const globex = await sandbox.sandbox.control.installApp('globex', `${gatewayUrl}/atlassian-connect.json`);
+    assert.ok(globex.ok);
+    const { secret } = await gateway.repos.apiKeys.create({ name: 'dot-segments' });
+    // node:http given a `path` sends it exactly as written; fetch, browsers (and node:http given a URL) resolve the dots first.
+    const rawGet = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const { hostname, port } = new URL(gatewayUrl);
+        const req = httpRequest({ hostname, port, path, headers: { Authorization: `Bearer ${secret}` }, timeout: 10_000 }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('timeout', () => req.destroy(new Error(`timed out: ${path}`)));
+        req.on('error', reject);
+        req.end();
+      });
+    for (const path of [
+      '/v1/act/u-alice/acme/api/v2/spaces/../../../../globex/wiki/api/v2/spaces',
+      '/v1/act/u-alice/acme/api/v2/spaces/%2e%2E/%2e./../../globex/wiki/api/v2/spaces',
+      '/v1/act/u-alice/acme/./api/v2/spaces',
+      '/v1/links/../act/u-alice/globex/api/v2/spaces',
+    ]) {
+      const res = await rawGet(path);
+      assert.equal(res.status, 403, `${path} -> ${res.status} ${res.body}`);
+      const body = JSON.parse(res.body) as { error: { code: string; details?: { reason?: string } } };
+      assert.equal(body.error.details?.reason, 'dot_segment', path);
     }
   });
 });

@@ -74,6 +74,23 @@ describe('linking through Atlassian sign-in (OAuth 2.0 3LO), in process', () => 
     assert.equal(replay.status, 400);
   });
 
+  test('a session without a return URL is no dead end: it links at consent, says so, and leaves no claim behind (issue 15)', async () => {
+    const s = await w.gateway.linking.sessions.start({ externalUserId: 'crm-frank-noreturn', route: 'oauth', cloudId: globex });
+    const { res } = await consent(DEFAULT_ACCOUNTS.bob, s.url, 'accept');
+    const html = await res.text();
+    assert.equal(res.status, 200, html);
+    assert.match(html, /Your account is connected/);
+    assert.doesNotMatch(html, /Almost done/);
+    assert.equal((await w.gateway.linking.sessions.get(s.id))?.status, 'linked');
+    const links = await w.gateway.repos.links.list({ externalUserId: 'crm-frank-noreturn' });
+    assert.deepEqual(links.map((l) => l.status), ['linked']);
+    const audit = await w.gateway.repos.audit.query({ action: 'link_session.created', externalUserId: 'crm-frank-noreturn' });
+    assert.equal(audit[0]?.reason, 'no_return_url', 'the audit log says why the guard was off');
+    assert.equal((await w.gateway.repos.links.countByStatus())['pending_confirmation'] ?? 0, 0);
+    // Leave Bob free for the tests after this one.
+    await w.gateway.linking.links.revoke({ linkId: links[0]?.id ?? '', actorType: 'system' });
+  });
+
   test('a 3LO consent over a live Connect-era link moves it onto the 3LO route (no revocation needed)', async () => {
     const mapped = await w.gateway.linking.links.adminMap({ cloudId: acme, accountId: DEFAULT_ACCOUNTS.dave, externalUserId: 'crm-dave-migrating', adminId: 'admin-1', adminKind: 'console' });
     assert.equal(mapped.route, 'admin');

@@ -50,6 +50,25 @@ describe('resolve emails to accounts, from evidence only', () => {
     }
   });
 
+  test('a named user who is already linked is answered with that link: no email_api_not_approved, no new link session (issue 15)', async () => {
+    const { w, cloudId } = await world({});
+    try {
+      const link = await w.gateway.repos.links.create({ externalUserId: 'crm-alice', cloudId, accountId: DEFAULT_ACCOUNTS.alice, route: 'connect', scopes: ['READ'], status: 'linked', evidence: { kind: 'connect_consent' } });
+      const calls = () => w.sandbox.control.counters.total('api_call');
+      const before = calls();
+      const out = await w.gateway.linking.resolveEmails({ site: 'acme', users: [{ email: 'alice@acme.example', externalUserId: 'crm-alice' }] });
+      assert.deepEqual(out[0], { email: 'alice@acme.example', status: 'resolved', accountId: link.accountId, via: 'link', externalUserId: 'crm-alice' });
+      assert.deepEqual(await w.gateway.repos.linkSessions.list({ externalUserId: 'crm-alice' }), [], 'no link session was opened');
+      assert.equal(calls(), before, 'the email API was not asked');
+      // Someone not linked in the same request is still handled as before.
+      const mixed = await w.gateway.linking.resolveEmails({ site: 'acme', users: [{ email: 'alice@acme.example', externalUserId: 'crm-alice' }, { email: 'bob@acme.example', externalUserId: 'crm-bob' }] });
+      assert.equal(mixed[0]?.status, 'resolved');
+      assert.ok(mixed[1]?.status === 'unresolved' && mixed[1].reason === 'email_api_not_approved' && mixed[1].linkUrl);
+    } finally {
+      await w.close();
+    }
+  });
+
   test('a 3LO-verified email of a linked user resolves without the email API', async () => {
     const { w, cloudId } = await world({});
     try {

@@ -14,9 +14,9 @@ export interface ConformanceFile {
   tests: ConformanceVector[];
 }
 
-/** Reads shared/conformance/jwt-signed-urls.json, resolved from this file's URL (never copied). */
+/** Reads the official vectors kept unchanged in test/conformance/ (their source is named in its README). */
 export function loadConformanceVectors(): ConformanceFile {
-  const url = new URL('../../../../shared/conformance/jwt-signed-urls.json', import.meta.url);
+  const url = new URL('../../../test/conformance/jwt-signed-urls.json', import.meta.url);
   const raw = JSON.parse(readFileSync(url, 'utf8')) as {
     secret: string;
     comment: string;

@@ -1,5 +1,6 @@
 import { runSandboxCommand } from '../../sandbox/index.js';
 import type { Command } from '../command.js';
+import { explainPortInUse } from '../explain-port-in-use.js';
 import { parsePort } from '../parse-port.js';
 
 export const sandboxCommand: Command = {
@@ -18,7 +19,7 @@ until Ctrl-C. See docs/sandbox.md for the endpoints and the control API.`,
     const seedPath = typeof ctx.values['seed'] === 'string' ? ctx.values['seed'] : undefined;
     const host = typeof ctx.values['host'] === 'string' ? ctx.values['host'] : '127.0.0.1';
     // The sandbox owns its ready line; the CLI owns argv and signals.
-    const server = await runSandboxCommand({ port, host, ...(seedPath ? { seedPath } : {}), write: (line) => ctx.out(line.trimEnd()) });
+    const server = await explainPortInUse({ what: 'the sandbox', port, flag: '--port' }, () => runSandboxCommand({ port, host, ...(seedPath ? { seedPath } : {}), write: (line) => ctx.out(line.trimEnd()) }));
     await ctx.stopSignal;
     await server.close();
     return 0;

@@ -1,6 +1,7 @@
 import { createGateway } from '../../gateway.js';
 import { CONFIG_OPTIONS, CONFIG_OPTIONS_HELP, SERVER_OPTIONS, SERVER_OPTIONS_HELP, type Command } from '../command.js';
 import { configFromArgs } from '../config-from-args.js';
+import { explainPortInUse } from '../explain-port-in-use.js';
 
 export const serveCommand: Command = {
   name: ['serve'],
@@ -11,7 +12,13 @@ export const serveCommand: Command = {
   async run(ctx) {
     const config = configFromArgs(ctx);
     const gateway = await createGateway(config, { migrate: ctx.values['no-migrate'] !== true });
-    const { url } = await gateway.listen();
+    let url: string;
+    try {
+      ({ url } = await explainPortInUse({ what: 'the gateway', port: config.server.port, flag: '--port', env: 'ONBEHALF_PORT' }, () => gateway.listen()));
+    } catch (e) {
+      await gateway.close();
+      throw e;
+    }
     gateway.logger.info({ url, store: gateway.store.description }, `onbehalf gateway listening on ${url}`);
     ctx.out(JSON.stringify({ url }));
     const signal = await ctx.stopSignal;

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import type { Config } from '../../config.js';
 import { createGateway, type Gateway } from '../../gateway.js';
-import type { Repositories } from '../../store/repositories.js';
 import { ensureAdminSecretFile } from '../admin-secret-file.js';
+import { keepDemoKey } from '../demo-api-key.js';
 import { DEFAULT_ACCOUNTS, startSandboxServer } from '../../sandbox/index.js';
 import { CONFIG_OPTIONS, CONFIG_OPTIONS_HELP, SERVER_OPTIONS, SERVER_OPTIONS_HELP, type Command, type CommandContext } from '../command.js';
 import { configFromArgs } from '../config-from-args.js';
+import { explainPortInUse } from '../explain-port-in-use.js';
 import { freePort } from '../free-port.js';
 import { parsePort } from '../parse-port.js';
 
@@ -23,17 +24,6 @@ export function startsSandbox(config: Config): boolean {
   );
 }
 
-/** The demo key's name; earlier versions named each run's key `demo-<time>`. */
-const DEMO_KEY = 'npm-start-demo';
-
-/** One live demo key at a time: its secret cannot be shown again, so the previous ones are revoked. */
-async function freshDemoKey(repos: Repositories): Promise<string> {
-  for (const k of await repos.apiKeys.list()) {
-    if (k.name === DEMO_KEY || /^demo-\d{4}-\d{2}-\d{2}-/.test(k.name)) await repos.apiKeys.revoke(k.id);
-  }
-  return (await repos.apiKeys.create({ name: DEMO_KEY })).secret;
-}
-
 function consoleLines(gateway: Gateway, url: string, secretSource: string | null): string[] {
   if (gateway.config.admin.secret === null) return [`  Admin       off: set ONBEHALF_ADMIN_SECRET (32+ characters) to turn on ${url}/admin`];
   return [
@@ -46,7 +36,7 @@ function consoleLines(gateway: Gateway, url: string, secretSource: string | null
 async function runGatewayAlone(ctx: CommandContext, config: Config): Promise<number> {
   const gateway = await createGateway(config);
   try {
-    const { url } = await gateway.listen();
+    const { url } = await explainPortInUse({ what: 'the gateway', port: config.server.port, flag: '--port', env: 'ONBEHALF_PORT' }, () => gateway.listen());
     const lines = [
       '',
       `onbehalf is running against ${config.atlassian.sandboxUrl ? `the sandbox at ${config.atlassian.sandboxUrl}` : 'Atlassian Cloud'} (no sandbox started).`,
@@ -91,7 +81,8 @@ export const upCommand: Command = {
     // The tour is what a newcomer reads: keep request logs from scrolling it away unless asked for.
     const quietLogs = ctx.env['ONBEHALF_LOG_LEVEL'] === undefined && ctx.values['log-level'] === undefined;
     if (quietLogs) ctx = { ...ctx, env: { ...ctx.env, ONBEHALF_LOG_LEVEL: 'warn' } };
-    const sandbox = await startSandboxServer({ port: parsePort(ctx.values['sandbox-port'], 4100, '--sandbox-port') });
+    const sandboxPort = parsePort(ctx.values['sandbox-port'], 4100, '--sandbox-port');
+    const sandbox = await explainPortInUse({ what: 'the sandbox', port: sandboxPort, flag: '--sandbox-port' }, () => startSandboxServer({ port: sandboxPort }));
     let gateway: Awaited<ReturnType<typeof createGateway>> | undefined;
     try {
       const probe = configFromArgs(ctx, { sandboxUrl: sandbox.url });
@@ -99,7 +90,8 @@ export const upCommand: Command = {
       const port = probe.server.port === 0 ? await freePort(probe.server.host) : probe.server.port;
       const config = configFromArgs(ctx, { sandboxUrl: sandbox.url, port: String(port) });
       gateway = await createGateway(config);
-      const { url } = await gateway.listen();
+      const started = gateway;
+      const { url } = await explainPortInUse({ what: 'the gateway', port, flag: '--port', env: 'ONBEHALF_PORT' }, () => started.listen());
       const discovery = sandbox.sandbox.control.discovery();
       const site = discovery.sites[0];
       const installed = site ? await sandbox.sandbox.control.installApp(site.key, `${config.server.baseUrl}/atlassian-connect.json`) : undefined;
@@ -122,17 +114,27 @@ export const upCommand: Command = {
       const alice = discovery.users.find((u) => u.accountId === DEFAULT_ACCOUNTS.alice);
       if (installed?.ok && site) {
         lines.push(`  The gateway is installed as a Connect app on "${site.key}" (signed install, secret sealed in the store).`);
-        const secret = await freshDemoKey(gateway.repos);
-        // A demo session without the confirmation step, so one click links; real apps keep the guard on.
-        const session = await gateway.linking.sessions.start({ externalUserId: 'demo-alice', route: 'connect', cloudId: site.cloudId, requireConfirmation: false, ttlMs: 3_600_000 });
+        const keyFile = join(config.dataDir, 'demo-api-key');
+        const { secret, reused } = await keepDemoKey(gateway.repos, keyFile);
+        // The tour says what is already done: a restart must not ask for a link that exists.
+        const linked = await gateway.repos.links.liveForUser(site.cloudId, 'demo-alice');
+        if (linked?.status === 'linked') {
+          const who = discovery.users.find((u) => u.accountId === linked.accountId)?.displayName ?? linked.accountId;
+          lines.push('', `  1. Done: demo-alice is linked to ${who}'s account (since ${new Date(linked.verifiedAt ?? linked.createdAt).toISOString()}).`, `     To link again, revoke it in the console (Users & links) and restart.`);
+        } else {
+          // A demo session without the confirmation step, so one click links; real apps keep the guard on.
+          const session = await gateway.linking.sessions.start({ externalUserId: 'demo-alice', route: 'connect', cloudId: site.cloudId, requireConfirmation: false, ttlMs: 3_600_000 });
+          lines.push(
+            '',
+            `  1. Link your demo user "demo-alice" to ${alice?.displayName ?? 'Alice'}'s Atlassian account:`,
+            `     sign in at ${sandbox.url}/login as ${alice?.displayName ?? 'Alice Admin'}, then open`,
+            `     ${session.url}`,
+            `     and click Allow (valid for an hour).`,
+          );
+        }
         lines.push(
           '',
-          `  1. Link your demo user "demo-alice" to ${alice?.displayName ?? 'Alice'}'s Atlassian account:`,
-          `     sign in at ${sandbox.url}/login as ${alice?.displayName ?? 'Alice Admin'}, then open`,
-          `     ${session.url}`,
-          `     and click Allow (valid for an hour).`,
-          '',
-          `  2. Create a page as demo-alice through the proxy (API key, shown once: ${secret}):`,
+          `  2. Create a page as demo-alice through the proxy (API key ${secret}, kept in ${keyFile}${reused ? ', the same as last run' : ''}):`,
           `     curl -X POST -H "Authorization: Bearer ${secret}" -H "Content-Type: application/json" \\`,
           `       -d '{"spaceId":"65537","title":"Hello from onbehalf","body":{"representation":"storage","value":"<p>hi</p>"}}' \\`,
           `       ${url}/v1/act/demo-alice/${site.key}/api/v2/pages`,

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { importSPKI, jwtVerify, decodeProtectedHeader } from 'jose';
 import { createManualClock } from '../../clock.js';
 import { createSandbox } from '../create-sandbox.js';
+import { clientKeyFor } from './client-key-for.js';
 import { createInstallKeys } from './create-install-keys.js';
 
 const keys = createInstallKeys();
@@ -100,6 +101,20 @@ describe('Connect install (signed-install RS256)', () => {
     assert.ok(a.ok && b.ok);
     assert.equal(a.install.clientKey, b.install.clientKey);
     assert.notEqual(a.install.sharedSecret, b.install.sharedSecret);
+  });
+  test('the clientKey is stable per app and site across sandbox restarts (issue 15: it was random per start)', async () => {
+    // Two sandboxes with no shared state stand for one sandbox before and after a restart.
+    const before = setup();
+    const after = setup();
+    const a = await before.sandbox.control.installApp('acme', before.testApp.descriptorUrl);
+    const b = await after.sandbox.control.installApp('acme', after.testApp.descriptorUrl);
+    const otherSite = await after.sandbox.control.installApp('globex', after.testApp.descriptorUrl);
+    assert.ok(a.ok && b.ok && otherSite.ok);
+    assert.equal(a.install.clientKey, b.install.clientKey);
+    assert.notEqual(a.install.sharedSecret, b.install.sharedSecret);
+    assert.notEqual(otherSite.install.clientKey, a.install.clientKey);
+    assert.match(a.install.clientKey, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.notEqual(clientKeyFor('a1c0e000-0000-4000-8000-000000000001', 'com.example.other'), a.install.clientKey);
   });
   test('no ACT_AS_USER scope: no oauthClientId in the payload', async () => {
     const { sandbox, testApp } = setup({ scopes: ['READ'] });

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { SandboxDeps } from '../sandbox-deps.js';
 import type { ConnectInstall, InstallMode } from '../state/types.js';
+import { clientKeyFor } from './client-key-for.js';
 import { parseDescriptor } from './descriptor-schema.js';
 import { sendLifecycle } from './send-lifecycle.js';
 
@@ -53,7 +54,7 @@ export async function installApp(deps: SandboxDeps, input: InstallAppInput): Pro
   const candidate: ConnectInstall = {
     siteKey: site.key,
     appKey: descriptor.key,
-    clientKey: existing?.clientKey ?? randomUUID(),
+    clientKey: existing?.clientKey ?? clientKeyFor(site.cloudId, descriptor.key),
     // Signed installs get a fresh secret each time [I]; legacy re-installs keep the old one (§2.4).
     sharedSecret: mode === 'legacy' && existing ? existing.sharedSecret : randomBytes(32).toString('base64url'),
     oauthClientId: wantsOauth ? (existing?.oauthClientId ?? randomBytes(16).toString('hex')) : null,

@@ -62,6 +62,29 @@ describe('control API', () => {
     assert.equal(s.body['refreshTokenReuseLeewayMs'], 1234);
     assert.equal((await call('PATCH', '/settings', { refreshTokenReuseLeewayMs: -1 })).status, 400);
   });
+  test('registering an identical OAuth client again succeeds (issue 15: it was a 409 that stopped a second gateway); a different one is still refused', async () => {
+    const { call } = setup();
+    const client = { clientId: 'c3', clientSecret: 'secret-333', name: 'Three', redirectUris: ['https://app.example/cb'], scopes: ['read:me', 'offline_access'] };
+    assert.equal((await call('POST', '/oauth-clients', client)).status, 201);
+    const again = await call('POST', '/oauth-clients', { ...client, scopes: ['offline_access', 'read:me'] });
+    assert.equal(again.status, 200);
+    assert.equal(again.body['clientId'], 'c3');
+    assert.equal((await call('POST', '/oauth-clients', { ...client, clientSecret: 'another-secret' })).status, 409);
+    assert.equal((await call('POST', '/oauth-clients', { ...client, redirectUris: ['https://evil.example/cb'] })).status, 409);
+  });
+  test('/_sandbox/state names the site one way, `site`, on spaces, pages and installs (issue 15: spaces said siteKey)', async () => {
+    const { call } = setup();
+    const created = await call('POST', '/sites/acme/spaces', { key: 'NAMES', name: 'Names' });
+    assert.equal(created.body['site'], 'acme');
+    assert.ok(!('siteKey' in created.body));
+    const state = (await call('GET', '/state')).body as Record<string, Record<string, unknown>[]>;
+    const rows = [...(state['spaces'] ?? []), ...(state['pages'] ?? []), ...(state['installs'] ?? [])];
+    assert.ok((state['spaces'] ?? []).length > 0 && (state['pages'] ?? []).length > 0);
+    for (const row of rows) {
+      assert.equal(typeof row['site'], 'string', JSON.stringify(row));
+      assert.ok(!('siteKey' in row), JSON.stringify(row));
+    }
+  });
   test('POST /_sandbox/reset returns to the seed', async () => {
     const { sandbox, call } = setup();
     await call('POST', '/sites', { key: 'temp' });

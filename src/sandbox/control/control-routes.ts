@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { SandboxControl } from './create-control.js';
 import { toInstallInfo } from './create-control.js';
 import type { SandboxDeps } from '../sandbox-deps.js';
+import type { OAuthClient, SandboxSpace } from '../state/types.js';
 import { formatIssues, seedOAuthClientSchema, seedServiceAccountSchema, seedSiteSchema } from '../seed/seed-schema.js';
 
 const principalSet = z.object({ users: z.array(z.string()).default([]), groups: z.array(z.string()).default([]) });
@@ -88,9 +89,10 @@ export function registerControlRoutes(deps: SandboxDeps, app: Hono, control: San
   };
 
   app.get('/_sandbox/discovery', (c) => c.json(control.discovery()));
+  // One name for the site throughout: `site` (the key in /_sandbox/sites/<site>), as pages and installs say.
   app.get('/_sandbox/state', (c) =>
     c.json({
-      spaces: [...deps.state.spaces.values()],
+      spaces: [...deps.state.spaces.values()].map(spaceWire),
       pages: [...deps.state.pages.values()].map((p) => ({ id: p.id, site: p.siteKey, spaceId: p.spaceId, title: p.title, parentId: p.parentId, version: p.version.number, restrictions: p.restrictions })),
       installs: [...deps.state.installs.values()].map((i) => ({ site: i.siteKey, key: i.appKey, enabled: i.enabled, installed: i.installed, installMode: i.installMode })),
     }),
@@ -121,11 +123,15 @@ export function registerControlRoutes(deps: SandboxDeps, app: Hono, control: San
   app.post('/_sandbox/sites/:site/spaces', async (c) => {
     const b = await parseBody(c, spaceInput);
     if (!b.ok) return b.response;
-    return guard(c, () => c.json(control.addSpace(c.req.param('site'), b.value), 201));
+    return guard(c, () => c.json(spaceWire(control.addSpace(c.req.param('site'), b.value)), 201));
   });
   app.post('/_sandbox/oauth-clients', async (c) => {
     const b = await parseBody(c, seedOAuthClientSchema);
     if (!b.ok) return b.response;
+    // Registering the same client again is a no-op (200), so a gateway or CLI that restarts against a
+    // running sandbox can always register what it stored; a different client under a taken id is a 409.
+    const existing = deps.state.oauthClients.get(b.value.clientId);
+    if (existing && sameOAuthClient(existing, b.value)) return c.json(b.value, 200);
     return guard(c, () => c.json(control.addOAuthClient(b.value), 201));
   });
   app.post('/_sandbox/service-accounts', async (c) => {
@@ -214,4 +220,14 @@ export function registerControlRoutes(deps: SandboxDeps, app: Hono, control: San
     return c.body(null, 204);
   });
   app.post('/_sandbox/install-keys/rotate', async (c) => c.json({ kid: await control.rotateInstallKey() }));
+}
+
+/** A space as the control API shows it: the site is `site`, as on pages and installs, not the state's `siteKey`. */
+function spaceWire({ siteKey, ...space }: SandboxSpace): Omit<SandboxSpace, 'siteKey'> & { site: string } {
+  return { ...space, site: siteKey };
+}
+
+function sameOAuthClient(a: OAuthClient, b: OAuthClient): boolean {
+  const sameList = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
+  return a.clientSecret === b.clientSecret && a.name === b.name && sameList(a.redirectUris, b.redirectUris) && sameList([...a.scopes].sort(), [...b.scopes].sort());
 }

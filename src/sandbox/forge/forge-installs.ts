@@ -5,6 +5,7 @@ import type { SandboxDeps } from '../sandbox-deps.js';
 import type { ConnectInstall, ConnectScope } from '../state/types.js';
 import { isConnectScope } from '../auth/connect-scopes.js';
 import { sendLifecycle } from '../connect/send-lifecycle.js';
+import { clientKeyFor } from '../connect/client-key-for.js';
 import { needsMajorVersion, parseForgeManifest } from './forge-manifest.js';
 import { validateWithAtlassian } from './validate-manifest.js';
 import { forgeApiBaseUrl } from './fit-claims.js';
@@ -263,7 +264,7 @@ async function connectOnForge(deps: SandboxDeps, inst: ForgeInstallation): Promi
   const candidate: ConnectInstall = {
     siteKey: inst.siteKey,
     appKey: connect.key,
-    clientKey: existing?.clientKey ?? randomUUID(),
+    clientKey: existing?.clientKey ?? clientKeyFor(deps.state.siteByKey(inst.siteKey)!.cloudId, connect.key),
     sharedSecret: existing?.sharedSecret ?? randomBytes(32).toString('base64url'),
     oauthClientId: existing?.oauthClientId ?? (scopes.includes('ACT_AS_USER') ? randomBytes(16).toString('hex') : null),
     descriptorUrl: existing?.descriptorUrl ?? `${baseUrl}/atlassian-connect.json`,

@@ -11,7 +11,7 @@ interface VectorFile {
 }
 
 const vectors = JSON.parse(
-  readFileSync(new URL('../../../../shared/conformance/jwt-signed-urls.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../../test/conformance/jwt-signed-urls.json', import.meta.url), 'utf8'),
 ) as VectorFile;
 
 describe('conformance: jwt-signed-urls.json (all cases, as is)', () => {
@@ -52,6 +52,20 @@ describe('conformance: jwt-signed-urls.json (all cases, as is)', () => {
     const r = verifyConnectJwt({ token, secretFor: () => vectors.secret, method: 'GET', url: v.signedUrl, nowSeconds: 1_700_000_000 });
     assert.equal(r.ok ? 'ok' : r.reason, 'EXPIRED');
   });
+});
+
+describe('canonical query order (issue 15: the sandbox sorted raw keys, Atlassian sorts encoded ones)', () => {
+  const table: [string, string, string][] = [
+    ['ü next to plain keys', '/x?z=1&%C3%BC=2&a=3', 'GET&/x&%C3%BC=2&a=3&z=1'],
+    ['[ next to upper and lower case', '/x?Z=1&%5B=2&a=3', 'GET&/x&%5B=2&Z=1&a=3'],
+    ['~ and é (raw order is the other way round)', '/x?~=1&%C3%A9=2', 'GET&/x&%C3%A9=2&~=1'],
+    ['expand[] with plain keys', '/x?limit=5&expand%5B%5D=body&b=1', 'GET&/x&b=1&expand%5B%5D=body&limit=5'],
+  ];
+  for (const [name, url, canonical] of table) {
+    test(name, () => {
+      assert.equal(createCanonicalRequest({ method: 'GET', url }), canonical);
+    });
+  }
 });
 
 describe('Appendix B.2 / B.3 vectors', () => {

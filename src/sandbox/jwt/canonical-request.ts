@@ -61,13 +61,20 @@ export function parseRawQuery(query: string): Map<string, string[]> {
   return params;
 }
 
+/**
+ * Parameters sorted on the *percent-encoded* key, as Atlassian's Java canonicaliser does (it sorts on
+ * `percentEncode(name) + ' ' + ...`). Sorting on the raw key (as atlassian-jwt for Node does) gives another
+ * order as soon as a key needs encoding next to plain ones: raw `[` (0x5B) sorts after `Z`, encoded `%5B`
+ * before every letter. The product that signs requests is Java, so its order is the one that counts.
+ */
 export function canonicalQuery(params: Map<string, string[]>): string {
-  const keys = [...params.keys()].filter((k) => k !== 'jwt').sort(compareCodePoints);
-  return keys
-    .map((key) => {
-      const values = [...(params.get(key) ?? [])].sort(compareCodePoints).map(encodeRfc3986);
-      return `${encodeRfc3986(key)}=${values.join(',')}`;
-    })
+  const encoded = [...params.entries()]
+    .filter(([k]) => k !== 'jwt')
+    .map(([key, values]) => [encodeRfc3986(key), [...values].sort(compareCodePoints).map(encodeRfc3986).join(',')] as const);
+  // Encoded keys are ASCII only, so comparing code units compares code points.
+  return encoded
+    .sort(([a], [b]) => compareCodePoints(a, b))
+    .map(([key, values]) => `${key}=${values}`)
     .join('&');
 }
 

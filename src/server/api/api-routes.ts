@@ -19,7 +19,7 @@ import type { RouteAuth, RouteDef } from '../routes.js';
 import { ERROR_STATUS } from '../error-status.js';
 import type { ActivityLog } from './activity-log.js';
 import { buildOpenApi, type OpenApiDocument } from './openapi.js';
-import { DEFAULT_PROXY_OPTIONS, forward, parseProxyPath, type ProxyOptions } from './proxy.js';
+import { DEFAULT_PROXY_OPTIONS, assertNoDotSegments, forward, parseProxyPath, type ProxyOptions } from './proxy.js';
 import { parseJsonBody, parseQuery, validationError } from './read-input.js';
 import * as S from './schemas.js';
 import { createSiteAccess } from './site-access.js';
@@ -177,6 +177,8 @@ export function apiOperations(deps: ApiRoutesDeps, options: ApiRoutesOptions = {
 
   const proxyHandler: Handler = async (c) => {
     const key = keyOf(c);
+    // Node's server hands over the raw request target; an in-process Request was already resolved by its caller.
+    assertNoDotSegments((c.env as { incoming?: { url?: string } } | undefined)?.incoming?.url);
     const url = new URL(c.req.url);
     const target = parseProxyPath(url, PROXY_PREFIX);
     const started = deps.clock.now();

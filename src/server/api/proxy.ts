@@ -86,6 +86,24 @@ function decodeSegment(s: string, name: string): string {
 }
 
 /**
+ * Refuses a request target (as the client sent it, before any URL parsing) with a dot segment in its path.
+ * The HTTP server resolves `.` and `..` (also `%2e` spellings, as WHATWG URL does) before routing, so
+ * `/v1/act/u/acme/api/v2/spaces/../../../../globex/wiki/...` would otherwise arrive as a request for the
+ * site `globex`: the user, the site and the API path must be exactly the ones written.
+ */
+export function assertNoDotSegments(rawTarget: string | undefined): void {
+  if (rawTarget === undefined) return;
+  const q = rawTarget.search(/[?#]/);
+  const path = q < 0 ? rawTarget : rawTarget.slice(0, q);
+  for (const segment of path.split('/')) {
+    const bare = segment.toLowerCase().replace(/%2e/g, '.');
+    if (bare === '.' || bare === '..') {
+      throw new GatewayError('FORBIDDEN', 'The proxy path may not contain "." or ".." segments: name the user, site and API path as they are.', { details: { reason: 'dot_segment' } });
+    }
+  }
+}
+
+/**
  * Splits `/v1/act/<externalUserId>/<site>/<api path>` as written on the wire (percent-encoding kept, so
  * `%2F` in the API path is still visible to the act-as client's checks). An API path that looks like a
  * URL of its own (`/http://x`, `//x`) is refused outright, although the client would keep it on the

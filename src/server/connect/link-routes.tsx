@@ -9,6 +9,7 @@ import type { Links } from '../../identity/links.js';
 import type { Repositories } from '../../store/repositories.js';
 import { LINK_PAGE_KEY } from '../../tenants/connect-descriptor.js';
 import { ensureCloudId } from '../../tenants/ensure-cloud-id.js';
+import { oneInstallPerSite } from '../../tenants/one-install-per-site.js';
 import type { ConnectAuth } from '../middleware/connect-jwt-auth.js';
 import { lookUpDisplayName } from './look-up-display-name.js';
 import { CONNECT_LINK_JS, ONBEHALF_CSS } from '../pages/assets.js';
@@ -86,7 +87,7 @@ export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
       }
       return c.redirect(await deps.oauthLinking.start(token), 302);
     }
-    const sites = (await deps.repos.tenants.list()).filter((t) => t.route === 'connect' && t.status === 'active' && t.appKey === deps.appKey);
+    const sites = oneInstallPerSite((await deps.repos.tenants.list()).filter((t) => t.route === 'connect' && t.status === 'active' && t.appKey === deps.appKey));
     const chosen = c.req.query('site') ?? session.cloudId;
     const candidates = chosen ? sites.filter((t) => t.cloudId === chosen) : sites;
     if (candidates.length === 0) {
@@ -223,3 +224,4 @@ export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
 }
 
 type ConnectLinkPageSession = { token: string; externalUserId: string; expiresAt: number } | null;
+

@@ -1,0 +1,36 @@
+import type { Store } from './create-store.js';
+import type { TenantRoute } from './schema.js';
+
+/** The parts of the old install this needs (not the Tenant type: tenants-repo imports this file). */
+export interface SupersededTenant {
+  id: string;
+  route: TenantRoute;
+  appKey: string;
+  tenantKey: string;
+}
+
+export interface SupersededCounts {
+  links: number;
+  tokens: number;
+}
+
+/**
+ * Folds an older install of an app into the newer install of the same app on the same site, in one
+ * transaction: the links made through the old one move to the successor (people stay linked), its stored
+ * tokens go (they were minted under a secret that no longer counts) and so does its record with the sealed
+ * secret. Unlike a purge nothing of the site is touched: its link sessions, known accounts and policy
+ * belong to the site, which is still installed.
+ */
+export async function supersedeTenant(store: Store, old: SupersededTenant, successorId: string): Promise<SupersededCounts> {
+  return store.db.transaction().execute(async (tx) => {
+    const links = await tx.updateTable('links').set({ tenant_id: successorId }).where('tenant_id', '=', old.id).executeTakeFirst();
+    const tokens = await tx
+      .deleteFrom('tokens')
+      .where('route', '=', old.route)
+      .where('app_key', '=', old.appKey)
+      .where('tenant_key', '=', old.tenantKey)
+      .executeTakeFirst();
+    await tx.deleteFrom('tenants').where('id', '=', old.id).execute();
+    return { links: Number(links.numUpdatedRows), tokens: Number(tokens.numDeletedRows) };
+  });
+}
