@@ -217,6 +217,21 @@ describe('canonicalQuery', () => {
     assert.equal(canonicalQuery('~=1&%C3%A9=2'), '%C3%A9=2&~=1');
   });
 
+  // Only `jwt` itself is outside the qsh: any other parameter left out could be changed in transit
+  // without breaking the signature. Names close to `jwt`, and names some frameworks treat as private.
+  const names = ['_', '_r', '__proto__', '_jwt', 'jwt_', 'jwtx', 'xjwt', 'JWT', 'Jwt', ' jwt', 'jwt ', 'j', '%6Awt', 'a', 'lic', 'cp', 'xdm_e', '~', '.', '-', '0'];
+  for (const name of names) {
+    test(`parameter ${JSON.stringify(name)} is covered by the qsh (only jwt is left out)`, () => {
+      const base = { method: 'GET', pathname: '/rest/api/content', query: [['limit', '5'] as const] };
+      const without = queryStringHash(base);
+      const withIt = queryStringHash({ ...base, query: [...base.query, [name, 'v'] as const] });
+      const otherValue = queryStringHash({ ...base, query: [...base.query, [name, 'w'] as const] });
+      assert.notEqual(withIt, without, 'adding the parameter changes the qsh');
+      assert.notEqual(withIt, otherValue, 'changing its value changes the qsh');
+      assert.equal(queryStringHash({ ...base, query: [...base.query, [name, 'v'] as const, ['jwt', 'any']] }), withIt, 'jwt alone is ignored');
+    });
+  }
+
   test('no parameters → empty string', () => {
     assert.equal(canonicalQuery(''), '');
     assert.equal(canonicalQuery(undefined), '');
