@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -49,6 +49,48 @@ test('rewriting the key file keeps old keys, stays 0600 and is atomic', () => {
   assert.equal(reread.keyring.activeKeyId, 'k2');
   assert.deepEqual([...reread.keyring.keys.keys()], ['k1', 'k2']);
   assert.equal(statSync(path).mode & 0o777, 0o600);
+});
+
+test('the rewritten key file is 0600 even when a stale temporary file was left readable by all', () => {
+  // open(..., 0o600) alone gives 0600 under any umask when it creates the file, so only a file that
+  // already exists shows whether the mode is enforced: a crash can leave the temporary file behind, and
+  // a later process can get the same pid (always pid 1 in a container).
+  const path = join(dir(), 'master-key.json');
+  loadKeyring({ source: 'file', path, generateIfMissing: true });
+  const file = readKeyFile(path);
+  const stale = `${path}.${process.pid}.tmp`;
+  writeFileSync(stale, 'left over by a crash');
+  chmodSync(stale, 0o666);
+  const previous = process.umask(0);
+  try {
+    writeKeyFile(path, { ...file, keys: [...file.keys, newKey('k2', new Date())] });
+  } finally {
+    process.umask(previous);
+  }
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  assert.deepEqual(readKeyFile(path).keys.map((k) => k.id), ['k1', 'k2']);
+});
+
+test('first creation never overwrites a key file another instance has just written', () => {
+  const path = join(dir(), 'master-key.json');
+  const theirs = { version: 1 as const, active: 'k1', keys: [newKey('k1', new Date())] };
+  writeKeyFile(path, theirs, { exclusive: true });
+  const before = readFileSync(path, 'utf8');
+  assert.throws(() => writeKeyFile(path, { version: 1, active: 'k1', keys: [newKey('k1', new Date())] }, { exclusive: true }), (e: unknown) => (e as NodeJS.ErrnoException).code === 'EEXIST');
+  assert.equal(readFileSync(path, 'utf8'), before, 'the first key file is untouched');
+  assert.deepEqual(loadKeyring({ source: 'file', path, generateIfMissing: true }).keyring.keys.get('k1'), Buffer.from(theirs.keys[0]!.key, 'base64'));
+});
+
+test('a key id that appears twice is refused, not silently replaced by the later key', () => {
+  const path = join(dir(), 'master-key.json');
+  const first = newKey('k1', new Date());
+  const second = newKey('k1', new Date());
+  writeFileSync(path, JSON.stringify({ version: 1, active: 'k1', keys: [first, second] }));
+  assert.throws(
+    () => loadKeyring({ source: 'file', path, generateIfMissing: false }),
+    (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING') && e.message.includes('"k1" appears twice') && e.message.includes(path) && !e.message.includes(first.key) && !e.message.includes(second.key),
+  );
+  assert.throws(() => readKeyFile(path), (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING'));
 });
 
 test('a malformed key file is refused with the file named', () => {
