@@ -32,8 +32,12 @@ test('advisoryLockId: a stable signed 64-bit decimal per key', () => {
   assert.ok(n >= -(2n ** 63n) && n < 2n ** 63n);
 });
 
+/** Longest a test here may wait for a lock before the holder is released so that the test fails instead of hanging. */
+const WATCHDOG_MS = 10_000;
+
 for (const backend of testBackends()) {
-  describe(`withRefreshLock: ${backend.name}`, () => {
+  // Every test here waits on a lock: a bug that makes a wait endless fails the test by name.
+  describe(`withRefreshLock: ${backend.name}`, { timeout: 60_000 }, () => {
     let t: TestStore;
     /** A second store on the same database: another connection, as another process would have. */
     let other: Store;
@@ -115,24 +119,48 @@ for (const backend of testBackends()) {
       });
       await held.wait;
       let ran = false;
+      // Should the wait not end by itself (no lock_timeout on PostgreSQL), the holder lets go after a while:
+      // the waiting call then runs, and the test fails on that instead of hanging.
+      const watchdog = setTimeout(() => release.open(), WATCHDOG_MS);
+      // SQLite polls: its pauses, added up, are how long it waited (PostgreSQL waits in the server).
+      const pauses: number[] = [];
+      const sleep = (ms: number) => {
+        pauses.push(ms);
+        return new Promise<void>((r) => setTimeout(r, ms));
+      };
       try {
         await withRefreshLock(other, 'k-timeout', async () => {
           ran = true;
-        }, { waitMs: 30, pollMs: 5 });
+        }, { waitMs: 30, pollMs: 5, sleep });
         assert.fail('expected a lock timeout');
       } catch (e) {
         assert.ok(isGatewayError(e, 'STORE_UNAVAILABLE'), String(e));
         assert.equal(e.details?.['reason'], 'lock_timeout');
       } finally {
+        clearTimeout(watchdog);
         release.open();
         await first;
       }
       assert.equal(ran, false);
+      if (backend.name === 'sqlite') {
+        assert.equal(pauses.reduce((a, b) => a + b, 0), 30, 'waited waitMs in all, not more');
+        assert.ok(pauses.every((p) => p >= 1 && p <= 5), `each pause at most pollMs: ${pauses.join(',')}`);
+      }
       // The store that timed out is still usable.
       assert.equal(await withRefreshLock(other, 'k-timeout', async () => 1), 1);
     });
 
     if (backend.name === 'postgres') {
+      test('postgres: the lock wait is bounded by waitMs inside the transaction (lock_timeout)', async () => {
+        const setting = async (tx: Parameters<Parameters<typeof withRefreshLock>[2]>[0]) => (await sql<{ v: string }>`select current_setting('lock_timeout') as v`.execute(tx)).rows[0]?.v;
+        assert.equal(await withRefreshLock(t.store, 'k-setting', setting, { waitMs: 30 }), '30ms');
+        assert.equal(await withRefreshLock(t.store, 'k-setting', setting, { waitMs: 0.2 }), '1ms', 'never 0, which would mean no limit at all');
+        assert.equal(await withRefreshLock(t.store, 'k-setting', setting), '15s', 'the default: 15 s');
+        // SET LOCAL: the pooled connection goes back without a limit that would hit unrelated queries.
+        const after = (await sql<{ v: string }>`select current_setting('lock_timeout') as v`.execute(t.store.db)).rows[0]?.v;
+        assert.equal(after, '0');
+      });
+
       test('postgres: different keys do not wait for each other', async () => {
         const release = gate();
         const held = gate();
