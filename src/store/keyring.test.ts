@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -100,4 +100,50 @@ test('a malformed key file is refused with the file named', () => {
     assert.throws(() => loadKeyring({ source: 'file', path, generateIfMissing: false }), (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING') && e.message.includes(path), text);
   }
   assert.ok(readFileSync(path, 'utf8').length > 0);
+});
+
+test('inline keys: an empty list is refused, naming the variable', () => {
+  assert.throws(() => loadKeyring({ source: 'env', keys: [] }), (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING') && e.message.includes('ONBEHALF_MASTER_KEYS'));
+});
+
+test('key ids in a file are whole words of letters, digits, _ and -', () => {
+  const path = join(dir(), 'master-key.json');
+  for (const id of ['k.1', 'x.k1', 'k1.x', 'k 1', '', 'k'.repeat(33)]) {
+    writeFileSync(path, JSON.stringify({ version: 1, active: id, keys: [newKey(id, new Date())] }));
+    assert.throws(() => readKeyFile(path), (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING') && e.cause !== undefined, JSON.stringify(id));
+  }
+  writeFileSync(path, JSON.stringify({ version: 1, active: 'K_1-x', keys: [newKey('K_1-x', new Date())] }));
+  assert.equal(readKeyFile(path).active, 'K_1-x');
+});
+
+test('a key file that cannot be read is a clear error with the cause kept', () => {
+  const path = join(dir(), 'a-directory');
+  mkdirSync(path);
+  assert.throws(() => readKeyFile(path), (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING') && e.message.startsWith(`Cannot read the key file ${path}: `) && e.cause !== undefined);
+});
+
+test('no key is generated over a dangling link: the first creation refuses any existing path', () => {
+  // A key file that should be mounted but is not there yet must not be replaced by a fresh key (the data
+  // sealed under the real one would be unreadable), and the link's target must not be created.
+  const d = dir();
+  const path = join(d, 'master-key.json');
+  symlinkSync(join(d, 'mounted', 'key.json'), path);
+  assert.throws(() => loadKeyring({ source: 'file', path, generateIfMissing: true }));
+  assert.equal(existsSync(join(d, 'mounted')), false);
+});
+
+test('nextKeyId skips ids already taken', () => {
+  const keys = (...ids: string[]) => ({ version: 1 as const, active: ids[0] ?? 'k1', keys: ids.map((id) => newKey(id, new Date())) });
+  assert.equal(nextKeyId(keys('k1')), 'k2');
+  assert.equal(nextKeyId(keys('k1', 'k3')), 'k4');
+  assert.equal(nextKeyId(keys('k2', 'k3', 'k4')), 'k5');
+  assert.equal(nextKeyId(keys('main', 'k3')), 'k4');
+});
+
+test('writing key files does not leak file descriptors', { skip: !existsSync('/proc/self/fd') && 'no /proc/self/fd here' }, () => {
+  const path = join(dir(), 'master-key.json');
+  const file = { version: 1 as const, active: 'k1', keys: [newKey('k1', new Date())] };
+  const before = readdirSync('/proc/self/fd').length;
+  for (let i = 0; i < 20; i++) writeKeyFile(path, file);
+  assert.equal(readdirSync('/proc/self/fd').length, before);
 });
