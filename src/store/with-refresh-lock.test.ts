@@ -6,7 +6,7 @@ import { createStore, type Store } from './create-store.js';
 import { createRepositories } from './repositories.js';
 import { testBackends } from './test-support/backends.js';
 import { openTestStore, type TestStore } from './test-support/open-test-store.js';
-import { advisoryLockId, withRefreshLock } from './with-refresh-lock.js';
+import { advisoryLockId, isSqliteBusy, withRefreshLock } from './with-refresh-lock.js';
 
 const KEY = { route: 'oauth' as const, appKey: 'cid', tenantKey: '', accountId: 'acc-1', kind: 'refresh' as const, scopeKey: 'read' };
 
@@ -34,6 +34,11 @@ test('advisoryLockId: a stable signed 64-bit decimal per key', () => {
 
 /** Longest a test here may wait for a lock before the holder is released so that the test fails instead of hanging. */
 const WATCHDOG_MS = 10_000;
+
+test('isSqliteBusy: the lock answers are waited for, anything else is not', () => {
+  for (const code of ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_BUSY_SNAPSHOT']) assert.equal(isSqliteBusy(Object.assign(new Error(code), { code })), true, code);
+  for (const e of [Object.assign(new Error('x'), { code: 'SQLITE_ERROR' }), Object.assign(new Error('x'), { code: '' }), new Error('SQLITE_BUSY'), null, undefined, 'SQLITE_BUSY']) assert.equal(isSqliteBusy(e), false, String(e));
+});
 
 for (const backend of testBackends()) {
   // Every test here waits on a lock: a bug that makes a wait endless fails the test by name.
@@ -75,6 +80,20 @@ for (const backend of testBackends()) {
       assert.equal(stored?.token, 'rt-1');
       assert.equal(stored?.version, 1);
       assert.equal(await withRefreshLock(t.store, 'k-commit', async () => 'again'), 'again');
+    });
+
+    test('a failed commit is reported, never swallowed, and the lock is free again', async () => {
+      // Work that ends the transaction itself makes the final COMMIT fail (SQLite: no transaction is
+      // active; PostgreSQL: kysely's commit after a manual one only warns, so only SQLite can show this).
+      if (backend.name === 'sqlite') {
+        await assert.rejects(withRefreshLock(t.store, 'k-commit-fails', async (tx) => void (await sql`commit`.execute(tx))), /no transaction is active/);
+      }
+      assert.equal(await withRefreshLock(t.store, 'k-commit-fails', async () => 'free'), 'free');
+    });
+
+    test('whatever work throws comes back unchanged, even a thrown non-error', async () => {
+      await assert.rejects(withRefreshLock(t.store, 'k-throw', async () => Promise.reject(null)), (e: unknown) => e === null);
+      await assert.rejects(withRefreshLock(t.store, 'k-throw', async () => Promise.reject(Object.assign(new Error('busy?'), { code: 'SQLITE_BUSY' }))), /busy\?/);
     });
 
     test('compare-and-set inside the lock still refuses a stale version', async () => {

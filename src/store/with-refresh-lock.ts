@@ -90,7 +90,8 @@ async function beginImmediate(conn: Kysely<Database>, waitMs: number, pollMs: nu
   }
 }
 
-function isSqliteBusy(e: unknown): boolean {
+/** SQLite's answers that mean "another connection holds the lock": worth waiting for, unlike any other error. */
+export function isSqliteBusy(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_BUSY_SNAPSHOT';
 }
