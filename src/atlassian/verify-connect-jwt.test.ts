@@ -492,3 +492,33 @@ describe('signConnectJwt: refuses what would make an unverifiable token', () => 
     assert.deepEqual(payloadOf(signConnectJwt({ iss: 'app', qsh: 'q', aud: ['ck'] }, SECRET, clock))['aud'], ['ck']);
   });
 });
+
+describe('compact JWS shape and nbf (mutation-testing finds)', () => {
+  const hs = { alg: 'HS256', typ: 'JWT' };
+  const sign = (input: string, secret = SECRET) => `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+
+  test('only the canonical compact form is read, even when the signature covers the odd bytes', async () => {
+    const valid = craft(hs, baseClaims());
+    const [h = '', p = ''] = valid.split('.');
+    const malformed: Array<[string, string]> = [
+      ['a fourth part', `${valid}.x`],
+      ['padding in the header', sign(`${h}=.${p}`)],
+      ['a standard-base64 character in the payload', sign(`${h}.${p}+`)],
+      ['padding in the signature', `${valid}=`],
+      ['an array payload', sign(`${h}.${b64([1, 2])}`)],
+      ['a string payload', sign(`${h}.${b64(JSON.stringify('iss'))}`)],
+      ['a null payload', sign(`${h}.${b64('null')}`)],
+      ['an empty header', sign(`.${p}`)],
+    ];
+    for (const [name, token] of malformed) await rejectsWith(verifyConnectJwt(token, options()), 'JWT_INVALID', 'malformed').catch((e: unknown) => assert.fail(`${name}: ${String(e)}`));
+    assert.equal((await verifyConnectJwt(valid, options())).clientKey, CLIENT_KEY);
+  });
+
+  test('nbf: refused before it, accepted from it on, with the leeway on both sides', async () => {
+    const now = Math.floor(T0 / 1000);
+    await rejectsWith(verifyConnectJwt(craft(hs, baseClaims({ nbf: now + 1 })), options()), 'JWT_INVALID', 'not_yet_valid');
+    assert.equal((await verifyConnectJwt(craft(hs, baseClaims({ nbf: now })), options())).clientKey, CLIENT_KEY);
+    assert.equal((await verifyConnectJwt(craft(hs, baseClaims({ nbf: now + 5 })), options({ leewaySeconds: 5 }))).clientKey, CLIENT_KEY);
+    await rejectsWith(verifyConnectJwt(craft(hs, baseClaims({ nbf: now + 6 })), options({ leewaySeconds: 5 })), 'JWT_INVALID', 'not_yet_valid');
+  });
+});
