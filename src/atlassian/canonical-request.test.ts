@@ -190,6 +190,8 @@ describe('canonicalUri', () => {
     ['rest/api', '', '/rest/api'],
     ['/%7Euser/%2Fx', '', '/%7Euser/%2Fx'],
     ['/a&b', '', '/a%26b'],
+    ['//a', '', '//a'],
+    ['//a', undefined, '//a'],
   ];
   for (const [path, ctx, expected] of cases) {
     test(`${JSON.stringify(path)} with context ${JSON.stringify(ctx)} → ${expected}`, () => {
@@ -254,6 +256,8 @@ describe('helpers', () => {
     ['https://host?x=1', { pathname: '', query: 'x=1' }],
     ['https://host', { pathname: '', query: '' }],
     ["/p'a?q=1?2", { pathname: "/p'a", query: 'q=1?2' }],
+    // A URL inside the path is part of the path, not a scheme and authority to drop.
+    ['/go/https://evil.example/x?q=1', { pathname: '/go/https://evil.example/x', query: 'q=1' }],
   ];
   for (const [url, expected] of splits) {
     test(`splitRawUrl(${url})`, () => assert.deepEqual(splitRawUrl(url), expected));
