@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ActAsClient } from '../../confluence/create-act-as-client.js';
 import { isGatewayError } from '../../errors.js';
-import { forward, forwardRequestHeaders, forwardResponseHeaders, type ProxyOptions } from './proxy.js';
+import { forward, forwardRequestHeaders, forwardResponseHeaders, parseProxyPath, type ProxyOptions } from './proxy.js';
 
 // Written out here rather than read from proxy.ts, so that a header dropped from its lists fails a test.
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
@@ -121,5 +121,34 @@ describe('proxy body limits, at the limit and one byte over', () => {
     await forward(client, target, streamedPost(65, 10), options);
     await forward(client, target, declaredPost(64), options);
     assert.deepEqual(seen, ['bytes:64', 'stream', 'bytes:64']);
+  });
+});
+
+describe('parseProxyPath', () => {
+  const parse = (path: string) => parseProxyPath(new URL(`https://gw.example${path}`), '/v1/act/');
+  test('splits user, site and the API path as written, query kept', () => {
+    assert.deepEqual(parse('/v1/act/u1/acme/api/v2/pages?limit=5'), { externalUserId: 'u1', site: 'acme', apiPath: '/api/v2/pages?limit=5' });
+    assert.deepEqual(parse('/v1/act/user%40x/https%3A%2F%2Facme.atlassian.net/rest/api/content%2Fx'), { externalUserId: 'user@x', site: 'https://acme.atlassian.net', apiPath: '/rest/api/content%2Fx' });
+  });
+  const refused: Array<[string, string, string]> = [
+    ['/v1/other/u1/acme/x', 'NOT_FOUND', ''],
+    ['/v1/act/u1', 'BAD_REQUEST', 'missing_api_path'],
+    ['/v1/act/u1/acme', 'BAD_REQUEST', 'missing_api_path'],
+    ['/v1/act/u1/acme/', 'BAD_REQUEST', 'missing_api_path'],
+    ['/v1/act//acme/api', 'BAD_REQUEST', 'missing_externalUserId'],
+    ['/v1/act/u1//api', 'BAD_REQUEST', 'missing_site'],
+    ['/v1/act/%E0%A4%A/acme/api', 'BAD_REQUEST', 'malformed_percent_encoding'],
+    ['/v1/act/u1/%E0%A4%A/api', 'BAD_REQUEST', 'malformed_percent_encoding'],
+    ['/v1/act/u1/acme//evil.example/x', 'FORBIDDEN', 'scheme_relative_url'],
+    ['/v1/act/u1/acme/https://evil.example/x', 'FORBIDDEN', 'absolute_url'],
+    ['/v1/act/u1/acme/javascript:alert(1)', 'FORBIDDEN', 'absolute_url'],
+  ];
+  for (const [path, code, reason] of refused) {
+    test(`refuses ${path}`, () => {
+      assert.throws(() => parse(path), (e: unknown) => isGatewayError(e) && e.code === code && (reason === '' || e.details?.['reason'] === reason));
+    });
+  }
+  test('a path segment that merely contains a colon is a path', () => {
+    assert.equal(parse('/v1/act/u1/acme/wiki/a:b').apiPath, '/wiki/a:b');
   });
 });
