@@ -20,9 +20,10 @@ describe('resolveActing: every link status, by user and by account', () => {
   let deps: ActingDeps;
   let n = 0;
 
+  let connectTenantId: string;
   before(async () => {
     t = await openTestStore(testBackends()[0]!);
-    await t.repos.tenants.upsert({ route: 'connect', appKey: APP, tenantKey: 'client-1', baseUrl: 'https://acme.atlassian.net/wiki', cloudId: CLOUD, sharedSecret: 's', oauthClientId: 'oc-1' });
+    connectTenantId = (await t.repos.tenants.upsert({ route: 'connect', appKey: APP, tenantKey: 'client-1', baseUrl: 'https://acme.atlassian.net/wiki', cloudId: CLOUD, sharedSecret: 's', oauthClientId: 'oc-1' })).id;
     deps = { repos: t.repos, appKey: APP, oauthClientId: null };
   });
   after(() => t.close());
@@ -64,6 +65,7 @@ describe('resolveActing: every link status, by user and by account', () => {
           assert.equal(got.accountId, l.accountId, how);
           assert.equal(got.link?.id, l.linkId, `${how}: acts through its link`);
           assert.equal(got.route, 'connect', how);
+          assert.equal(got.tenant.id, connectTenantId, `${how}: through the site's Connect install`);
         } else {
           await assert.rejects(resolveActing(deps, req), (e: unknown) => isGatewayError(e, want.code), `${how}: ${want.code}`);
         }
@@ -89,5 +91,41 @@ describe('resolveActing: every link status, by user and by account', () => {
   test('exactly one of externalUserId and accountId', async () => {
     await assert.rejects(resolveActing(deps, { site: CLOUD }), (e: unknown) => isGatewayError(e, 'VALIDATION_FAILED'));
     await assert.rejects(resolveActing(deps, { site: CLOUD, externalUserId: 'u', accountId: 'a' }), (e: unknown) => isGatewayError(e, 'VALIDATION_FAILED'));
+  });
+
+  test('the policy narrows the scopes per route; none set means the configured defaults (null)', async () => {
+    const l = await linkIn('linked', 'connect', 'linked_only');
+    assert.equal((await resolveActing(deps, { site: CLOUD, externalUserId: l.externalUserId })).allowedScopes, null);
+    await t.repos.policies.set(CLOUD, { allowedScopes: { connect: ['READ'] } }, 'test');
+    assert.deepEqual((await resolveActing(deps, { site: CLOUD, externalUserId: l.externalUserId })).allowedScopes, ['READ']);
+    await t.repos.policies.set(CLOUD, { acting: 'any_user' }, 'test');
+    const unlinked = await resolveActing(deps, { site: CLOUD, accountId: 'nobody-2' });
+    assert.deepEqual([unlinked.allowedScopes, unlinked.tenant.id], [['READ'], connectTenantId]);
+    await t.repos.policies.set(CLOUD, { acting: 'linked_only', allowedScopes: {} }, 'test');
+  });
+
+  test('a user with no link at all is USER_NOT_LINKED; a refused admin mapping says which route', async () => {
+    await assert.rejects(resolveActing(deps, { site: CLOUD, externalUserId: 'never-linked' }), (e: unknown) => isGatewayError(e, 'USER_NOT_LINKED'));
+    const l = await linkIn('linked', 'admin', 'linked_only');
+    await assert.rejects(resolveActing(deps, { site: CLOUD, externalUserId: l.externalUserId }), (e: unknown) => isGatewayError(e, 'POLICY_REFUSED') && /through admin-mapped links/.test(e.message));
+    const p = await linkIn('pending_confirmation', 'connect', 'linked_only');
+    await assert.rejects(resolveActing(deps, { site: CLOUD, externalUserId: p.externalUserId }), (e: unknown) => isGatewayError(e, 'USER_NOT_LINKED') && /cannot be used: pending_confirmation/.test(e.message));
+  });
+
+  test('a 3LO link acts through the 3LO app\'s record of the site, and not at all once 3LO is switched off', async () => {
+    const oauthTenant = await t.repos.tenants.upsert({ route: 'oauth', appKey: 'oauth-client', tenantKey: CLOUD, cloudId: CLOUD, baseUrl: 'https://acme.atlassian.net/wiki', oauthClientId: 'oauth-client' });
+    const l = await linkIn('linked', 'oauth', 'linked_only');
+    const got = await resolveActing({ ...deps, oauthClientId: 'oauth-client' }, { site: CLOUD, externalUserId: l.externalUserId });
+    assert.deepEqual([got.route, got.tenant.id], ['oauth', oauthTenant.id]);
+    await assert.rejects(resolveActing(deps, { site: CLOUD, externalUserId: l.externalUserId }), (e: unknown) => isGatewayError(e, 'POLICY_REFUSED'));
+    // Named by a site key that finds the 3LO record first, a Connect link still acts through the Connect install.
+    const c = await linkIn('linked', 'connect', 'linked_only');
+    const viaKey = await resolveActing({ ...deps, oauthClientId: 'oauth-client' }, { site: 'https://acme.atlassian.net/wiki', externalUserId: c.externalUserId });
+    assert.deepEqual([viaKey.route, viaKey.tenant.id], ['connect', connectTenantId]);
+  });
+
+  test('a site whose cloud id is not known yet cannot be acted on', async () => {
+    await t.repos.tenants.upsert({ route: 'connect', appKey: APP, tenantKey: 'client-x', baseUrl: 'https://nocloud.atlassian.net/wiki', sharedSecret: 's' });
+    await assert.rejects(resolveActing(deps, { site: 'https://nocloud.atlassian.net/wiki', accountId: 'a' }), (e: unknown) => isGatewayError(e, 'ATLASSIAN_UNAVAILABLE'));
   });
 });
