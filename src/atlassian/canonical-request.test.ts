@@ -190,6 +190,8 @@ describe('canonicalUri', () => {
     ['rest/api', '', '/rest/api'],
     ['/%7Euser/%2Fx', '', '/%7Euser/%2Fx'],
     ['/a&b', '', '/a%26b'],
+    ['//a', '', '//a'],
+    ['//a', undefined, '//a'],
   ];
   for (const [path, ctx, expected] of cases) {
     test(`${JSON.stringify(path)} with context ${JSON.stringify(ctx)} → ${expected}`, () => {
@@ -217,6 +219,21 @@ describe('canonicalQuery', () => {
     assert.equal(canonicalQuery('~=1&%C3%A9=2'), '%C3%A9=2&~=1');
   });
 
+  // Only `jwt` itself is outside the qsh: any other parameter left out could be changed in transit
+  // without breaking the signature. Names close to `jwt`, and names some frameworks treat as private.
+  const names = ['_', '_r', '__proto__', '_jwt', 'jwt_', 'jwtx', 'xjwt', 'JWT', 'Jwt', ' jwt', 'jwt ', 'j', '%6Awt', 'a', 'lic', 'cp', 'xdm_e', '~', '.', '-', '0'];
+  for (const name of names) {
+    test(`parameter ${JSON.stringify(name)} is covered by the qsh (only jwt is left out)`, () => {
+      const base = { method: 'GET', pathname: '/rest/api/content', query: [['limit', '5'] as const] };
+      const without = queryStringHash(base);
+      const withIt = queryStringHash({ ...base, query: [...base.query, [name, 'v'] as const] });
+      const otherValue = queryStringHash({ ...base, query: [...base.query, [name, 'w'] as const] });
+      assert.notEqual(withIt, without, 'adding the parameter changes the qsh');
+      assert.notEqual(withIt, otherValue, 'changing its value changes the qsh');
+      assert.equal(queryStringHash({ ...base, query: [...base.query, [name, 'v'] as const, ['jwt', 'any']] }), withIt, 'jwt alone is ignored');
+    });
+  }
+
   test('no parameters → empty string', () => {
     assert.equal(canonicalQuery(''), '');
     assert.equal(canonicalQuery(undefined), '');
@@ -239,6 +256,8 @@ describe('helpers', () => {
     ['https://host?x=1', { pathname: '', query: 'x=1' }],
     ['https://host', { pathname: '', query: '' }],
     ["/p'a?q=1?2", { pathname: "/p'a", query: 'q=1?2' }],
+    // A URL inside the path is part of the path, not a scheme and authority to drop.
+    ['/go/https://evil.example/x?q=1', { pathname: '/go/https://evil.example/x', query: 'q=1' }],
   ];
   for (const [url, expected] of splits) {
     test(`splitRawUrl(${url})`, () => assert.deepEqual(splitRawUrl(url), expected));

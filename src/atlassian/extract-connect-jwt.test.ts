@@ -34,3 +34,25 @@ describe('extractConnectJwt', () => {
     });
   }
 });
+
+test('the Authorization header must be exactly "JWT <token>" (mutation-testing finds)', () => {
+  for (const header of ['JWT a.b.c extra', 'XJWT a.b.c', 'Bearer JWT a.b.c', 'fooJWT a.b.c', 'JWT', 'JWT  ']) {
+    assert.equal(extractConnectJwt({ authorizationHeader: header }), undefined, header);
+  }
+  assert.deepEqual(extractConnectJwt({ authorizationHeader: '  jwt   a.b.c  ' }), { token: 'a.b.c', source: 'header' });
+  assert.equal(extractConnectJwt({}), undefined);
+});
+
+test('refusals say where the JWTs were found', () => {
+  const message = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return '';
+  };
+  assert.match(message(() => extractConnectJwt({ query: 'jwt=a&jwt=b' })), /in the query string/);
+  assert.match(message(() => extractConnectJwt({ formBody: 'jwt=a&jwt=b' })), /in the form body/);
+  assert.match(message(() => extractConnectJwt({ query: 'jwt=a', formBody: 'jwt=b' })), /both the query string and the form body/);
+});

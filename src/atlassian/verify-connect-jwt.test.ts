@@ -410,3 +410,122 @@ describe('verifyConnectJwt: rules', () => {
     }
   });
 });
+
+/** Cases found by mutation testing (docs/testing.md): each one a check whose removal no other test noticed. */
+describe('verifyConnectJwt: edges found by mutation testing', () => {
+  const formQsh = (method: string) => queryStringHash({ method, pathname: '/hook', query: 'a=1&b=2' });
+  const hs = { alg: 'HS256', typ: 'JWT' };
+
+  test('form-body fallback: only a qsh that matches the body fields is accepted', async () => {
+    const good = craft(hs, baseClaims({ qsh: formQsh('POST') }));
+    const forged = craft(hs, baseClaims({ qsh: queryStringHash({ method: 'POST', pathname: '/hook', query: 'a=1&b=3' }) }));
+    const req = { method: 'POST', url: '/hook', formBody: 'a=1&b=2' };
+    assert.equal((await verifyConnectJwt(good, options({ request: req }))).clientKey, CLIENT_KEY);
+    await rejectsWith(verifyConnectJwt(forged, options({ request: req })), 'QSH_MISMATCH', 'qsh_mismatch');
+  });
+
+  test('form-body fallback: POST and PUT (any case), not GET; a URL holding only jwt counts as no parameters', async () => {
+    for (const method of ['PUT', 'put', 'post']) {
+      const token = craft(hs, baseClaims({ qsh: formQsh(method) }));
+      assert.equal((await verifyConnectJwt(token, options({ request: { method, url: '/hook?jwt=x', formBody: 'a=1&b=2' } }))).clientKey, CLIENT_KEY, method);
+      assert.equal((await verifyConnectJwt(token, options({ request: { method, pathname: '/hook', query: [['jwt', 'x']], formBody: [['a', '1'], ['b', '2']] } }))).clientKey, CLIENT_KEY, `${method} entries`);
+    }
+    const get = craft(hs, baseClaims({ qsh: formQsh('GET') }));
+    await rejectsWith(verifyConnectJwt(get, options({ request: { method: 'GET', url: '/hook', formBody: 'a=1&b=2' } })), 'QSH_MISMATCH');
+    const withParams = craft(hs, baseClaims({ qsh: formQsh('POST') }));
+    await rejectsWith(verifyConnectJwt(withParams, options({ request: { method: 'POST', url: '/hook?c=3', formBody: 'a=1&b=2' } })), 'QSH_MISMATCH');
+  });
+
+  test('an empty shared secret is no installation: a token signed with the empty key is refused', async () => {
+    const token = craft(hs, baseClaims(), '');
+    await rejectsWith(verifyConnectJwt(token, options({ getSharedSecret: () => '' })), 'TENANT_UNKNOWN');
+  });
+
+  test('an unknown client key is reported cut to 200 characters', async () => {
+    const long = 'k'.repeat(300);
+    const e = await rejectsWith(verifyConnectJwt(craft(hs, baseClaims({ iss: long })), options()), 'TENANT_UNKNOWN');
+    assert.equal(e.details?.['clientKey'], 'k'.repeat(200));
+  });
+
+  test('malformed claims: empty qsh, string exp, null context, empty token', async () => {
+    await rejectsWith(verifyConnectJwt(craft(hs, baseClaims({ qsh: '' })), options()), 'JWT_INVALID', 'missing_qsh');
+    await rejectsWith(verifyConnectJwt(craft(hs, baseClaims({ exp: String(Math.floor(T0 / 1000) + 180) })), options()), 'JWT_INVALID', 'bad_exp');
+    await rejectsWith(verifyConnectJwt(craft(hs, baseClaims({ context: null })), options()), 'JWT_INVALID', 'bad_context');
+    await rejectsWith(verifyConnectJwt('', options()), 'JWT_INVALID', 'missing');
+    await rejectsWith(verifyConnectJwt(undefined as unknown as string, options()), 'JWT_INVALID', 'missing');
+  });
+
+  test('an expired token says when it expired', async () => {
+    const exp = Math.floor(T0 / 1000) - 1;
+    const e = await rejectsWith(verifyConnectJwt(craft(hs, baseClaims({ exp })), options()), 'JWT_EXPIRED');
+    assert.deepEqual(e.details, { expiredAt: exp });
+  });
+
+  test('aud [""] falls back to iss; accountId: a non-empty context.user.accountId, else a non-empty sub', async () => {
+    assert.equal((await verifyConnectJwt(craft(hs, baseClaims({ aud: [''] })), options())).clientKey, CLIENT_KEY);
+    const v = (claims: Record<string, unknown>) => verifyConnectJwt(craft(hs, baseClaims(claims)), options());
+    assert.equal((await v({ context: { user: { accountId: '' } }, sub: 'from-sub' })).accountId, 'from-sub');
+    assert.equal((await v({ context: { user: { accountId: 'from-context' } }, sub: 'from-sub' })).accountId, 'from-context');
+    assert.equal((await v({ sub: '' })).accountId, undefined);
+    assert.equal((await v({ sub: undefined })).accountId, undefined);
+  });
+
+  test('issuedAt is undefined without iat, milliseconds with it', async () => {
+    assert.equal((await verifyConnectJwt(craft(hs, baseClaims({ iat: undefined })), options())).issuedAt, undefined);
+    assert.equal((await verifyConnectJwt(craft(hs, baseClaims()), options())).issuedAt, Math.floor(T0 / 1000) * 1000);
+  });
+
+  test('a real qsh without the request it should match is a programming error, not a pass', async () => {
+    await assert.rejects(verifyConnectJwt(craft(hs, baseClaims()), options({ request: undefined })), TypeError);
+  });
+});
+
+describe('signConnectJwt: refuses what would make an unverifiable token', () => {
+  const clock = createManualClock(T0);
+  test('iss, qsh and secret are required; ttl from 1 s to 1 h', () => {
+    assert.throws(() => signConnectJwt({ iss: '', qsh: 'q' }, SECRET, clock), /iss/);
+    assert.throws(() => signConnectJwt({ iss: 'app', qsh: '' }, SECRET, clock), /qsh/);
+    assert.throws(() => signConnectJwt({ iss: 'app', qsh: 'q' }, '', clock), /shared secret/);
+    assert.throws(() => signConnectJwt({ iss: 'app', qsh: 'q' }, SECRET, clock, 0), RangeError);
+    assert.throws(() => signConnectJwt({ iss: 'app', qsh: 'q' }, SECRET, clock, 3601), RangeError);
+    for (const ttl of [1, 3600]) assert.equal(typeof signConnectJwt({ iss: 'app', qsh: 'q' }, SECRET, clock, ttl), 'string');
+  });
+  test('aud, sub and context are written only when given, aud as given', () => {
+    const payloadOf = (t: string) => JSON.parse(Buffer.from(t.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    const bare = payloadOf(signConnectJwt({ iss: 'app', qsh: 'q' }, SECRET, clock));
+    assert.deepEqual(Object.keys(bare), ['iss', 'iat', 'exp', 'qsh']);
+    const full = payloadOf(signConnectJwt({ iss: 'app', qsh: 'q', aud: 'ck', sub: 's', context: { a: 1 } }, SECRET, clock));
+    assert.deepEqual({ aud: full['aud'], sub: full['sub'], context: full['context'] }, { aud: 'ck', sub: 's', context: { a: 1 } });
+    assert.deepEqual(payloadOf(signConnectJwt({ iss: 'app', qsh: 'q', aud: ['ck'] }, SECRET, clock))['aud'], ['ck']);
+  });
+});
+
+describe('compact JWS shape and nbf (mutation-testing finds)', () => {
+  const hs = { alg: 'HS256', typ: 'JWT' };
+  const sign = (input: string, secret = SECRET) => `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+
+  test('only the canonical compact form is read, even when the signature covers the odd bytes', async () => {
+    const valid = craft(hs, baseClaims());
+    const [h = '', p = ''] = valid.split('.');
+    const malformed: Array<[string, string]> = [
+      ['a fourth part', `${valid}.x`],
+      ['padding in the header', sign(`${h}=.${p}`)],
+      ['a standard-base64 character in the payload', sign(`${h}.${p}+`)],
+      ['padding in the signature', `${valid}=`],
+      ['an array payload', sign(`${h}.${b64([1, 2])}`)],
+      ['a string payload', sign(`${h}.${b64(JSON.stringify('iss'))}`)],
+      ['a null payload', sign(`${h}.${b64('null')}`)],
+      ['an empty header', sign(`.${p}`)],
+    ];
+    for (const [name, token] of malformed) await rejectsWith(verifyConnectJwt(token, options()), 'JWT_INVALID', 'malformed').catch((e: unknown) => assert.fail(`${name}: ${String(e)}`));
+    assert.equal((await verifyConnectJwt(valid, options())).clientKey, CLIENT_KEY);
+  });
+
+  test('nbf: refused before it, accepted from it on, with the leeway on both sides', async () => {
+    const now = Math.floor(T0 / 1000);
+    await rejectsWith(verifyConnectJwt(craft(hs, baseClaims({ nbf: now + 1 })), options()), 'JWT_INVALID', 'not_yet_valid');
+    assert.equal((await verifyConnectJwt(craft(hs, baseClaims({ nbf: now })), options())).clientKey, CLIENT_KEY);
+    assert.equal((await verifyConnectJwt(craft(hs, baseClaims({ nbf: now + 5 })), options({ leewaySeconds: 5 }))).clientKey, CLIENT_KEY);
+    await rejectsWith(verifyConnectJwt(craft(hs, baseClaims({ nbf: now + 6 })), options({ leewaySeconds: 5 })), 'JWT_INVALID', 'not_yet_valid');
+  });
+});

@@ -1,7 +1,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { exportSPKI, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import { CompactSign, exportSPKI, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { createManualClock } from '../clock.js';
 import { GatewayError, type ErrorCode } from '../errors.js';
 import { queryStringHash } from './canonical-request.js';
@@ -267,4 +267,75 @@ describe('createInstallKeyResolver', () => {
     ['cacheSize 0', () => createInstallKeyResolver({ keyServerUrl: KEY_SERVER, fetch: keyServer(() => ({})).fetch, cacheSize: 0 })],
   ];
   for (const [name, fn] of badOptions) test(`refuses ${name} at creation`, () => assert.throws(fn));
+});
+
+/** Cases found by mutation testing (docs/testing.md): each a check whose removal no other test noticed. */
+describe('verifyInstallToken: edges found by mutation testing', () => {
+  const rawSigned = (payload: Uint8Array) => new CompactSign(payload).setProtectedHeader({ alg: 'RS256', kid: KID }).sign(pairA.privateKey);
+
+  test('a payload that is not a JSON object, or not UTF-8, is malformed even when signed', async () => {
+    const { options } = setup();
+    const enc = new TextEncoder();
+    for (const text of ['[1,2]', 'null', '"iss"', '{"iss":', 'not json']) {
+      await rejectsWith(verifyInstallToken(await rawSigned(enc.encode(text)), options), 'INSTALL_SIGNATURE_INVALID', 'malformed');
+    }
+    const claimsText = JSON.stringify(claims({ iss: 'X' }));
+    const bytes = Buffer.from(claimsText, 'utf8');
+    bytes[bytes.indexOf(Buffer.from('"X"')) + 1] = 0xff;
+    await rejectsWith(verifyInstallToken(await rawSigned(bytes), options), 'INSTALL_SIGNATURE_INVALID', 'malformed');
+  });
+
+  test('claims: a string nbf is refused; sub, context and iat are read only when well formed', async () => {
+    const { options } = setup();
+    await rejectsWith(verifyInstallToken(await sign(claims({ nbf: String(Math.floor(T0 / 1000) - 10) })), options), 'INSTALL_SIGNATURE_INVALID', 'bad_nbf');
+    const out = (c: Record<string, unknown>) => sign(claims(c)).then((t) => verifyInstallToken(t, options));
+    assert.equal((await out({ context: undefined })).accountId, 'installer-account');
+    assert.equal((await out({ context: { user: 'x' } })).accountId, 'installer-account');
+    assert.equal((await out({ context: { user: { accountId: '' } } })).accountId, 'installer-account');
+    assert.equal((await out({ context: undefined, sub: '' })).accountId, undefined);
+    assert.equal((await out({ iat: undefined })).issuedAt, undefined);
+  });
+
+  test('aud may end in several slashes, like the app baseUrl', async () => {
+    const { options } = setup();
+    assert.equal((await verifyInstallToken(await sign(claims({ aud: `${APP_BASE_URL}//` })), options)).kid, KID);
+  });
+
+  test('programming errors: a path other than the two lifecycle paths; a token that is not a string', async () => {
+    const { options } = setup({ expectedPath: '/enabled' as '/installed' });
+    await assert.rejects(verifyInstallToken(await sign(claims()), options), RangeError);
+    await rejectsWith(verifyInstallToken(undefined as unknown as string, setup().options), 'INSTALL_SIGNATURE_INVALID', 'missing');
+  });
+});
+
+describe('createInstallKeyResolver: edges found by mutation testing', () => {
+  const resolverWith = (pem: string | undefined, url = KEY_SERVER, cacheSize = 4) => {
+    const calls: string[] = [];
+    const fetch = async (u: string) => {
+      calls.push(u);
+      return pem === undefined ? new Response('nope', { status: 404 }) : new Response(pem, { status: 200 });
+    };
+    return { calls, resolver: createInstallKeyResolver({ keyServerUrl: url, fetch, cacheSize }) };
+  };
+
+  test('a kid that is a dot segment or has a slash is refused without a fetch, by the resolver itself', async () => {
+    const { calls, resolver } = resolverWith('x');
+    for (const kid of ['.', '..', 'a/b', '../x', '']) {
+      await assert.rejects(resolver.getKey(kid), (e: unknown) => e instanceof GatewayError && e.details?.['reason'] === 'bad_kid', kid);
+    }
+    assert.deepEqual(calls, []);
+  });
+
+  test('the PEM may come with blank lines around it; a key that is not a PEM is not worth retrying', async () => {
+    assert.ok(await resolverWith(`\n\n${pemA}\n\n`).resolver.getKey(KID));
+    await assert.rejects(resolverWith('not a pem').resolver.getKey(KID), (e: unknown) => e instanceof GatewayError && e.details?.['reason'] === 'key_server_bad_key' && e.details?.['retryable'] === false);
+  });
+
+  test('options: plain http is allowed (the sandbox), other schemes and non-URLs are not; a cache of one is fine', async () => {
+    assert.ok(await resolverWith(pemA, 'http://127.0.0.1:4100/keys').resolver.getKey(KID));
+    assert.throws(() => resolverWith(pemA, 'ftp://keys.test'), /http\(s\) URL/);
+    assert.throws(() => resolverWith(pemA, 'not a url'), /keyServerUrl is not a URL/);
+    assert.ok(await resolverWith(pemA, KEY_SERVER, 1).resolver.getKey(KID));
+    assert.throws(() => resolverWith(pemA, KEY_SERVER, 0), RangeError);
+  });
 });

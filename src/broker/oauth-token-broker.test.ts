@@ -46,7 +46,8 @@ function assertNoSecrets(where: string, text: string, secrets: string[]): void {
 }
 
 for (const backend of testBackends()) {
-  describe(`OAuth token broker through the sandbox: ${backend.name}`, () => {
+  // Every test waits on the refresh lock and on the sandbox: a hang fails the suite by name.
+  describe(`OAuth token broker through the sandbox: ${backend.name}`, { timeout: 120_000 }, () => {
     // One database per backend (migrating a fresh PostgreSQL schema per test is slow); each test gets a
     // fresh sandbox and an empty tokens table.
     let shared: TestStore;

@@ -29,7 +29,7 @@ const close = (server: Server) =>
     server.close(() => resolve());
   });
 
-describe('over real HTTP: the sandbox server', () => {
+describe('over real HTTP: the sandbox server', { timeout: 60_000 }, () => {
   let srv: SandboxServer;
   before(async () => {
     srv = await startSandboxServer();
@@ -64,7 +64,7 @@ describe('over real HTTP: the sandbox server', () => {
   });
 });
 
-describe('over real HTTP: redirects with the platform fetch', () => {
+describe('over real HTTP: redirects with the platform fetch', { timeout: 60_000 }, () => {
   let site: { server: Server; url: string };
   let other: { server: Server; url: string };
   const otherSaw: (string | undefined)[] = [];

@@ -18,6 +18,15 @@ describe('parseApiBase', () => {
     assert.throws(() => parseApiBase('http://acme.atlassian.net/wiki'), (e) => isGatewayError(e, 'CONFIG_INVALID'));
     assert.equal(parseApiBase('http://acme.internal/wiki', { allowInsecureHttp: true }).origin, 'http://acme.internal');
   });
+  // The loopback test must match the whole host name: an unanchored one would send credentials over plain
+  // http to anyone who registers a name that merely contains "localhost" or "127.".
+  for (const host of ['localhost', 'LOCALHOST', 'sandbox.localhost', 'a.b.localhost', '127.0.0.1', '127.1.2.3', '[::1]']) {
+    test(`plain http accepted for loopback host ${host}`, () => assert.equal(parseApiBase(`http://${host}:4100/wiki`).basePath, '/wiki'));
+  }
+  for (const host of ['localhost.evil.com', 'evil-localhost', 'notlocalhost', 'localhost-evil.com', '127.0.0.1.evil.com', '127.0.0.1.nip.io', '10.127.0.1', '[::2]']) {
+    test(`plain http refused for look-alike host ${host}`, () =>
+      assert.throws(() => parseApiBase(`http://${host}/wiki`), (e) => isGatewayError(e, 'CONFIG_INVALID') && e.details?.['reason'] === 'uses plain http for a non-loopback host (set allowInsecureHttp to allow it)'));
+  }
   const bad: Array<[string, string]> = [
     ['empty', ''],
     ['relative', '/wiki'],

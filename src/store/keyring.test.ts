@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -51,6 +51,48 @@ test('rewriting the key file keeps old keys, stays 0600 and is atomic', () => {
   assert.equal(statSync(path).mode & 0o777, 0o600);
 });
 
+test('the rewritten key file is 0600 even when a stale temporary file was left readable by all', () => {
+  // open(..., 0o600) alone gives 0600 under any umask when it creates the file, so only a file that
+  // already exists shows whether the mode is enforced: a crash can leave the temporary file behind, and
+  // a later process can get the same pid (always pid 1 in a container).
+  const path = join(dir(), 'master-key.json');
+  loadKeyring({ source: 'file', path, generateIfMissing: true });
+  const file = readKeyFile(path);
+  const stale = `${path}.${process.pid}.tmp`;
+  writeFileSync(stale, 'left over by a crash');
+  chmodSync(stale, 0o666);
+  const previous = process.umask(0);
+  try {
+    writeKeyFile(path, { ...file, keys: [...file.keys, newKey('k2', new Date())] });
+  } finally {
+    process.umask(previous);
+  }
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  assert.deepEqual(readKeyFile(path).keys.map((k) => k.id), ['k1', 'k2']);
+});
+
+test('first creation never overwrites a key file another instance has just written', () => {
+  const path = join(dir(), 'master-key.json');
+  const theirs = { version: 1 as const, active: 'k1', keys: [newKey('k1', new Date())] };
+  writeKeyFile(path, theirs, { exclusive: true });
+  const before = readFileSync(path, 'utf8');
+  assert.throws(() => writeKeyFile(path, { version: 1, active: 'k1', keys: [newKey('k1', new Date())] }, { exclusive: true }), (e: unknown) => (e as NodeJS.ErrnoException).code === 'EEXIST');
+  assert.equal(readFileSync(path, 'utf8'), before, 'the first key file is untouched');
+  assert.deepEqual(loadKeyring({ source: 'file', path, generateIfMissing: true }).keyring.keys.get('k1'), Buffer.from(theirs.keys[0]!.key, 'base64'));
+});
+
+test('a key id that appears twice is refused, not silently replaced by the later key', () => {
+  const path = join(dir(), 'master-key.json');
+  const first = newKey('k1', new Date());
+  const second = newKey('k1', new Date());
+  writeFileSync(path, JSON.stringify({ version: 1, active: 'k1', keys: [first, second] }));
+  assert.throws(
+    () => loadKeyring({ source: 'file', path, generateIfMissing: false }),
+    (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING') && e.message.includes('"k1" appears twice') && e.message.includes(path) && !e.message.includes(first.key) && !e.message.includes(second.key),
+  );
+  assert.throws(() => readKeyFile(path), (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING'));
+});
+
 test('a malformed key file is refused with the file named', () => {
   const path = join(dir(), 'master-key.json');
   for (const text of ['not json', '{"version":1,"active":"k1","keys":[]}', JSON.stringify({ version: 1, active: 'k2', keys: [newKey('k1', new Date())] }), JSON.stringify({ version: 1, active: 'k1', keys: [{ ...newKey('k1', new Date()), key: 'c2hvcnQ=' }] })]) {
@@ -58,4 +100,50 @@ test('a malformed key file is refused with the file named', () => {
     assert.throws(() => loadKeyring({ source: 'file', path, generateIfMissing: false }), (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING') && e.message.includes(path), text);
   }
   assert.ok(readFileSync(path, 'utf8').length > 0);
+});
+
+test('inline keys: an empty list is refused, naming the variable', () => {
+  assert.throws(() => loadKeyring({ source: 'env', keys: [] }), (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING') && e.message.includes('ONBEHALF_MASTER_KEYS'));
+});
+
+test('key ids in a file are whole words of letters, digits, _ and -', () => {
+  const path = join(dir(), 'master-key.json');
+  for (const id of ['k.1', 'x.k1', 'k1.x', 'k 1', '', 'k'.repeat(33)]) {
+    writeFileSync(path, JSON.stringify({ version: 1, active: id, keys: [newKey(id, new Date())] }));
+    assert.throws(() => readKeyFile(path), (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING') && e.cause !== undefined, JSON.stringify(id));
+  }
+  writeFileSync(path, JSON.stringify({ version: 1, active: 'K_1-x', keys: [newKey('K_1-x', new Date())] }));
+  assert.equal(readKeyFile(path).active, 'K_1-x');
+});
+
+test('a key file that cannot be read is a clear error with the cause kept', () => {
+  const path = join(dir(), 'a-directory');
+  mkdirSync(path);
+  assert.throws(() => readKeyFile(path), (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING') && e.message.startsWith(`Cannot read the key file ${path}: `) && e.cause !== undefined);
+});
+
+test('no key is generated over a dangling link: the first creation refuses any existing path', () => {
+  // A key file that should be mounted but is not there yet must not be replaced by a fresh key (the data
+  // sealed under the real one would be unreadable), and the link's target must not be created.
+  const d = dir();
+  const path = join(d, 'master-key.json');
+  symlinkSync(join(d, 'mounted', 'key.json'), path);
+  assert.throws(() => loadKeyring({ source: 'file', path, generateIfMissing: true }));
+  assert.equal(existsSync(join(d, 'mounted')), false);
+});
+
+test('nextKeyId skips ids already taken', () => {
+  const keys = (...ids: string[]) => ({ version: 1 as const, active: ids[0] ?? 'k1', keys: ids.map((id) => newKey(id, new Date())) });
+  assert.equal(nextKeyId(keys('k1')), 'k2');
+  assert.equal(nextKeyId(keys('k1', 'k3')), 'k4');
+  assert.equal(nextKeyId(keys('k2', 'k3', 'k4')), 'k5');
+  assert.equal(nextKeyId(keys('main', 'k3')), 'k4');
+});
+
+test('writing key files does not leak file descriptors', { skip: !existsSync('/proc/self/fd') && 'no /proc/self/fd here' }, () => {
+  const path = join(dir(), 'master-key.json');
+  const file = { version: 1 as const, active: 'k1', keys: [newKey('k1', new Date())] };
+  const before = readdirSync('/proc/self/fd').length;
+  for (let i = 0; i < 20; i++) writeKeyFile(path, file);
+  assert.equal(readdirSync('/proc/self/fd').length, before);
 });

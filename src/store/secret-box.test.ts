@@ -57,3 +57,56 @@ test('a keyring whose active key is absent or malformed is refused at constructi
   assert.throws(() => createSecretBox({ activeKeyId: 'k1', keys: new Map([['k1', randomBytes(16)]]) }), (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING'));
   assert.throws(() => createSecretBox({ activeKeyId: 'k.1', keys: new Map([['k.1', k1]]) }), (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING'));
 });
+
+test('only the exact secret-box format opens: each malformed form is refused before decryption, and says why', () => {
+  const box = createSecretBox({ activeKeyId: 'k1', keys: new Map([['k1', k1]]) });
+  const sealed = box.seal('secret', 'c');
+  const [, , nonce = '', body = ''] = sealed.split('.');
+  const notFormat = /not in secret-box format/;
+  const truncated = /truncated/;
+  const cases: Array<[string, string, RegExp]> = [
+    ['a fifth part', `${sealed}.x`, notFormat],
+    ['another prefix', `ob2.k1.${nonce}.${body}`, notFormat],
+    ['no key id', `ob1..${nonce}.${body}`, notFormat],
+    ['no nonce', `ob1.k1..${body}`, notFormat],
+    ['no body', `ob1.k1.${nonce}.`, notFormat],
+    ['plaintext', 'plain-secret', notFormat],
+    ['a short nonce', `ob1.k1.${Buffer.alloc(11).toString('base64url')}.${body}`, truncated],
+    ['a long nonce', `ob1.k1.${Buffer.alloc(13).toString('base64url')}.${body}`, truncated],
+    ['a body shorter than the tag', `ob1.k1.${nonce}.${Buffer.alloc(15).toString('base64url')}`, truncated],
+  ];
+  for (const [name, bad, why] of cases) {
+    assert.throws(() => box.open(bad, 'c'), (e: unknown) => isGatewayError(e, 'DECRYPT_FAILED') && why.test(e.message), name);
+  }
+  // The tag alone (an empty plaintext) is the shortest valid body.
+  assert.equal(box.open(box.seal('', 'c'), 'c'), '');
+});
+
+test('a failed integrity check names the context and key, keeps the cause, and never the plaintext', () => {
+  const box = createSecretBox({ activeKeyId: 'k1', keys: new Map([['k1', k1]]) });
+  const sealed = box.seal('the-plaintext', 'tenants.shared_secret:t1');
+  try {
+    box.open(sealed, 'tenants.shared_secret:t2');
+    assert.fail('expected DECRYPT_FAILED');
+  } catch (e) {
+    assert.ok(isGatewayError(e, 'DECRYPT_FAILED'));
+    assert.deepEqual(e.details, { context: 'tenants.shared_secret:t2', keyId: 'k1' });
+    assert.match(e.message, /integrity check \(tenants\.shared_secret:t2\)/);
+    assert.ok(e.cause instanceof Error);
+    assert.ok(!e.message.includes('the-plaintext'));
+  }
+  const other = createSecretBox({ activeKeyId: 'k2', keys: new Map([['k2', k2]]) });
+  assert.throws(() => other.open(sealed, 'tenants.shared_secret:t1'), (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING') && e.details?.['keyId'] === 'k1' && /docs\/configuration\.md/.test(e.message));
+});
+
+test('isSealed tells a sealed value from plaintext', () => {
+  const box = createSecretBox({ activeKeyId: 'k1', keys: new Map([['k1', k1]]) });
+  assert.equal(isSealed(box.seal('x', 'c')), true);
+  for (const plain of ['', 'plain', 'ob1', 'ob1-k1', 'xob1.k1']) assert.equal(isSealed(plain), false, plain);
+});
+
+test('construction errors name the key that is wrong', () => {
+  assert.throws(() => createSecretBox({ activeKeyId: 'k9', keys: new Map([['k1', k1]]) }), (e: unknown) => isGatewayError(e) && e.message.includes('"k9"'));
+  assert.throws(() => createSecretBox({ activeKeyId: 'k1', keys: new Map([['k1', k1], ['k2', randomBytes(31)]]) }), (e: unknown) => isGatewayError(e) && /"k2" must be 32 bytes, got 31/.test(e.message));
+  assert.throws(() => createSecretBox({ activeKeyId: 'k1', keys: new Map([['k1', k1], ['k 2', k2]]) }), (e: unknown) => isGatewayError(e) && e.message.includes('"k 2"'));
+});

@@ -24,7 +24,7 @@ async function consoleSignIn(page: Page, gatewayUrl: string): Promise<void> {
  * (c) an admin maps a user, (d) an admin revokes a link and the next proxy call is refused, and a
  * screenshot of every console page at desktop and phone width.
  */
-describe('admin console in Chromium', { skip: skip ?? false }, () => {
+describe('admin console in Chromium', { skip: skip ?? false, timeout: 600_000 }, () => {
   const { w, newPage, fresh } = browserSuite({ sites: ['acme', 'globex'], env: { ONBEHALF_ADMIN_SECRET: SECRET } });
   const linksOf = async (externalUserId: string) =>
     (await w.api<{ links: { id: string; route: string; status: string; accountId: string }[] }>('GET', `/v1/links?externalUserId=${encodeURIComponent(externalUserId)}`)).body.links;
@@ -90,7 +90,7 @@ async function assertTablesFit(page: Page, what: string): Promise<void> {
 }
 
 /** Screenshots of every console page, in a world of its own so seeded data cannot collide with the flows above. */
-describe('admin console pages in Chromium', { skip: skip ?? false }, () => {
+describe('admin console pages in Chromium', { skip: skip ?? false, timeout: 600_000 }, () => {
   const { w, newPage, fresh } = browserSuite({ sites: ['acme', 'globex'], env: { ONBEHALF_ADMIN_SECRET: SECRET } });
 
   test('every console page, populated, at 1280 and 375 px: standards mode, nothing scrolls sideways', async () => {

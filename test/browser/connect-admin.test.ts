@@ -14,7 +14,7 @@ const skip = browserSkipReason();
  * maps a user, the gateway acts as them, the admin revokes the link and the next proxy call is refused.
  * The same through the admin console outside Confluence: admin-console.test.ts.
  */
-describe('admin mapping and revocation inside Confluence, in Chromium', { skip: skip ?? false }, () => {
+describe('admin mapping and revocation inside Confluence, in Chromium', { skip: skip ?? false, timeout: 600_000 }, () => {
   const { w, newPage, fresh } = browserSuite({ sites: ['acme'] });
   const configureUrl = () => `${w.site.baseUrl}/plugins/servlet/ac/${encodeURIComponent(w.gateway.config.connect.appKey)}/${CONFIGURE_PAGE_KEY}`;
   async function configureFrame(page: Page) {

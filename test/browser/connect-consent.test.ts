@@ -25,7 +25,7 @@ const skip = browserSkipReason();
  * consent page inside the sandbox's Confluence page (signed iframe, all.js, postMessage, context JWTs),
  * Allow / Deny, the return to the app with the completion code, and Connected apps with Disconnect.
  */
-describe('Connect consent in Chromium', { skip: skip ?? false }, () => {
+describe('Connect consent in Chromium', { skip: skip ?? false, timeout: 600_000 }, () => {
   const { w, newPage, fresh } = browserSuite({ sites: ['acme', 'globex'] });
   const start = async (body: Record<string, unknown>) => {
     const res = await w.api<Session>('POST', '/v1/link-sessions', body);

@@ -21,7 +21,7 @@ const skip = browserSkipReason();
  * callback -> landing page or site choice -> linked; a refusal; a consent for the wrong site; and the
  * self-service page where a user disconnects.
  */
-describe('Atlassian sign-in (3LO) consent in Chromium', { skip: skip ?? false }, () => {
+describe('Atlassian sign-in (3LO) consent in Chromium', { skip: skip ?? false, timeout: 600_000 }, () => {
   // Connect on acme only: globex is reachable through 3LO alone, so acting there proves the 3LO grant.
   const { w, newPage, fresh } = browserSuite({ sites: ['acme'] });
   const start = async (body: Record<string, unknown>) => {

@@ -12,7 +12,8 @@ import { DEFAULT_ACCOUNTS, startSandboxServer, type SandboxServer } from '../../
 import { findTenant } from '../../src/tenants/find-tenant.js';
 
 /** The Connect route end to end on real loopback sockets: sandbox and gateway each a real HTTP server. */
-describe('Connect route over real HTTP', () => {
+// Real sockets: a hang fails the suite by name instead of stalling the run.
+describe('Connect route over real HTTP', { timeout: 120_000 }, () => {
   let sandbox: SandboxServer;
   let gateway: Gateway;
   let gatewayUrl: string;

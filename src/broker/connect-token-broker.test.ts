@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { productionEndpoints } from '../atlassian/endpoints.js';
+import { silentLogger } from '../logger.js';
+import type { Tenant } from '../store/tenants-repo.js';
+import { testBackends } from '../store/test-support/backends.js';
+import { openTestStore, type TestStore } from '../store/test-support/open-test-store.js';
+import { createConnectTokenBroker, type ConnectTokenBroker } from './connect-token-broker.js';
+
+/**
+ * The broker's cache rules on their own: what a purge or an invalidation does to grants in flight and to
+ * clients that keep the token they were given. The token endpoint is a scripted fetch whose answers a test
+ * can hold back, so "a grant in flight" is a state the test controls, not a race it hopes for.
+ */
+function scriptedTokenEndpoint() {
+  let issued = 0;
+  let hold: Promise<void> | null = null;
+  const calls: string[] = [];
+  const fetch = (async (input: string | URL | Request) => {
+    calls.push(String(input instanceof Request ? input.url : input));
+    const n = ++issued;
+    if (hold) await hold;
+    return new Response(JSON.stringify({ access_token: `at-${n}`, expires_in: 900, token_type: 'bearer' }), { status: 200, headers: { 'content-type': 'application/json' } });
+  }) as typeof globalThis.fetch;
+  return {
+    fetch,
+    calls,
+    /** Holds every answer until the returned function is called. */
+    holdAnswers(): () => void {
+      let release!: () => void;
+      hold = new Promise<void>((r) => (release = r));
+      return () => {
+        hold = null;
+        release();
+      };
+    },
+  };
+}
+
+/** Lets pending promise callbacks run (the grant reaches the held fetch). */
+const settle = () => new Promise<void>((r) => setImmediate(r));
+
+describe('connect token broker: purges and invalidation', { timeout: 30_000 }, () => {
+  let t: TestStore;
+  let tenant: Tenant;
+  let other: Tenant;
+  let endpoint: ReturnType<typeof scriptedTokenEndpoint>;
+  let broker: ConnectTokenBroker;
+
+  before(async () => {
+    t = await openTestStore(testBackends()[0]!);
+    tenant = await t.repos.tenants.upsert({ route: 'connect', appKey: 'app', tenantKey: 'client-1', baseUrl: 'https://acme.atlassian.net/wiki', sharedSecret: 'shared-secret-1', oauthClientId: 'oc-1' });
+    other = await t.repos.tenants.upsert({ route: 'connect', appKey: 'app', tenantKey: 'client-2', baseUrl: 'https://beta.atlassian.net/wiki', sharedSecret: 'shared-secret-2', oauthClientId: 'oc-2' });
+  });
+  after(() => t.close());
+
+  const fresh = () => {
+    endpoint = scriptedTokenEndpoint();
+    broker = createConnectTokenBroker({ repos: t.repos, endpoints: productionEndpoints, fetch: endpoint.fetch, clock: t.clock, logger: silentLogger() }, { refreshSkewMs: 60_000, cacheMaxEntries: 100 });
+  };
+
+  test('a grant in flight while its tenant is purged answers its caller but does not refill the cache', async () => {
+    fresh();
+    const release = endpoint.holdAnswers();
+    const inFlight = broker.tokenFor({ tenant, accountId: 'acc-1' });
+    await settle();
+    assert.equal(endpoint.calls.length, 1, 'the grant is on its way');
+    broker.purgeTenant(tenant);
+    release();
+    assert.equal((await inFlight).accessToken, 'at-1');
+    assert.equal(broker.cacheSize, 0, 'the purged tenant has nothing cached');
+    assert.equal((await broker.tokenFor({ tenant, accountId: 'acc-1' })).accessToken, 'at-2', 'the next call grants again');
+    assert.equal(broker.stats.grants, 2);
+  });
+
+  test("a purge of another tenant does not stop a grant from being cached", async () => {
+    fresh();
+    const release = endpoint.holdAnswers();
+    const inFlight = broker.tokenFor({ tenant, accountId: 'acc-1' });
+    await settle();
+    broker.purgeTenant(other);
+    release();
+    await inFlight;
+    assert.equal(broker.cacheSize, 1);
+    assert.equal((await broker.tokenFor({ tenant, accountId: 'acc-1' })).accessToken, 'at-1', 'answered from the cache');
+    assert.equal(endpoint.calls.length, 1);
+  });
+
+  test('every drop of cached tokens moves the version, so clients holding a token stop reusing it', async () => {
+    fresh();
+    const req = { tenant, accountId: 'acc-1' };
+    const token = await broker.tokenFor(req);
+    let v = broker.version;
+    broker.invalidate(req, token.accessToken);
+    assert.ok(broker.version > v, 'invalidate');
+    assert.equal(broker.cacheSize, 0);
+    v = broker.version;
+    broker.invalidate(req);
+    assert.ok(broker.version > v, 'invalidate of a token no longer cached still moves it (a client may hold it)');
+    await broker.tokenFor(req);
+    v = broker.version;
+    assert.equal(broker.purgeAccount('acc-1'), 1);
+    assert.ok(broker.version > v, 'purgeAccount');
+    await broker.tokenFor(req);
+    v = broker.version;
+    assert.equal(broker.purgeTenant(tenant), 1);
+    assert.ok(broker.version > v, 'purgeTenant');
+    v = broker.version;
+    await broker.tokenFor(req);
+    await broker.tokenFor(req);
+    assert.equal(broker.version, v, 'minting and cache hits do not move it');
+  });
+
+  test('invalidate drops only the token that failed, not a fresher one put in its place', async () => {
+    fresh();
+    const req = { tenant, accountId: 'acc-1' };
+    const stale = await broker.tokenFor(req);
+    broker.invalidate(req, stale.accessToken);
+    const fresher = await broker.tokenFor(req);
+    broker.invalidate(req, stale.accessToken);
+    assert.equal((await broker.tokenFor(req)).accessToken, fresher.accessToken);
+    assert.equal(endpoint.calls.length, 2);
+  });
+
+  test('purges are scoped: an account on every site, a tenant with all its accounts, nothing else', async () => {
+    fresh();
+    await broker.tokenFor({ tenant, accountId: 'acc-1' });
+    await broker.tokenFor({ tenant, accountId: 'acc-2' });
+    await broker.tokenFor({ tenant: other, accountId: 'acc-1' });
+    await broker.tokenFor({ tenant: other, accountId: 'acc-3' });
+    assert.equal(broker.purgeAccount('acc-1'), 2);
+    assert.equal(broker.cacheSize, 2);
+    assert.equal(broker.purgeTenant(other), 1);
+    assert.equal(broker.cacheSize, 1);
+    assert.equal((await broker.tokenFor({ tenant, accountId: 'acc-2' })).accessToken, 'at-2', 'the untouched token is still cached');
+  });
+
+  test('concurrent cold calls for one key share one grant', async () => {
+    fresh();
+    const release = endpoint.holdAnswers();
+    const all = Array.from({ length: 20 }, () => broker.tokenFor({ tenant, accountId: 'acc-1' }));
+    await settle();
+    release();
+    const tokens = await Promise.all(all);
+    assert.deepEqual(new Set(tokens.map((x) => x.accessToken)), new Set(['at-1']));
+    assert.equal(endpoint.calls.length, 1);
+    assert.deepEqual({ grants: broker.stats.grants, misses: broker.stats.misses, hits: broker.stats.hits }, { grants: 1, misses: 20, hits: 0 });
+  });
+});

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { isGatewayError, type ErrorCode } from '../errors.js';
+import type { ActingMode } from '../store/policies-repo.js';
+import type { LinkRoute, LinkStatus } from '../store/schema.js';
+import { testBackends } from '../store/test-support/backends.js';
+import { openTestStore, type TestStore } from '../store/test-support/open-test-store.js';
+import { resolveActing, type ActingDeps } from './acting.js';
+
+const CLOUD = 'a1c0e000-0000-4000-8000-0000000000a1';
+const APP = 'onbehalf-app';
+
+/**
+ * resolveActing's decision table, by your user ID and by account ID directly. Acting by account ID used
+ * to be covered only where its link was usable, so a missing usability check there would have let a
+ * forwarded link (pending_confirmation), a reauth_required link or an admin mapping act.
+ */
+describe('resolveActing: every link status, by user and by account', () => {
+  let t: TestStore;
+  let deps: ActingDeps;
+  let n = 0;
+
+  let connectTenantId: string;
+  before(async () => {
+    t = await openTestStore(testBackends()[0]!);
+    connectTenantId = (await t.repos.tenants.upsert({ route: 'connect', appKey: APP, tenantKey: 'client-1', baseUrl: 'https://acme.atlassian.net/wiki', cloudId: CLOUD, sharedSecret: 's', oauthClientId: 'oc-1' })).id;
+    deps = { repos: t.repos, appKey: APP, oauthClientId: null };
+  });
+  after(() => t.close());
+
+  /** A fresh user and account with one link in the given state, on a site with the given policy. */
+  async function linkIn(status: LinkStatus, route: LinkRoute, acting: ActingMode): Promise<{ externalUserId: string; accountId: string; linkId: string }> {
+    n++;
+    const externalUserId = `user-${n}`;
+    const accountId = `acc-${n}`;
+    await t.repos.policies.set(CLOUD, { acting }, 'test');
+    const link = await t.repos.links.create({ externalUserId, cloudId: CLOUD, accountId, route, scopes: [], status: status === 'reauth_required' ? 'linked' : status, evidence: {} });
+    // reauth_required is reached from linked, as the broker does when a refresh token dies.
+    if (status === 'reauth_required') assert.ok(await t.repos.links.setStatus(link.id, 'reauth_required', { reason: 'refresh_token_revoked', from: ['linked'] }));
+    return { externalUserId, accountId, linkId: link.id };
+  }
+
+  type Outcome = { ok: true } | { code: ErrorCode };
+  // [status, route, policy, by user, by account]
+  const table: Array<[LinkStatus, LinkRoute, ActingMode, Outcome, Outcome]> = [
+    ['linked', 'connect', 'linked_only', { ok: true }, { ok: true }],
+    ['pending_confirmation', 'connect', 'linked_only', { code: 'USER_NOT_LINKED' }, { code: 'POLICY_REFUSED' }],
+    ['pending_confirmation', 'connect', 'admin_mapped', { code: 'USER_NOT_LINKED' }, { code: 'POLICY_REFUSED' }],
+    ['reauth_required', 'connect', 'linked_only', { code: 'REAUTH_REQUIRED' }, { code: 'REAUTH_REQUIRED' }],
+    ['reauth_required', 'connect', 'any_user', { code: 'REAUTH_REQUIRED' }, { code: 'REAUTH_REQUIRED' }],
+    ['linked', 'admin', 'linked_only', { code: 'POLICY_REFUSED' }, { code: 'POLICY_REFUSED' }],
+    ['linked', 'admin', 'admin_mapped', { ok: true }, { ok: true }],
+    ['pending_confirmation', 'admin', 'admin_mapped', { code: 'USER_NOT_LINKED' }, { code: 'POLICY_REFUSED' }],
+  ];
+
+  for (const [status, route, acting, byUser, byAccount] of table) {
+    test(`${route} link ${status} under ${acting}`, async () => {
+      const l = await linkIn(status, route, acting);
+      for (const [how, req, want] of [
+        ['by user', { site: CLOUD, externalUserId: l.externalUserId }, byUser],
+        ['by account', { site: CLOUD, accountId: l.accountId }, byAccount],
+      ] as const) {
+        if ('ok' in want) {
+          const got = await resolveActing(deps, req);
+          assert.equal(got.accountId, l.accountId, how);
+          assert.equal(got.link?.id, l.linkId, `${how}: acts through its link`);
+          assert.equal(got.route, 'connect', how);
+          assert.equal(got.tenant.id, connectTenantId, `${how}: through the site's Connect install`);
+        } else {
+          await assert.rejects(resolveActing(deps, req), (e: unknown) => isGatewayError(e, want.code), `${how}: ${want.code}`);
+        }
+      }
+    });
+  }
+
+  test('any_user: an account whose link cannot be used acts without that link, as an unlinked user would', async () => {
+    const l = await linkIn('pending_confirmation', 'connect', 'any_user');
+    const got = await resolveActing(deps, { site: CLOUD, accountId: l.accountId });
+    assert.equal(got.link, null, 'the forwarded link itself is never the reason the call is allowed');
+    assert.equal(got.accountId, l.accountId);
+    await assert.rejects(resolveActing(deps, { site: CLOUD, externalUserId: l.externalUserId }), (e: unknown) => isGatewayError(e, 'USER_NOT_LINKED'));
+  });
+
+  test('an account with no link at all: refused under linked_only, allowed without a link under any_user', async () => {
+    await t.repos.policies.set(CLOUD, { acting: 'linked_only' }, 'test');
+    await assert.rejects(resolveActing(deps, { site: CLOUD, accountId: 'nobody' }), (e: unknown) => isGatewayError(e, 'POLICY_REFUSED'));
+    await t.repos.policies.set(CLOUD, { acting: 'any_user' }, 'test');
+    assert.equal((await resolveActing(deps, { site: CLOUD, accountId: 'nobody' })).link, null);
+  });
+
+  test('exactly one of externalUserId and accountId', async () => {
+    await assert.rejects(resolveActing(deps, { site: CLOUD }), (e: unknown) => isGatewayError(e, 'VALIDATION_FAILED'));
+    await assert.rejects(resolveActing(deps, { site: CLOUD, externalUserId: 'u', accountId: 'a' }), (e: unknown) => isGatewayError(e, 'VALIDATION_FAILED'));
+  });
+
+  test('the policy narrows the scopes per route; none set means the configured defaults (null)', async () => {
+    const l = await linkIn('linked', 'connect', 'linked_only');
+    assert.equal((await resolveActing(deps, { site: CLOUD, externalUserId: l.externalUserId })).allowedScopes, null);
+    await t.repos.policies.set(CLOUD, { allowedScopes: { connect: ['READ'] } }, 'test');
+    assert.deepEqual((await resolveActing(deps, { site: CLOUD, externalUserId: l.externalUserId })).allowedScopes, ['READ']);
+    await t.repos.policies.set(CLOUD, { acting: 'any_user' }, 'test');
+    const unlinked = await resolveActing(deps, { site: CLOUD, accountId: 'nobody-2' });
+    assert.deepEqual([unlinked.allowedScopes, unlinked.tenant.id], [['READ'], connectTenantId]);
+    await t.repos.policies.set(CLOUD, { acting: 'linked_only', allowedScopes: {} }, 'test');
+  });
+
+  test('a user with no link at all is USER_NOT_LINKED; a refused admin mapping says which route', async () => {
+    await assert.rejects(resolveActing(deps, { site: CLOUD, externalUserId: 'never-linked' }), (e: unknown) => isGatewayError(e, 'USER_NOT_LINKED'));
+    const l = await linkIn('linked', 'admin', 'linked_only');
+    await assert.rejects(resolveActing(deps, { site: CLOUD, externalUserId: l.externalUserId }), (e: unknown) => isGatewayError(e, 'POLICY_REFUSED') && /through admin-mapped links/.test(e.message));
+    const p = await linkIn('pending_confirmation', 'connect', 'linked_only');
+    await assert.rejects(resolveActing(deps, { site: CLOUD, externalUserId: p.externalUserId }), (e: unknown) => isGatewayError(e, 'USER_NOT_LINKED') && /cannot be used: pending_confirmation/.test(e.message));
+  });
+
+  test('a 3LO link acts through the 3LO app\'s record of the site, and not at all once 3LO is switched off', async () => {
+    const oauthTenant = await t.repos.tenants.upsert({ route: 'oauth', appKey: 'oauth-client', tenantKey: CLOUD, cloudId: CLOUD, baseUrl: 'https://acme.atlassian.net/wiki', oauthClientId: 'oauth-client' });
+    const l = await linkIn('linked', 'oauth', 'linked_only');
+    const got = await resolveActing({ ...deps, oauthClientId: 'oauth-client' }, { site: CLOUD, externalUserId: l.externalUserId });
+    assert.deepEqual([got.route, got.tenant.id], ['oauth', oauthTenant.id]);
+    await assert.rejects(resolveActing(deps, { site: CLOUD, externalUserId: l.externalUserId }), (e: unknown) => isGatewayError(e, 'POLICY_REFUSED'));
+    // Named by a site key that finds the 3LO record first, a Connect link still acts through the Connect install.
+    const c = await linkIn('linked', 'connect', 'linked_only');
+    const viaKey = await resolveActing({ ...deps, oauthClientId: 'oauth-client' }, { site: 'https://acme.atlassian.net/wiki', externalUserId: c.externalUserId });
+    assert.deepEqual([viaKey.route, viaKey.tenant.id], ['connect', connectTenantId]);
+  });
+
+  test('a site whose cloud id is not known yet cannot be acted on', async () => {
+    await t.repos.tenants.upsert({ route: 'connect', appKey: APP, tenantKey: 'client-x', baseUrl: 'https://nocloud.atlassian.net/wiki', sharedSecret: 's' });
+    await assert.rejects(resolveActing(deps, { site: 'https://nocloud.atlassian.net/wiki', accountId: 'a' }), (e: unknown) => isGatewayError(e, 'ATLASSIAN_UNAVAILABLE'));
+  });
+});
