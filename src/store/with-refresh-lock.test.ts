@@ -148,6 +148,29 @@ for (const backend of testBackends()) {
       assert.equal(await withRefreshLock(other, 'k-timeout', async () => 1), 1);
     });
 
+    test('the wait adds up to waitMs exactly: the pauses asked for sum to it, then lock_timeout', { timeout: 10_000 }, async () => {
+      const held = gate();
+      const release = gate();
+      const first = withRefreshLock(t.store, 'k-bounded', async () => {
+        held.open();
+        await release.wait;
+      });
+      await held.wait;
+      const pauses: number[] = [];
+      try {
+        await assert.rejects(
+          withRefreshLock(other, 'k-bounded', async () => 1, { waitMs: 250, pollMs: 5, sleep: async (ms) => void pauses.push(ms) }),
+          (e: unknown) => isGatewayError(e, 'STORE_UNAVAILABLE') && e.details?.['reason'] === 'lock_timeout',
+        );
+      } finally {
+        release.open();
+        await first;
+      }
+      // Doubling from 5 ms up to 100 ms, the last pause cut to what is left: 5+10+20+40+80+95.
+      assert.deepEqual(pauses, [5, 10, 20, 40, 80, 95]);
+      assert.equal(pauses.reduce((a, b) => a + b, 0), 250);
+    });
+
     test('a holder that died (its row left behind) blocks others only until its deadline, on the injected clock', { timeout: 10_000 }, async () => {
       const clock = t.clock;
       await t.store.db.insertInto('refresh_leases').values({ lock_key: leaseKey('k-dead'), owner: 'dead-process', expires_at: clock.now() + 10_000 }).execute();
