@@ -69,3 +69,31 @@ test('library code never reads process.env outside config.ts and the CLI entry',
     .filter((f) => /process\.env\b/.test(readFileSync(join(src, f), 'utf8')));
   assert.deepEqual(offenders, []);
 });
+
+/** Every cycle among the source files (tests left out), each as the files around it. Type imports count too. */
+export function importCycles(): string[][] {
+  const graph = new Map<string, string[]>();
+  for (const f of files(src).filter((f) => !/\.test\.tsx?$/.test(f))) {
+    const from = relative(src, f).replace(/\.tsx?$/, '');
+    graph.set(from, imports(f));
+  }
+  const cycles: string[][] = [];
+  const onStack: string[] = [];
+  const done = new Set<string>();
+  const visit = (n: string): void => {
+    onStack.push(n);
+    for (const d of graph.get(n) ?? []) {
+      const at = onStack.indexOf(d);
+      if (at >= 0) cycles.push(onStack.slice(at));
+      else if (!done.has(d) && graph.has(d)) visit(d);
+    }
+    onStack.pop();
+    done.add(n);
+  };
+  for (const n of graph.keys()) if (!done.has(n)) visit(n);
+  return cycles;
+}
+
+test('no import cycles, not even through types (a cycle makes load order matter and layers blur)', () => {
+  assert.deepEqual(importCycles(), []);
+});

@@ -1,4 +1,4 @@
-import type { Repositories } from './repositories.js';
+import type { Repositories } from './repositories-type.js';
 
 /**
  * Short-lived memory of the reads every act-as call repeats (the API key, the site's tenants, the site's

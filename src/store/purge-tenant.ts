@@ -1,5 +1,5 @@
 import type { Store } from './create-store.js';
-import type { Tenant } from './tenants-repo.js';
+import type { TenantRoute } from './schema.js';
 
 export interface PurgedCounts {
   tokens: number;
@@ -16,7 +16,16 @@ export interface PurgedCounts {
  * 3LO) still serves that site. Links still live at purge time get a `link.revoked` event, so a consumer of
  * the feed learns they are gone. The audit log and the event feed are kept: they are the operator's record.
  */
-export async function purgeTenant(store: Store, tenant: Tenant, now: number): Promise<PurgedCounts> {
+/** The fields a purge needs (not the whole Tenant, so this file does not depend on tenants-repo). */
+export interface PurgeTarget {
+  id: string;
+  route: TenantRoute;
+  appKey: string;
+  tenantKey: string;
+  cloudId: string | null;
+}
+
+export async function purgeTenant(store: Store, tenant: PurgeTarget, now: number): Promise<PurgedCounts> {
   return store.db.transaction().execute(async (tx) => {
     const tokens = await tx
       .deleteFrom('tokens')

@@ -1,37 +1,25 @@
 import type { Clock } from '../clock.js';
-import { createAdminSessionsRepo, type AdminSessionsRepo } from './admin-sessions-repo.js';
-import { createApiKeysRepo, type ApiKeysRepo } from './api-keys-repo.js';
-import { createAuditRepo, type AuditRepo } from './audit-repo.js';
+import { createAdminSessionsRepo } from './admin-sessions-repo.js';
+import { createApiKeysRepo } from './api-keys-repo.js';
+import { createAuditRepo } from './audit-repo.js';
 import type { Store } from './create-store.js';
-import { createEventsRepo, type EventsRepo } from './events-repo.js';
+import { createEventsRepo } from './events-repo.js';
 import { withClaimExpiry } from './claim-expiry.js';
 import { trackChanges } from './hot-reads.js';
-import { createLinkSessionsRepo, type LinkSessionsRepo } from './link-sessions-repo.js';
-import { createLinksRepo, type LinksRepo } from './links-repo.js';
-import { createKnownAccountsRepo, type KnownAccountsRepo } from './known-accounts-repo.js';
-import { createOauthAppsRepo, type OauthAppsRepo } from './oauth-apps-repo.js';
-import { createPoliciesRepo, type PoliciesRepo } from './policies-repo.js';
+import type { Repositories } from './repositories-type.js';
+import { createLinkSessionsRepo } from './link-sessions-repo.js';
+import { createLinksRepo } from './links-repo.js';
+import { createKnownAccountsRepo } from './known-accounts-repo.js';
+import { createOauthAppsRepo } from './oauth-apps-repo.js';
+import { createPoliciesRepo } from './policies-repo.js';
 import type { SecretBox } from './secret-box.js';
-import { createTenantsRepo, type TenantsRepo } from './tenants-repo.js';
-import { createTokenMintsRepo, type TokenMintsRepo } from './token-mints-repo.js';
-import { createTokensRepo, type TokensRepo } from './tokens-repo.js';
-import { createWebhookReplaysRepo, type WebhookReplaysRepo } from './webhook-replays-repo.js';
+import { createTenantsRepo } from './tenants-repo.js';
+import { createTokenMintsRepo } from './token-mints-repo.js';
+import { createTokensRepo } from './tokens-repo.js';
+import { createWebhookReplaysRepo } from './webhook-replays-repo.js';
 
-export interface Repositories {
-  tenants: TenantsRepo;
-  tokens: TokensRepo;
-  oauthApps: OauthAppsRepo;
-  apiKeys: ApiKeysRepo;
-  audit: AuditRepo;
-  knownAccounts: KnownAccountsRepo;
-  events: EventsRepo;
-  links: LinksRepo;
-  linkSessions: LinkSessionsRepo;
-  policies: PoliciesRepo;
-  adminSessions: AdminSessionsRepo;
-  tokenMints: TokenMintsRepo;
-  webhookReplays: WebhookReplaysRepo;
-}
+export type { Repositories } from './repositories-type.js';
+
 
 export function createRepositories(deps: { store: Store; box: SecretBox; clock: Clock }): Repositories {
   // Claim expiry goes outside so its own writes (lapsed claims ending) count as changes for the hot reads.

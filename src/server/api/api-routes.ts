@@ -19,6 +19,9 @@ import type { RouteAuth, RouteDef } from '../routes.js';
 import { ERROR_STATUS } from '../error-status.js';
 import type { ActivityLog } from './activity-log.js';
 import { buildOpenApi, type OpenApiDocument } from './openapi.js';
+import type { ApiOperation } from './api-operation.js';
+
+export type { ApiOperation } from './api-operation.js';
 import { DEFAULT_PROXY_OPTIONS, assertNoDotSegments, forward, parseProxyPath, type ProxyOptions } from './proxy.js';
 import { parseJsonBody, parseQuery, validationError } from './read-input.js';
 import * as S from './schemas.js';
@@ -59,23 +62,6 @@ interface Input<P, Q, B> {
   c: Context;
 }
 
-/** One operation: its route, auth, schemas and the errors it may answer, all in one place. */
-export interface ApiOperation {
-  method: RouteDef['method'];
-  path: string;
-  auth: RouteAuth;
-  operationId: string;
-  summary: string;
-  tag: string;
-  params?: z.ZodType;
-  query?: z.ZodType;
-  body?: z.ZodType;
-  success: { status: 200 | 201; description: string; schema?: z.ZodType; contentType?: string };
-  errors: readonly ErrorCode[];
-  /** Free-form OpenAPI additions (the proxy documents its catch-all path here). */
-  openapi?: { description?: string; pathOverride?: string; anyBody?: boolean };
-  handler: Handler;
-}
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));

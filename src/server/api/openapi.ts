@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ERROR_STATUS } from '../error-status.js';
 import type { ErrorCode } from '../../errors.js';
-import type { ApiOperation } from './api-routes.js';
+import type { ApiOperation } from './api-operation.js';
 import { ErrorEnvelope } from './schemas.js';
 
 export type OpenApiDocument = Record<string, unknown> & { openapi: '3.1.0'; paths: Record<string, Record<string, unknown>> };
