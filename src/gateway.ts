@@ -9,33 +9,18 @@ import { createBackgroundTasks, type BackgroundTasks } from './background-tasks.
 import { createConnectActAs, type ConnectActAs } from './broker/connect-act-as.js';
 import { createHttpFetch } from './confluence/http-fetch.js';
 import { createConnectTokenBroker, type ConnectTokenBroker } from './broker/connect-token-broker.js';
-import { createWebhookCapture } from './identity/capture-webhook.js';
 import { createLinkSessions, type LinkSessions } from './identity/link-sessions.js';
 import { createLinks, type Links } from './identity/links.js';
 import type { ActingRequest } from './identity/acting.js';
 import { createActing, type ActingToken } from './broker/acting.js';
 import { createOAuthTokenBroker, type OAuthTokenBroker } from './broker/oauth-token-broker.js';
 import { createOAuthLinking, type OAuthLinking } from './identity/oauth-linking.js';
-import { createOAuthManage } from './identity/oauth-manage.js';
-import { oauthRoutes } from './server/oauth/oauth-routes.js';
 import { resolveOAuthApp } from './tenants/oauth-app.js';
 import { createEmailResolver, type EmailResolver } from './identity/resolve-emails.js';
 import { createAdminMapping, type AdminMapping } from './identity/admin-mapping.js';
 import type { ActAsClient, UpstreamCallInfo } from './confluence/create-act-as-client.js';
-import { linkRoutes } from './server/connect/link-routes.js';
-import { configureRoutes } from './server/connect/configure-routes.js';
-import { connectRoutes } from './server/connect/connect-routes.js';
 import { createApp } from './server/create-app.js';
-import { connectJwtAuth } from './server/middleware/connect-jwt-auth.js';
-import { apiKeyAuth } from './server/api/api-key-auth.js';
-import { apiRoutes } from './server/api/api-routes.js';
-import { adminAuth } from './server/admin/admin-auth.js';
-import type { AdminDeps } from './server/admin/admin-deps.js';
-import { adminRoutes } from './server/admin/admin-routes.js';
-import { landingRoutes } from './server/pages/landing-routes.js';
-import { createActivityLog } from './server/api/activity-log.js';
-import { docsRoutes } from './server/pages/docs-routes.js';
-import { isLoopback } from './server/admin/admin-security.js';
+import { gatewayRoutes } from './server/gateway-routes.js';
 import { connectDescriptor, type ConnectDescriptor } from './tenants/connect-descriptor.js';
 import { createConnectLifecycle, type ConnectLifecycle } from './tenants/connect-lifecycle.js';
 import { createMetrics, type Metrics } from './server/metrics.js';
@@ -270,118 +255,30 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   });
   const adminMapping = createAdminMapping({ repos, links, actAs });
   const resolveEmails = createEmailResolver({ repos, actAs, linkSessions, logger, appKey: config.connect.appKey });
-  const contextPath = new URL(config.server.baseUrl).pathname.replace(/\/+$/, '');
-  const jwtDeps = { repos, clock, appKey: config.connect.appKey, contextPath, leewaySeconds: config.atlassian.jwtLeewaySeconds };
-
-  // The last act-as calls of this process, for the console's activity view (memory only, bounded).
-  const activity = createActivityLog();
-  const adminDeps: AdminDeps = {
+  const surface = gatewayRoutes({
+    config,
     repos,
-    links,
-    adminMapping,
+    hotRepos,
+    box,
     clock,
     logger,
-    baseUrl: config.server.baseUrl,
-    appName: config.connect.appName,
-    admin: config.admin,
-    appKey: config.connect.appKey,
-    oauthClientId: oauthApp?.clientId ?? null,
-    routeScopes: { connect: descriptor.scopes, oauth: oauthApp?.scopes ?? [] },
-    activity,
-    tryIt: { linkSessions, acting },
-  };
-  if (config.admin.secret !== null && new URL(config.server.baseUrl).protocol === 'http:' && !isLoopback(config.server.baseUrl)) {
-    logger.warn({ baseUrl: config.server.baseUrl }, 'The admin console is on, but ONBEHALF_BASE_URL is plain http on a non-loopback host: the admin secret and session cookie would cross the network unencrypted. Serve the gateway over https.');
-  }
-
-  const { app, routes } = createApp({
-    store,
-    logger,
     metrics,
-    version: packageVersion(),
-    routes: [
-      ...connectRoutes({
-        descriptor,
-        lifecycle,
-        background,
-        captureWebhook: createWebhookCapture({ repos, fetch: outbound, logger }),
-        webhookReplays: repos.webhookReplays,
-        jwtLeewayMs: config.atlassian.jwtLeewaySeconds * 1000,
-        logger,
-      }),
-      ...linkRoutes({
-        repos,
-        linkSessions,
-        links,
-        actAs,
-        fetch: outbound,
-        clock,
-        logger,
-        appKey: config.connect.appKey,
-        appName: config.connect.appName,
-        baseUrl: config.server.baseUrl,
-        allJsUrl: endpoints.connectAllJsUrl,
-        scopes: descriptor.scopes,
-        ...(oauthLinking ? { oauthLinking } : {}),
-      }),
-      ...(oauthLinking && oauthApp
-        ? oauthRoutes({
-            oauthLinking,
-            oauthManage: createOAuthManage({ repos, links, box, clock, endpoints, fetch: outbound, app: oauthApp }),
-            repos,
-            appName: config.connect.appName,
-            baseUrl: config.server.baseUrl,
-            scopes: oauthApp.scopes,
-          })
-        : []),
-      ...configureRoutes({
-        repos,
-        adminMapping,
-        links,
-        actAs,
-        fetch: outbound,
-        logger,
-        appName: config.connect.appName,
-        baseUrl: config.server.baseUrl,
-        allJsUrl: endpoints.connectAllJsUrl,
-        adminGroups: config.connect.adminGroups,
-      }),
-      // The /v1 API for app backends (API keys) and /openapi.json.
-      ...apiRoutes(
-        {
-          repos,
-          clock,
-          metrics,
-          linkSessions,
-          links,
-          resolveEmails,
-          acting,
-          adminMapping,
-          activity,
-        },
-        { version: packageVersion() },
-      ),
-      // The admin console (server-rendered pages) at /admin.
-      ...adminRoutes(adminDeps),
-      // What a person finds at the root: what is running, and the way to the console, docs and API.
-      ...landingRoutes({
-        version: packageVersion(),
-        baseUrl: config.server.baseUrl,
-        appName: config.connect.appName,
-        appKey: config.connect.appKey,
-        adminConsole: config.admin.secret !== null,
-        oauthConfigured: oauthApp !== null,
-        atlassian: resolved.source === 'sandbox' && config.atlassian.sandboxUrl ? { kind: 'sandbox', url: config.atlassian.sandboxUrl } : { kind: resolved.source === 'sandbox' ? 'overrides' : resolved.source },
-      }),
-      ...docsRoutes({ baseUrl: config.server.baseUrl, appName: config.connect.appName }),
-    ],
-    auth: {
-      connectJwt: connectJwtAuth(jwtDeps, { allowContextQsh: false }),
-      connectContext: connectJwtAuth(jwtDeps, { allowContextQsh: true }),
-      admin: adminAuth(adminDeps),
-      apiKey: apiKeyAuth({ apiKeys: hotRepos.apiKeys, clock }, { rateLimit: { perSecond: config.api.rateLimitPerSecond, burst: config.api.rateLimitBurst } }),
-    },
+    background,
+    fetch: outbound,
+    endpoints,
+    resolved,
+    descriptor,
+    lifecycle,
+    linkSessions,
+    links,
+    actAs,
+    acting,
+    adminMapping,
+    resolveEmails,
+    oauthApp,
+    oauthLinking,
   });
+  const { app, routes } = createApp({ store, logger, metrics, version: packageVersion(), routes: surface.routes, auth: surface.auth });
 
   let server: ServerType | undefined;
   let idleRefresher: { stop(): Promise<void> } | undefined;
