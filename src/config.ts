@@ -36,6 +36,8 @@ export const ENDPOINT_OVERRIDES = {
   meUrl: 'ONBEHALF_ATLASSIAN_ME_URL',
   apiGatewayUrl: 'ONBEHALF_ATLASSIAN_API_URL',
   connectAllJsUrl: 'ONBEHALF_ATLASSIAN_CONNECT_ALL_JS_URL',
+  forgeJwksUrl: 'ONBEHALF_ATLASSIAN_FORGE_JWKS_URL',
+  forgeGraphqlUrl: 'ONBEHALF_ATLASSIAN_GRAPHQL_URL',
 } as const;
 export type EndpointName = keyof typeof ENDPOINT_OVERRIDES;
 
@@ -94,9 +96,20 @@ export interface AdminConfig {
   readonly sessionIdleMs: number;
 }
 
+/** The Forge route (protocol doc part 2, §10): on when an app id is set. */
+export interface ForgeConfig {
+  /** `ari:cloud:ecosystem::app/<uuid>`: the `aud` every Forge Invocation Token must carry. */
+  readonly appId: string | null;
+  /** The context ARI form sent first to `offlineUserAuthToken` (§10.10); the other is tried once. */
+  readonly contextIdForm: 'workspace' | 'site';
+  /** This instance's share of the 1,000 offline-token exchanges per minute Atlassian allows an app. */
+  readonly offlineTokensPerMinute: number;
+}
+
 export interface Config {
   readonly server: { readonly host: string; readonly port: number; readonly baseUrl: string };
   readonly connect: ConnectConfig;
+  readonly forge: ForgeConfig;
   readonly atlassian: AtlassianConfig;
   readonly broker: BrokerConfig;
   readonly oauth: OAuthConfig;
@@ -189,6 +202,9 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   { env: 'ONBEHALF_CONNECT_EMAIL_ACCESS', default: 'false', doc: 'true adds the ACCESS_EMAIL_ADDRESSES scope (needs Atlassian approval).' },
   { env: 'ONBEHALF_ADMIN_GROUPS', default: 'site-admins,confluence-admins,administrators', doc: 'Confluence groups whose members may use the configure page.' },
   { env: 'ONBEHALF_TENANT_RETENTION_DAYS', default: '30', doc: 'Days an uninstalled site\'s data is kept before it is purged.' },
+  { env: 'ONBEHALF_FORGE_APP_ID', default: '(unset: no Forge route)', doc: 'The Forge app id (ari:cloud:ecosystem::app/<uuid> or the UUID) whose remote this gateway is.' },
+  { env: 'ONBEHALF_FORGE_CONTEXT_ID_FORM', default: 'workspace', doc: 'workspace or site: the context ARI form sent first to offlineUserAuthToken.' },
+  { env: 'ONBEHALF_FORGE_OFFLINE_TOKENS_PER_MINUTE', default: '1000', doc: 'This instance\'s share of the per-app offline-token budget (1,000/min per app).' },
   {
     env: 'ONBEHALF_SANDBOX_URL',
     flag: '--sandbox-url',
@@ -337,6 +353,19 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}, cwd:
     adminGroups: (read('ONBEHALF_ADMIN_GROUPS', undefined) ?? 'site-admins,confluence-admins,administrators').split(',').map((g) => g.trim()).filter((g) => g !== ''),
   };
 
+  const forgeAppRaw = read('ONBEHALF_FORGE_APP_ID', undefined) ?? null;
+  const forgeAppId = forgeAppRaw === null ? null : /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(forgeAppRaw) ? `ari:cloud:ecosystem::app/${forgeAppRaw}` : forgeAppRaw;
+  if (forgeAppId !== null && !/^ari:cloud:ecosystem::app\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(forgeAppId)) {
+    problem('ONBEHALF_FORGE_APP_ID', `must be the app's id from manifest.yml, ari:cloud:ecosystem::app/<uuid> (or the UUID), got "${forgeAppRaw}".`);
+  }
+  const contextIdForm = read('ONBEHALF_FORGE_CONTEXT_ID_FORM', undefined) ?? 'workspace';
+  if (contextIdForm !== 'workspace' && contextIdForm !== 'site') problem('ONBEHALF_FORGE_CONTEXT_ID_FORM', `must be workspace or site, got "${contextIdForm}".`);
+  const forge: ForgeConfig = {
+    appId: forgeAppId,
+    contextIdForm: contextIdForm === 'site' ? 'site' : 'workspace',
+    offlineTokensPerMinute: int('ONBEHALF_FORGE_OFFLINE_TOKENS_PER_MINUTE', 1000, 1, 1000),
+  };
+
   const sandboxUrl = read('ONBEHALF_SANDBOX_URL', flags.sandboxUrl) ?? null;
   if (sandboxUrl !== null) {
     const u = parseUrl(sandboxUrl);
@@ -402,6 +431,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}, cwd:
   return deepFreeze<Config>({
     server: { host, port, baseUrl },
     connect,
+    forge,
     atlassian,
     broker,
     oauth,

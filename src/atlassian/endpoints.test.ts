@@ -30,6 +30,8 @@ describe('endpoints', () => {
       meUrl: 'https://api.atlassian.com/me',
       apiGatewayUrl: 'https://api.atlassian.com',
       connectAllJsUrl: 'https://connect-cdn.atl-paas.net/all.js',
+      forgeJwksUrl: 'https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json',
+      forgeGraphqlUrl: 'https://api.atlassian.com/graphql',
     });
     assert.ok(Object.isFrozen(productionEndpoints));
   });
@@ -45,7 +47,15 @@ describe('endpoints', () => {
       meUrl: `${sandbox}/me`,
       apiGatewayUrl: sandbox,
       connectAllJsUrl: `${sandbox}/atlassian-connect/all.js`,
+      // A discovery document without Forge (an older sandbox) leaves Atlassian's values.
+      forgeJwksUrl: 'https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json',
+      forgeGraphqlUrl: 'https://api.atlassian.com/graphql',
     });
+  });
+
+  test("a sandbox's Forge endpoints are taken from its discovery document", () => {
+    const out = endpointsFromDiscovery({ ...doc, endpoints: { ...doc.endpoints, forgeJwks: `${sandbox}/forge/.well-known/jwks.json`, graphql: `${sandbox}/graphql` } });
+    assert.deepEqual([out.forgeJwksUrl, out.forgeGraphqlUrl], [`${sandbox}/forge/.well-known/jwks.json`, `${sandbox}/graphql`]);
   });
 
   test('an api endpoint published with its /ex/confluence prefix maps to the gateway root', () => {

@@ -25,6 +25,10 @@ export interface AtlassianEndpoints {
   readonly apiGatewayUrl: string;
   /** The `all.js` our pages inside Confluence load for the AP bridge (addendum §9.4). */
   readonly connectAllJsUrl: string;
+  /** Keys of Forge invocation tokens (addendum §10.4). */
+  readonly forgeJwksUrl: string;
+  /** Atlassian's GraphQL API: offline user tokens for Forge apps (addendum §10.6). */
+  readonly forgeGraphqlUrl: string;
 }
 
 export const productionEndpoints: AtlassianEndpoints = Object.freeze({
@@ -37,6 +41,8 @@ export const productionEndpoints: AtlassianEndpoints = Object.freeze({
   meUrl: 'https://api.atlassian.com/me',
   apiGatewayUrl: 'https://api.atlassian.com',
   connectAllJsUrl: 'https://connect-cdn.atl-paas.net/all.js',
+  forgeJwksUrl: 'https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json',
+  forgeGraphqlUrl: 'https://api.atlassian.com/graphql',
 });
 
 const httpUrl = z.string().refine(
@@ -67,6 +73,9 @@ export const discoveryDocumentSchema = z.object({
     installKeys: httpUrl,
     api: httpUrl,
     allJs: httpUrl.optional(),
+    /** A sandbox with Forge publishes both; an older one does not, and then the production values stand. */
+    forgeJwks: httpUrl.optional(),
+    graphql: httpUrl.optional(),
   }),
 });
 
@@ -103,5 +112,7 @@ export function endpointsFromDiscovery(doc: unknown): AtlassianEndpoints {
     // like production's `https://api.atlassian.com` and add `/ex/confluence/{cloudId}` where it is used.
     apiGatewayUrl: withoutTrailingSlash(e.api).replace(/\/ex\/confluence$/, ''),
     connectAllJsUrl: e.allJs ?? `${withoutTrailingSlash(url)}/atlassian-connect/all.js`,
+    forgeJwksUrl: e.forgeJwks ?? productionEndpoints.forgeJwksUrl,
+    forgeGraphqlUrl: e.graphql ?? productionEndpoints.forgeGraphqlUrl,
   });
 }
