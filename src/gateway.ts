@@ -20,6 +20,8 @@ import { createEmailResolver, type EmailResolver } from './identity/resolve-emai
 import { createAdminMapping, type AdminMapping } from './identity/admin-mapping.js';
 import type { ActAsClient, UpstreamCallInfo } from './confluence/create-act-as-client.js';
 import { createApp } from './server/create-app.js';
+import { createForgeTokenVerifier } from './atlassian/verify-forge-invocation-token.js';
+import { createForgeInstallations } from './tenants/forge-installation.js';
 import { gatewayRoutes } from './server/gateway-routes.js';
 import { connectDescriptor, type ConnectDescriptor } from './tenants/connect-descriptor.js';
 import { createConnectLifecycle, type ConnectLifecycle } from './tenants/connect-lifecycle.js';
@@ -255,6 +257,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   });
   const adminMapping = createAdminMapping({ repos, links, actAs });
   const resolveEmails = createEmailResolver({ repos, actAs, linkSessions, logger, appKey: config.connect.appKey });
+  // Forge installations are tenants too (keyed by installationId, recovered by cloudId).
+  const forgeInstallations = createForgeInstallations({ repos, clock });
   const surface = gatewayRoutes({
     config,
     repos,
@@ -277,6 +281,12 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     resolveEmails,
     oauthApp,
     oauthLinking,
+    forge: config.forge.appId
+      ? {
+          verifier: createForgeTokenVerifier({ appId: config.forge.appId, jwksUrl: endpoints.forgeJwksUrl, fetch: outbound, clock, leewaySeconds: config.atlassian.jwtLeewaySeconds }),
+          installations: forgeInstallations,
+        }
+      : null,
   });
   const { app, routes } = createApp({ store, logger, metrics, version: packageVersion(), routes: surface.routes, auth: surface.auth });
 

@@ -36,6 +36,10 @@ import { isLoopback } from './admin/admin-security.js';
 import { connectJwtAuth } from './middleware/connect-jwt-auth.js';
 import { landingRoutes } from './pages/landing-routes.js';
 import { docsRoutes } from './pages/docs-routes.js';
+import { forgeRoutes } from './forge/forge-routes.js';
+import { forgeInvocationAuth } from './middleware/forge-invocation-auth.js';
+import type { ForgeTokenVerifier } from '../atlassian/verify-forge-invocation-token.js';
+import type { ForgeInstallations } from '../tenants/forge-installation.js';
 
 /** The services the gateway's HTTP surface is built on, made once by the composition root (gateway.ts). */
 export interface GatewayRouteDeps {
@@ -61,6 +65,8 @@ export interface GatewayRouteDeps {
   resolveEmails: EmailResolver;
   oauthApp: ResolvedOAuthApp | null;
   oauthLinking: OAuthLinking | null;
+  /** Set when the gateway is a Forge app's remote (`ONBEHALF_FORGE_APP_ID`). */
+  forge: { verifier: ForgeTokenVerifier; installations: ForgeInstallations } | null;
 }
 
 export interface GatewayRoutes {
@@ -165,6 +171,8 @@ export function gatewayRoutes(d: GatewayRouteDeps): GatewayRoutes {
           : { kind: d.resolved.source === 'sandbox' ? 'overrides' : d.resolved.source },
     }),
     ...docsRoutes({ baseUrl: config.server.baseUrl, appName: config.connect.appName }),
+    // The Forge remote's endpoints, when this gateway is one.
+    ...(d.forge ? forgeRoutes({ repos, background: d.background, logger }) : []),
   ];
   return {
     routes,
@@ -173,6 +181,7 @@ export function gatewayRoutes(d: GatewayRouteDeps): GatewayRoutes {
       connectJwt: connectJwtAuth(jwtDeps, { allowContextQsh: false }),
       connectContext: connectJwtAuth(jwtDeps, { allowContextQsh: true }),
       admin: adminAuth(adminDeps),
+      forgeInvocation: d.forge ? forgeInvocationAuth({ verifier: d.forge.verifier, installations: d.forge.installations, clock }) : null,
       apiKey: apiKeyAuth({ apiKeys: d.hotRepos.apiKeys, clock }, { rateLimit: { perSecond: config.api.rateLimitPerSecond, burst: config.api.rateLimitBurst } }),
     },
   };

@@ -17,7 +17,9 @@ export type RouteAuth =
   /** A context JWT from `AP.context.getToken()` (qsh "context-qsh"); refused on every other route. */
   | 'connectContext'
   /** A signed-in admin session. */
-  | 'admin';
+  | 'admin'
+  /** A Forge Invocation Token (RS256 from Forge's key set, `aud` = our app): the gateway as a Forge remote. */
+  | 'forgeInvocation';
 
 export interface RouteDef {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

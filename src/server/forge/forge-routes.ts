@@ -1,0 +1,72 @@
+import type { Context } from 'hono';
+import { GatewayError } from '../../errors.js';
+import type { BackgroundTasks } from '../../background-tasks.js';
+import type { Logger } from '../../logger.js';
+import type { Repositories } from '../../store/repositories.js';
+import type { ForgeAuth } from '../middleware/forge-invocation-auth.js';
+import type { RouteDef } from '../routes.js';
+
+export interface ForgeRouteDeps {
+  repos: Repositories;
+  background: BackgroundTasks;
+  logger: Logger;
+}
+
+const MAX_EVENT_BYTES = 1024 * 1024;
+
+async function payloadOf(c: Context): Promise<Record<string, unknown>> {
+  const text = await c.req.text();
+  if (Buffer.byteLength(text) > MAX_EVENT_BYTES) throw new GatewayError('PAYLOAD_TOO_LARGE', `The body is larger than ${MAX_EVENT_BYTES} bytes.`);
+  let body: unknown;
+  try {
+    body = text === '' ? {} : JSON.parse(text);
+  } catch {
+    throw new GatewayError('BAD_REQUEST', 'The body is not valid JSON.');
+  }
+  const payload = (body as { payload?: unknown } | null)?.payload;
+  return typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as Record<string, unknown>) : {};
+}
+
+/**
+ * The gateway as a Forge remote (manifest endpoints with these route paths, see docs/sandbox.md's example):
+ * lifecycle and the hourly keep-alive only need the invocation recorded, which the auth middleware did;
+ * product events also say who acted, which feeds the directory of accounts seen on the site. Forge wants a
+ * JSON answer and treats any 2xx as delivered, so each answers `{"ok": true}` at once.
+ */
+export function forgeRoutes(deps: ForgeRouteDeps): RouteDef[] {
+  const ok = (c: Context) => c.json({ ok: true });
+  return [
+    {
+      method: 'POST',
+      path: '/forge/lifecycle',
+      auth: 'forgeInvocation',
+      summary: 'Forge trigger: avi:forge:installed:app and avi:forge:upgraded:app.',
+      handler: async (c) => {
+        const forge = c.get('forge') as ForgeAuth;
+        const payload = await payloadOf(c);
+        const eventType = typeof payload['eventType'] === 'string' ? payload['eventType'] : 'unknown';
+        deps.background.run('forge:lifecycle', async () => {
+          await deps.repos.audit.append({ action: 'forge.lifecycle', actorType: 'app', actorId: forge.invocation.installationId, cloudId: forge.invocation.cloudId, route: 'forge', reason: eventType.slice(0, 64), data: { appVersion: forge.invocation.appVersion } });
+        });
+        return ok(c);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/forge/events',
+      auth: 'forgeInvocation',
+      summary: 'Forge trigger: Confluence product events (the acting account joins the accounts seen).',
+      handler: async (c) => {
+        const forge = c.get('forge') as ForgeAuth;
+        const payload = await payloadOf(c);
+        const accountId = typeof payload['atlassianId'] === 'string' ? payload['atlassianId'] : null;
+        const eventType = typeof payload['eventType'] === 'string' ? payload['eventType'] : 'event';
+        if (accountId && /^[A-Za-z0-9:_-]{1,128}$/.test(accountId)) {
+          deps.background.run('forge:event', () => deps.repos.knownAccounts.record({ cloudId: forge.invocation.cloudId, accountId, source: `forge:${eventType.slice(0, 64)}` }));
+        }
+        return ok(c);
+      },
+    },
+    { method: 'POST', path: '/forge/tick', auth: 'forgeInvocation', summary: 'Forge scheduled trigger: keeps a fresh app system token.', handler: ok },
+  ];
+}

@@ -1,0 +1,70 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createApiWorld, GATEWAY_ORIGIN } from '../api/support/api-world.js';
+import { exampleForgeManifest, EXAMPLE_APP_ID } from '../../src/sandbox/forge/example-manifest.js';
+import { DEFAULT_ACCOUNTS } from '../../src/sandbox/index.js';
+import { systemTokenKey } from '../../src/tenants/forge-installation.js';
+
+/**
+ * The gateway as a Forge remote, against the sandbox's Forge: the manifest's remote is the gateway; every
+ * invocation is verified, records the installation and its system token; product events feed the accounts
+ * seen; a reinstall keeps the site's links; a forged or foreign token is refused with nothing stored.
+ */
+describe('the gateway as a Forge remote', { timeout: 180_000 }, () => {
+  test('install, tick, product events, reinstall with a new installationId, forged tokens refused', async (t) => {
+    const w = await createApiWorld({ ONBEHALF_FORGE_APP_ID: EXAMPLE_APP_ID });
+    t.after(() => w.close());
+    const installed = await w.sandbox.forge.install('acme', { manifest: exampleForgeManifest({ baseUrl: GATEWAY_ORIGIN }) });
+    assert.ok(installed.ok, JSON.stringify(installed));
+    const inst = installed.value;
+    const [record] = w.sandbox.forge.deliveries.records();
+    assert.equal(record?.outcome, 'delivered', JSON.stringify(record));
+    await w.settle();
+    const repos = w.gateway.repos;
+    const tenant = await repos.tenants.find('forge', EXAMPLE_APP_ID, inst.installationId);
+    assert.ok(tenant, 'the installed event created the tenant');
+    assert.deepEqual([tenant.cloudId, tenant.status], [w.cloudId, 'active']);
+    const stored = await repos.tokens.get(systemTokenKey(tenant));
+    assert.equal(stored?.token, inst.systemToken?.token, 'the system token of the invocation is kept');
+
+    // The hourly trigger lands too, and a product event's actor joins the accounts seen.
+    const tick = await w.sandbox.forge.runScheduledTrigger(inst, 'token-keepalive');
+    assert.ok(tick.ok && tick.value.outcome === 'delivered');
+    const basic = `Basic ${Buffer.from('alice@acme.example:alice-api-token').toString('base64')}`;
+    const created = await w.sandbox.app.fetch(new Request(`${w.sandbox.origin}/s/acme/wiki/api/v2/pages`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/json' }, body: JSON.stringify({ spaceId: '65537', title: 'Forge event', body: { representation: 'storage', value: '<p>x</p>' } }) }));
+    assert.equal(created.status, 200);
+    await w.sandbox.forge.deliveries.flush();
+    await w.settle();
+    const seen = await repos.knownAccounts.list(w.cloudId);
+    assert.ok(seen.some((a) => a.accountId === DEFAULT_ACCOUNTS.alice && a.source.startsWith('forge:')), JSON.stringify(seen));
+
+    // A reinstall: a new installationId on the same site; the link made through the old one stays.
+    const link = await repos.links.create({ externalUserId: 'forge-u1', cloudId: w.cloudId, accountId: DEFAULT_ACCOUNTS.bob, route: 'forge', scopes: [], status: 'linked', evidence: {}, tenantId: tenant.id });
+    const again = await w.sandbox.forge.reinstall(inst);
+    assert.ok(again.ok);
+    await w.settle();
+    const next = await repos.tenants.find('forge', EXAMPLE_APP_ID, again.value.installationId);
+    assert.ok(next && next.id !== tenant.id);
+    assert.equal((await repos.links.get(link.id))?.tenantId, next.id);
+    assert.equal(await repos.tenants.get(tenant.id), undefined);
+    const [superseded] = await repos.audit.query({ action: 'tenant.superseded', cloudId: w.cloudId });
+    assert.equal(superseded?.data?.['previousInstallationId'], inst.installationId);
+
+    // Anything but a valid FIT for our app: a JSON 401 (never a redirect), and nothing is recorded.
+    const before = (await repos.tenants.list()).length;
+    for (const authorization of [undefined, 'Bearer a.b.c', `Bearer ${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{}').toString('base64url')}.`]) {
+      const res = await w.gateway.app.fetch(new Request(`${GATEWAY_ORIGIN}/forge/tick`, { method: 'POST', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, body: '{}' }));
+      assert.equal(res.status, 401);
+      const body = (await res.json()) as { error: { code: string } };
+      assert.equal(body.error.code, 'FORGE_TOKEN_INVALID');
+    }
+    assert.equal((await repos.tenants.list()).length, before);
+  });
+
+  test('without ONBEHALF_FORGE_APP_ID the Forge endpoints do not exist', async (t) => {
+    const w = await createApiWorld();
+    t.after(() => w.close());
+    const res = await w.gateway.app.fetch(new Request(`${GATEWAY_ORIGIN}/forge/tick`, { method: 'POST', body: '{}' }));
+    assert.equal(res.status, 404);
+  });
+});
