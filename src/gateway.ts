@@ -22,6 +22,8 @@ import type { ActAsClient, UpstreamCallInfo } from './confluence/create-act-as-c
 import { createApp } from './server/create-app.js';
 import { createForgeTokenVerifier } from './atlassian/verify-forge-invocation-token.js';
 import { createForgeInstallations } from './tenants/forge-installation.js';
+import { createForgeTokenBroker } from './broker/forge-token-broker.js';
+import { createForgeRateLimiter } from './broker/forge-rate-limiter.js';
 import { gatewayRoutes } from './server/gateway-routes.js';
 import { connectDescriptor, type ConnectDescriptor } from './tenants/connect-descriptor.js';
 import { createConnectLifecycle, type ConnectLifecycle } from './tenants/connect-lifecycle.js';
@@ -236,6 +238,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     clock,
     onLinkGone: async (link) => {
       broker.purgeAccount(link.accountId);
+      forgeBroker?.purgeAccount(link.accountId);
       // A 3LO grant belongs to the account, not the site: drop it once no live 3LO link of the account remains.
       if (link.route === 'oauth' && oauthBroker) {
         const others = await repos.links.list({ accountId: link.accountId, route: 'oauth', status: ['pending_confirmation', 'linked', 'reauth_required'] });
@@ -243,22 +246,38 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       }
     },
   });
+  // Forge installations are tenants too (keyed by installationId, recovered by cloudId); their offline
+  // user tokens come from the stored system token, within the app's per-minute budget.
+  const forgeInstallations = createForgeInstallations({ repos, clock, onTenantGone: (tenant) => forgeBroker?.purgeTenant(tenant) });
+  const forgeBroker = config.forge.appId
+    ? createForgeTokenBroker(
+        {
+          installations: forgeInstallations,
+          graphqlUrl: endpoints.forgeGraphqlUrl,
+          fetch: outbound,
+          clock,
+          logger,
+          limiter: createForgeRateLimiter({ perMinute: config.forge.offlineTokensPerMinute, maxWaitMs: 2_000, clock }),
+          onGrant: ({ outcome }) => metrics.tokenGrants.inc({ route: 'forge', outcome }),
+        },
+        { refreshSkewMs: config.broker.refreshSkewSeconds * 1000, cacheMaxEntries: config.broker.cacheMaxEntries, contextIdForm: config.forge.contextIdForm },
+      )
+    : null;
   const acting = createActing({
     ...io,
     ...actAsIo,
-    resolve: { repos: hotRepos, appKey: config.connect.appKey, oauthClientId: oauthApp?.clientId ?? null },
+    resolve: { repos: hotRepos, appKey: config.connect.appKey, oauthClientId: oauthApp?.clientId ?? null, forgeAppId: config.forge.appId },
     defaultScopes: { connect: descriptor.scopes, oauth: oauthApp?.scopes ?? [] },
     connectBroker: broker,
     connectActAs: actAs,
     oauthBroker,
+    forgeBroker,
     endpoints,
     allowInsecureHttp: config.atlassian.allowInsecure,
     onUpstreamCall,
   });
   const adminMapping = createAdminMapping({ repos, links, actAs });
   const resolveEmails = createEmailResolver({ repos, actAs, linkSessions, logger, appKey: config.connect.appKey });
-  // Forge installations are tenants too (keyed by installationId, recovered by cloudId).
-  const forgeInstallations = createForgeInstallations({ repos, clock });
   const surface = gatewayRoutes({
     config,
     repos,

@@ -2,7 +2,8 @@ import type { Clock } from '../clock.js';
 import { GatewayError } from '../errors.js';
 import type { AtlassianEndpoints } from '../atlassian/endpoints.js';
 import { createActAsClient, type ActAsClient, type UpstreamCallInfo } from '../confluence/create-act-as-client.js';
-import { resolveActing, type ActingDeps, type ActingRequest, type ActingTarget } from '../identity/acting.js';
+import { resolveActing, type ActingDeps, type ActingRequest, type ActingRoute, type ActingTarget } from '../identity/acting.js';
+import type { ForgeTokenBroker } from './forge-token-broker.js';
 import type { ConnectActAs } from './connect-act-as.js';
 import type { ConnectTokenBroker } from './connect-token-broker.js';
 import { createLruCache } from './lru-cache.js';
@@ -13,15 +14,15 @@ export interface ActingToken {
   tokenType: 'Bearer';
   /** Milliseconds since the epoch. */
   expiresAt: number;
-  /** Where this token may be sent: the site (Connect) or the API gateway path of the site (3LO). */
+  /** Where this token may be sent: the site (Connect) or the API gateway path of the site (3LO, Forge). */
   apiBaseUrl: string;
-  route: 'connect' | 'oauth';
+  route: ActingRoute;
   scopes: string[];
 }
 
 /** A client from `asUser`, which also says whom it acts as and by which route, as last decided. */
 export interface ActingClient extends ActAsClient {
-  readonly route: 'connect' | 'oauth';
+  readonly route: ActingRoute;
   readonly accountId: string;
 }
 
@@ -31,7 +32,7 @@ export interface Acting {
 }
 
 /** Refuses scopes outside what the route is configured (and the site's policy) to allow. */
-export function checkScopes(route: 'connect' | 'oauth', requested: readonly string[] | undefined, allowed: readonly string[]): void {
+export function checkScopes(route: ActingRoute, requested: readonly string[] | undefined, allowed: readonly string[]): void {
   if (!requested || requested.length === 0) return;
   const norm = (x: string) => (route === 'connect' ? x.toUpperCase() : x);
   const ok = new Set(allowed.map(norm));
@@ -48,10 +49,12 @@ export function checkScopes(route: 'connect' | 'oauth', requested: readonly stri
 export function createActing(deps: {
   resolve: ActingDeps;
   /** The scopes each route may use unless a site's policy narrows them (configured, not hard-coded). */
-  defaultScopes: { connect: readonly string[]; oauth: readonly string[] };
+  defaultScopes: { connect: readonly string[]; oauth: readonly string[]; forge?: readonly string[] };
   connectBroker: ConnectTokenBroker;
   connectActAs: ConnectActAs;
   oauthBroker: OAuthTokenBroker | null;
+  /** Offline user tokens of Forge installations, when the gateway is a Forge remote. */
+  forgeBroker?: ForgeTokenBroker | null;
   endpoints: AtlassianEndpoints;
   fetch: typeof fetch;
   clock: Clock;
@@ -63,6 +66,15 @@ export function createActing(deps: {
   recheckMs?: number;
 }): Acting {
   const oauthBase = (cloudId: string) => `${deps.endpoints.apiGatewayUrl}/ex/confluence/${cloudId}/wiki`;
+  const forge = (): ForgeTokenBroker => {
+    if (!deps.forgeBroker) throw new GatewayError('POLICY_REFUSED', 'The Forge route is not configured on this gateway (ONBEHALF_FORGE_APP_ID).');
+    return deps.forgeBroker;
+  };
+  /** A Forge installation's product API base (`app.apiBaseUrl` of its invocations) + `/wiki`. */
+  const forgeBase = (tenant: ActingTarget['tenant']): string => {
+    const api = typeof tenant.payload?.['apiBaseUrl'] === 'string' ? tenant.payload['apiBaseUrl'] : `${deps.endpoints.apiGatewayUrl}/ex/confluence/${tenant.cloudId ?? ''}`;
+    return `${api.replace(/\/+$/, '')}/wiki`;
+  };
   const oauth = (): OAuthTokenBroker => {
     if (!deps.oauthBroker) throw new GatewayError('POLICY_REFUSED', 'OAuth 2.0 (3LO) is not configured on this gateway.');
     return deps.oauthBroker;
@@ -85,7 +97,8 @@ export function createActing(deps: {
   /** The acting decision, read afresh: who, through which install and route, with the scopes allowed. */
   async function decide(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActingTarget> {
     const t = await resolveActing(deps.resolve, req);
-    checkScopes(t.route, req.scopes, t.allowedScopes ?? deps.defaultScopes[t.route]);
+    // Forge tokens carry whatever the app's manifest allows to impersonate: Atlassian checks the scopes.
+    if (t.route !== 'forge') checkScopes(t.route, req.scopes, t.allowedScopes ?? deps.defaultScopes[t.route]);
     return t;
   }
   /** Decides afresh and returns the client for the route the link and site allow now. */
@@ -95,19 +108,22 @@ export function createActing(deps: {
   }
   function clientFor(t: ActingTarget, req: ActingRequest & { scopes?: readonly string[] }): ActAsClient {
     if (t.route === 'connect') return connectClient(t.tenant, t.accountId, req.scopes);
-    const broker = oauth();
     const tokenReq = { accountId: t.accountId, ...(req.scopes ? { scopes: req.scopes } : {}) };
+    const broker: { tokenFor(): Promise<{ accessToken: string }>; invalidate(token: string | undefined): void | Promise<void> } =
+      t.route === 'forge'
+        ? { tokenFor: () => forge().tokenFor({ tenant: t.tenant, ...tokenReq }), invalidate: (token) => forge().invalidate({ tenant: t.tenant, ...tokenReq }, token) }
+        : { tokenFor: () => oauth().tokenFor(tokenReq), invalidate: (token) => oauth().invalidate(tokenReq, token) };
     let last: string | undefined;
     return createActAsClient(
       { fetch: deps.fetch, clock: deps.clock, ...(deps.sleep ? { sleep: deps.sleep } : {}), ...(deps.random ? { random: deps.random } : {}) },
       {
-        apiBaseUrl: oauthBase(t.tenant.tenantKey),
+        apiBaseUrl: t.route === 'forge' ? forgeBase(t.tenant) : oauthBase(t.tenant.tenantKey),
         allowInsecureHttp: deps.allowInsecureHttp,
         ...(deps.onUpstreamCall ? { onUpstreamCall: deps.onUpstreamCall } : {}),
         credential: async ({ forceFresh, rejected }) => {
           // The token the 401 answered, not the last one handed out: calls through a kept client overlap.
-          if (forceFresh) await broker.invalidate(tokenReq, rejected?.startsWith('Bearer ') ? rejected.slice('Bearer '.length) : last);
-          const token = await broker.tokenFor(tokenReq);
+          if (forceFresh) await broker.invalidate(rejected?.startsWith('Bearer ') ? rejected.slice('Bearer '.length) : last);
+          const token = await broker.tokenFor();
           last = token.accessToken;
           return { authorization: `Bearer ${token.accessToken}` };
         },
@@ -155,6 +171,10 @@ export function createActing(deps: {
       if (t.route === 'connect') {
         const c = await deps.connectBroker.tokenFor({ tenant: t.tenant, accountId: t.accountId, ...(req.scopes ? { scopes: req.scopes } : {}) });
         return { accessToken: c.accessToken, tokenType: 'Bearer', expiresAt: c.expiresAt, apiBaseUrl: c.apiBaseUrl, route: 'connect', scopes: c.scopes };
+      }
+      if (t.route === 'forge') {
+        const f = await forge().tokenFor({ tenant: t.tenant, accountId: t.accountId, ...(req.scopes ? { scopes: req.scopes } : {}) });
+        return { accessToken: f.accessToken, tokenType: 'Bearer', expiresAt: f.expiresAt, apiBaseUrl: forgeBase(t.tenant), route: 'forge', scopes: f.scopes };
       }
       const o = await oauth().tokenFor({ accountId: t.accountId, ...(req.scopes ? { scopes: req.scopes } : {}) });
       return { accessToken: o.accessToken, tokenType: 'Bearer', expiresAt: o.expiresAt, apiBaseUrl: oauthBase(t.tenant.tenantKey), route: 'oauth', scopes: o.scopes };

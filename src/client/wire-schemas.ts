@@ -127,7 +127,7 @@ export const TokenResult = z.object({
   tokenType: z.literal('Bearer'),
   expiresAt: IsoTime,
   apiBaseUrl: z.string().describe('Send the token only to URLs under this base.'),
-  route: z.enum(['connect', 'oauth']),
+  route: z.enum(['connect', 'oauth', 'forge']),
   scopes: z.array(z.string()),
 });
 

@@ -13,12 +13,15 @@ export interface ActingRequest {
   accountId?: string;
 }
 
+/** The routes that act as a user: Connect impersonation, a user's 3LO grant, Forge offline user tokens. */
+export type ActingRoute = 'connect' | 'oauth' | 'forge';
+
 export interface ActingTarget {
-  /** The installation to act through: the Connect tenant, or the 3LO app's record of the site. */
+  /** The installation to act through: the Connect tenant, the 3LO app's record of the site, or the Forge installation. */
   tenant: Tenant;
   accountId: string;
   link: Link | null;
-  route: 'connect' | 'oauth';
+  route: ActingRoute;
   /** The site policy's scope list for this route, when it narrows the configured defaults. */
   allowedScopes: string[] | null;
 }
@@ -28,12 +31,16 @@ export interface ActingDeps {
   appKey: string;
   /** The 3LO app's client id, when the 3LO route is on. */
   oauthClientId: string | null;
+  /** The Forge app's id, when the gateway is a Forge remote. */
+  forgeAppId?: string | null;
 }
 
 /**
  * Decides whether the gateway may act as someone on a site, as whom, and by which route: a 3LO link acts
- * with that user's own grant; Connect and admin-mapped links act by user impersonation through the site's
- * Connect install. By default only users linked with consent; admin-mapped links or any user only where
+ * with that user's own grant; a Forge link by an offline user token of the site's Forge installation;
+ * Connect and admin-mapped links by user impersonation through the site's Connect install, or through its
+ * Forge installation where the site has no Connect install (a new site since private Connect apps can no
+ * longer be installed). Acting as any user (the `any_user` policy) prefers Forge, Connect's successor. By default only users linked with consent; admin-mapped links or any user only where
  * the site's policy says so. Every refusal is a stable code (USER_NOT_LINKED, REAUTH_REQUIRED,
  * POLICY_REFUSED, TENANT_NOT_FOUND, TENANT_UNINSTALLED).
  */
@@ -53,10 +60,33 @@ export async function resolveActing(deps: ActingDeps, req: ActingRequest): Promi
     if (!deps.oauthClientId) throw new GatewayError('POLICY_REFUSED', 'This link was made through OAuth 2.0 (3LO), which is not configured on this gateway any more.');
     return findTenant(deps.repos, cloudId, { route: 'oauth', appKey: deps.oauthClientId });
   };
-  const target = async (link: Link, accountId: string): Promise<ActingTarget> =>
-    link.route === 'oauth'
-      ? { tenant: await viaOAuth(), accountId, link, route: 'oauth', allowedScopes: policy.allowedScopes.oauth ?? null }
-      : { tenant: await viaConnect(), accountId, link, route: 'connect', allowedScopes: policy.allowedScopes.connect ?? null };
+  const forgeTenant = async (): Promise<Tenant | null> => {
+    if (!deps.forgeAppId) return null;
+    if (site.route === 'forge' && site.appKey === deps.forgeAppId && site.status === 'active') return site;
+    return findTenant(deps.repos, cloudId, { route: 'forge', appKey: deps.forgeAppId }).catch(() => null);
+  };
+  const viaForge = async (): Promise<Tenant> => {
+    const t = await forgeTenant();
+    if (!t) throw new GatewayError('POLICY_REFUSED', 'This link was made through Forge, which is not configured on this gateway (ONBEHALF_FORGE_APP_ID) or not installed on the site.');
+    return t;
+  };
+  /** Connect where the site has it, else Forge: impersonation without a user's own grant. */
+  const impersonating = async (accountId: string, link: Link | null, prefer: 'connect' | 'forge'): Promise<ActingTarget> => {
+    const forge = prefer === 'forge' ? await forgeTenant() : null;
+    if (forge) return { tenant: forge, accountId, link, route: 'forge', allowedScopes: null };
+    try {
+      return { tenant: await viaConnect(), accountId, link, route: 'connect', allowedScopes: policy.allowedScopes.connect ?? null };
+    } catch (e) {
+      const fallback = prefer === 'connect' ? await forgeTenant() : null;
+      if (fallback) return { tenant: fallback, accountId, link, route: 'forge', allowedScopes: null };
+      throw e;
+    }
+  };
+  const target = async (link: Link, accountId: string): Promise<ActingTarget> => {
+    if (link.route === 'oauth') return { tenant: await viaOAuth(), accountId, link, route: 'oauth', allowedScopes: policy.allowedScopes.oauth ?? null };
+    if (link.route === 'forge') return { tenant: await viaForge(), accountId, link, route: 'forge', allowedScopes: null };
+    return impersonating(accountId, link, 'connect');
+  };
 
   if (req.externalUserId) {
     const link = await deps.repos.links.liveForUser(cloudId, req.externalUserId);
@@ -79,6 +109,6 @@ export async function resolveActing(deps: ActingDeps, req: ActingRequest): Promi
     if (usable.ok) return target(link, accountId);
     if (usable.code === 'REAUTH_REQUIRED') throw new GatewayError('REAUTH_REQUIRED', `The link of account ${accountId} needs the user to sign in again.`, { details: { accountId, cloudId, linkId: link.id } });
   }
-  if (policy.acting === 'any_user') return { tenant: await viaConnect(), accountId, link: null, route: 'connect', allowedScopes: policy.allowedScopes.connect ?? null };
+  if (policy.acting === 'any_user') return impersonating(accountId, null, 'forge');
   throw new GatewayError('POLICY_REFUSED', `This site's policy allows acting only as users who linked their account; account ${accountId} has no usable link.`, { details: { accountId, cloudId, acting: policy.acting } });
 }

@@ -61,6 +61,44 @@ describe('the gateway as a Forge remote', { timeout: 180_000 }, () => {
     assert.equal((await repos.tenants.list()).length, before);
   });
 
+  test('acting through Forge: a forge link and the any_user policy get offline user tokens, via /v1/tokens and the proxy', async (t) => {
+    const w = await createApiWorld({ ONBEHALF_FORGE_APP_ID: EXAMPLE_APP_ID });
+    t.after(() => w.close());
+    const installed = await w.sandbox.forge.install('acme', { manifest: exampleForgeManifest({ baseUrl: GATEWAY_ORIGIN }) });
+    assert.ok(installed.ok);
+    await w.settle();
+    const repos = w.gateway.repos;
+    const tenant = (await repos.tenants.find('forge', EXAMPLE_APP_ID, installed.value.installationId))!;
+    const key = await w.apiKey();
+    const api = (method: string, path: string, body?: unknown) =>
+      w.gateway.app.fetch(new Request(`${GATEWAY_ORIGIN}${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) }));
+    const whoAt = async (apiBaseUrl: string, token: string) =>
+      ((await (await w.sandbox.app.fetch(new Request(`${apiBaseUrl}/rest/api/user/current`, { headers: { authorization: `Bearer ${token}` } }))).json()) as { accountId: string }).accountId;
+
+    // A link made through Forge acts with an offline token of that installation (proxy and /v1/tokens).
+    await repos.links.create({ externalUserId: 'forge-bob', cloudId: w.cloudId, accountId: DEFAULT_ACCOUNTS.bob, route: 'forge', scopes: [], status: 'linked', evidence: {}, tenantId: tenant.id });
+    const proxied = await api('GET', '/v1/act/forge-bob/acme/rest/api/user/current');
+    assert.equal(proxied.status, 200, await proxied.clone().text());
+    assert.equal(((await proxied.json()) as { accountId: string }).accountId, DEFAULT_ACCOUNTS.bob);
+    const tok = await api('POST', '/v1/tokens', { externalUserId: 'forge-bob', site: 'acme' });
+    const issued = (await tok.json()) as { accessToken: string; apiBaseUrl: string; route: string };
+    assert.equal(issued.route, 'forge');
+    assert.equal(issued.apiBaseUrl, `${w.sandbox.origin}/ex/confluence/${w.cloudId}/wiki`);
+    assert.equal(await whoAt(issued.apiBaseUrl, issued.accessToken), DEFAULT_ACCOUNTS.bob);
+
+    // Without a link, only the any_user policy lets the gateway act: then through Forge, as anyone the app may impersonate.
+    const refused = await api('POST', '/v1/tokens', { accountId: DEFAULT_ACCOUNTS.carol, site: 'acme' });
+    assert.equal(refused.status, 403);
+    await repos.policies.set(w.cloudId, { acting: 'any_user' }, null);
+    await w.settle();
+    const anyone = await api('POST', '/v1/tokens', { accountId: DEFAULT_ACCOUNTS.carol, site: 'acme' });
+    assert.equal(anyone.status, 200, await anyone.clone().text());
+    const carol = (await anyone.json()) as { accessToken: string; apiBaseUrl: string; route: string };
+    assert.equal(carol.route, 'forge');
+    assert.equal(await whoAt(carol.apiBaseUrl, carol.accessToken), DEFAULT_ACCOUNTS.carol);
+    assert.equal(w.sandbox.control.counters.total('offline_token_grant'), 2, 'bob once (proxy and tokens share the cache), carol once');
+  });
+
   test('without ONBEHALF_FORGE_APP_ID the Forge endpoints do not exist', async (t) => {
     const w = await createApiWorld();
     t.after(() => w.close());

@@ -1,3 +1,4 @@
+import type { ActingRoute } from '../../identity/acting.js';
 /** One act-as call as the activity view shows it. Never a token: the credential is not even in reach here. */
 export interface ActivityEntry {
   /** Milliseconds since the epoch (the gateway's clock) when the request arrived. */
@@ -9,7 +10,7 @@ export interface ActivityEntry {
   site: string;
   /** Known once the acting decision ran; null when the gateway refused before it (not linked, policy). */
   accountId: string | null;
-  route: 'connect' | 'oauth' | null;
+  route: ActingRoute | null;
   method: string;
   /** The API path and query as sent, relative to the site's API base; redact it before showing it. */
   path: string;

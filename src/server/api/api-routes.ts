@@ -5,7 +5,7 @@ import type { Clock } from '../../clock.js';
 import { GatewayError, isGatewayError, type ErrorCode, type ErrorDetails } from '../../errors.js';
 import type { ActAsClient } from '../../confluence/create-act-as-client.js';
 import type { IssuedToken } from '../../broker/connect-token-broker.js';
-import type { ActingRequest } from '../../identity/acting.js';
+import type { ActingRequest, ActingRoute } from '../../identity/acting.js';
 import type { LinkSessions } from '../../identity/link-sessions.js';
 import type { Links } from '../../identity/links.js';
 import type { EmailResolver } from '../../identity/resolve-emails.js';
@@ -30,8 +30,8 @@ import { createSiteAccess } from './site-access.js';
 /** What acting needs from the gateway: the same calls as `gateway.asUser` / `gateway.tokenFor`. */
 export interface ApiActing {
   /** `route` and `accountId`, when the client says them, go to the activity view. */
-  asUser(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActAsClient & { readonly route?: 'connect' | 'oauth'; readonly accountId?: string }>;
-  tokenFor(req: ActingRequest & { scopes?: readonly string[] }): Promise<Pick<IssuedToken, 'accessToken' | 'tokenType' | 'expiresAt' | 'apiBaseUrl' | 'scopes'> & { route: 'connect' | 'oauth' }>;
+  asUser(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActAsClient & { readonly route?: ActingRoute; readonly accountId?: string }>;
+  tokenFor(req: ActingRequest & { scopes?: readonly string[] }): Promise<Pick<IssuedToken, 'accessToken' | 'tokenType' | 'expiresAt' | 'apiBaseUrl' | 'scopes'> & { route: ActingRoute }>;
 }
 
 export interface ApiRoutesDeps {
