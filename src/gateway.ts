@@ -259,6 +259,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
           logger,
           limiter: createForgeRateLimiter({ perMinute: config.forge.offlineTokensPerMinute, maxWaitMs: 2_000, clock }),
           onGrant: ({ outcome }) => metrics.tokenGrants.inc({ route: 'forge', outcome }),
+          // Forge has no uninstall event: a system token it refuses is the sign. The installation is marked
+          // (not silently kept as active) until its next invocation shows it alive again.
+          onSystemTokenRejected: (tenant) =>
+            background.run('forge:token-rejected', async () => {
+              await repos.tenants.setStatus(tenant.id, 'disabled');
+              await repos.tokens.deleteForTenant('forge', tenant.appKey, tenant.tenantKey);
+              await repos.audit.append({ action: 'tenant.token_rejected', actorType: 'system', cloudId: tenant.cloudId, route: 'forge', reason: 'system_token_rejected', data: { installationId: tenant.tenantKey } });
+            }),
         },
         { refreshSkewMs: config.broker.refreshSkewSeconds * 1000, cacheMaxEntries: config.broker.cacheMaxEntries, contextIdForm: config.forge.contextIdForm },
       )

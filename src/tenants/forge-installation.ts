@@ -91,7 +91,8 @@ export function createForgeInstallations(deps: ForgeInstallationsDeps): ForgeIns
       if (systemToken && systemToken.expiresAt > deps.clock.now()) {
         const key = systemTokenKey(tenant);
         const stored = await repos.tokens.get(key);
-        if (!stored || (stored.expiresAt ?? 0) < systemToken.expiresAt) {
+        // Ties go to the newcomer: Forge rotates tokens well before they end, so one as long-lived is as fresh.
+        if (!stored || (stored.token !== systemToken.token && (stored.expiresAt ?? 0) <= systemToken.expiresAt)) {
           await repos.tokens.put(key, { token: systemToken.token, expiresAt: systemToken.expiresAt }, stored ? { expectVersion: stored.version } : {});
         }
       }

@@ -97,6 +97,22 @@ describe('the gateway as a Forge remote', { timeout: 180_000 }, () => {
     assert.equal(carol.route, 'forge');
     assert.equal(await whoAt(carol.apiBaseUrl, carol.accessToken), DEFAULT_ACCOUNTS.carol);
     assert.equal(w.sandbox.control.counters.total('offline_token_grant'), 2, 'bob once (proxy and tokens share the cache), carol once');
+
+    // Forge refuses the stored system token (as after an uninstall): a clear error, the installation is
+    // marked, and the next invocation (the hourly trigger) brings it back.
+    w.sandbox.forge.expireTokens(installed.value, 'system');
+    const dead = await api('POST', '/v1/tokens', { accountId: DEFAULT_ACCOUNTS.dave, site: 'acme' });
+    assert.equal(dead.status, 503);
+    assert.equal(((await dead.json()) as { error: { code: string } }).error.code, 'FORGE_TOKEN_UNAVAILABLE');
+    await w.settle();
+    assert.equal((await repos.tenants.get(tenant.id))?.status, 'disabled');
+    assert.equal((await repos.audit.query({ action: 'tenant.token_rejected', cloudId: w.cloudId })).length, 1);
+    const tick = await w.sandbox.forge.runScheduledTrigger(installed.value, 'token-keepalive');
+    assert.ok(tick.ok && tick.value.outcome === 'delivered');
+    await w.settle();
+    assert.equal((await repos.tenants.get(tenant.id))?.status, 'active');
+    const back = await api('POST', '/v1/tokens', { accountId: DEFAULT_ACCOUNTS.dave, site: 'acme' });
+    assert.equal(back.status, 200, await back.clone().text());
   });
 
   test('without ONBEHALF_FORGE_APP_ID the Forge endpoints do not exist', async (t) => {
