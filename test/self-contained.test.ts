@@ -7,7 +7,7 @@ import { test } from 'node:test';
 /**
  * A fresh clone has nothing beside it: no project folder, no shared checkout. Code or a test that reads a
  * path outside the repository passes on the machine that wrote it and fails for every user (issue 15,
- * defect 2: the conformance tests read ../shared/conformance/...).
+ * defect 2: the conformance tests read the project's shared folder beside the checkout).
  */
 const root = resolve(new URL('../', import.meta.url).pathname);
 const SKIP_DIRS = new Set(['node_modules', 'dist', 'data', 'test-artifacts', 'coverage']);
