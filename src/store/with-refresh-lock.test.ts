@@ -215,6 +215,97 @@ for (const backend of testBackends()) {
       assert.deepEqual(await leases(), []);
     });
 
+    test('leaseMs must be a finite number >= 1: anything else is a RangeError before any row is written or work runs', async () => {
+      let ran = 0;
+      for (const leaseMs of [0, 0.5, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+        await assert.rejects(withRefreshLock(t.store, 'k-bad-lease', async () => void ran++, { leaseMs }), (e: unknown) => e instanceof RangeError && /leaseMs must be >= 1/.test(e.message), String(leaseMs));
+      }
+      assert.equal(ran, 0);
+      assert.deepEqual(await leases(), []);
+      assert.equal(await withRefreshLock(t.store, 'k-bad-lease', async () => 'ok', { leaseMs: 1 }), 'ok', 'one millisecond is allowed');
+    });
+
+    test('by default a waiter gives up after 15 s of pauses, starting at 5 ms; waitMs 0 gives up at once; the error names the wait', { timeout: 10_000 }, async () => {
+      const held = gate();
+      const release = gate();
+      const first = withRefreshLock(t.store, 'k-defaults', async () => {
+        held.open();
+        await release.wait;
+      });
+      await held.wait;
+      const pauses: number[] = [];
+      const zeroPauses: number[] = [];
+      const tinyPauses: number[] = [];
+      try {
+        await assert.rejects(withRefreshLock(other, 'k-defaults', async () => 1, { sleep: async (ms) => void pauses.push(ms) }), (e: unknown) => isGatewayError(e, 'STORE_UNAVAILABLE') && /15000 ms/.test(e.message));
+        await assert.rejects(withRefreshLock(other, 'k-defaults', async () => 1, { waitMs: 0, sleep: async (ms) => void zeroPauses.push(ms) }), (e: unknown) => isGatewayError(e, 'STORE_UNAVAILABLE') && e.details?.['reason'] === 'lock_timeout');
+        // A poll interval below 1 ms is taken as 1 ms (no busy loop on the database).
+        await assert.rejects(withRefreshLock(other, 'k-defaults', async () => 1, { waitMs: 3, pollMs: 0, sleep: async (ms) => void tinyPauses.push(ms) }), (e: unknown) => isGatewayError(e, 'STORE_UNAVAILABLE'));
+      } finally {
+        release.open();
+        await first;
+      }
+      assert.deepEqual(pauses.slice(0, 6), [5, 10, 20, 40, 80, 100]);
+      assert.equal(pauses.reduce((a, b) => a + b, 0), 15_000);
+      assert.deepEqual(zeroPauses, []);
+      assert.deepEqual(tinyPauses, [1, 2]);
+    });
+
+    test('a lease whose deadline is now is over: it is taken at once', { timeout: 10_000 }, async () => {
+      const clock = t.clock;
+      await t.store.db.insertInto('refresh_leases').values({ lock_key: leaseKey('k-deadline'), owner: 'gone', expires_at: clock.now() }).execute();
+      assert.equal(await withRefreshLock(other, 'k-deadline', async () => 'in', { clock, waitMs: 0 }), 'in');
+    });
+
+    test('taking over an expired lease gives it a fresh deadline: the next waiter still waits', { timeout: 10_000 }, async () => {
+      const clock = t.clock;
+      await t.store.db.insertInto('refresh_leases').values({ lock_key: leaseKey('k-takeover'), owner: 'dead-process', expires_at: clock.now() - 1 }).execute();
+      const held = gate();
+      const release = gate();
+      const taker = withRefreshLock(t.store, 'k-takeover', async () => {
+        held.open();
+        await release.wait;
+      }, { clock, leaseMs: 1000 });
+      await held.wait;
+      try {
+        await assert.rejects(withRefreshLock(other, 'k-takeover', async () => 1, { clock, waitMs: 0 }), (e: unknown) => isGatewayError(e, 'STORE_UNAVAILABLE'));
+        clock.advance(999);
+        await assert.rejects(withRefreshLock(other, 'k-takeover', async () => 1, { clock, waitMs: 0 }), (e: unknown) => isGatewayError(e, 'STORE_UNAVAILABLE'), 'still held 999 ms later');
+      } finally {
+        release.open();
+        await taker;
+      }
+      assert.deepEqual(await leases(), []);
+    });
+
+    test('a waiter in the same process is woken when the holder lets go, not at its next poll, even while another waiter polls', { timeout: 10_000 }, async () => {
+      const held = gate();
+      const release = gate();
+      const order: string[] = [];
+      const never = () => new Promise<void>(() => {});
+      const first = withRefreshLock(t.store, 'k-wake', async () => {
+        held.open();
+        await release.wait;
+        order.push('first');
+      });
+      await held.wait;
+      // This waiter only ever sleeps forever: the release is the one thing that can let it in.
+      const sleeper = withRefreshLock(t.store, 'k-wake', async () => void order.push('sleeper'), { sleep: never });
+      // This one polls (and so comes and goes from the waiting list) meanwhile.
+      let polls = 0;
+      const poller = withRefreshLock(t.store, 'k-wake', async () => void order.push('poller'), {
+        waitMs: 60_000,
+        sleep: async () => {
+          polls++;
+          await turns(1);
+        },
+      });
+      while (polls < 5) await turns(1);
+      release.open();
+      await Promise.all([first, sleeper, poller]);
+      assert.deepEqual([order[0], [...order.slice(1)].sort()], ['first', ['poller', 'sleeper']]);
+    });
+
     test('writeTransaction: a throw rolls every write back; the result of a commit is returned', async () => {
       const repos = t.repos;
       assert.equal(
