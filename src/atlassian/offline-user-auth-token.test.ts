@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createManualClock } from '../clock.js';
 import { GatewayError } from '../errors.js';
-import { classifyRefusal, confluenceContextId, offlineUserAuthTokenRequest, OFFLINE_USER_AUTH_TOKEN_QUERY, processOfflineUserAuthTokenResponse } from './offline-user-auth-token.js';
+import { classifyRefusal, confluenceContextId, FORGE_GRAPHQL_URL, offlineUserAuthTokenRequest, OFFLINE_USER_AUTH_TOKEN_QUERY, processOfflineUserAuthTokenResponse } from './offline-user-auth-token.js';
 
 const CLOUD = 'd0d52620-3203-4cfa-8db5-f2587155f0dd';
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
@@ -30,6 +30,20 @@ describe('offlineUserAuthToken request/process', () => {
     assert.equal(seen!.init.method, 'POST');
     assert.deepEqual(seen!.init.headers, { authorization: 'Bearer sys', 'content-type': 'application/json', accept: 'application/json' });
     assert.equal(seen!.init.redirect, 'error');
+  });
+
+  test('the endpoint and the query are the documented ones, word for word (§10.6)', () => {
+    assert.equal(FORGE_GRAPHQL_URL, 'https://api.atlassian.com/graphql');
+    assert.equal(
+      OFFLINE_USER_AUTH_TOKEN_QUERY,
+      'mutation forge_remote_offlineUserAuthToken($input: OfflineUserAuthTokenInput!) { offlineUserAuthToken(input: $input) { success errors { message } authToken { token ttl } } }',
+    );
+  });
+
+  test('a fetch that fails is ATLASSIAN_UNAVAILABLE naming the offline token request', async () => {
+    const e = await failure(offlineUserAuthTokenRequest({ graphqlUrl: FORGE_GRAPHQL_URL, systemToken: 'sys', cloudId: CLOUD, accountId: 'acc-1', contextIdForm: 'site', fetch: async () => Promise.reject(new TypeError('fetch failed')) }));
+    assert.equal(e.code, 'ATLASSIAN_UNAVAILABLE');
+    assert.match(e.message, /^Forge offline user token request/);
   });
 
   test('the site form of the context ARI goes out as asked, and the caller\'s abort signal reaches the fetch', async () => {
@@ -82,7 +96,7 @@ describe('offlineUserAuthToken request/process', () => {
     const err = (error: unknown) => failure(processOfflineUserAuthTokenResponse(graphqlError(error), clock));
     const e500 = await err({ message: 'oops', extensions: { statusCode: 500 } });
     assert.deepEqual([e500.code, e500.details], ['ATLASSIAN_UNAVAILABLE', { reason: 'server_error', retryable: true }]);
-    assert.match(e500.message, /Atlassian answered 500/);
+    assert.match(e500.message, /^Forge offline user token request: Atlassian answered 500/);
     const e429 = await err({ message: 'slow', extensions: { statusCode: 429 } });
     assert.deepEqual([e429.code, e429.details], ['ATLASSIAN_UNAVAILABLE', { reason: 'rate_limited', retryable: true }]);
     const e401 = await err({ message: 'Service accounts are not allowed', extensions: { statusCode: 401 } });
@@ -95,7 +109,12 @@ describe('offlineUserAuthToken request/process', () => {
     assert.deepEqual([silent.code, silent.details], ['IMPERSONATION_REFUSED', { reason: 'refused', description: '', retryable: false }]);
     const nothing = await failure(processOfflineUserAuthTokenResponse(json({ data: null }), clock));
     assert.deepEqual([nothing.code, nothing.details], ['ATLASSIAN_ERROR', { reason: 'malformed_response', retryable: false }]);
-    assert.match(nothing.message, /neither a token nor an error/);
+    assert.match(nothing.message, /^Forge offline user token request: the response has neither a token nor an error/);
+    // Errors of the wrong shape are a malformed answer, not a guess: a message that is no string, a status that is no number.
+    const shape = async (body: unknown) => (await failure(processOfflineUserAuthTokenResponse(json(body), clock))).details?.['reason'];
+    assert.equal(await shape({ data: { offlineUserAuthToken: { success: false, errors: [{ message: 42 }], authToken: null } } }), 'malformed_response');
+    assert.equal(await shape({ data: null, errors: [{ message: 'x', extensions: { statusCode: '500' } }] }), 'malformed_response');
+    assert.equal(await shape({ data: null, errors: [{ message: 7 }] }), 'malformed_response');
   });
 
   test('a fractional ttl gives whole milliseconds', async () => {

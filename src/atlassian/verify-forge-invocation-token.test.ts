@@ -130,6 +130,10 @@ describe('verifyForgeInvocationToken', () => {
     await refused(w.verifier.verify(undefined), 'missing');
     await refused(w.verifier.verify('Basic abc'), 'missing');
     await refused(w.verifier.verify('Bearer not.a.jwt'), 'malformed');
+    // The header is the token and nothing else: nothing before "Bearer", nothing after the token.
+    const good = await sign(w.key);
+    await refused(w.verifier.verify(`Basic x Bearer ${good}`), 'missing');
+    await refused(w.verifier.verify(`Bearer ${good} trailing`), 'missing');
     // No bad label ever reached a URL.
     assert.ok(w.fetched.every((u) => u === FORGE_JWKS_URL || u === 'https://forge.cdn.ic.example/{icLabel}/jwks.json'.replace('{icLabel}', 'x')));
   });
@@ -168,7 +172,12 @@ describe('verifyForgeInvocationToken', () => {
     assert.equal(w.fetched.length, 3, 'fetched again for the new kid');
     const third = await makeKey();
     w.setDown(true);
-    await assert.rejects(eager.verify(`Bearer ${await sign(third)}`), (e: unknown) => e instanceof GatewayError && e.code === 'ATLASSIAN_UNAVAILABLE');
+    await assert.rejects(eager.verify(`Bearer ${await sign(third)}`), (e: unknown) => {
+      assert.ok(e instanceof GatewayError);
+      assert.deepEqual([e.code, e.details], ['ATLASSIAN_UNAVAILABLE', { reason: 'jwks_unavailable', retryable: true }]);
+      assert.match(e.message, /Forge key set could not be fetched/);
+      return true;
+    });
   });
 
   test('what a FIT may leave out or write another way: version, installation id, trailing slash, environment, module', async () => {
@@ -184,6 +193,12 @@ describe('verifyForgeInvocationToken', () => {
     // Empty strings are "absent", never a value: an empty appVersion falls back, an empty principal is no user.
     const empty = await w.verifier.verify(`Bearer ${await sign(w.key, claims({ app: { ...app, appVersion: '' }, principal: '', context: { cloudId: '', extension: 'macro' } }))}`);
     assert.deepEqual([empty.appVersion, empty.principal, empty.context], ['16', null, { cloudId: null, siteUrl: null, moduleKey: null, localId: null, extension: null }]);
+    // app.installationId is the one used when both are there; an installation without contexts is fine.
+    const OTHER_INSTALLATION = 'ari:cloud:ecosystem::installation/11111111-2222-4333-8444-555555555555';
+    const both = await w.verifier.verify(`Bearer ${await sign(w.key, claims({ app: { ...app, installation: { id: OTHER_INSTALLATION } } }))}`);
+    assert.deepEqual([both.installationId, both.cloudId], [INSTALLATION, CLOUD]);
+    // Several trailing slashes go too.
+    assert.equal((await w.verifier.verify(`Bearer ${await sign(w.key, claims({ app: { ...app, apiBaseUrl: `${API}//` } }))}`)).apiBaseUrl, API);
     // A context that is not an object is no context.
     const arrayContext = await w.verifier.verify(`Bearer ${await sign(w.key, claims({ context: [CLOUD] }))}`);
     assert.equal(arrayContext.context, null);
@@ -247,7 +262,11 @@ describe('verifyForgeInvocationToken', () => {
     assert.throws(() => createForgeTokenVerifier({ ...base, appId: APP, leewaySeconds: 60 }), /leewaySeconds/);
     assert.throws(() => createForgeTokenVerifier({ ...base, appId: APP, isolatedCloudJwksUrlTemplate: 'https://x/jwks.json' }), /\{icLabel\}/);
     assert.throws(() => createForgeTokenVerifier({ ...base, appId: APP, jwksUrl: 'file:///etc/passwd' }), /http\(s\)/);
-    assert.throws(() => createForgeTokenVerifier({ ...base, appId: APP, jwksUrl: 'not a url' }), /jwksUrl is not a URL/);
+    assert.throws(() => createForgeTokenVerifier({ ...base, appId: APP, jwksUrl: 'not a url' }), (e: unknown) => e instanceof TypeError && /jwksUrl is not a URL/.test(e.message) && e.cause instanceof TypeError);
+    // A bad Isolated Cloud template fails at creation, not at the first Isolated Cloud FIT.
+    assert.throws(() => createForgeTokenVerifier({ ...base, appId: APP, isolatedCloudJwksUrlTemplate: 'forge.cdn/{icLabel}/jwks.json' }), /isolatedCloudJwksUrlTemplate is not a URL/);
+    assert.throws(() => createForgeTokenVerifier({ ...base, appId: APP, isolatedCloudJwksUrlTemplate: 'ftp://forge.cdn/{icLabel}/jwks.json' }), /isolatedCloudJwksUrlTemplate must be an http\(s\) URL/);
+    assert.throws(() => createForgeTokenVerifier({ ...base, appId: APP, leewaySeconds: 60 }), /^RangeError: createForgeTokenVerifier: leewaySeconds/);
     // A bare UUID is the app ARI; anything around it (or around the ARI) is not an app id.
     for (const bad of ['x8db33809-1f32-48bb-8c52-5877dab48107', '8db33809-1f32-48bb-8c52-5877dab481070', `x${APP}`, `${APP}0`, 'ari:cloud:ecosystem::app/8DB33809-1f32-48bb-8c52-5877dab48107']) {
       assert.throws(() => createForgeTokenVerifier({ ...base, appId: bad }), /app id must be/, bad);

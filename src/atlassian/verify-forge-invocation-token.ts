@@ -95,11 +95,14 @@ export function createForgeTokenVerifier(options: ForgeTokenVerifierOptions): Fo
   const leeway = checkLeewaySeconds(options.leewaySeconds ?? 5, 'createForgeTokenVerifier');
   const template = options.isolatedCloudJwksUrlTemplate;
   if (template !== undefined && !template.includes('{icLabel}')) throw new TypeError('createForgeTokenVerifier: isolatedCloudJwksUrlTemplate must contain {icLabel}');
+  // Checked here, not at the first Isolated Cloud FIT: a bad template is a start-up error, not a 500 later.
+  if (template !== undefined) checkUrl(template.replace('{icLabel}', 'label'), 'isolatedCloudJwksUrlTemplate');
   const keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
   const keySet = (url: string) => {
     let ks = keySets.get(url);
     if (!ks) {
-      ks = createRemoteJWKSet(checkUrl(url, 'JWKS URL'), { [customFetch]: (u: string, init: RequestInit) => options.fetch(u, init), timeoutDuration: 5000, cooldownDuration: options.refetchCooldownMs ?? 30_000 });
+      // Every URL that gets here is jwksUrl or the template, both checked at creation.
+      ks = createRemoteJWKSet(new URL(url), { [customFetch]: (u: string, init: RequestInit) => options.fetch(u, init), timeoutDuration: 5000, cooldownDuration: options.refetchCooldownMs ?? 30_000 });
       keySets.set(url, ks);
     }
     return ks;
