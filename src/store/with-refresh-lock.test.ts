@@ -306,6 +306,43 @@ for (const backend of testBackends()) {
       assert.deepEqual([order[0], [...order.slice(1)].sort()], ['first', ['poller', 'sleeper']]);
     });
 
+    test('a waiter woken but beaten to the lease keeps waiting while its budget lasts, and the time it was asleep counts', { timeout: 10_000 }, async () => {
+      const never = () => new Promise<void>(() => {});
+      /** A holder that, as it ends, hands the lease to an "intruder" (as an expired-lease takeover would). */
+      const handOver = (key: string, beforeEnd: () => Promise<void>) => {
+        const held = gate();
+        const release = gate();
+        const done = withRefreshLock(t.store, key, async () => {
+          held.open();
+          await release.wait;
+          await beforeEnd();
+          await t.store.db.updateTable('refresh_leases').set({ owner: 'intruder', expires_at: Date.now() + 3_600_000 }).where('lock_key', '=', leaseKey(key)).execute();
+        });
+        return { held: held.wait, release: release.open, done };
+      };
+      // Budget left (60 s, one 60 s pause): the woken waiter tries, loses, and waits again (its sleep asked a second time).
+      const a = handOver('k-beaten', async () => {});
+      await a.held;
+      let sleeps = 0;
+      let settled = false;
+      const waiter = withRefreshLock(t.store, 'k-beaten', async () => 'in', { waitMs: 60_000, pollMs: 60_000, sleep: () => (sleeps++, never()) }).finally(() => (settled = true));
+      a.release();
+      await a.done;
+      while (sleeps < 2 && !settled) await turns(1);
+      assert.equal(settled, false, 'still waiting: the wake-up did not use up its budget');
+      await t.store.db.deleteFrom('refresh_leases').where('lock_key', '=', leaseKey('k-beaten')).execute();
+      await withRefreshLock(t.store, 'k-beaten', async () => undefined); // its release wakes the waiter again
+      assert.equal(await waiter, 'in');
+      // Budget spent while asleep (20 ms, the holder kept it at least 60 ms): the woken waiter that loses gives up.
+      const b = handOver('k-beaten-late', () => turns(30));
+      await b.held;
+      const late = withRefreshLock(t.store, 'k-beaten-late', async () => 'in', { waitMs: 20, pollMs: 20, sleep: never });
+      b.release();
+      await b.done;
+      await assert.rejects(late, (e: unknown) => isGatewayError(e, 'STORE_UNAVAILABLE') && e.details?.['reason'] === 'lock_timeout');
+      await t.store.db.deleteFrom('refresh_leases').where('lock_key', '=', leaseKey('k-beaten-late')).execute();
+    });
+
     test('writeTransaction: a throw rolls every write back; the result of a commit is returned', async () => {
       const repos = t.repos;
       assert.equal(
