@@ -326,6 +326,8 @@ for (const backend of testBackends()) {
       let sleeps = 0;
       let settled = false;
       const waiter = withRefreshLock(t.store, 'k-beaten', async () => 'in', { waitMs: 60_000, pollMs: 60_000, sleep: () => (sleeps++, never()) }).finally(() => (settled = true));
+      // Its first sleep means it tried, lost to the holder, and is now listening for the release.
+      while (sleeps < 1) await turns(1);
       a.release();
       await a.done;
       while (sleeps < 2 && !settled) await turns(1);
@@ -336,7 +338,9 @@ for (const backend of testBackends()) {
       // Budget spent while asleep (20 ms, the holder kept it at least 60 ms): the woken waiter that loses gives up.
       const b = handOver('k-beaten-late', () => turns(30));
       await b.held;
-      const late = withRefreshLock(t.store, 'k-beaten-late', async () => 'in', { waitMs: 20, pollMs: 20, sleep: never });
+      let lateSleeps = 0;
+      const late = withRefreshLock(t.store, 'k-beaten-late', async () => 'in', { waitMs: 20, pollMs: 20, sleep: () => (lateSleeps++, never()) });
+      while (lateSleeps < 1) await turns(1);
       b.release();
       await b.done;
       await assert.rejects(late, (e: unknown) => isGatewayError(e, 'STORE_UNAVAILABLE') && e.details?.['reason'] === 'lock_timeout');
