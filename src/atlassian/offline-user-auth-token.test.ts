@@ -89,6 +89,8 @@ describe('offlineUserAuthToken request/process', () => {
     // No errors at all: still a refusal, with nothing to describe.
     const bare = await failure(processOfflineUserAuthTokenResponse(refusal(null), clock));
     assert.deepEqual(bare.details, { reason: 'refused', description: '', retryable: false });
+    const emptyList = await failure(processOfflineUserAuthTokenResponse(refusal([]), clock));
+    assert.deepEqual(emptyList.details, { reason: 'refused', description: '', retryable: false });
   });
 
   test('GraphQL errors without a token: their status decides, else their message; 500 is a server error too', async () => {
@@ -101,6 +103,8 @@ describe('offlineUserAuthToken request/process', () => {
     assert.deepEqual([e429.code, e429.details], ['ATLASSIAN_UNAVAILABLE', { reason: 'rate_limited', retryable: true }]);
     const e401 = await err({ message: 'Service accounts are not allowed', extensions: { statusCode: 401 } });
     assert.deepEqual([e401.code, e401.details], ['IMPERSONATION_REFUSED', { reason: 'service_account', description: 'Service accounts are not allowed', retryable: false }]);
+    const silent401 = await err({ extensions: { statusCode: 401 } });
+    assert.deepEqual([silent401.code, silent401.details], ['IMPERSONATION_REFUSED', { reason: 'service_account', description: '', retryable: false }]);
     const e400 = await err({ message: 'User does not have access to the app', extensions: { statusCode: 400 } });
     assert.deepEqual([e400.code, e400.details], ['IMPERSONATION_REFUSED', { reason: 'no_app_access', description: 'User does not have access to the app', retryable: false }]);
     const plain = await err({ message: 'User x is not active' });

@@ -266,6 +266,8 @@ describe('verifyForgeInvocationToken', () => {
     // A bad Isolated Cloud template fails at creation, not at the first Isolated Cloud FIT.
     assert.throws(() => createForgeTokenVerifier({ ...base, appId: APP, isolatedCloudJwksUrlTemplate: 'forge.cdn/{icLabel}/jwks.json' }), /isolatedCloudJwksUrlTemplate is not a URL/);
     assert.throws(() => createForgeTokenVerifier({ ...base, appId: APP, isolatedCloudJwksUrlTemplate: 'ftp://forge.cdn/{icLabel}/jwks.json' }), /isolatedCloudJwksUrlTemplate must be an http\(s\) URL/);
+    // The template is checked as it will be filled: a label that is the whole host is a valid URL.
+    assert.ok(createForgeTokenVerifier({ ...base, appId: APP, isolatedCloudJwksUrlTemplate: 'https://{icLabel}' }));
     assert.throws(() => createForgeTokenVerifier({ ...base, appId: APP, leewaySeconds: 60 }), /^RangeError: createForgeTokenVerifier: leewaySeconds/);
     // A bare UUID is the app ARI; anything around it (or around the ARI) is not an app id.
     for (const bad of ['x8db33809-1f32-48bb-8c52-5877dab48107', '8db33809-1f32-48bb-8c52-5877dab481070', `x${APP}`, `${APP}0`, 'ari:cloud:ecosystem::app/8DB33809-1f32-48bb-8c52-5877dab48107']) {
