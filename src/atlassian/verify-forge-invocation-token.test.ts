@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, createSign, KeyObject, randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { createManualClock } from '../clock.js';
 import { GatewayError } from '../errors.js';
@@ -46,6 +46,11 @@ function claims(overrides: Record<string, unknown> = {}): Record<string, unknown
 }
 const sign = (key: Key, c = claims(), kid = key.kid) => new SignJWT(c).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid }).sign(key.privateKey);
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+/** A correctly RS256-signed compact token with any header and any payload segment, for headers jose will not sign. */
+const signRaw = (key: Key, header: Record<string, unknown>, payloadSegment = b64(claims())) => {
+  const input = `${b64({ alg: 'RS256', typ: 'JWT', kid: key.kid, ...header })}.${payloadSegment}`;
+  return `${input}.${createSign('RSA-SHA256').update(input).sign(KeyObject.from(key.privateKey as Parameters<typeof KeyObject.from>[0]), 'base64url')}`;
+};
 
 async function world() {
   const key = await makeKey();
@@ -66,6 +71,8 @@ const refused = async (p: Promise<unknown>, reason: string | RegExp) => {
   await assert.rejects(p, (e: unknown) => {
     assert.ok(e instanceof GatewayError, String(e));
     assert.equal(e.code, 'FORGE_TOKEN_INVALID');
+    // The message is what an integrator reads in the 401: it names the token and says what is wrong with it.
+    assert.match(e.message, /Forge Invocation Token/);
     if (typeof reason === 'string') assert.equal(e.details?.['reason'], reason);
     else assert.match(String(e.details?.['reason']), reason);
     return true;
@@ -123,6 +130,10 @@ describe('verifyForgeInvocationToken', () => {
     await refused(w.verifier.verify(undefined), 'missing');
     await refused(w.verifier.verify('Basic abc'), 'missing');
     await refused(w.verifier.verify('Bearer not.a.jwt'), 'malformed');
+    // The header is the token and nothing else: nothing before "Bearer", nothing after the token.
+    const good = await sign(w.key);
+    await refused(w.verifier.verify(`Basic x Bearer ${good}`), 'missing');
+    await refused(w.verifier.verify(`Bearer ${good} trailing`), 'missing');
     // No bad label ever reached a URL.
     assert.ok(w.fetched.every((u) => u === FORGE_JWKS_URL || u === 'https://forge.cdn.ic.example/{icLabel}/jwks.json'.replace('{icLabel}', 'x')));
   });
@@ -161,7 +172,88 @@ describe('verifyForgeInvocationToken', () => {
     assert.equal(w.fetched.length, 3, 'fetched again for the new kid');
     const third = await makeKey();
     w.setDown(true);
-    await assert.rejects(eager.verify(`Bearer ${await sign(third)}`), (e: unknown) => e instanceof GatewayError && e.code === 'ATLASSIAN_UNAVAILABLE');
+    await assert.rejects(eager.verify(`Bearer ${await sign(third)}`), (e: unknown) => {
+      assert.ok(e instanceof GatewayError);
+      assert.deepEqual([e.code, e.details], ['ATLASSIAN_UNAVAILABLE', { reason: 'jwks_unavailable', retryable: true }]);
+      assert.match(e.message, /Forge key set could not be fetched/);
+      return true;
+    });
+  });
+
+  test('what a FIT may leave out or write another way: version, installation id, trailing slash, environment, module', async () => {
+    const w = await world();
+    const app = claims()['app'] as Record<string, unknown>;
+    const { appVersion: _v, installationId: _i, environment: _e, module: _m, ...bare } = app;
+    // app.version is the deprecated name of appVersion; the installation id may be only under installation.id.
+    const inv = await w.verifier.verify(`Bearer ${await sign(w.key, claims({ app: { ...bare, apiBaseUrl: `${API}/` } }))}`);
+    assert.deepEqual(
+      { appVersion: inv.appVersion, installationId: inv.installationId, apiBaseUrl: inv.apiBaseUrl, environment: inv.environment, module: inv.module },
+      { appVersion: '16', installationId: INSTALLATION, apiBaseUrl: API, environment: { type: 'UNKNOWN', id: '' }, module: { type: '', key: '' } },
+    );
+    // Empty strings are "absent", never a value: an empty appVersion falls back, an empty principal is no user.
+    const empty = await w.verifier.verify(`Bearer ${await sign(w.key, claims({ app: { ...app, appVersion: '' }, principal: '', context: { cloudId: '', extension: 'macro' } }))}`);
+    assert.deepEqual([empty.appVersion, empty.principal, empty.context], ['16', null, { cloudId: null, siteUrl: null, moduleKey: null, localId: null, extension: null }]);
+    // app.installationId is the one used when both are there; an installation without contexts is fine.
+    const OTHER_INSTALLATION = 'ari:cloud:ecosystem::installation/11111111-2222-4333-8444-555555555555';
+    const both = await w.verifier.verify(`Bearer ${await sign(w.key, claims({ app: { ...app, installation: { id: OTHER_INSTALLATION } } }))}`);
+    assert.deepEqual([both.installationId, both.cloudId], [INSTALLATION, CLOUD]);
+    // Several trailing slashes go too.
+    assert.equal((await w.verifier.verify(`Bearer ${await sign(w.key, claims({ app: { ...app, apiBaseUrl: `${API}//` } }))}`)).apiBaseUrl, API);
+    // A context that is not an object is no context.
+    const arrayContext = await w.verifier.verify(`Bearer ${await sign(w.key, claims({ context: [CLOUD] }))}`);
+    assert.equal(arrayContext.context, null);
+  });
+
+  test('the Confluence site comes from the confluence installation context, else only from a Confluence apiBaseUrl', async () => {
+    const w = await world();
+    const app = claims()['app'] as Record<string, unknown>;
+    const OTHER = '11111111-2222-4333-8444-555555555555';
+    const withContexts = (contexts: unknown[], apiBaseUrl = API) => claims({ app: { ...app, apiBaseUrl, installation: { id: INSTALLATION, contexts } } });
+    // Another product's context first (and junk) does not decide the site.
+    const inv = await w.verifier.verify(`Bearer ${await sign(w.key, withContexts([null, { name: 'jira', cloudId: OTHER }, { name: 'confluence', cloudId: CLOUD }], `https://api.atlassian.com/ex/confluence/${OTHER}`))}`);
+    assert.equal(inv.cloudId, CLOUD);
+    // Without one, the cloudId is read from apiBaseUrl (a trailing slash allowed)...
+    const fromUrl = await w.verifier.verify(`Bearer ${await sign(w.key, withContexts([{ name: 'jira', cloudId: OTHER }], `${API}/`))}`);
+    assert.equal(fromUrl.cloudId, CLOUD);
+    // ...but only from a whole /ex/confluence/<cloudId> base URL: nothing before it in the path, nothing after it.
+    for (const url of [`https://api.atlassian.com/ex/jira/${CLOUD}`, `${API}/wiki`, `https://api.atlassian.com/ex/confluence/x${CLOUD}`, `https://api.atlassian.com/ex/confluence/${CLOUD}0`]) {
+      await refused(w.verifier.verify(`Bearer ${await sign(w.key, withContexts([], url))}`), 'claims');
+    }
+  });
+
+  test('claims of the wrong kind are refused as claims, never a crash: null app, no installation id at all, a non-string icLabel', async () => {
+    const w = await world();
+    const app = claims()['app'] as Record<string, unknown>;
+    const { installationId: _i, ...noId } = app;
+    await refused(w.verifier.verify(`Bearer ${await sign(w.key, claims({ app: null }))}`), 'claims');
+    await refused(w.verifier.verify(`Bearer ${await sign(w.key, claims({ app: [app] }))}`), 'claims');
+    await refused(w.verifier.verify(`Bearer ${await sign(w.key, claims({ app: { ...noId, installation: { contexts: [] } } }))}`), 'claims');
+    await refused(w.verifier.verify(`Bearer ${await sign(w.key, claims({ app: { ...noId, installation: { id: 'ari:cloud:ecosystem::app/x' } } }))}`), 'claims');
+    await refused(w.verifier.verify(`Bearer ${await sign(w.key, claims({ icLabel: 5 }))}`), 'ic_label');
+    await refused(w.verifier.verify(`Bearer ${await sign(w.key, claims({ icLabel: 'a'.repeat(51) }))}`), 'ic_label');
+    await refused(w.verifier.verify(`Bearer ${await sign(w.key, claims({ icLabel: '' }))}`), 'ic_label');
+    assert.ok(w.fetched.every((u) => u === FORGE_JWKS_URL), 'no bad icLabel reached a key-set URL');
+    // The longest label allowed still works.
+    await w.verifier.verify(`Bearer ${await sign(w.key, claims({ icLabel: 'a'.repeat(50) }))}`);
+    assert.equal(w.fetched.at(-1), `https://forge.cdn.ic.example/${'a'.repeat(50)}/jwks.json`);
+  });
+
+  test('every time claim is required: no exp, no iat, each refused by name', async () => {
+    const w = await world();
+    await refused(w.verifier.verify(`Bearer ${await sign(w.key, claims({ exp: undefined }))}`), 'claim_exp');
+    await refused(w.verifier.verify(`Bearer ${await sign(w.key, claims({ iat: undefined }))}`), 'claim_iat');
+    // The leeway is 5 s, not more: 6 s past exp is expired.
+    w.clock.set((NOW + 25 + 6) * 1000);
+    await refused(w.verifier.verify(`Bearer ${await sign(w.key)}`), 'expired');
+  });
+
+  test('a token jose will not verify for its shape is FORGE_TOKEN_INVALID (malformed), never "Atlassian unavailable"', async () => {
+    const w = await world();
+    // A "crit" header that is not a list, and one naming an extension nobody understands.
+    await refused(w.verifier.verify(`Bearer ${signRaw(w.key, { crit: 'b64' })}`), 'malformed');
+    await refused(w.verifier.verify(`Bearer ${signRaw(w.key, { crit: ['x-unknown'], 'x-unknown': 1 })}`), 'malformed');
+    // A JWS with an unencoded payload (b64: false) verifies as a JWS but is no JWT.
+    await refused(w.verifier.verify(`Bearer ${signRaw(w.key, { b64: false, crit: ['b64'] })}`), 'malformed');
   });
 
   test('options are checked at creation', () => {
@@ -170,6 +262,25 @@ describe('verifyForgeInvocationToken', () => {
     assert.throws(() => createForgeTokenVerifier({ ...base, appId: APP, leewaySeconds: 60 }), /leewaySeconds/);
     assert.throws(() => createForgeTokenVerifier({ ...base, appId: APP, isolatedCloudJwksUrlTemplate: 'https://x/jwks.json' }), /\{icLabel\}/);
     assert.throws(() => createForgeTokenVerifier({ ...base, appId: APP, jwksUrl: 'file:///etc/passwd' }), /http\(s\)/);
-    assert.ok(createForgeTokenVerifier({ ...base, appId: '8db33809-1f32-48bb-8c52-5877dab48107' }));
+    assert.throws(() => createForgeTokenVerifier({ ...base, appId: APP, jwksUrl: 'not a url' }), (e: unknown) => e instanceof TypeError && /jwksUrl is not a URL/.test(e.message) && e.cause instanceof TypeError);
+    // A bad Isolated Cloud template fails at creation, not at the first Isolated Cloud FIT.
+    assert.throws(() => createForgeTokenVerifier({ ...base, appId: APP, isolatedCloudJwksUrlTemplate: 'forge.cdn/{icLabel}/jwks.json' }), /isolatedCloudJwksUrlTemplate is not a URL/);
+    assert.throws(() => createForgeTokenVerifier({ ...base, appId: APP, isolatedCloudJwksUrlTemplate: 'ftp://forge.cdn/{icLabel}/jwks.json' }), /isolatedCloudJwksUrlTemplate must be an http\(s\) URL/);
+    // The template is checked as it will be filled: a label that is the whole host is a valid URL.
+    assert.ok(createForgeTokenVerifier({ ...base, appId: APP, isolatedCloudJwksUrlTemplate: 'https://{icLabel}' }));
+    assert.throws(() => createForgeTokenVerifier({ ...base, appId: APP, leewaySeconds: 60 }), /^RangeError: createForgeTokenVerifier: leewaySeconds/);
+    // A bare UUID is the app ARI; anything around it (or around the ARI) is not an app id.
+    for (const bad of ['x8db33809-1f32-48bb-8c52-5877dab48107', '8db33809-1f32-48bb-8c52-5877dab481070', `x${APP}`, `${APP}0`, 'ari:cloud:ecosystem::app/8DB33809-1f32-48bb-8c52-5877dab48107']) {
+      assert.throws(() => createForgeTokenVerifier({ ...base, appId: bad }), /app id must be/, bad);
+    }
+    assert.ok(createForgeTokenVerifier({ ...base, appId: APP, jwksUrl: 'http://127.0.0.1:4100/jwks.json' }), 'a plain-http key set (the sandbox) is allowed');
+  });
+
+  test('a bare UUID app id is the app ARI: its FITs verify, and a custom jwksUrl is the one fetched', async () => {
+    const w = await world();
+    const fetched: string[] = [];
+    const v = createForgeTokenVerifier({ appId: '8db33809-1f32-48bb-8c52-5877dab48107', jwksUrl: 'http://127.0.0.1:4100/forge/jwks.json', clock: w.clock, fetch: async (url) => (fetched.push(url), new Response(JSON.stringify({ keys: [w.key.jwk] }))) });
+    assert.equal((await v.verify(`Bearer ${await sign(w.key)}`)).appId, APP);
+    assert.deepEqual(fetched, ['http://127.0.0.1:4100/forge/jwks.json']);
   });
 });

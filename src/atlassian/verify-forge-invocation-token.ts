@@ -95,11 +95,14 @@ export function createForgeTokenVerifier(options: ForgeTokenVerifierOptions): Fo
   const leeway = checkLeewaySeconds(options.leewaySeconds ?? 5, 'createForgeTokenVerifier');
   const template = options.isolatedCloudJwksUrlTemplate;
   if (template !== undefined && !template.includes('{icLabel}')) throw new TypeError('createForgeTokenVerifier: isolatedCloudJwksUrlTemplate must contain {icLabel}');
+  // Checked here, not at the first Isolated Cloud FIT: a bad template is a start-up error, not a 500 later.
+  if (template !== undefined) checkUrl(template.replace('{icLabel}', 'label'), 'isolatedCloudJwksUrlTemplate');
   const keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
   const keySet = (url: string) => {
     let ks = keySets.get(url);
     if (!ks) {
-      ks = createRemoteJWKSet(checkUrl(url, 'JWKS URL'), { [customFetch]: (u: string, init: RequestInit) => options.fetch(u, init), timeoutDuration: 5000, cooldownDuration: options.refetchCooldownMs ?? 30_000 });
+      // Every URL that gets here is jwksUrl or the template, both checked at creation.
+      ks = createRemoteJWKSet(new URL(url), { [customFetch]: (u: string, init: RequestInit) => options.fetch(u, init), timeoutDuration: 5000, cooldownDuration: options.refetchCooldownMs ?? 30_000 });
       keySets.set(url, ks);
     }
     return ks;
@@ -152,7 +155,10 @@ function joseFailure(e: unknown): GatewayError {
   if (e instanceof joseErrors.JWTClaimValidationFailed) return invalid(`claim_${e.claim}`, `The Forge Invocation Token's "${e.claim}" claim is not acceptable.`, e);
   if (e instanceof joseErrors.JWKSNoMatchingKey) return invalid('unknown_key', 'The Forge Invocation Token is signed with a key Forge does not publish.', e);
   if (e instanceof joseErrors.JWSSignatureVerificationFailed) return invalid('signature', 'The Forge Invocation Token signature does not verify.', e);
-  if (e instanceof joseErrors.JWSInvalid || e instanceof joseErrors.JWTInvalid || e instanceof joseErrors.JOSEAlgNotAllowed) return invalid('malformed', 'The Forge Invocation Token is not valid.', e);
+  // JOSENotSupported: a `crit` extension jose does not know. The token's fault, so not "Atlassian unavailable".
+  if (e instanceof joseErrors.JWSInvalid || e instanceof joseErrors.JWTInvalid || e instanceof joseErrors.JOSEAlgNotAllowed || e instanceof joseErrors.JOSENotSupported) {
+    return invalid('malformed', 'The Forge Invocation Token is not valid.', e);
+  }
   // What is left is the key set itself: unreachable, timed out, not 200, not a JWKS. Not the caller's fault.
   return new GatewayError('ATLASSIAN_UNAVAILABLE', 'The Forge key set could not be fetched.', { details: { reason: 'jwks_unavailable', retryable: true }, cause: e });
 }

@@ -215,6 +215,138 @@ for (const backend of testBackends()) {
       assert.deepEqual(await leases(), []);
     });
 
+    test('leaseMs must be a finite number >= 1: anything else is a RangeError before any row is written or work runs', async () => {
+      let ran = 0;
+      for (const leaseMs of [0, 0.5, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+        await assert.rejects(withRefreshLock(t.store, 'k-bad-lease', async () => void ran++, { leaseMs }), (e: unknown) => e instanceof RangeError && /leaseMs must be >= 1/.test(e.message), String(leaseMs));
+      }
+      assert.equal(ran, 0);
+      assert.deepEqual(await leases(), []);
+      assert.equal(await withRefreshLock(t.store, 'k-bad-lease', async () => 'ok', { leaseMs: 1 }), 'ok', 'one millisecond is allowed');
+    });
+
+    test('by default a waiter gives up after 15 s of pauses, starting at 5 ms; waitMs 0 gives up at once; the error names the wait', { timeout: 10_000 }, async () => {
+      const held = gate();
+      const release = gate();
+      const first = withRefreshLock(t.store, 'k-defaults', async () => {
+        held.open();
+        await release.wait;
+      });
+      await held.wait;
+      const pauses: number[] = [];
+      const zeroPauses: number[] = [];
+      const tinyPauses: number[] = [];
+      try {
+        await assert.rejects(withRefreshLock(other, 'k-defaults', async () => 1, { sleep: async (ms) => void pauses.push(ms) }), (e: unknown) => isGatewayError(e, 'STORE_UNAVAILABLE') && /15000 ms/.test(e.message));
+        await assert.rejects(withRefreshLock(other, 'k-defaults', async () => 1, { waitMs: 0, sleep: async (ms) => void zeroPauses.push(ms) }), (e: unknown) => isGatewayError(e, 'STORE_UNAVAILABLE') && e.details?.['reason'] === 'lock_timeout');
+        // A poll interval below 1 ms is taken as 1 ms (no busy loop on the database).
+        await assert.rejects(withRefreshLock(other, 'k-defaults', async () => 1, { waitMs: 3, pollMs: 0, sleep: async (ms) => void tinyPauses.push(ms) }), (e: unknown) => isGatewayError(e, 'STORE_UNAVAILABLE'));
+      } finally {
+        release.open();
+        await first;
+      }
+      assert.deepEqual(pauses.slice(0, 6), [5, 10, 20, 40, 80, 100]);
+      assert.equal(pauses.reduce((a, b) => a + b, 0), 15_000);
+      assert.deepEqual(zeroPauses, []);
+      assert.deepEqual(tinyPauses, [1, 2]);
+    });
+
+    test('a lease whose deadline is now is over: it is taken at once', { timeout: 10_000 }, async () => {
+      const clock = t.clock;
+      await t.store.db.insertInto('refresh_leases').values({ lock_key: leaseKey('k-deadline'), owner: 'gone', expires_at: clock.now() }).execute();
+      assert.equal(await withRefreshLock(other, 'k-deadline', async () => 'in', { clock, waitMs: 0 }), 'in');
+    });
+
+    test('taking over an expired lease gives it a fresh deadline: the next waiter still waits', { timeout: 10_000 }, async () => {
+      const clock = t.clock;
+      await t.store.db.insertInto('refresh_leases').values({ lock_key: leaseKey('k-takeover'), owner: 'dead-process', expires_at: clock.now() - 1 }).execute();
+      const held = gate();
+      const release = gate();
+      const taker = withRefreshLock(t.store, 'k-takeover', async () => {
+        held.open();
+        await release.wait;
+      }, { clock, leaseMs: 1000 });
+      await held.wait;
+      try {
+        await assert.rejects(withRefreshLock(other, 'k-takeover', async () => 1, { clock, waitMs: 0 }), (e: unknown) => isGatewayError(e, 'STORE_UNAVAILABLE'));
+        clock.advance(999);
+        await assert.rejects(withRefreshLock(other, 'k-takeover', async () => 1, { clock, waitMs: 0 }), (e: unknown) => isGatewayError(e, 'STORE_UNAVAILABLE'), 'still held 999 ms later');
+      } finally {
+        release.open();
+        await taker;
+      }
+      assert.deepEqual(await leases(), []);
+    });
+
+    test('a waiter in the same process is woken when the holder lets go, not at its next poll, even while another waiter polls', { timeout: 10_000 }, async () => {
+      const held = gate();
+      const release = gate();
+      const order: string[] = [];
+      const never = () => new Promise<void>(() => {});
+      const first = withRefreshLock(t.store, 'k-wake', async () => {
+        held.open();
+        await release.wait;
+        order.push('first');
+      });
+      await held.wait;
+      // This waiter only ever sleeps forever: the release is the one thing that can let it in.
+      const sleeper = withRefreshLock(t.store, 'k-wake', async () => void order.push('sleeper'), { sleep: never });
+      // This one polls (and so comes and goes from the waiting list) meanwhile.
+      let polls = 0;
+      const poller = withRefreshLock(t.store, 'k-wake', async () => void order.push('poller'), {
+        waitMs: 60_000,
+        sleep: async () => {
+          polls++;
+          await turns(1);
+        },
+      });
+      while (polls < 5) await turns(1);
+      release.open();
+      await Promise.all([first, sleeper, poller]);
+      assert.deepEqual([order[0], [...order.slice(1)].sort()], ['first', ['poller', 'sleeper']]);
+    });
+
+    test('a waiter woken but beaten to the lease keeps waiting while its budget lasts, and the time it was asleep counts', { timeout: 10_000 }, async () => {
+      const never = () => new Promise<void>(() => {});
+      /** A holder that, as it ends, hands the lease to an "intruder" (as an expired-lease takeover would). */
+      const handOver = (key: string, beforeEnd: () => Promise<void>) => {
+        const held = gate();
+        const release = gate();
+        const done = withRefreshLock(t.store, key, async () => {
+          held.open();
+          await release.wait;
+          await beforeEnd();
+          await t.store.db.updateTable('refresh_leases').set({ owner: 'intruder', expires_at: Date.now() + 3_600_000 }).where('lock_key', '=', leaseKey(key)).execute();
+        });
+        return { held: held.wait, release: release.open, done };
+      };
+      // Budget left (60 s, one 60 s pause): the woken waiter tries, loses, and waits again (its sleep asked a second time).
+      const a = handOver('k-beaten', async () => {});
+      await a.held;
+      let sleeps = 0;
+      let settled = false;
+      const waiter = withRefreshLock(t.store, 'k-beaten', async () => 'in', { waitMs: 60_000, pollMs: 60_000, sleep: () => (sleeps++, never()) }).finally(() => (settled = true));
+      // Its first sleep means it tried, lost to the holder, and is now listening for the release.
+      while (sleeps < 1) await turns(1);
+      a.release();
+      await a.done;
+      while (sleeps < 2 && !settled) await turns(1);
+      assert.equal(settled, false, 'still waiting: the wake-up did not use up its budget');
+      await t.store.db.deleteFrom('refresh_leases').where('lock_key', '=', leaseKey('k-beaten')).execute();
+      await withRefreshLock(t.store, 'k-beaten', async () => undefined); // its release wakes the waiter again
+      assert.equal(await waiter, 'in');
+      // Budget spent while asleep (20 ms, the holder kept it at least 60 ms): the woken waiter that loses gives up.
+      const b = handOver('k-beaten-late', () => turns(30));
+      await b.held;
+      let lateSleeps = 0;
+      const late = withRefreshLock(t.store, 'k-beaten-late', async () => 'in', { waitMs: 20, pollMs: 20, sleep: () => (lateSleeps++, never()) });
+      while (lateSleeps < 1) await turns(1);
+      b.release();
+      await b.done;
+      await assert.rejects(late, (e: unknown) => isGatewayError(e, 'STORE_UNAVAILABLE') && e.details?.['reason'] === 'lock_timeout');
+      await t.store.db.deleteFrom('refresh_leases').where('lock_key', '=', leaseKey('k-beaten-late')).execute();
+    });
+
     test('writeTransaction: a throw rolls every write back; the result of a commit is returned', async () => {
       const repos = t.repos;
       assert.equal(
