@@ -57,6 +57,10 @@ export function createStore(config: DatabaseConfig): Store {
     },
     options: config.schema === 'public' ? undefined : `-c search_path=${config.schema}`,
   });
+  // An idle pooled connection the server ends (restart, failover, an admin's terminate) makes the pool emit
+  // 'error'; unheard, that event would crash the process. The pool drops that connection and opens a new one
+  // on the next query, and a query that was running fails on its own promise, so there is nothing to do here.
+  pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const where = `PostgreSQL ${url.hostname}:${url.port || '5432'}${url.pathname}${config.schema === 'public' ? '' : ` schema ${config.schema}`}`;
   return wrap(db, 'postgres', where, config.schema);
