@@ -70,7 +70,8 @@ export function forgeRemoteBaseUrl(gatewayUrl: string, allowHttp = false): strin
   return u.href.replace(/\/+$/, '');
 }
 
-const withTokens = (user: boolean) => ({ auth: { appUserToken: { enabled: user }, appSystemToken: { enabled: true } } });
+// Trigger endpoints may carry only the system token (no user is in session, §10.1).
+const withTokens = (user: boolean) => ({ auth: { ...(user ? { appUserToken: { enabled: true } } : {}), appSystemToken: { enabled: true } } });
 
 export function forgeAppManifest(options: ForgeAppManifestOptions): string {
   const appId = forgeAppAri(options.appId);
