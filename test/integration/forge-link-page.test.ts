@@ -195,3 +195,22 @@ describe('the Forge "Connect your account" and settings pages (shipped app, real
     assert.equal((await w.gateway.repos.audit.query({ limit: 1000 })).length, before, 'nothing audited either');
   });
 });
+
+describe('the Forge settings page when the caller is not in an admin group', { timeout: 120_000 }, () => {
+  test('a site admin of the sandbox outside ONBEHALF_ADMIN_GROUPS is refused by the product check, and nothing changes', async (t) => {
+    const w = await startBrowserWorld({ env: { ONBEHALF_FORGE_APP_ID: APP_ID, ONBEHALF_ADMIN_GROUPS: 'confluence-admins' } });
+    t.after(() => w.close());
+    const inst = await installShippedForgeApp(w.sandboxUrl, 'acme', w.gatewayUrl, APP_ID);
+    await w.sandbox.sandbox.forge.deliveries.flush();
+    await w.gateway.background.drain();
+    const settingsUrl = inst.pages.find((p) => p.type === 'confluence:globalSettings')?.url ?? '';
+    const alice = createUserAgent(fetch);
+    await alice.signIn(w.sandboxUrl, DEFAULT_ACCOUNTS.alice);
+    // Forge lets Alice open the page (she is a site admin), but she is not in the groups this gateway names.
+    const res = await invokeFromPage(alice, settingsUrl, '/forge/admin/policy', { acting: 'any_user' });
+    assert.equal(res.status, 403, JSON.stringify(res.body));
+    assert.equal((res.body['error'] as { details: { reason: string } }).details.reason, 'not_admin');
+    assert.equal((await w.gateway.repos.policies.get(inst.cloudId)).acting, 'linked_only');
+    assert.equal((await w.gateway.repos.audit.query({ action: 'admin.refused', cloudId: inst.cloudId })).length, 1);
+  });
+});
