@@ -44,6 +44,7 @@ import type { Tenant } from '../store/tenants-repo.js';
 import type { ActAsClient } from '../confluence/create-act-as-client.js';
 import { forgeLinkRoutes } from './forge/forge-link-routes.js';
 import { forgeAdminRoutes } from './forge/forge-admin-routes.js';
+import { forgeSiteUrl } from './forge/forge-link-url.js';
 
 /** The services the gateway's HTTP surface is built on, made once by the composition root (gateway.ts). */
 export interface GatewayRouteDeps {
@@ -86,6 +87,7 @@ export interface GatewayRoutes {
  */
 export function gatewayRoutes(d: GatewayRouteDeps): GatewayRoutes {
   const { config, repos, clock, logger, oauthApp, oauthLinking } = d;
+  const forge = d.forge;
   const contextPath = new URL(config.server.baseUrl).pathname.replace(/\/+$/, '');
   const jwtDeps = { repos, clock, appKey: config.connect.appKey, contextPath, leewaySeconds: config.atlassian.jwtLeewaySeconds };
   const activity = createActivityLog();
@@ -170,6 +172,7 @@ export function gatewayRoutes(d: GatewayRouteDeps): GatewayRoutes {
       appKey: config.connect.appKey,
       adminConsole: config.admin.secret !== null,
       oauthConfigured: oauthApp !== null,
+      forgeAppId: config.forge.appId,
       atlassian:
         d.resolved.source === 'sandbox' && config.atlassian.sandboxUrl
           ? { kind: 'sandbox', url: config.atlassian.sandboxUrl }
@@ -177,7 +180,7 @@ export function gatewayRoutes(d: GatewayRouteDeps): GatewayRoutes {
     }),
     ...docsRoutes({ baseUrl: config.server.baseUrl, appName: config.connect.appName }),
     // The Forge remote's endpoints, when this gateway is one.
-    ...(d.forge ? forgeRoutes({ repos, background: d.background, logger }) : []),
+    ...(forge ? forgeRoutes({ repos, background: d.background, logger, learnSiteUrl: (tenant) => forgeSiteUrl({ repos, asApp: forge.asApp, logger }, tenant) }) : []),
     // The Forge app's two pages: "Connect your account" and the site admin's settings.
     ...(d.forge ? forgeLinkRoutes({ repos, linkSessions: d.linkSessions, links: d.links, fetch: d.fetch, clock, logger, appName: config.connect.appName }) : []),
     ...(d.forge ? forgeAdminRoutes({ repos, adminMapping: d.adminMapping, links: d.links, asApp: d.forge.asApp, appName: config.connect.appName, adminGroups: config.connect.adminGroups }) : []),
