@@ -48,6 +48,9 @@ describe('the Forge "Connect your account" and settings pages (shipped app, real
     pageUrl = inst.pages.find((p) => p.key === 'connect-account')?.url ?? '';
     settingsUrl = inst.pages.find((p) => p.type === 'confluence:globalSettings')?.url ?? '';
     assert.ok(pageUrl && settingsUrl, JSON.stringify(inst.pages));
+    // Triggers carry only apiBaseUrl; the installed event made the gateway ask the site's own address.
+    const tenant = await w.gateway.repos.tenants.find('forge', APP_ID, inst.installationId);
+    assert.equal(tenant?.baseUrl, `${w.sandboxUrl}/s/acme/wiki`);
   });
   after(() => w?.close());
 
