@@ -200,7 +200,7 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   { env: 'ONBEHALF_CONNECT_VENDOR_NAME', default: 'onbehalf', doc: 'Vendor name in the descriptor.' },
   { env: 'ONBEHALF_CONNECT_VENDOR_URL', default: '(unset)', doc: 'Vendor URL in the descriptor.' },
   { env: 'ONBEHALF_CONNECT_EMAIL_ACCESS', default: 'false', doc: 'true adds the ACCESS_EMAIL_ADDRESSES scope (needs Atlassian approval).' },
-  { env: 'ONBEHALF_ADMIN_GROUPS', default: 'site-admins,confluence-admins,administrators', doc: 'Confluence groups whose members may use the configure page.' },
+  { env: 'ONBEHALF_ADMIN_GROUPS', default: 'site-admins,confluence-admins,administrators', doc: 'Confluence groups whose members may use the configure page (Connect) and the Forge app\'s settings page.' },
   { env: 'ONBEHALF_TENANT_RETENTION_DAYS', default: '30', doc: 'Days an uninstalled site\'s data is kept before it is purged.' },
   { env: 'ONBEHALF_FORGE_APP_ID', default: '(unset: no Forge route)', doc: 'The Forge app id (ari:cloud:ecosystem::app/<uuid> or the UUID) whose remote this gateway is.' },
   { env: 'ONBEHALF_FORGE_CONTEXT_ID_FORM', default: 'workspace', doc: 'workspace or site: the context ARI form sent first to offlineUserAuthToken.' },

@@ -18,12 +18,14 @@ import { createOAuthLinking, type OAuthLinking } from './identity/oauth-linking.
 import { resolveOAuthApp } from './tenants/oauth-app.js';
 import { createEmailResolver, type EmailResolver } from './identity/resolve-emails.js';
 import { createAdminMapping, type AdminMapping } from './identity/admin-mapping.js';
-import type { ActAsClient, UpstreamCallInfo } from './confluence/create-act-as-client.js';
+import type { ActAsClient, ActAsRetryOptions, UpstreamCallInfo } from './confluence/create-act-as-client.js';
 import { createApp } from './server/create-app.js';
 import { createForgeTokenVerifier } from './atlassian/verify-forge-invocation-token.js';
 import { createForgeInstallations } from './tenants/forge-installation.js';
 import { createForgeTokenBroker } from './broker/forge-token-broker.js';
 import { createForgeRateLimiter } from './broker/forge-rate-limiter.js';
+import { forgeAppClient } from './broker/forge-app-client.js';
+import type { Tenant } from './store/tenants-repo.js';
 import { gatewayRoutes } from './server/gateway-routes.js';
 import { connectDescriptor, type ConnectDescriptor } from './tenants/connect-descriptor.js';
 import { createConnectLifecycle, type ConnectLifecycle } from './tenants/connect-lifecycle.js';
@@ -284,7 +286,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     allowInsecureHttp: config.atlassian.allowInsecure,
     onUpstreamCall,
   });
-  const adminMapping = createAdminMapping({ repos, links, actAs });
+  // Acting as the app: a Connect JWT on Connect sites, the stored app system token on Forge installations.
+  const forgeApp = { installations: forgeInstallations, fetch: confluenceFetch ?? outbound, clock, allowInsecureHttp: config.atlassian.allowInsecure };
+  const appActAs = { asApp: (tenant: Tenant, o: { retry?: ActAsRetryOptions } = {}) => (tenant.route === 'forge' ? forgeAppClient(forgeApp, tenant, o) : actAs.asApp(tenant, o)) };
+  const adminMapping = createAdminMapping({ repos, links, actAs: appActAs });
   const resolveEmails = createEmailResolver({ repos, actAs, linkSessions, logger, appKey: config.connect.appKey });
   const surface = gatewayRoutes({
     config,
@@ -312,6 +317,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       ? {
           verifier: createForgeTokenVerifier({ appId: config.forge.appId, jwksUrl: endpoints.forgeJwksUrl, fetch: outbound, clock, leewaySeconds: config.atlassian.jwtLeewaySeconds }),
           installations: forgeInstallations,
+          asApp: (tenant: Tenant) => forgeAppClient(forgeApp, tenant, { retry: { maxAttempts: 2 } }),
         }
       : null,
   });

@@ -15,6 +15,7 @@ import { createSecretBox } from '../store/secret-box.js';
 import { DEFAULT_ACCOUNTS } from '../sandbox/index.js';
 import { createConsoleAgent } from '../../test/support/console-agent.js';
 import { createUserAgent, parseHostPage } from '../../test/support/user-agent.js';
+import { invokeFromPage } from '../../test/support/forge-app.js';
 import { startsSandbox } from './commands/up.js';
 import { freePort } from './free-port.js';
 import { runCli } from './run-cli.js';
@@ -122,6 +123,27 @@ describe('onbehalf CLI', () => {
     assert.equal(proxied.status, 200, await proxied.clone().text());
     assert.equal(((await proxied.json()) as { authorId: string }).authorId, DEFAULT_ACCOUNTS.alice);
 
+    // Steps 4 and 5, the Forge route: the shipped Forge app on globex, one click on its page, then offline tokens.
+    assert.match(text, /The Forge app \(forge-app\/, manifest rendered for this gateway\) is installed on "globex"/);
+    const forgeLink = [...text.matchAll(/^\s+(http:\/\/\S+\/link\/obl_\S+)$/gm)][1]?.[1];
+    assert.ok(forgeLink, text);
+    const bobUa = createUserAgent(fetch);
+    await bobUa.signIn(sandbox, DEFAULT_ACCOUNTS.bob);
+    const toForgePage = await bobUa.fetch(forgeLink);
+    assert.equal(toForgePage.status, 302);
+    const forgePage = new URL(toForgePage.headers.get('location') ?? '');
+    assert.match(forgePage.pathname, /^\/s\/globex\/wiki\/apps\/[0-9a-f-]+\/[0-9a-f-]+\/connect-account$/);
+    const allowed = await invokeFromPage(bobUa, forgePage.href, '/forge/ui/decide', { session: forgePage.searchParams.get('session'), decision: 'allow' });
+    assert.equal(allowed.body['status'], 'linked', JSON.stringify(allowed.body));
+    const actCurl = /curl -H "Authorization: Bearer (obk_\S+)" (http:\/\/\S+\/v1\/act\/demo-bob\/globex\/rest\/api\/user\/current)/.exec(text);
+    assert.ok(actCurl, text);
+    const asBob = await fetch(actCurl[2] ?? '', { headers: { Authorization: `Bearer ${actCurl[1]}` } });
+    assert.equal(asBob.status, 200, await asBob.clone().text());
+    assert.equal(((await asBob.json()) as { accountId: string }).accountId, DEFAULT_ACCOUNTS.bob);
+    const anyUser = await fetch(`${gateway}/v1/tokens`, { method: 'POST', headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ accountId: DEFAULT_ACCOUNTS.carol, site: 'globex' }) });
+    assert.equal(anyUser.status, 200, await anyUser.clone().text());
+    assert.equal(((await anyUser.json()) as { route: string }).route, 'forge', 'an offline token under any_user');
+
     // The admin console: signed in with the printed secret, the demo link is there.
     const consoleUrl = /^ {2}Admin {7}(http:\/\/\S+\/admin)$/m.exec(text)?.[1];
     const adminSecret = /sign in with the admin secret (\S+) {3}\(kept in (\S+)\)/.exec(text);
@@ -194,7 +216,8 @@ describe('onbehalf CLI', () => {
     // Third start: the tour says the link is there instead of asking for it again.
     const third = await run({});
     assert.match(third, /1\. Done: demo-alice is linked to Alice Admin's account/);
-    assert.doesNotMatch(third, /\/link\/obl_/);
+    // (Step 4, the Forge page, still offers its own link: demo-bob was never linked in this test.)
+    assert.doesNotMatch(third.split('\n  2. ')[0] ?? '', /\/link\/obl_/);
     assert.equal(keyOf(third), keyOf(first));
 
     const config = loadConfig({}, {}, dir);

@@ -33,7 +33,8 @@ export const MAX_MAPPINGS = 1000;
  * (through Confluence's user search, as the app), and map accounts that really exist on the site to your
  * users, one by one or in bulk. Never by name: an admin picks the account.
  */
-export function createAdminMapping(deps: { repos: Repositories; links: Links; actAs: ConnectActAs }) {
+/** `actAs.asApp` answers a client acting as the app on the tenant's route (Connect JWT, or the Forge system token). */
+export function createAdminMapping(deps: { repos: Repositories; links: Links; actAs: Pick<ConnectActAs, 'asApp'> }) {
   async function accountExists(tenant: Tenant, accountId: string): Promise<boolean> {
     const res = await deps.actAs.asApp(tenant).fetch(`/rest/api/user?accountId=${encodeURIComponent(accountId)}`);
     if (res.status === 404) return false;

@@ -40,6 +40,11 @@ import { forgeRoutes } from './forge/forge-routes.js';
 import { forgeInvocationAuth } from './middleware/forge-invocation-auth.js';
 import type { ForgeTokenVerifier } from '../atlassian/verify-forge-invocation-token.js';
 import type { ForgeInstallations } from '../tenants/forge-installation.js';
+import type { Tenant } from '../store/tenants-repo.js';
+import type { ActAsClient } from '../confluence/create-act-as-client.js';
+import { forgeLinkRoutes } from './forge/forge-link-routes.js';
+import { forgeAdminRoutes } from './forge/forge-admin-routes.js';
+import { forgeSiteUrl } from './forge/forge-link-url.js';
 
 /** The services the gateway's HTTP surface is built on, made once by the composition root (gateway.ts). */
 export interface GatewayRouteDeps {
@@ -66,7 +71,7 @@ export interface GatewayRouteDeps {
   oauthApp: ResolvedOAuthApp | null;
   oauthLinking: OAuthLinking | null;
   /** Set when the gateway is a Forge app's remote (`ONBEHALF_FORGE_APP_ID`). */
-  forge: { verifier: ForgeTokenVerifier; installations: ForgeInstallations } | null;
+  forge: { verifier: ForgeTokenVerifier; installations: ForgeInstallations; asApp: (tenant: Tenant) => ActAsClient } | null;
 }
 
 export interface GatewayRoutes {
@@ -82,6 +87,7 @@ export interface GatewayRoutes {
  */
 export function gatewayRoutes(d: GatewayRouteDeps): GatewayRoutes {
   const { config, repos, clock, logger, oauthApp, oauthLinking } = d;
+  const forge = d.forge;
   const contextPath = new URL(config.server.baseUrl).pathname.replace(/\/+$/, '');
   const jwtDeps = { repos, clock, appKey: config.connect.appKey, contextPath, leewaySeconds: config.atlassian.jwtLeewaySeconds };
   const activity = createActivityLog();
@@ -127,6 +133,7 @@ export function gatewayRoutes(d: GatewayRouteDeps): GatewayRoutes {
       allJsUrl: d.endpoints.connectAllJsUrl,
       scopes: d.descriptor.scopes,
       ...(oauthLinking ? { oauthLinking } : {}),
+      ...(d.forge && config.forge.appId ? { forge: { appId: config.forge.appId, asApp: d.forge.asApp } } : {}),
     }),
     ...(oauthLinking && oauthApp
       ? oauthRoutes({
@@ -165,6 +172,7 @@ export function gatewayRoutes(d: GatewayRouteDeps): GatewayRoutes {
       appKey: config.connect.appKey,
       adminConsole: config.admin.secret !== null,
       oauthConfigured: oauthApp !== null,
+      forgeAppId: config.forge.appId,
       atlassian:
         d.resolved.source === 'sandbox' && config.atlassian.sandboxUrl
           ? { kind: 'sandbox', url: config.atlassian.sandboxUrl }
@@ -172,7 +180,10 @@ export function gatewayRoutes(d: GatewayRouteDeps): GatewayRoutes {
     }),
     ...docsRoutes({ baseUrl: config.server.baseUrl, appName: config.connect.appName }),
     // The Forge remote's endpoints, when this gateway is one.
-    ...(d.forge ? forgeRoutes({ repos, background: d.background, logger }) : []),
+    ...(forge ? forgeRoutes({ repos, background: d.background, logger, learnSiteUrl: (tenant) => forgeSiteUrl({ repos, asApp: forge.asApp, logger }, tenant) }) : []),
+    // The Forge app's two pages: "Connect your account" and the site admin's settings.
+    ...(d.forge ? forgeLinkRoutes({ repos, linkSessions: d.linkSessions, links: d.links, fetch: d.fetch, clock, logger, appName: config.connect.appName }) : []),
+    ...(d.forge ? forgeAdminRoutes({ repos, adminMapping: d.adminMapping, links: d.links, asApp: d.forge.asApp, appName: config.connect.appName, adminGroups: config.connect.adminGroups }) : []),
   ];
   return {
     routes,

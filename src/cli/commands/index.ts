@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { apikeysCreateCommand, apikeysListCommand, apikeysRevokeCommand } from './apikeys.js';
 import { auditCommand } from './audit.js';
 import { doctorCommand } from './doctor.js';
+import { forgeManifestCommand } from './forge.js';
 import { linksListCommand } from './links.js';
 import { keysInitCommand, keysRetireCommand, keysRotateCommand, keysStatusCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
@@ -30,5 +31,6 @@ export function allCommands(): Command[] {
     linksListCommand,
     auditCommand,
     doctorCommand,
+    forgeManifestCommand,
   ];
 }

@@ -9,6 +9,7 @@ import { configFromArgs } from '../config-from-args.js';
 import { explainPortInUse } from '../explain-port-in-use.js';
 import { freePort } from '../free-port.js';
 import { parsePort } from '../parse-port.js';
+import { DEMO_FORGE_APP_ID, forgeTour } from '../forge-tour.js';
 
 /**
  * Whether `up` brings its own sandbox: only when nothing points at Atlassian (or at another sandbox). Real
@@ -58,7 +59,8 @@ async function runGatewayAlone(ctx: CommandContext, config: Config): Promise<num
 
 /**
  * `npm start`: the sandbox and the gateway side by side on loopback, the gateway's Connect app installed
- * into a sandbox site, and a short tour of what to open. Each feature adds its step to the tour.
+ * into a sandbox site and its Forge app into another, and a short tour of what to open. Each feature adds
+ * its step to the tour.
  */
 export const upCommand: Command = {
   name: ['up'],
@@ -81,6 +83,8 @@ export const upCommand: Command = {
     // The tour is what a newcomer reads: keep request logs from scrolling it away unless asked for.
     const quietLogs = ctx.env['ONBEHALF_LOG_LEVEL'] === undefined && ctx.values['log-level'] === undefined;
     if (quietLogs) ctx = { ...ctx, env: { ...ctx.env, ONBEHALF_LOG_LEVEL: 'warn' } };
+    // The gateway is also the remote of the shipped Forge app in the sandbox, unless another app id is set.
+    if (ctx.env['ONBEHALF_FORGE_APP_ID'] === undefined) ctx = { ...ctx, env: { ...ctx.env, ONBEHALF_FORGE_APP_ID: DEMO_FORGE_APP_ID } };
     const sandboxPort = parsePort(ctx.values['sandbox-port'], 4100, '--sandbox-port');
     const sandbox = await explainPortInUse({ what: 'the sandbox', port: sandboxPort, flag: '--sandbox-port' }, () => startSandboxServer({ port: sandboxPort }));
     let gateway: Awaited<ReturnType<typeof createGateway>> | undefined;
@@ -147,6 +151,7 @@ export const upCommand: Command = {
         if (bob) {
           lines.push('', `  From a terminal, any account (CLI, no link needed): npm run -s onbehalf -- token --site ${site.key} --account ${bob.accountId} --sandbox-url ${sandbox.url}`);
         }
+        lines.push(...(await forgeTour(sandbox, gateway, { url, apiKey: secret, step: 4 })));
       } else if (installed && !installed.ok) {
         lines.push(`  Installing the Connect app failed: ${installed.message}`);
       }

@@ -9,7 +9,7 @@ import { hasConnectScope } from '../auth/connect-scopes.js';
 const USER = ['read:confluence-user'];
 const GROUPS = ['read:confluence-groups'];
 
-/** v1 user APIs: `/user`, `/user/current`, `/search/user`, `/user/email`, `/user/email/bulk`, groups. */
+/** v1 user APIs: `/user`, `/user/current`, `/search/user`, `/user/email`, `/user/email/bulk`, groups, and `/settings/systemInfo`. */
 /** The Forge scope the email API needs [I: the scope Atlassian lists for email addresses in Confluence]. */
 const FORGE_EMAIL_SCOPE = 'read:email-address:confluence';
 
@@ -110,6 +110,13 @@ export function registerV1UserRoutes(deps: SandboxDeps, app: Hono<SandboxEnv>): 
     const groups = user.groups.filter((g) => c.get('site').groups.includes(g) || true);
     const results = groups.map((name) => ({ type: 'group', name, id: groupId(name) }));
     return c.json({ results, start: 0, limit: 200, size: results.length, _links: { base: c.get('apiBase'), context: '/wiki' } });
+  });
+
+  // The site's own address even when called through the API gateway: how a Forge remote, which is given only
+  // `apiBaseUrl`, learns where people open the site (SystemInfoEntity; "Can use" permission).
+  defineApiRoute(deps, app, 'GET', '/rest/api/settings/systemInfo', { connect: 'READ', oauth: ['read:configuration:confluence'] }, (c) => {
+    const site = c.get('site');
+    return c.json({ cloudId: site.cloudId, commitHash: 'sandbox', baseUrl: deps.urls.siteBaseUrl(site.key), edition: 'standard', siteTitle: site.name, defaultLocale: 'en_US', defaultTimeZone: 'UTC' });
   });
 
   const members = (c: Context<SandboxEnv>, name: string | undefined) => {

@@ -82,5 +82,13 @@ describe('Forge Custom UI bridge calls (host side) over real HTTP', { timeout: 1
     assert.match(await res.text(), /window\.__bridge = \{/);
     assert.equal((await fetch(src.replace('index.html', '..%2F..%2F..%2Fetc%2Fpasswd'))).status, 404);
     assert.equal((await fetch(url.replace(/apps\/[0-9a-f-]+\//, 'apps/00000000-0000-4000-8000-000000000000/'), { headers: { cookie: carol } })).status, 404);
+
+    // The app's own sub-paths and query stay on its page (createHistory reports them); the host knows where the page starts.
+    const deep = await fetch(`${url}/step/two?session=abc`, { headers: { cookie: carol } });
+    assert.equal(deep.status, 200);
+    const data = JSON.parse(/<script type="application\/json" id="forge-host-data">([\s\S]*?)<\/script>/.exec(await deep.text())![1]!) as { pagePath: string };
+    assert.equal(data.pagePath, new URL(url).pathname);
+    const signedOutDeep = await fetch(`${url}/step/two?session=abc`, { redirect: 'manual' });
+    assert.equal(decodeURIComponent(signedOutDeep.headers.get('location') ?? ''), `/login?returnTo=${new URL(url).pathname}/step/two?session=abc`, 'sign-in comes back to the same sub-path and query');
   });
 });

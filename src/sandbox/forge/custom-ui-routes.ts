@@ -97,7 +97,7 @@ export function registerCustomUiRoutes(deps: SandboxDeps, app: Hono): void {
       license: null,
       extension: { type: module.type, ...(space ? { space: { key: space.key, id: space.id } } : {}) },
     };
-    const data = JSON.stringify({ context, bridgeUrl: `${pagePath}/_bridge` }).replace(/</g, '\\u003c');
+    const data = JSON.stringify({ context, pagePath, bridgeUrl: `${pagePath}/_bridge` }).replace(/</g, '\\u003c');
     return c.html(html`<!doctype html>
 <html><head><meta charset="utf-8"><title>${module.title} - ${site.name}</title>${SANDBOX_HEAD}
 <style>.forge-flag{margin:.5rem 0;padding:.5rem .75rem;border-radius:4px;background:#e9f2ff}.forge-flag-error{background:#ffeceb}.forge-flag-success{background:#dcfff1}#forge-app-frame{width:100%;height:70vh;min-height:420px;border:0;background:#fff;border-radius:8px}</style></head>
@@ -117,6 +117,9 @@ ${resourceUrl
 
   app.get('/s/:site/wiki/apps/:appId/:envId/:route', hostPage);
   app.get('/s/:site/wiki/spaces/:spaceKey/apps/:appId/:envId/:route', hostPage);
+  // An app's own sub-paths (its router, createHistory) stay on its page.
+  app.get('/s/:site/wiki/apps/:appId/:envId/:route/*', hostPage);
+  app.get('/s/:site/wiki/spaces/:spaceKey/apps/:appId/:envId/:route/*', hostPage);
 
   const bridge = async (c: Context): Promise<Response> => {
     if (c.req.header('x-onbehalf-sandbox-bridge') !== '1') return c.json({ message: 'bridge calls come from the sandbox host page' }, 400);

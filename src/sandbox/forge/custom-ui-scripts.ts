@@ -24,8 +24,37 @@ export const IFRAME_SHIM = `(function () {
     delete pending[m.id];
     if (m.ok) p.resolve(m.value); else p.reject(new Error(m.error || 'bridge call failed'));
   });
+  function send(name, payload) {
+    return window.__bridge.callBridge(name, payload);
+  }
+  // createHistory answers an object with methods, which postMessage cannot carry: the iframe builds it
+  // around the location the host reports, and each move goes to the host, which changes the page URL.
+  function makeHistory(init) {
+    var listeners = [];
+    var h = {
+      action: 'POP', length: 1, location: init.location,
+      listen: function (fn) { listeners.push(fn); return function () { listeners = listeners.filter(function (f) { return f !== fn; }); }; },
+      block: function () { return function () {}; },
+      createHref: function (to) { return typeof to === 'string' ? to : (to.pathname || '') + (to.search || '') + (to.hash || ''); },
+      push: function (to, state) { return move('PUSH', to, state); },
+      replace: function (to, state) { return move('REPLACE', to, state); },
+      go: function (n) { return send('historyGo', { delta: n }); },
+      back: function () { return send('historyGo', { delta: -1 }); },
+      goBack: function () { return send('historyGo', { delta: -1 }); },
+      forward: function () { return send('historyGo', { delta: 1 }); },
+      goForward: function () { return send('historyGo', { delta: 1 }); }
+    };
+    function move(action, to, state) {
+      return send('historyChange', { action: action, to: to, state: state === undefined ? null : state }).then(function (loc) {
+        h.location = loc; h.action = action;
+        listeners.slice().forEach(function (fn) { fn(loc, action); });
+      });
+    }
+    return h;
+  }
   window.__bridge = {
     callBridge: function (name, payload) {
+      if (name === 'createHistory') return send('historyInit').then(makeHistory);
       return new Promise(function (resolve, reject) {
         var id = 'c' + (++seq);
         pending[id] = { resolve: resolve, reject: reject };
@@ -51,6 +80,10 @@ export const HOST_SCRIPT = `(function () {
       return r.json().then(function (j) { if (!r.ok) throw new Error(j.message || ('HTTP ' + r.status)); return j; });
     });
   }
+  function here() {
+    var rest = window.location.pathname.slice(data.pagePath.length);
+    return { pathname: rest === '' ? '/' : rest, search: window.location.search, hash: window.location.hash, state: window.history.state, key: 'default' };
+  }
   function flag(options) {
     var box = document.getElementById('forge-flags');
     var el = document.createElement('div');
@@ -61,6 +94,19 @@ export const HOST_SCRIPT = `(function () {
   }
   var handlers = {
     getContext: function () { return data.context; },
+    // The module's own part of the page URL (§10.10 createHistory): what follows its route, and the query.
+    historyInit: function () { return { location: here() }; },
+    historyChange: function (p) {
+      var to = p && p.to;
+      var t = typeof to === 'string' ? new URL(to, 'http://x' + (here().pathname === '/' ? '/' : here().pathname)) : null;
+      var path = t ? t.pathname : (to && to.pathname) || here().pathname;
+      var search = t ? t.search : (to && to.search) || '';
+      var hash = t ? t.hash : (to && to.hash) || '';
+      var url = data.pagePath + (path === '/' ? '' : path) + search + hash;
+      if (p.action === 'REPLACE') window.history.replaceState(p.state, '', url); else window.history.pushState(p.state, '', url);
+      return here();
+    },
+    historyGo: function (p) { window.history.go(p && typeof p.delta === 'number' ? p.delta : 0); return null; },
     invoke: function (p) { return post('invoke', p); },
     fetchProduct: function (p) { return post('fetch-product', p); },
     fetchRemote: function (p) { return post('fetch-remote', p); },

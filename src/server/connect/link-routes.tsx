@@ -18,6 +18,9 @@ import { ConnectLinkPage, MessagePage, SiteChooserPage, linkStatusLabel, siteLab
 import { hashToken } from '../../store/ids.js';
 import { describeLinkProblem } from '../pages/link-problem.js';
 import type { RouteDef } from '../routes.js';
+import type { Tenant } from '../../store/tenants-repo.js';
+import type { ActAsClient } from '../../confluence/create-act-as-client.js';
+import { forgeLinkPageUrl } from '../forge/forge-link-url.js';
 
 export interface LinkRouteDeps {
   repos: Repositories;
@@ -35,6 +38,8 @@ export interface LinkRouteDeps {
   scopes: string[];
   /** The 3LO route; absent when no 3LO app is configured. */
   oauthLinking?: OAuthLinking;
+  /** The Forge route: sessions for sites with the Forge app go to its "Connect your account" page. */
+  forge?: { appId: string; asApp: (tenant: Tenant) => ActAsClient };
 }
 
 const LIVE = ['pending_confirmation', 'linked', 'reauth_required'] as const;
@@ -87,7 +92,15 @@ export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
       }
       return c.redirect(await deps.oauthLinking.start(token), 302);
     }
-    const sites = oneInstallPerSite((await deps.repos.tenants.list()).filter((t) => t.route === 'connect' && t.status === 'active' && t.appKey === deps.appKey));
+    const tenants = await deps.repos.tenants.list();
+    const forgeSites = deps.forge ? oneInstallPerSite(tenants.filter((t) => t.route === 'forge' && t.status === 'active' && t.appKey === deps.forge?.appId)) : [];
+    const forgeClouds = new Set(forgeSites.map((t) => t.cloudId));
+    // A site with the Forge app gets its Forge page, even if a Connect install remains: Connect ends on
+    // 31 January 2027, and one site must not offer two consent pages.
+    const sites = [
+      ...oneInstallPerSite(tenants.filter((t) => t.route === 'connect' && t.status === 'active' && t.appKey === deps.appKey)).filter((t) => !t.cloudId || !forgeClouds.has(t.cloudId)),
+      ...forgeSites,
+    ];
     const chosen = c.req.query('site') ?? session.cloudId;
     const candidates = chosen ? sites.filter((t) => t.cloudId === chosen) : sites;
     if (candidates.length === 0) {
@@ -109,6 +122,16 @@ export function linkRoutes(deps: LinkRouteDeps): RouteDef[] {
     }
     const tenant = candidates[0];
     if (!tenant) throw new GatewayError('INTERNAL', 'no tenant');
+    if (tenant.route === 'forge' && deps.forge) {
+      const url = await forgeLinkPageUrl({ repos: deps.repos, asApp: deps.forge.asApp, logger: deps.logger }, tenant, token);
+      if (!url) {
+        return c.html(
+          <MessagePage kind="error" title="The site cannot be reached right now" message={`${deps.appName} could not find the address of your Confluence site.`} next="Try the link again in a few minutes. If it keeps failing, ask your Confluence admin to check that the app is still installed." assetsBase={assets} />,
+          503,
+        );
+      }
+      return c.redirect(url, 302);
+    }
     return c.redirect(`${tenant.baseUrl}/plugins/servlet/ac/${encodeURIComponent(deps.appKey)}/${LINK_PAGE_KEY}?ac.session=${encodeURIComponent(token)}`, 302);
   };
 

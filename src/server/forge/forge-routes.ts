@@ -5,11 +5,17 @@ import type { Logger } from '../../logger.js';
 import type { Repositories } from '../../store/repositories.js';
 import type { ForgeAuth } from '../middleware/forge-invocation-auth.js';
 import type { RouteDef } from '../routes.js';
+import type { Tenant } from '../../store/tenants-repo.js';
 
 export interface ForgeRouteDeps {
   repos: Repositories;
   background: BackgroundTasks;
   logger: Logger;
+  /**
+   * Learns the site's own address (triggers carry only `apiBaseUrl`), so a new installation can be named by
+   * its site key or URL and link sessions can point at its pages before anyone opened one.
+   */
+  learnSiteUrl?: (tenant: Tenant) => Promise<unknown>;
 }
 
 const MAX_EVENT_BYTES = 1024 * 1024;
@@ -45,6 +51,10 @@ export function forgeRoutes(deps: ForgeRouteDeps): RouteDef[] {
         const forge = c.get('forge') as ForgeAuth;
         const payload = await payloadOf(c);
         const eventType = typeof payload['eventType'] === 'string' ? payload['eventType'] : 'unknown';
+        const learn = deps.learnSiteUrl;
+        if (learn) deps.background.run('forge:site-url', async () => {
+          await learn(forge.tenant);
+        });
         deps.background.run('forge:lifecycle', async () => {
           await deps.repos.audit.append({ action: 'forge.lifecycle', actorType: 'app', actorId: forge.invocation.installationId, cloudId: forge.invocation.cloudId, route: 'forge', reason: eventType.slice(0, 64), data: { appVersion: forge.invocation.appVersion } });
         });

@@ -30,6 +30,19 @@ describe('the landing page and the docs it links to', () => {
       assert.ok(page.includes(`href="https://gw.example.com${href}"`), `links to ${href}`);
     }
     assert.ok(page.includes('rel="icon"'), 'names its icon');
+    assert.match(page, /Forge not configured/);
+  });
+
+  test('a gateway that is a Forge app\'s remote names the app on the landing page', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'onbehalf-landing-forge-'));
+    const forge = await createGateway(loadConfig({ ONBEHALF_DATA_DIR: d, ONBEHALF_PORT: '0', ONBEHALF_BASE_URL: 'https://gw.example.com', ONBEHALF_FORGE_APP_ID: '0b5e7a3c-41d2-4c6f-9e88-5a1f3d7c2b60' }, {}, d), { logger: silentLogger() });
+    try {
+      const page = await (await forge.app.request('/', { headers: { accept: 'text/html' } })).text();
+      assert.match(page, /Forge app <code>ari:cloud:ecosystem::app\/0b5e7a3c-41d2-4c6f-9e88-5a1f3d7c2b60<\/code>/);
+    } finally {
+      await forge.close();
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 
   test('anything else at the root gets the same links as JSON (no page to parse)', async () => {

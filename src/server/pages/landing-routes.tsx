@@ -11,6 +11,8 @@ export interface LandingDeps {
   /** Whether the admin console is on (ONBEHALF_ADMIN_SECRET set). */
   adminConsole: boolean;
   oauthConfigured: boolean;
+  /** The Forge app id when the gateway is a Forge app's remote (ONBEHALF_FORGE_APP_ID). */
+  forgeAppId: string | null;
   /** Who the gateway talks to; a sandbox is named with its URL, so a newcomer can find it from here. */
   atlassian: { kind: 'production' } | { kind: 'overrides' } | { kind: 'sandbox'; url: string };
 }
@@ -83,6 +85,13 @@ function LandingPage(props: { d: LandingDeps }) {
         <p>
           Routes: Connect app <code>{d.appKey}</code>
           {d.oauthConfigured ? ' · OAuth 2.0 (3LO)' : ' · OAuth 2.0 (3LO) not configured'}
+          {d.forgeAppId ? (
+            <>
+              {' · '}Forge app <code>{d.forgeAppId}</code> (offline user tokens; its manifest: <code>onbehalf forge manifest</code>)
+            </>
+          ) : (
+            ' · Forge not configured'
+          )}
         </p>
       </section>
       <h2>For people</h2>
