@@ -24,6 +24,9 @@ import { createForgeTokenVerifier } from './atlassian/verify-forge-invocation-to
 import { createForgeInstallations } from './tenants/forge-installation.js';
 import { createForgeTokenBroker } from './broker/forge-token-broker.js';
 import { createForgeRateLimiter } from './broker/forge-rate-limiter.js';
+import { createForgeAppClients } from './broker/forge-app-client.js';
+import { createForgeEmailIndex, type ForgeEmailIndex } from './identity/forge-email-index.js';
+import { createEmailHasher } from './store/email-hasher.js';
 import { gatewayRoutes } from './server/gateway-routes.js';
 import { connectDescriptor, type ConnectDescriptor } from './tenants/connect-descriptor.js';
 import { createConnectLifecycle, type ConnectLifecycle } from './tenants/connect-lifecycle.js';
@@ -113,6 +116,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     logger.warn({ keyFile: loaded.file }, `The key file ${loaded.file} is readable by other users; run: chmod 600 ${loaded.file}`);
   }
   const box = createSecretBox(loaded.keyring);
+  // Keyed hashes of emails (the Forge sites' user index), under keys derived from the same master keys.
+  const emailHasher = createEmailHasher(loaded.keyring);
 
   const store = createStore(config.database);
   try {
@@ -284,8 +289,21 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     allowInsecureHttp: config.atlassian.allowInsecure,
     onUpstreamCall,
   });
-  const adminMapping = createAdminMapping({ repos, links, actAs });
-  const resolveEmails = createEmailResolver({ repos, actAs, linkSessions, logger, appKey: config.connect.appKey });
+  // Confluence as the app: a Connect install signs each call; a Forge installation sends its system token.
+  const forgeApp = createForgeAppClients({ ...io, ...actAsIo, installations: forgeInstallations, apiGatewayUrl: endpoints.apiGatewayUrl, allowInsecureHttp: config.atlassian.allowInsecure, onUpstreamCall });
+  const asApp = (tenant: Parameters<typeof forgeApp.asApp>[0]) => (tenant.route === 'forge' ? forgeApp.asApp(tenant) : actAs.asApp(tenant));
+  const adminMapping = createAdminMapping({ repos, links, asApp });
+  const forgeEmailIndex: ForgeEmailIndex | null = config.forge.appId
+    ? createForgeEmailIndex({ repos, installations: forgeInstallations, hasher: emailHasher, apiGatewayUrl: endpoints.apiGatewayUrl, fetch: outbound, clock, logger })
+    : null;
+  const resolveEmails = createEmailResolver({
+    repos,
+    actAs,
+    linkSessions,
+    logger,
+    appKey: config.connect.appKey,
+    forge: config.forge.appId && forgeEmailIndex ? { appId: config.forge.appId, index: forgeEmailIndex } : null,
+  });
   const surface = gatewayRoutes({
     config,
     repos,
@@ -312,6 +330,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       ? {
           verifier: createForgeTokenVerifier({ appId: config.forge.appId, jwksUrl: endpoints.forgeJwksUrl, fetch: outbound, clock, leewaySeconds: config.atlassian.jwtLeewaySeconds }),
           installations: forgeInstallations,
+          emailIndex: forgeEmailIndex,
         }
       : null,
   });

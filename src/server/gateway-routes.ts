@@ -40,6 +40,7 @@ import { forgeRoutes } from './forge/forge-routes.js';
 import { forgeInvocationAuth } from './middleware/forge-invocation-auth.js';
 import type { ForgeTokenVerifier } from '../atlassian/verify-forge-invocation-token.js';
 import type { ForgeInstallations } from '../tenants/forge-installation.js';
+import type { ForgeEmailIndex } from '../identity/forge-email-index.js';
 
 /** The services the gateway's HTTP surface is built on, made once by the composition root (gateway.ts). */
 export interface GatewayRouteDeps {
@@ -66,7 +67,7 @@ export interface GatewayRouteDeps {
   oauthApp: ResolvedOAuthApp | null;
   oauthLinking: OAuthLinking | null;
   /** Set when the gateway is a Forge app's remote (`ONBEHALF_FORGE_APP_ID`). */
-  forge: { verifier: ForgeTokenVerifier; installations: ForgeInstallations } | null;
+  forge: { verifier: ForgeTokenVerifier; installations: ForgeInstallations; emailIndex?: ForgeEmailIndex | null } | null;
 }
 
 export interface GatewayRoutes {
@@ -96,6 +97,7 @@ export function gatewayRoutes(d: GatewayRouteDeps): GatewayRoutes {
     admin: config.admin,
     appKey: config.connect.appKey,
     oauthClientId: oauthApp?.clientId ?? null,
+    forgeAppId: config.forge.appId,
     routeScopes: { connect: d.descriptor.scopes, oauth: oauthApp?.scopes ?? [] },
     activity,
     tryIt: { linkSessions: d.linkSessions, acting: d.acting },
@@ -152,7 +154,18 @@ export function gatewayRoutes(d: GatewayRouteDeps): GatewayRoutes {
     }),
     // The /v1 API for app backends (API keys) and /openapi.json.
     ...apiRoutes(
-      { repos, clock, metrics: d.metrics, linkSessions: d.linkSessions, links: d.links, resolveEmails: d.resolveEmails, acting: d.acting, adminMapping: d.adminMapping, activity },
+      {
+        repos,
+        clock,
+        metrics: d.metrics,
+        linkSessions: d.linkSessions,
+        links: d.links,
+        resolveEmails: d.resolveEmails,
+        acting: d.acting,
+        adminMapping: d.adminMapping,
+        activity,
+        apps: { connectAppKey: config.connect.appKey, forgeAppId: config.forge.appId },
+      },
       { version: packageVersion() },
     ),
     // The admin console (server-rendered pages) at /admin.
@@ -172,7 +185,7 @@ export function gatewayRoutes(d: GatewayRouteDeps): GatewayRoutes {
     }),
     ...docsRoutes({ baseUrl: config.server.baseUrl, appName: config.connect.appName }),
     // The Forge remote's endpoints, when this gateway is one.
-    ...(d.forge ? forgeRoutes({ repos, background: d.background, logger }) : []),
+    ...(d.forge ? forgeRoutes({ repos, background: d.background, logger, emailIndex: d.forge.emailIndex ?? null }) : []),
   ];
   return {
     routes,
