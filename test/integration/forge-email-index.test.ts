@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { freePort } from '../../src/cli/free-port.js';
 import { loadConfig } from '../../src/config.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
+import { createConsoleAgent } from '../support/console-agent.js';
 import { silentLogger } from '../../src/logger.js';
 import { DEFAULT_ACCOUNTS } from '../../src/sandbox/index.js';
 import { exampleForgeManifest, EXAMPLE_APP_ID, EXAMPLE_SCOPES } from '../../src/sandbox/forge/example-manifest.js';
@@ -240,9 +241,12 @@ for (const backend of testBackends()) {
       assert.match(refused.body.error?.message ?? '', /no longer accepts the app system token/);
     });
 
-    test('admin mapping and the site policy on a Forge site: search as the app, map, act under admin_mapped and any_user with offline tokens', async (t) => {
-      const x = await world(backend);
+    test('admin mapping and the site policy on a Forge site, over the API and the console: search as the app, map, act under admin_mapped and any_user with offline tokens', async (t) => {
+      const secret = 'forge-console-secret-0123456789abcdef';
+      const x = await world(backend, { adminSecret: secret });
       t.after(() => x.close());
+      const consoleAgent = createConsoleAgent((u, i) => fetch(u, i), x.url);
+      assert.equal((await consoleAgent.signIn(secret)).status, 303);
       const found = await x.api('GET', `/v1/admin/site-users?site=${x.cloudId}&q=Bob`);
       assert.equal(found.status, 200, await found.clone().text());
       const users = ((await found.json()) as { users: { accountId: string; email: string | null; linkedTo: string | null }[] }).users;
@@ -254,16 +258,29 @@ for (const backend of testBackends()) {
       const link = (await x.gateway.repos.links.liveForUser(x.cloudId, 'crm-bob'))!;
       assert.equal(link.route, 'admin');
 
-      // The default policy refuses admin-mapped links; admin_mapped acts through the Forge installation.
+      // The console lists the Forge-only site for mapping, searches it as the app and maps from there too.
+      const page = await consoleAgent.get(`/admin/mapping?site=${encodeURIComponent(x.cloudId)}&q=Dave`);
+      assert.equal(page.status, 200, page.html);
+      assert.match(page.html, /Dave Private/);
+      const viaConsole = await consoleAgent.post('/admin/mapping/map', { site: x.cloudId, accountId: DEFAULT_ACCOUNTS.dave, externalUserId: 'crm-dave', q: 'Dave' });
+      assert.equal(viaConsole.status, 303, viaConsole.html);
+      assert.equal((await x.gateway.repos.links.liveForUser(x.cloudId, 'crm-dave'))?.route, 'admin');
+
+      // The default policy refuses admin-mapped links; admin_mapped (set in the console) acts through the Forge installation.
       const refused = await x.api('POST', '/v1/tokens', { externalUserId: 'crm-bob', site: x.cloudId });
       assert.equal(refused.status, 403);
-      await x.gateway.repos.policies.set(x.cloudId, { acting: 'admin_mapped' }, null);
+      const setPolicy = async (acting: string) => {
+        const r = await consoleAgent.post(`/admin/policies/${encodeURIComponent(x.cloudId)}`, { acting, connectMode: 'default', oauthMode: 'default' });
+        assert.equal(r.status, 303, r.html);
+      };
+      assert.equal((await consoleAgent.get(`/admin/policies/${encodeURIComponent(x.cloudId)}`)).status, 200);
+      await setPolicy('admin_mapped');
       const asBob = await x.api('GET', `/v1/act/crm-bob/${x.cloudId}/rest/api/user/current`);
       assert.equal(asBob.status, 200, await asBob.clone().text());
       assert.equal(((await asBob.json()) as { accountId: string }).accountId, DEFAULT_ACCOUNTS.bob);
       const carolRefused = await x.api('POST', '/v1/tokens', { accountId: DEFAULT_ACCOUNTS.carol, site: x.cloudId });
       assert.equal(carolRefused.status, 403);
-      await x.gateway.repos.policies.set(x.cloudId, { acting: 'any_user' }, null);
+      await setPolicy('any_user');
       const carol = await x.api('POST', '/v1/tokens', { accountId: DEFAULT_ACCOUNTS.carol, site: x.cloudId });
       assert.equal(carol.status, 200, await carol.clone().text());
       assert.equal(((await carol.json()) as { route: string }).route, 'forge');
