@@ -112,12 +112,14 @@ export function createForgeEmailIndex(deps: ForgeEmailIndexDeps, options: ForgeE
     const cloudId = tenant.cloudId;
     if (!cloudId) throw new GatewayError('ATLASSIAN_UNAVAILABLE', `The cloud id of ${tenant.baseUrl} is not known yet.`);
     const out: EmailIndexRefresh = { checked: 0, passCompleted: false, removed: 0 };
+    const waiting = await repos.emailIndex.pending(cloudId, maxUsers);
+    // Nothing waits and no enumeration was asked for (a resolve on a built index): no call, no write.
+    if (!enumerate && waiting.length === 0) return out;
     try {
       const system = await deps.installations.systemToken(tenant);
       if (!system) throw forgeSystemTokenMissing(tenant);
       const apiBase = forgeApiBase(tenant, deps.apiGatewayUrl);
       let budget = maxUsers;
-      const waiting = await repos.emailIndex.pending(cloudId, budget);
       out.checked += await askEmails(tenant, cloudId, apiBase, system.token, waiting);
       budget -= waiting.length;
       let site = (await repos.emailIndex.site(cloudId)) ?? null;

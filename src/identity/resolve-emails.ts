@@ -57,17 +57,20 @@ export function createEmailResolver(deps: {
   /**
    * Brings a Forge site's index up to date enough to answer: accounts waiting for the email API, and (until
    * a first pass over the site's users is done) one bounded step of it. Throws when that is needed and
-   * fails (no system token, email API refused): an empty index would otherwise answer "unknown" for all.
+   * fails (no system token, email API refused) and no Connect install could answer instead: an empty index
+   * would otherwise answer "unknown" for all.
    */
-  async function readyForgeIndex(tenant: Tenant, cloudId: string, index: ForgeEmailIndex): Promise<'complete' | 'building' | 'stale'> {
+  async function readyForgeIndex(tenant: Tenant, cloudId: string, index: ForgeEmailIndex, connectToo: boolean): Promise<'complete' | 'building' | 'stale' | 'failed'> {
     const state = await index.site(cloudId);
     const built = state?.lastPassAt != null;
     try {
       await index.refresh(tenant, { enumerate: !built });
     } catch (e) {
-      if (!built) throw e;
-      deps.logger.warn({ site: tenant.baseUrl, code: e instanceof GatewayError ? e.code : 'INTERNAL' }, 'the Forge email index could not be refreshed; answering from what it holds');
-      return 'stale';
+      const code = e instanceof GatewayError ? e.code : 'INTERNAL';
+      // With a Connect install too, its email API may still answer; alone, the failure is the answer.
+      if (!built && !connectToo) throw e;
+      deps.logger.warn({ site: tenant.baseUrl, code }, built ? 'the Forge email index could not be refreshed; answering from what it holds' : 'the Forge email index could not be built; trying the Connect email API');
+      return built ? 'stale' : 'failed';
     }
     return (await index.site(cloudId))?.lastPassAt != null ? 'complete' : 'building';
   }
@@ -99,10 +102,10 @@ export function createEmailResolver(deps: {
     }
 
     // 2. The Forge email index: every user of the site, hidden emails included.
-    let emailIndex: 'complete' | 'building' | 'stale' | 'skipped' = 'skipped';
+    let emailIndex: 'complete' | 'building' | 'stale' | 'failed' | 'skipped' = 'skipped';
     const forgeWanted = [...wanted].filter((e) => !found.has(e));
     if (forge && deps.forge && forgeWanted.length > 0) {
-      emailIndex = await readyForgeIndex(forge, cloudId, deps.forge.index);
+      emailIndex = await readyForgeIndex(forge, cloudId, deps.forge.index, tenant !== null);
       const hits = await deps.forge.index.lookup(cloudId, forgeWanted);
       for (const [email, accounts] of hits) {
         // Two accounts under one email (an address that moved between accounts): no guess.
@@ -152,7 +155,7 @@ export function createEmailResolver(deps: {
         ? 'ambiguous'
         : emailIndex === 'building'
           ? 'email_index_building'
-          : emailIndex !== 'skipped'
+          : emailIndex !== 'skipped' && emailIndex !== 'failed'
             ? 'no_evidence'
             : emailApi === 'not_approved'
               ? 'email_api_not_approved'
