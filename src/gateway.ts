@@ -24,7 +24,9 @@ import { createForgeTokenVerifier } from './atlassian/verify-forge-invocation-to
 import { createForgeInstallations } from './tenants/forge-installation.js';
 import { createForgeTokenBroker } from './broker/forge-token-broker.js';
 import { createForgeRateLimiter } from './broker/forge-rate-limiter.js';
-import { forgeAppClient } from './broker/forge-app-client.js';
+import { createForgeAppClients } from './broker/forge-app-client.js';
+import { createForgeEmailIndex, type ForgeEmailIndex } from './identity/forge-email-index.js';
+import { createEmailHasher } from './store/email-hasher.js';
 import type { Tenant } from './store/tenants-repo.js';
 import { gatewayRoutes } from './server/gateway-routes.js';
 import { connectDescriptor, type ConnectDescriptor } from './tenants/connect-descriptor.js';
@@ -115,6 +117,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     logger.warn({ keyFile: loaded.file }, `The key file ${loaded.file} is readable by other users; run: chmod 600 ${loaded.file}`);
   }
   const box = createSecretBox(loaded.keyring);
+  // Keyed hashes of emails (the Forge sites' user index), under keys derived from the same master keys.
+  const emailHasher = createEmailHasher(loaded.keyring);
 
   const store = createStore(config.database);
   try {
@@ -286,11 +290,21 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     allowInsecureHttp: config.atlassian.allowInsecure,
     onUpstreamCall,
   });
-  // Acting as the app: a Connect JWT on Connect sites, the stored app system token on Forge installations.
-  const forgeApp = { installations: forgeInstallations, fetch: confluenceFetch ?? outbound, clock, allowInsecureHttp: config.atlassian.allowInsecure };
-  const appActAs = { asApp: (tenant: Tenant, o: { retry?: ActAsRetryOptions } = {}) => (tenant.route === 'forge' ? forgeAppClient(forgeApp, tenant, o) : actAs.asApp(tenant, o)) };
-  const adminMapping = createAdminMapping({ repos, links, actAs: appActAs });
-  const resolveEmails = createEmailResolver({ repos, actAs, linkSessions, logger, appKey: config.connect.appKey });
+  // Confluence as the app: a Connect install signs each call; a Forge installation sends its system token.
+  const forgeApp = createForgeAppClients({ ...io, ...actAsIo, installations: forgeInstallations, apiGatewayUrl: endpoints.apiGatewayUrl, allowInsecureHttp: config.atlassian.allowInsecure, onUpstreamCall });
+  const asApp = (tenant: Parameters<typeof forgeApp.asApp>[0]) => (tenant.route === 'forge' ? forgeApp.asApp(tenant) : actAs.asApp(tenant));
+  const adminMapping = createAdminMapping({ repos, links, asApp });
+  const forgeEmailIndex: ForgeEmailIndex | null = config.forge.appId
+    ? createForgeEmailIndex({ repos, installations: forgeInstallations, hasher: emailHasher, apiGatewayUrl: endpoints.apiGatewayUrl, fetch: outbound, clock, logger })
+    : null;
+  const resolveEmails = createEmailResolver({
+    repos,
+    actAs,
+    linkSessions,
+    logger,
+    appKey: config.connect.appKey,
+    forge: config.forge.appId && forgeEmailIndex ? { appId: config.forge.appId, index: forgeEmailIndex } : null,
+  });
   const surface = gatewayRoutes({
     config,
     repos,
@@ -317,7 +331,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       ? {
           verifier: createForgeTokenVerifier({ appId: config.forge.appId, jwksUrl: endpoints.forgeJwksUrl, fetch: outbound, clock, leewaySeconds: config.atlassian.jwtLeewaySeconds }),
           installations: forgeInstallations,
-          asApp: (tenant: Tenant) => forgeAppClient(forgeApp, tenant, { retry: { maxAttempts: 2 } }),
+          // A page waits on these calls: one retry at most.
+          asApp: (tenant: Tenant) => forgeApp.asApp(tenant, { retry: { maxAttempts: 2 } }),
+          emailIndex: forgeEmailIndex,
         }
       : null,
   });

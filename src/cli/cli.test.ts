@@ -9,7 +9,7 @@ import SQLite from 'better-sqlite3';
 import { systemClock } from '../clock.js';
 import { loadConfig } from '../config.js';
 import { createStore } from '../store/create-store.js';
-import { loadKeyring } from '../store/keyring.js';
+import { loadKeyring, readKeyFile } from '../store/keyring.js';
 import { createRepositories } from '../store/repositories.js';
 import { createSecretBox } from '../store/secret-box.js';
 import { DEFAULT_ACCOUNTS } from '../sandbox/index.js';
@@ -333,6 +333,28 @@ describe('onbehalf CLI', () => {
     assert.equal(revoked.code, 0);
     assert.equal((await cli(['apikeys', 'revoke', id], {}, created.cwd)).code, 1, 'revoking twice is an error');
     assert.match((await cli(['apikeys', 'list', '--all'], {}, created.cwd)).out, /revoked/);
+  });
+
+  test('keys and the Forge email index: status counts hashes per key; retire refuses a key hashes still use, --drop-email-hashes drops them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onbehalf-cli-'));
+    assert.equal((await cli(['migrate'], {}, dir)).code, 0);
+    const config = loadConfig({}, {}, dir);
+    const store = createStore(config.database);
+    const repos = createRepositories({ store, box: createSecretBox(loadKeyring(config.keys).keyring), clock: systemClock });
+    await repos.emailIndex.record('cloud-cli', [{ accountId: 'acc-1', emailHash: 'h-1', keyId: 'k1' }, { accountId: 'acc-2', emailHash: 'h-2', keyId: 'k1' }]);
+    await store.close();
+    assert.equal((await cli(['keys', 'rotate'], {}, dir)).code, 0);
+    const status = await cli(['keys', 'status'], {}, dir);
+    assert.match(status.out, / {3}k1 {2}0 secret\(s\), 2 email hash\(es\)/);
+    assert.match(status.out, /2 email hash\(es\) of the Forge email index are under older keys/);
+    const refused = await cli(['keys', 'retire', 'k1'], {}, dir);
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /still made 2 email hash\(es\).*--drop-email-hashes/s);
+    assert.ok(readKeyFile(join(dir, 'data', 'master-key.json')).keys.some((k) => k.id === 'k1'), 'the key stays');
+    const dropped = await cli(['keys', 'retire', 'k1', '--drop-email-hashes'], {}, dir);
+    assert.equal(dropped.code, 0, dropped.err);
+    assert.match(dropped.out, /Dropped 2 email hash\(es\) made under key k1/);
+    assert.ok(!readKeyFile(join(dir, 'data', 'master-key.json')).keys.some((k) => k.id === 'k1'));
   });
 
   test('keys rotate moves every secret to a new key; retire drops the old one; status tells', async () => {

@@ -105,8 +105,8 @@ export const ResolveBody = z
 
 export const Resolution = z.discriminatedUnion('status', [
   z
-    .object({ email: z.string(), status: z.literal('resolved'), accountId: z.string(), via: z.enum(['oauth_me', 'email_api', 'link']), externalUserId: z.string().nullable() })
-    .describe("via 'link': the user you named is already linked on the site; accountId is that link's account (the email itself is not checked)."),
+    .object({ email: z.string(), status: z.literal('resolved'), accountId: z.string(), via: z.enum(['oauth_me', 'email_api', 'email_index', 'link']), externalUserId: z.string().nullable() })
+    .describe("via 'link': the user you named is already linked on the site; accountId is that link's account (the email itself is not checked). via 'email_index': the Forge site's user index (Atlassian's email API as the app)."),
   z.object({ email: z.string(), status: z.literal('unresolved'), reason: z.string(), linkUrl: z.string().nullable(), linkSessionId: z.string().nullable() }),
 ]);
 

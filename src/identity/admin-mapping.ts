@@ -1,5 +1,5 @@
 import { GatewayError } from '../errors.js';
-import type { ConnectActAs } from '../broker/connect-act-as.js';
+import type { ActAsClient } from '../confluence/create-act-as-client.js';
 import type { Link } from '../store/links-repo.js';
 import type { Repositories } from '../store/repositories.js';
 import type { Tenant } from '../store/tenants-repo.js';
@@ -29,14 +29,19 @@ const ACCOUNT_ID = /^[A-Za-z0-9:_-]{1,128}$/;
 export const MAX_MAPPINGS = 1000;
 
 /**
- * Admin mapping, shared by the configure page inside Confluence and the HTTP API: find a site's users
- * (through Confluence's user search, as the app), and map accounts that really exist on the site to your
- * users, one by one or in bulk. Never by name: an admin picks the account.
+ * Admin mapping, shared by the configure page inside Confluence, the admin console and the HTTP API: find a
+ * site's users (through Confluence's user search, as the app: a Connect JWT, or on a Forge site the app
+ * system token), and map accounts that really exist on the site to your users, one by one or in bulk.
+ * Never by name: an admin picks the account.
  */
-/** `actAs.asApp` answers a client acting as the app on the tenant's route (Connect JWT, or the Forge system token). */
-export function createAdminMapping(deps: { repos: Repositories; links: Links; actAs: Pick<ConnectActAs, 'asApp'> }) {
+export function createAdminMapping(deps: {
+  repos: Repositories;
+  links: Links;
+  /** Confluence as the app on this installation (Connect: JWT-signed; Forge: the app system token). */
+  asApp: (tenant: Tenant) => Pick<ActAsClient, 'fetch'>;
+}) {
   async function accountExists(tenant: Tenant, accountId: string): Promise<boolean> {
-    const res = await deps.actAs.asApp(tenant).fetch(`/rest/api/user?accountId=${encodeURIComponent(accountId)}`);
+    const res = await deps.asApp(tenant).fetch(`/rest/api/user?accountId=${encodeURIComponent(accountId)}`);
     if (res.status === 404) return false;
     if (!res.ok) throw new GatewayError('ATLASSIAN_ERROR', `Could not check account ${accountId} (HTTP ${res.status}).`);
     return ((await res.json()) as { accountType?: string }).accountType !== 'app';
@@ -86,7 +91,7 @@ export function createAdminMapping(deps: { repos: Repositories; links: Links; ac
       const q = query.trim().slice(0, 100);
       if (q.length < 2) throw new GatewayError('VALIDATION_FAILED', 'Type at least two characters.');
       const cql = `user.fullname~"${q.replace(/["\\]/g, '')}"`;
-      const res = await deps.actAs.asApp(tenant).fetch(`/rest/api/search/user?cql=${encodeURIComponent(cql)}&limit=25`);
+      const res = await deps.asApp(tenant).fetch(`/rest/api/search/user?cql=${encodeURIComponent(cql)}&limit=25`);
       if (!res.ok) throw new GatewayError('ATLASSIAN_ERROR', `User search answered HTTP ${res.status}.`);
       const body = (await res.json()) as { results?: { user?: { accountId?: string; displayName?: string; email?: string | null; accountType?: string } }[] };
       const out: FoundUser[] = [];

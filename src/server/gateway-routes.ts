@@ -45,6 +45,7 @@ import type { ActAsClient } from '../confluence/create-act-as-client.js';
 import { forgeLinkRoutes } from './forge/forge-link-routes.js';
 import { forgeAdminRoutes } from './forge/forge-admin-routes.js';
 import { forgeSiteUrl } from './forge/forge-link-url.js';
+import type { ForgeEmailIndex } from '../identity/forge-email-index.js';
 
 /** The services the gateway's HTTP surface is built on, made once by the composition root (gateway.ts). */
 export interface GatewayRouteDeps {
@@ -71,7 +72,7 @@ export interface GatewayRouteDeps {
   oauthApp: ResolvedOAuthApp | null;
   oauthLinking: OAuthLinking | null;
   /** Set when the gateway is a Forge app's remote (`ONBEHALF_FORGE_APP_ID`). */
-  forge: { verifier: ForgeTokenVerifier; installations: ForgeInstallations; asApp: (tenant: Tenant) => ActAsClient } | null;
+  forge: { verifier: ForgeTokenVerifier; installations: ForgeInstallations; asApp: (tenant: Tenant) => ActAsClient; emailIndex?: ForgeEmailIndex | null } | null;
 }
 
 export interface GatewayRoutes {
@@ -102,6 +103,7 @@ export function gatewayRoutes(d: GatewayRouteDeps): GatewayRoutes {
     admin: config.admin,
     appKey: config.connect.appKey,
     oauthClientId: oauthApp?.clientId ?? null,
+    forgeAppId: config.forge.appId,
     routeScopes: { connect: d.descriptor.scopes, oauth: oauthApp?.scopes ?? [] },
     activity,
     tryIt: { linkSessions: d.linkSessions, acting: d.acting },
@@ -159,7 +161,18 @@ export function gatewayRoutes(d: GatewayRouteDeps): GatewayRoutes {
     }),
     // The /v1 API for app backends (API keys) and /openapi.json.
     ...apiRoutes(
-      { repos, clock, metrics: d.metrics, linkSessions: d.linkSessions, links: d.links, resolveEmails: d.resolveEmails, acting: d.acting, adminMapping: d.adminMapping, activity },
+      {
+        repos,
+        clock,
+        metrics: d.metrics,
+        linkSessions: d.linkSessions,
+        links: d.links,
+        resolveEmails: d.resolveEmails,
+        acting: d.acting,
+        adminMapping: d.adminMapping,
+        activity,
+        apps: { connectAppKey: config.connect.appKey, forgeAppId: config.forge.appId },
+      },
       { version: packageVersion() },
     ),
     // The admin console (server-rendered pages) at /admin.
@@ -180,7 +193,7 @@ export function gatewayRoutes(d: GatewayRouteDeps): GatewayRoutes {
     }),
     ...docsRoutes({ baseUrl: config.server.baseUrl, appName: config.connect.appName }),
     // The Forge remote's endpoints, when this gateway is one.
-    ...(forge ? forgeRoutes({ repos, background: d.background, logger, learnSiteUrl: (tenant) => forgeSiteUrl({ repos, asApp: forge.asApp, logger }, tenant) }) : []),
+    ...(forge ? forgeRoutes({ repos, background: d.background, logger, learnSiteUrl: (tenant) => forgeSiteUrl({ repos, asApp: forge.asApp, logger }, tenant), emailIndex: forge.emailIndex ?? null }) : []),
     // The Forge app's two pages: "Connect your account" and the site admin's settings.
     ...(d.forge ? forgeLinkRoutes({ repos, linkSessions: d.linkSessions, links: d.links, fetch: d.fetch, clock, logger, appName: config.connect.appName }) : []),
     ...(d.forge ? forgeAdminRoutes({ repos, adminMapping: d.adminMapping, links: d.links, asApp: d.forge.asApp, appName: config.connect.appName, adminGroups: config.connect.adminGroups }) : []),

@@ -7,12 +7,14 @@ export interface PurgedCounts {
   linkSessions: number;
   knownAccounts: number;
   policies: number;
+  /** Rows of the site's email index (keyed hashes), gone with the last installation of the site. */
+  emailIndex: number;
 }
 
 /**
  * Deletes an uninstalled tenant and the data that only it gave reason to keep, in one transaction: its
  * stored tokens, the install record (with the shared secret), the links made through it and its open link
- * sessions. The site's known accounts and policy go only when no other installation (another route, say
+ * sessions. The site's known accounts, policy and email index go only when no other installation (another route, say
  * 3LO) still serves that site. Links still live at purge time get a `link.revoked` event, so a consumer of
  * the feed learns they are gone. The audit log and the event feed are kept: they are the operator's record.
  */
@@ -51,6 +53,7 @@ export async function purgeTenant(store: Store, tenant: PurgeTarget, now: number
     let linkSessions = 0n;
     let knownAccounts = 0n;
     let policies = 0n;
+    let emailIndex = 0n;
     await tx.deleteFrom('tenants').where('id', '=', tenant.id).execute();
     if (tenant.cloudId !== null) {
       const route = tenant.route;
@@ -61,6 +64,8 @@ export async function purgeTenant(store: Store, tenant: PurgeTarget, now: number
       if (others.length === 0) {
         knownAccounts = (await tx.deleteFrom('known_accounts').where('cloud_id', '=', tenant.cloudId).executeTakeFirst()).numDeletedRows;
         policies = (await tx.deleteFrom('policies').where('cloud_id', '=', tenant.cloudId).executeTakeFirst()).numDeletedRows;
+        emailIndex = (await tx.deleteFrom('email_index').where('cloud_id', '=', tenant.cloudId).executeTakeFirst()).numDeletedRows;
+        await tx.deleteFrom('email_index_sites').where('cloud_id', '=', tenant.cloudId).execute();
       }
     }
     return {
@@ -69,6 +74,7 @@ export async function purgeTenant(store: Store, tenant: PurgeTarget, now: number
       linkSessions: Number(linkSessions),
       knownAccounts: Number(knownAccounts),
       policies: Number(policies),
+      emailIndex: Number(emailIndex),
     };
   });
 }

@@ -3,6 +3,7 @@ import { createAdminSessionsRepo } from './admin-sessions-repo.js';
 import { createApiKeysRepo } from './api-keys-repo.js';
 import { createAuditRepo } from './audit-repo.js';
 import type { Store } from './create-store.js';
+import { createEmailIndexRepo } from './email-index-repo.js';
 import { createEventsRepo } from './events-repo.js';
 import { withClaimExpiry } from './claim-expiry.js';
 import { trackChanges } from './hot-reads.js';
@@ -37,5 +38,6 @@ export function createRepositories(deps: { store: Store; box: SecretBox; clock: 
     adminSessions: createAdminSessionsRepo(deps),
     tokenMints: createTokenMintsRepo(deps),
     webhookReplays: createWebhookReplaysRepo(deps),
+    emailIndex: createEmailIndexRepo(deps),
   }), deps.clock);
 }

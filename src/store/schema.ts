@@ -204,6 +204,33 @@ export interface TokenMintsTable {
   count: number;
 }
 
+export interface EmailIndexTable {
+  cloud_id: string;
+  account_id: string;
+  /** HMAC of the site and the lower-cased email (store/email-hasher.ts), never the email; null = the email API gave none. */
+  email_hash: string | null;
+  /** The master key id the hash was made under (look-ups try each key still in use). */
+  key_id: string | null;
+  /** When the email API was last asked about this account; null = waiting to be asked (a product event named it). */
+  checked_at: number | null;
+  /** The last time the site's user search or a product event named the account. */
+  seen_at: number;
+}
+
+export interface EmailIndexSitesTable {
+  cloud_id: string;
+  /** Where the user search continues (its `start`). */
+  next_start: number;
+  /** When the current pass over the site's users began; null between passes. */
+  pass_started_at: number | null;
+  /** When the last full pass ended. */
+  last_pass_at: number | null;
+  last_run_at: number | null;
+  /** The error code of the last run, when it failed. */
+  last_error: string | null;
+  updated_at: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   oauth_apps: OauthAppsTable;
@@ -219,6 +246,8 @@ export interface Database {
   token_mints: TokenMintsTable;
   refresh_leases: RefreshLeasesTable;
   webhook_replays: WebhookReplaysTable;
+  email_index: EmailIndexTable;
+  email_index_sites: EmailIndexSitesTable;
 }
 
 /**

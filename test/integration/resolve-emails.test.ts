@@ -29,7 +29,7 @@ describe('resolve emails to accounts, from evidence only', () => {
       assert.ok(dave?.status === 'unresolved', 'Dave was never seen on the site, so there is no evidence for him');
       assert.equal(dave.reason, 'no_evidence');
       assert.match(dave.linkUrl ?? '', /\/link\/obl_/);
-      assert.equal((await w.gateway.linking.sessions.get(dave.linkSessionId ?? ''))?.emailHint, 'dave@acme.example');
+      assert.equal((await w.gateway.linking.sessions.get(dave.linkSessionId ?? ''))?.emailHint, null, 'the email asked about is not stored in the session');
       assert.deepEqual(out[3], { email: 'nobody@acme.example', status: 'unresolved', reason: 'no_evidence', linkUrl: null, linkSessionId: null });
     } finally {
       await w.close();

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { GatewayError } from '../../errors.js';
+import { systemClock } from '../../clock.js';
 import { createStore } from '../../store/create-store.js';
+import { createEmailIndexRepo } from '../../store/email-index-repo.js';
 import { loadKeyring, newKey, nextKeyId, readKeyFile, writeKeyFile } from '../../store/keyring.js';
 import { rotateSecrets, secretsByKey } from '../../store/rotate-secrets.js';
 import { createSecretBox } from '../../store/secret-box.js';
@@ -35,11 +37,15 @@ export const keysStatusCommand: Command = {
     const store = createStore(config.database);
     try {
       const counts = await secretsByKey(store, [...keyring.keys.keys()]);
+      const hashes = await createEmailIndexRepo({ store, clock: systemClock }).countByKey();
       ctx.out(`active key: ${keyring.activeKeyId}`);
       for (const id of keyring.keys.keys()) {
         const n = counts.filter((c) => c.keyId === id).reduce((a, c) => a + c.count, 0);
-        ctx.out(`  ${id === keyring.activeKeyId ? '*' : ' '} ${id}  ${n} secret(s)`);
+        const h = hashes.find((c) => c.keyId === id)?.count ?? 0;
+        ctx.out(`  ${id === keyring.activeKeyId ? '*' : ' '} ${id}  ${n} secret(s)${h > 0 ? `, ${h} email hash(es)` : ''}`);
       }
+      const staleHashes = hashes.filter((c) => c.keyId !== keyring.activeKeyId).reduce((a, c) => a + c.count, 0);
+      if (staleHashes > 0) ctx.out(`${staleHashes} email hash(es) of the Forge email index are under older keys: they still match, and each site's next index pass re-hashes them under the active key.`);
       const unknown = counts.filter((c) => c.keyId === '(unknown key)').reduce((a, c) => a + c.count, 0);
       if (unknown > 0) ctx.out(`  ! ${unknown} secret(s) under a key that is not configured: they cannot be read.`);
       const behind = counts.filter((c) => c.keyId !== keyring.activeKeyId).reduce((a, c) => a + c.count, 0);
@@ -94,10 +100,13 @@ this command to move every secret to it.`,
 
 export const keysRetireCommand: Command = {
   name: ['keys', 'retire'],
-  summary: 'Remove an old master key from the key file once no stored secret uses it.',
-  usage: 'onbehalf keys retire KEY_ID [flags]',
-  options: { ...CONFIG_OPTIONS },
-  help: CONFIG_OPTIONS_HELP,
+  summary: 'Remove an old master key from the key file once no stored secret (or email hash) uses it.',
+  usage: 'onbehalf keys retire KEY_ID [--drop-email-hashes] [flags]',
+  options: { ...CONFIG_OPTIONS, 'drop-email-hashes': { type: 'boolean' } },
+  help: `  --drop-email-hashes    delete the Forge email index entries hashed under this key instead of waiting
+                         for each site's next index pass to re-hash them (until then those users
+                         resolve as unknown)
+${CONFIG_OPTIONS_HELP}`,
   async run(ctx) {
     const id = ctx.positionals[0];
     if (!id) throw new GatewayError('BAD_REQUEST', 'Name the key to retire: onbehalf keys retire KEY_ID');
@@ -110,6 +119,14 @@ export const keysRetireCommand: Command = {
     try {
       const inUse = (await secretsByKey(store, [id])).filter((c) => c.keyId === id).reduce((a, c) => a + c.count, 0);
       if (inUse > 0) throw new GatewayError('CONFLICT', `Key ${id} still protects ${inUse} secret(s); run onbehalf keys rotate --resume first.`);
+      // Email hashes cannot be re-made from the database (it holds no email): the index re-hashes them as it
+      // refreshes each site. Retiring the key first would silently stop those users from resolving.
+      const index = createEmailIndexRepo({ store, clock: systemClock });
+      const hashes = (await index.countByKey()).find((c) => c.keyId === id)?.count ?? 0;
+      if (hashes > 0 && ctx.values['drop-email-hashes'] !== true) {
+        throw new GatewayError('CONFLICT', `Key ${id} still made ${hashes} email hash(es) of the Forge email index; each site's next index pass re-hashes them under the active key. Wait for that, or run again with --drop-email-hashes (those users resolve as unknown until the pass re-adds them).`);
+      }
+      if (hashes > 0) ctx.out(`Dropped ${await index.deleteForKey(id)} email hash(es) made under key ${id}.`);
     } finally {
       await store.close();
     }

@@ -7,19 +7,26 @@ export interface SiteChoice {
   label: string;
   key: string;
   baseUrl: string;
-  /** Whether this gateway's Connect app is installed and active there (admin mapping needs it). */
+  /** Whether this gateway's Connect app is installed and active there. */
   connectActive: boolean;
+  /** Whether this gateway's Forge app is installed there (an active installation). */
+  forgeActive: boolean;
+  /** Whether the gateway can call the site as the app (Connect or Forge): admin mapping needs it. */
+  appActive: boolean;
 }
 
 /** The sites the gateway knows (any route, any status), one entry per cloud id, for filters and pickers. */
-export async function siteChoices(repos: Repositories, appKey: string): Promise<SiteChoice[]> {
+export async function siteChoices(repos: Repositories, appKey: string, forgeAppId: string | null = null): Promise<SiteChoice[]> {
   const bySite = new Map<string, SiteChoice>();
   for (const t of await repos.tenants.list()) {
     if (!t.cloudId) continue;
     const key = siteKeyOf(t.baseUrl);
     const prior = bySite.get(t.cloudId);
     const connectActive = (prior?.connectActive ?? false) || (t.route === 'connect' && t.appKey === appKey && t.status === 'active');
-    bySite.set(t.cloudId, { cloudId: t.cloudId, key, baseUrl: t.baseUrl, label: `${key} (${t.baseUrl})`, connectActive });
+    const forgeActive = (prior?.forgeActive ?? false) || (forgeAppId !== null && t.route === 'forge' && t.appKey === forgeAppId && t.status === 'active');
+    // A Connect or 3LO record names the site by its own URL; a Forge one may only know the API gateway's until a UI call.
+    const named = prior && t.route === 'forge' ? prior : { key, baseUrl: t.baseUrl, label: `${key} (${t.baseUrl})` };
+    bySite.set(t.cloudId, { cloudId: t.cloudId, ...named, connectActive, forgeActive, appActive: connectActive || forgeActive });
   }
   return [...bySite.values()].sort((a, b) => a.key.localeCompare(b.key));
 }

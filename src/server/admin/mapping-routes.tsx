@@ -3,7 +3,7 @@ import { GatewayError } from '../../errors.js';
 import type { FoundUser } from '../../identity/admin-mapping.js';
 import { parseMappingCsv } from '../../identity/mapping-csv.js';
 import type { Tenant } from '../../store/tenants-repo.js';
-import { findTenant } from '../../tenants/find-tenant.js';
+import { findAppTenant } from '../../tenants/find-app-tenant.js';
 import type { RouteDef } from '../routes.js';
 import { adminOf, formOf, type AdminDeps } from './admin-deps.js';
 import { AdminPage, adminUrl, CsrfField, DataTable, Notice } from './admin-layout.js';
@@ -27,12 +27,15 @@ interface MappingView {
  * recorded with the console session as the admin.
  */
 export function mappingRoutes(deps: AdminDeps): RouteDef[] {
-  const connectTenant = (site: SiteChoice): Promise<Tenant> => findTenant(deps.repos, site.cloudId, { route: 'connect', appKey: deps.appKey });
+  const forgeAppId = deps.forgeAppId ?? null;
+  // The site's Connect install, else its Forge installation: user search and account checks run as the app.
+  const appTenant = (site: SiteChoice): Promise<Tenant> => findAppTenant(deps.repos, site.cloudId, { connectAppKey: deps.appKey, forgeAppId });
+  const sitesNow = () => siteChoices(deps.repos, deps.appKey, forgeAppId);
 
   const render = async (c: Context, sites: SiteChoice[], v: MappingView) => {
     const { frame } = adminOf(c);
     const url = adminUrl(frame.basePath, '/mapping');
-    const usable = sites.filter((s) => s.connectActive);
+    const usable = sites.filter((s) => s.appActive);
     return c.html(
       <AdminPage frame={frame} section="mapping" title="Admin mapping">
         <p class="muted">
@@ -60,7 +63,7 @@ export function mappingRoutes(deps: AdminDeps): RouteDef[] {
           </Notice>
         ) : null}
         {usable.length === 0 ? (
-          <p>Admin mapping searches a site through the Connect app; no site has it installed and active.</p>
+          <p>Admin mapping searches a site as the app (its Connect install or its Forge installation); no site has either installed and active.</p>
         ) : (
           <>
             <h2 id="search-heading">Find a user</h2>
@@ -138,14 +141,14 @@ export function mappingRoutes(deps: AdminDeps): RouteDef[] {
   };
 
   const page: Handler = async (c) => {
-    const sites = await siteChoices(deps.repos, deps.appKey);
-    const site = sites.find((s) => s.cloudId === c.req.query('site') && s.connectActive) ?? sites.find((s) => s.connectActive);
+    const sites = await sitesNow();
+    const site = sites.find((s) => s.cloudId === c.req.query('site') && s.appActive) ?? sites.find((s) => s.appActive);
     const q = (c.req.query('q') ?? '').trim().slice(0, 100);
     const done = c.req.query('mapped');
     const view: MappingView = { ...(site ? { site } : {}), q, ...(done ? { success: `Mapped ${done}. The link is recorded as route "admin".` } : {}) };
     if (site && q !== '') {
       try {
-        view.found = await deps.adminMapping.search(await connectTenant(site), site.cloudId, q);
+        view.found = await deps.adminMapping.search(await appTenant(site), site.cloudId, q);
       } catch (e) {
         if (!(e instanceof GatewayError) || e.code === 'INTERNAL') throw e;
         view.problem = e.message;
@@ -158,13 +161,13 @@ export function mappingRoutes(deps: AdminDeps): RouteDef[] {
   const map: Handler = async (c) => {
     const admin = adminOf(c);
     const form = await formOf(c);
-    const sites = await siteChoices(deps.repos, deps.appKey);
-    const site = sites.find((s) => s.cloudId === form['site'] && s.connectActive);
-    if (!site) return render(c, sites, { status: 400, problem: 'Pick a site where the Connect app is installed; nothing was mapped.' });
+    const sites = await sitesNow();
+    const site = sites.find((s) => s.cloudId === form['site'] && s.appActive);
+    if (!site) return render(c, sites, { status: 400, problem: 'Pick a site where the app (Connect or Forge) is installed; nothing was mapped.' });
     const externalUserId = (form['externalUserId'] ?? '').trim();
     const accountId = (form['accountId'] ?? '').trim();
     try {
-      await deps.adminMapping.mapOne(await connectTenant(site), site.cloudId, { id: admin.actorId, kind: 'console' }, { externalUserId, accountId });
+      await deps.adminMapping.mapOne(await appTenant(site), site.cloudId, { id: admin.actorId, kind: 'console' }, { externalUserId, accountId });
     } catch (e) {
       if (!(e instanceof GatewayError) || !['VALIDATION_FAILED', 'NOT_FOUND', 'LINK_CONFLICT'].includes(e.code)) throw e;
       return render(c, sites, { status: e.code === 'LINK_CONFLICT' ? 409 : e.code === 'NOT_FOUND' ? 404 : 400, site, q: form['q'] ?? '', problem: `${e.message} Nothing was mapped.` });
@@ -177,12 +180,12 @@ export function mappingRoutes(deps: AdminDeps): RouteDef[] {
   const importCsv: Handler = async (c) => {
     const admin = adminOf(c);
     const form = await formOf(c);
-    const sites = await siteChoices(deps.repos, deps.appKey);
+    const sites = await sitesNow();
     const csv = form['csv'] ?? '';
-    const site = sites.find((s) => s.cloudId === form['site'] && s.connectActive);
-    if (!site) return render(c, sites, { status: 400, csv, problem: 'Pick a site where the Connect app is installed; nothing was imported.' });
+    const site = sites.find((s) => s.cloudId === form['site'] && s.appActive);
+    if (!site) return render(c, sites, { status: 400, csv, problem: 'Pick a site where the app (Connect or Forge) is installed; nothing was imported.' });
     const parsed = parseMappingCsv(csv);
-    const tenant = await connectTenant(site);
+    const tenant = await appTenant(site);
     // Every problem of every line at once, in line order: a malformed line and a wrong ID alike.
     const checks = await deps.adminMapping.check(tenant, site.cloudId, parsed.mappings);
     const problems = [...parsed.problems, ...parsed.mappings.flatMap((m, i) => (checks[i] ? [{ line: m.line, message: checks[i] as string }] : []))].sort((x, y) => x.line - y.line);

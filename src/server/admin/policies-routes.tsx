@@ -8,9 +8,9 @@ import { AdminPage, adminUrl, CsrfField, DataTable, Notice, Time } from './admin
 import { siteChoices, type SiteChoice } from './admin-sites.js';
 
 const ACTING_TEXT: Record<ActingMode, string> = {
-  linked_only: 'Only users who linked with consent (Connect page or 3LO). The default.',
+  linked_only: 'Only users who linked with consent (Connect page, Forge page or 3LO). The default.',
   admin_mapped: 'Also users an admin mapped (console, configure page or API).',
-  any_user: 'Any account on the site, without a link (Connect impersonation). Use with care.',
+  any_user: 'Any account on the site, without a link (Connect impersonation, or Forge offline user tokens as anyone the app may impersonate). Use with care.',
 };
 
 /** Per-site policy: who the gateway may act as, and which scopes each route may use there. */

@@ -14,6 +14,7 @@ import type { ApiKey } from '../../store/api-keys-repo.js';
 import type { Link as StoredLink } from '../../store/links-repo.js';
 import type { Repositories } from '../../store/repositories.js';
 import { findTenant } from '../../tenants/find-tenant.js';
+import { findAppTenant } from '../../tenants/find-app-tenant.js';
 import type { Metrics } from '../metrics.js';
 import type { RouteAuth, RouteDef } from '../routes.js';
 import { ERROR_STATUS } from '../error-status.js';
@@ -42,6 +43,8 @@ export interface ApiRoutesDeps {
   resolveEmails: EmailResolver;
   acting: ApiActing;
   adminMapping: AdminMapping;
+  /** This gateway's own apps: admin mapping works through the site's Connect install, else its Forge installation. */
+  apps?: { connectAppKey: string; forgeAppId: string | null };
   /** Registers the links-by-status gauge on this registry (once). */
   metrics?: Metrics;
   /** Where each proxied call is noted for the admin console's activity view (in memory, never awaited). */
@@ -199,6 +202,8 @@ export function apiOperations(deps: ApiRoutesDeps, options: ApiRoutesOptions = {
     }
   };
 
+  const appTenant = (site: string) => (deps.apps ? findAppTenant(repos, site, deps.apps) : findTenant(repos, site, { route: 'connect' }));
+
   const operations: ApiOperation[] = [
     op(
       {
@@ -354,7 +359,7 @@ export function apiOperations(deps: ApiRoutesDeps, options: ApiRoutesOptions = {
         summary: 'Resolve emails to Atlassian accounts from evidence only; unresolved users you named get a link URL.',
         body: S.ResolveBody,
         success: { status: 200, description: 'One result per email, in order.', schema: S.ResolveResult },
-        errors: ['VALIDATION_FAILED', 'BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'FORBIDDEN', 'TENANT_NOT_FOUND', 'TENANT_UNINSTALLED', 'ATLASSIAN_UNAVAILABLE'],
+        errors: ['VALIDATION_FAILED', 'BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'FORBIDDEN', 'TENANT_NOT_FOUND', 'TENANT_UNINSTALLED', 'FORGE_TOKEN_UNAVAILABLE', 'ATLASSIAN_ERROR', 'ATLASSIAN_UNAVAILABLE', 'ATLASSIAN_TIMEOUT'],
       },
       async ({ body, apiKey }) => {
         await access.assertSite(apiKey, body.site);
@@ -376,7 +381,7 @@ export function apiOperations(deps: ApiRoutesDeps, options: ApiRoutesOptions = {
       },
       async ({ query, apiKey }) => {
         await access.assertSite(apiKey, query.site);
-        const tenant = await findTenant(repos, query.site, { route: 'connect' });
+        const tenant = await appTenant(query.site);
         if (!tenant.cloudId) throw new GatewayError('ATLASSIAN_UNAVAILABLE', `The cloud id of ${tenant.baseUrl} is not known yet.`);
         return { users: await deps.adminMapping.search(tenant, tenant.cloudId, query.q) };
       },
@@ -395,7 +400,7 @@ export function apiOperations(deps: ApiRoutesDeps, options: ApiRoutesOptions = {
       },
       async ({ body, apiKey }) => {
         await access.assertSite(apiKey, body.site);
-        const tenant = await findTenant(repos, body.site, { route: 'connect' });
+        const tenant = await appTenant(body.site);
         if (!tenant.cloudId) throw new GatewayError('ATLASSIAN_UNAVAILABLE', `The cloud id of ${tenant.baseUrl} is not known yet.`);
         return deps.adminMapping.mapMany(tenant, tenant.cloudId, { id: apiKey.id, kind: 'api_key' }, body.mappings);
       },
