@@ -24,6 +24,7 @@ import { createForgeTokenVerifier } from './atlassian/verify-forge-invocation-to
 import { createForgeInstallations } from './tenants/forge-installation.js';
 import { createForgeTokenBroker } from './broker/forge-token-broker.js';
 import { createForgeRateLimiter } from './broker/forge-rate-limiter.js';
+import { createSharedForgeRateLimiter } from './broker/shared-forge-rate-limiter.js';
 import { gatewayRoutes } from './server/gateway-routes.js';
 import { connectDescriptor, type ConnectDescriptor } from './tenants/connect-descriptor.js';
 import { createConnectLifecycle, type ConnectLifecycle } from './tenants/connect-lifecycle.js';
@@ -99,6 +100,9 @@ export interface Gateway {
  * The composition root: the one place that builds store, secrets, repositories and the HTTP app from a
  * Config. Everything else receives what it needs from here.
  */
+/** How long an offline-token exchange may queue for the app's per-minute budget before RATE_LIMITED. */
+const FORGE_BUDGET_MAX_WAIT_MS = 2_000;
+
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const clock = options.clock ?? systemClock;
@@ -257,7 +261,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
           fetch: outbound,
           clock,
           logger,
-          limiter: createForgeRateLimiter({ perMinute: config.forge.offlineTokensPerMinute, maxWaitMs: 2_000, clock }),
+          // PostgreSQL means one budget for every instance on the database; SQLite means this one instance.
+          limiter:
+            store.dialect === 'postgres'
+              ? createSharedForgeRateLimiter({ store, perMinute: config.forge.offlineTokensPerMinute, maxWaitMs: FORGE_BUDGET_MAX_WAIT_MS, clock })
+              : createForgeRateLimiter({ perMinute: config.forge.offlineTokensPerMinute, maxWaitMs: FORGE_BUDGET_MAX_WAIT_MS, clock }),
           onGrant: ({ outcome }) => metrics.tokenGrants.inc({ route: 'forge', outcome }),
           // Forge has no uninstall event: a system token it refuses is the sign. The installation is marked
           // (not silently kept as active) until its next invocation shows it alive again.

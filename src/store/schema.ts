@@ -204,6 +204,14 @@ export interface TokenMintsTable {
   count: number;
 }
 
+/** One spendable offline-token exchange per app and slot, at most once a minute (forge-budget.ts). */
+export interface ForgeBudgetSlotsTable {
+  app_key: string;
+  slot: number;
+  /** When the slot was last spent, ms since the epoch; 0 for never. */
+  used_at: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   oauth_apps: OauthAppsTable;
@@ -219,6 +227,7 @@ export interface Database {
   token_mints: TokenMintsTable;
   refresh_leases: RefreshLeasesTable;
   webhook_replays: WebhookReplaysTable;
+  forge_budget_slots: ForgeBudgetSlotsTable;
 }
 
 /**
