@@ -85,6 +85,11 @@ export async function resolveActing(deps: ActingDeps, req: ActingRequest): Promi
   const target = async (link: Link, accountId: string): Promise<ActingTarget> => {
     if (link.route === 'oauth') return { tenant: await viaOAuth(), accountId, link, route: 'oauth', allowedScopes: policy.allowedScopes.oauth ?? null };
     if (link.route === 'forge') return { tenant: await viaForge(), accountId, link, route: 'forge', allowedScopes: null };
+    // An admin-mapped link moved onto the Forge installation (the site's Connect install became Forge) acts through it.
+    if (link.route === 'admin' && link.tenantId !== null) {
+      const forge = await forgeTenant();
+      if (forge && forge.id === link.tenantId) return { tenant: forge, accountId, link, route: 'forge', allowedScopes: null };
+    }
     return impersonating(accountId, link, 'connect');
   };
 
