@@ -96,6 +96,7 @@ export function gatewayRoutes(d: GatewayRouteDeps): GatewayRoutes {
     admin: config.admin,
     appKey: config.connect.appKey,
     oauthClientId: oauthApp?.clientId ?? null,
+    forgeAppId: config.forge.appId,
     routeScopes: { connect: d.descriptor.scopes, oauth: oauthApp?.scopes ?? [] },
     activity,
     tryIt: { linkSessions: d.linkSessions, acting: d.acting },

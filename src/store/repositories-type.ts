@@ -2,6 +2,7 @@ import type { AdminSessionsRepo } from './admin-sessions-repo.js';
 import type { ApiKeysRepo } from './api-keys-repo.js';
 import type { AuditRepo } from './audit-repo.js';
 import type { EventsRepo } from './events-repo.js';
+import type { ForgeActivityRepo } from './forge-activity-repo.js';
 import type { KnownAccountsRepo } from './known-accounts-repo.js';
 import type { LinkSessionsRepo } from './link-sessions-repo.js';
 import type { LinksRepo } from './links-repo.js';
@@ -27,4 +28,5 @@ export interface Repositories {
   adminSessions: AdminSessionsRepo;
   tokenMints: TokenMintsRepo;
   webhookReplays: WebhookReplaysRepo;
+  forgeActivity: ForgeActivityRepo;
 }

@@ -4,6 +4,7 @@ import { createApiKeysRepo } from './api-keys-repo.js';
 import { createAuditRepo } from './audit-repo.js';
 import type { Store } from './create-store.js';
 import { createEventsRepo } from './events-repo.js';
+import { createForgeActivityRepo } from './forge-activity-repo.js';
 import { withClaimExpiry } from './claim-expiry.js';
 import { trackChanges } from './hot-reads.js';
 import type { Repositories } from './repositories-type.js';
@@ -37,5 +38,6 @@ export function createRepositories(deps: { store: Store; box: SecretBox; clock: 
     adminSessions: createAdminSessionsRepo(deps),
     tokenMints: createTokenMintsRepo(deps),
     webhookReplays: createWebhookReplaysRepo(deps),
+    forgeActivity: createForgeActivityRepo(deps),
   }), deps.clock);
 }

@@ -212,6 +212,16 @@ export interface ForgeBudgetSlotsTable {
   used_at: number;
 }
 
+/** When a Forge installation last invoked the gateway; written at most once a minute per installation and kind. */
+export interface ForgeActivityTable {
+  tenant_id: string;
+  last_invocation_at: number;
+  /** `type:key` of the module that invoked, e.g. `core:endpoint:token-keepalive`. */
+  last_module: string;
+  /** The last invocation without a user context: lifecycle, scheduled and product-event triggers. */
+  last_trigger_at: number | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   oauth_apps: OauthAppsTable;
@@ -228,6 +238,7 @@ export interface Database {
   refresh_leases: RefreshLeasesTable;
   webhook_replays: WebhookReplaysTable;
   forge_budget_slots: ForgeBudgetSlotsTable;
+  forge_activity: ForgeActivityTable;
 }
 
 /**

@@ -100,6 +100,8 @@ export function createForgeInstallations(deps: ForgeInstallationsDeps): ForgeIns
           await repos.tokens.put(key, { token: systemToken.token, expiresAt: systemToken.expiresAt }, stored ? { expectVersion: stored.version } : {});
         }
       }
+      // UI invocations carry a user context; lifecycle, scheduled and product-event triggers do not.
+      await repos.forgeActivity.record(tenant.id, { module: `${inv.module.type}:${inv.module.key}`, trigger: inv.context === null });
       return (await repos.tenants.get(tenant.id)) ?? tenant;
     },
     async systemToken(tenant) {

@@ -16,12 +16,19 @@ export async function siteChoices(repos: Repositories, appKey: string): Promise<
   const bySite = new Map<string, SiteChoice>();
   for (const t of await repos.tenants.list()) {
     if (!t.cloudId) continue;
-    const key = siteKeyOf(t.baseUrl);
     const prior = bySite.get(t.cloudId);
     const connectActive = (prior?.connectActive ?? false) || (t.route === 'connect' && t.appKey === appKey && t.status === 'active');
-    bySite.set(t.cloudId, { cloudId: t.cloudId, key, baseUrl: t.baseUrl, label: `${key} (${t.baseUrl})`, connectActive });
+    // A Forge installation may know only its API base; the site's own URL, from any install, wins.
+    const baseUrl = prior && isApiBaseUrl(t.baseUrl) && !isApiBaseUrl(prior.baseUrl) ? prior.baseUrl : t.baseUrl;
+    const key = isApiBaseUrl(baseUrl) ? `site ${t.cloudId.slice(0, 8)}` : siteKeyOf(baseUrl);
+    bySite.set(t.cloudId, { cloudId: t.cloudId, key, baseUrl, label: `${key} (${baseUrl})`, connectActive });
   }
   return [...bySite.values()].sort((a, b) => a.key.localeCompare(b.key));
+}
+
+/** Atlassian's product API base (`…/ex/confluence/<cloudId>`), which a Forge trigger brings instead of the site's URL. */
+export function isApiBaseUrl(url: string): boolean {
+  return /\/ex\/confluence\//.test(url);
 }
 
 export const PAGE_SIZE = 50;
