@@ -21,8 +21,8 @@ import { createAdminMapping, type AdminMapping } from './identity/admin-mapping.
 import type { ActAsClient, UpstreamCallInfo } from './confluence/create-act-as-client.js';
 import { createApp } from './server/create-app.js';
 import { createForgeTokenVerifier } from './atlassian/verify-forge-invocation-token.js';
-import { createForgeInstallations } from './tenants/forge-installation.js';
-import { createForgeTokenBroker } from './broker/forge-token-broker.js';
+import { createForgeInstallations, type ForgeInstallations } from './tenants/forge-installation.js';
+import { createForgeTokenBroker, type ForgeTokenBroker } from './broker/forge-token-broker.js';
 import { createForgeRateLimiter } from './broker/forge-rate-limiter.js';
 import { createSharedForgeRateLimiter } from './broker/shared-forge-rate-limiter.js';
 import { gatewayRoutes } from './server/gateway-routes.js';
@@ -89,6 +89,8 @@ export interface Gateway {
   tokenFor(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActingToken>;
   /** The OAuth 2.0 (3LO) route: its token broker and linking flow; null when no 3LO app is configured. */
   readonly oauth: { readonly broker: OAuthTokenBroker; readonly linking: OAuthLinking; readonly clientId: string } | null;
+  /** The Forge route (the gateway as a Forge remote): its installations and offline-token broker; null without ONBEHALF_FORGE_APP_ID. */
+  readonly forge: { readonly appId: string; readonly installations: ForgeInstallations; readonly broker: ForgeTokenBroker } | null;
   /** Account linking: link sessions (start, decide, confirm) and links (list, revoke, admin mapping). */
   readonly linking: { readonly sessions: LinkSessions; readonly links: Links; readonly resolveEmails: EmailResolver; readonly adminMapping: AdminMapping };
   /** Serves the app over HTTP on the configured host and port; resolves with the URL it listens on. */
@@ -350,6 +352,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     clock,
     endpoints,
     connect: { descriptor, lifecycle, broker, actAs },
+    forge: config.forge.appId && forgeBroker ? { appId: config.forge.appId, installations: forgeInstallations, broker: forgeBroker } : null,
     background,
     linking: { sessions: linkSessions, links, resolveEmails, adminMapping },
     asUser: acting.asUser,
