@@ -63,7 +63,10 @@ export async function resolveActing(deps: ActingDeps, req: ActingRequest): Promi
   const forgeTenant = async (): Promise<Tenant | null> => {
     if (!deps.forgeAppId) return null;
     if (site.route === 'forge' && site.appKey === deps.forgeAppId && site.status === 'active') return site;
-    return findTenant(deps.repos, cloudId, { route: 'forge', appKey: deps.forgeAppId }).catch(() => null);
+    // On every call through Forge: the site's tenants by cloud id (a remembered read), newest active install last.
+    let found: Tenant | null = null;
+    for (const t of await deps.repos.tenants.findByCloudId(cloudId)) if (t.route === 'forge' && t.appKey === deps.forgeAppId && t.status === 'active') found = t;
+    return found;
   };
   const viaForge = async (): Promise<Tenant> => {
     const t = await forgeTenant();
