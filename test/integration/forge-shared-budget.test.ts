@@ -45,6 +45,12 @@ describe('the Forge offline-token budget shared by two instances on PostgreSQL',
           return true;
         });
       }
+      // Over HTTP the same refusal is a 429 with Retry-After.
+      const { secret } = await g1.repos.apiKeys.create({ name: 'budget', sites: null });
+      const res = await g1.app.fetch(new Request(`${GATEWAY_ORIGIN}/v1/tokens`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify({ accountId: DEFAULT_ACCOUNTS.bob, site: 'acme' }) }));
+      assert.equal(res.status, 429);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'RATE_LIMITED');
+      assert.equal(res.headers.get('retry-after'), '61', 'the oldest exchange leaves the minute in 60.001 s');
       assert.equal(grants(), 1000, 'the 1,001st exchange never reached Forge');
       assert.equal(w.sandbox.control.counters.total('offline_token_refused'), 0);
 
