@@ -38,8 +38,9 @@ export interface ActingDeps {
 /**
  * Decides whether the gateway may act as someone on a site, as whom, and by which route: a 3LO link acts
  * with that user's own grant; a Forge link by an offline user token of the site's Forge installation;
- * Connect and admin-mapped links by user impersonation through the site's Connect install, or through its
- * Forge installation where the site has no Connect install (a new site since private Connect apps can no
+ * Connect and admin-mapped links by user impersonation through the site's Connect install (through its Forge
+ * installation once that install was upgraded to the Forge version), or through its Forge installation where
+ * the site has no Connect install (a new site since private Connect apps can no
  * longer be installed). Acting as any user (the `any_user` policy) prefers Forge, Connect's successor. By default only users linked with consent; admin-mapped links or any user only where
  * the site's policy says so. Every refusal is a stable code (USER_NOT_LINKED, REAUTH_REQUIRED,
  * POLICY_REFUSED, TENANT_NOT_FOUND, TENANT_UNINSTALLED).
@@ -78,7 +79,14 @@ export async function resolveActing(deps: ActingDeps, req: ActingRequest): Promi
     const forge = prefer === 'forge' ? await forgeTenant() : null;
     if (forge) return { tenant: forge, accountId, link, route: 'forge', allowedScopes: null };
     try {
-      return { tenant: await viaConnect(), accountId, link, route: 'connect', allowedScopes: policy.allowedScopes.connect ?? null };
+      const connect = await viaConnect();
+      // Upgraded to the Forge version (Connect-on-Forge): links made on the Connect page since the move act through Forge too.
+      const upgradedTo = connect.payload?.['installationId'];
+      if (typeof upgradedTo === 'string' && deps.forgeAppId) {
+        const forge = await forgeTenant();
+        if (forge && forge.tenantKey === upgradedTo) return { tenant: forge, accountId, link, route: 'forge', allowedScopes: null };
+      }
+      return { tenant: connect, accountId, link, route: 'connect', allowedScopes: policy.allowedScopes.connect ?? null };
     } catch (e) {
       const fallback = prefer === 'connect' ? await forgeTenant() : null;
       if (fallback) return { tenant: fallback, accountId, link, route: 'forge', allowedScopes: null };

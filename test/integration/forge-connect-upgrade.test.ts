@@ -70,6 +70,11 @@ describe('a Connect install upgraded to the Forge version keeps its links, now o
     assert.equal(grants(), 2, 'the proxy reused the cached offline token');
     assert.equal((await w.api('POST', '/v1/tokens', { externalUserId: 'u-dave', site: 'acme' })).status, 404, 'a revoked link stays revoked');
 
+    // A link made on the Connect page after the upgrade (route connect) acts through Forge as well.
+    await repos.links.create({ ...base, externalUserId: 'u-grace', accountId: DEFAULT_ACCOUNTS.grace, route: 'connect', status: 'linked' });
+    const late = await w.api<{ route: string }>('POST', '/v1/tokens', { externalUserId: 'u-grace', site: 'acme' });
+    assert.deepEqual([late.status, late.body.route], [200, 'forge'], JSON.stringify(late.body));
+
     // Later invocations (the hourly trigger) move nothing again.
     const tick = await w.sandbox.sandbox.forge.runScheduledTrigger(upgraded.value, 'token-keepalive');
     assert.ok(tick.ok && tick.value.outcome === 'delivered');
