@@ -47,6 +47,8 @@ describe('the gateway as a Forge remote', { timeout: 180_000 }, () => {
     assert.ok(next && next.id !== tenant.id);
     assert.equal((await repos.links.get(link.id))?.tenantId, next.id);
     assert.equal(await repos.tenants.get(tenant.id), undefined);
+    assert.equal(await repos.forgeActivity.get(tenant.id), undefined, 'its invocation record went with it');
+    assert.ok(await repos.forgeActivity.get(next.id), 'the new installation has its own');
     const [superseded] = await repos.audit.query({ action: 'tenant.superseded', cloudId: w.cloudId });
     assert.equal(superseded?.data?.['previousInstallationId'], inst.installationId);
 
