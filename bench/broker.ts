@@ -13,7 +13,8 @@
  *       (c1) and (c2) run in many short rounds in a balanced order (measure.ts); a share is the median of
  *       the per-round ratios, with its spread, and the CPU time per GET of every process is counted too
  *       (less sensitive to other load than rates on this shared machine).
- * Run: npm run bench:broker     (--rounds=N, default 15) Prints figures; never passes or fails on time.
+ *   (f) the Forge route beside Connect's (bench/forge-route.ts): a cold burst's offline-token grants, warm lookups.
+ * Run: npm run bench:broker     (--rounds=N, default 15; --forge-only for (f) alone) Prints figures; never passes or fails on time.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -33,6 +34,7 @@ import { createMetrics } from '../src/server/metrics.js';
 import type { Tenant } from '../src/store/tenants-repo.js';
 import { createConnectWorld, type ConnectWorld } from '../test/support/connect-world.js';
 import { cpuLine, cpuMicros, drive, fmt, interleave, pairedRatio, pct, roundOrder, spread, type ModeSummary } from './measure.js';
+import { forgeRouteBench } from './forge-route.js';
 
 const USERS = 100;
 const CALLS_PER_USER = 50;
@@ -225,4 +227,8 @@ async function overHttp(path: string): Promise<{ asUser: ModeSummary; sameTransp
   }
 }
 
-await main();
+if (process.argv.includes('--forge-only')) await forgeRouteBench();
+else {
+  await main();
+  await forgeRouteBench();
+}

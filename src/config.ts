@@ -102,7 +102,7 @@ export interface ForgeConfig {
   readonly appId: string | null;
   /** The context ARI form sent first to `offlineUserAuthToken` (§10.10); the other is tried once. */
   readonly contextIdForm: 'workspace' | 'site';
-  /** This instance's share of the 1,000 offline-token exchanges per minute Atlassian allows an app. */
+  /** The app's offline-token budget per sliding minute: shared by every instance on PostgreSQL, this instance's on SQLite. */
   readonly offlineTokensPerMinute: number;
 }
 
@@ -204,7 +204,7 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   { env: 'ONBEHALF_TENANT_RETENTION_DAYS', default: '30', doc: 'Days an uninstalled site\'s data is kept before it is purged.' },
   { env: 'ONBEHALF_FORGE_APP_ID', default: '(unset: no Forge route)', doc: 'The Forge app id (ari:cloud:ecosystem::app/<uuid> or the UUID) whose remote this gateway is.' },
   { env: 'ONBEHALF_FORGE_CONTEXT_ID_FORM', default: 'workspace', doc: 'workspace or site: the context ARI form sent first to offlineUserAuthToken.' },
-  { env: 'ONBEHALF_FORGE_OFFLINE_TOKENS_PER_MINUTE', default: '1000', doc: 'This instance\'s share of the per-app offline-token budget (1,000/min per app).' },
+  { env: 'ONBEHALF_FORGE_OFFLINE_TOKENS_PER_MINUTE', default: '1000', doc: 'The per-app offline-token budget per sliding minute (Atlassian allows 1,000). On PostgreSQL every instance shares it (give each instance the same value); on SQLite it is the one instance\'s.' },
   {
     env: 'ONBEHALF_SANDBOX_URL',
     flag: '--sandbox-url',

@@ -21,13 +21,14 @@ import { createAdminMapping, type AdminMapping } from './identity/admin-mapping.
 import type { ActAsClient, ActAsRetryOptions, UpstreamCallInfo } from './confluence/create-act-as-client.js';
 import { createApp } from './server/create-app.js';
 import { createForgeTokenVerifier } from './atlassian/verify-forge-invocation-token.js';
-import { createForgeInstallations } from './tenants/forge-installation.js';
-import { createForgeTokenBroker } from './broker/forge-token-broker.js';
+import { createForgeInstallations, type ForgeInstallations } from './tenants/forge-installation.js';
+import { createForgeTokenBroker, type ForgeTokenBroker } from './broker/forge-token-broker.js';
 import { createForgeRateLimiter } from './broker/forge-rate-limiter.js';
 import { createForgeAppClients } from './broker/forge-app-client.js';
 import { createForgeEmailIndex, type ForgeEmailIndex } from './identity/forge-email-index.js';
 import { createEmailHasher } from './store/email-hasher.js';
 import type { Tenant } from './store/tenants-repo.js';
+import { createSharedForgeRateLimiter } from './broker/shared-forge-rate-limiter.js';
 import { gatewayRoutes } from './server/gateway-routes.js';
 import { connectDescriptor, type ConnectDescriptor } from './tenants/connect-descriptor.js';
 import { createConnectLifecycle, type ConnectLifecycle } from './tenants/connect-lifecycle.js';
@@ -92,6 +93,8 @@ export interface Gateway {
   tokenFor(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActingToken>;
   /** The OAuth 2.0 (3LO) route: its token broker and linking flow; null when no 3LO app is configured. */
   readonly oauth: { readonly broker: OAuthTokenBroker; readonly linking: OAuthLinking; readonly clientId: string } | null;
+  /** The Forge route (the gateway as a Forge remote): its installations and offline-token broker; null without ONBEHALF_FORGE_APP_ID. */
+  readonly forge: { readonly appId: string; readonly installations: ForgeInstallations; readonly broker: ForgeTokenBroker } | null;
   /** Account linking: link sessions (start, decide, confirm) and links (list, revoke, admin mapping). */
   readonly linking: { readonly sessions: LinkSessions; readonly links: Links; readonly resolveEmails: EmailResolver; readonly adminMapping: AdminMapping };
   /** Serves the app over HTTP on the configured host and port; resolves with the URL it listens on. */
@@ -103,6 +106,9 @@ export interface Gateway {
  * The composition root: the one place that builds store, secrets, repositories and the HTTP app from a
  * Config. Everything else receives what it needs from here.
  */
+/** How long an offline-token exchange may queue for the app's per-minute budget before RATE_LIMITED. */
+const FORGE_BUDGET_MAX_WAIT_MS = 2_000;
+
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const clock = options.clock ?? systemClock;
@@ -263,7 +269,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
           fetch: outbound,
           clock,
           logger,
-          limiter: createForgeRateLimiter({ perMinute: config.forge.offlineTokensPerMinute, maxWaitMs: 2_000, clock }),
+          // PostgreSQL means one budget for every instance on the database; SQLite means this one instance.
+          limiter:
+            store.dialect === 'postgres'
+              ? createSharedForgeRateLimiter({ store, perMinute: config.forge.offlineTokensPerMinute, maxWaitMs: FORGE_BUDGET_MAX_WAIT_MS, clock })
+              : createForgeRateLimiter({ perMinute: config.forge.offlineTokensPerMinute, maxWaitMs: FORGE_BUDGET_MAX_WAIT_MS, clock }),
           onGrant: ({ outcome }) => metrics.tokenGrants.inc({ route: 'forge', outcome }),
           // Forge has no uninstall event: a system token it refuses is the sign. The installation is marked
           // (not silently kept as active) until its next invocation shows it alive again.
@@ -364,6 +374,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     clock,
     endpoints,
     connect: { descriptor, lifecycle, broker, actAs },
+    forge: config.forge.appId && forgeBroker ? { appId: config.forge.appId, installations: forgeInstallations, broker: forgeBroker } : null,
     background,
     linking: { sessions: linkSessions, links, resolveEmails, adminMapping },
     asUser: acting.asUser,

@@ -174,7 +174,8 @@ export function createActing(deps: {
       }
       if (t.route === 'forge') {
         const f = await forge().tokenFor({ tenant: t.tenant, accountId: t.accountId, ...(req.scopes ? { scopes: req.scopes } : {}) });
-        return { accessToken: f.accessToken, tokenType: 'Bearer', expiresAt: f.expiresAt, apiBaseUrl: forgeBase(t.tenant), route: 'forge', scopes: f.scopes };
+        // The broker built the base from the same installation record (its `apiBaseUrl`) when it cached the token.
+        return { accessToken: f.accessToken, tokenType: 'Bearer', expiresAt: f.expiresAt, apiBaseUrl: f.apiBaseUrl, route: 'forge', scopes: f.scopes };
       }
       const o = await oauth().tokenFor({ accountId: t.accountId, ...(req.scopes ? { scopes: req.scopes } : {}) });
       return { accessToken: o.accessToken, tokenType: 'Bearer', expiresAt: o.expiresAt, apiBaseUrl: oauthBase(t.tenant.tenantKey), route: 'oauth', scopes: o.scopes };

@@ -7,8 +7,8 @@ import { GatewayError } from '../errors.js';
  * oldest grant to leave the window if that comes within `maxWaitMs`, and is refused with RATE_LIMITED (and
  * when to retry) otherwise. Cached tokens never pass through here, only exchanges.
  *
- * One process's view: several instances each keep their own window (a shared budget on PostgreSQL is the
- * next step), so run them with `perMinute` split between them.
+ * One process's view, for a single instance (SQLite). Instances sharing a PostgreSQL database share one
+ * budget instead (shared-forge-rate-limiter.ts).
  */
 export interface ForgeRateLimiter {
   acquire(appId: string): Promise<void>;
@@ -31,12 +31,18 @@ export function createForgeRateLimiter(options: { perMinute: number; maxWaitMs: 
         windows.set(appId, recent);
         const wait = recent[0]! + 60_000 - now + 1;
         if (wait > options.maxWaitMs) {
-          throw new GatewayError('RATE_LIMITED', `The Forge app has used its ${options.perMinute} offline-token exchanges of this minute; retry later.`, {
-            details: { reason: 'forge_offline_token_budget', retryAfterMs: wait, retryable: true },
-          });
+          throw forgeBudgetRefusal(options.perMinute, wait, false);
         }
         await sleep(wait);
       }
     },
   };
+}
+
+/** The one refusal of both limiters: said before Atlassian would refuse, with when to try again. */
+export function forgeBudgetRefusal(perMinute: number, retryAfterMs: number, shared: boolean): GatewayError {
+  const whose = shared ? 'its' : "this instance's";
+  return new GatewayError('RATE_LIMITED', `The Forge app has used ${whose} ${perMinute} offline-token exchanges of this minute (Atlassian allows 1,000 a minute per app); retry in ${Math.ceil(retryAfterMs / 1000)} s.`, {
+    details: { reason: 'forge_offline_token_budget', retryAfterMs, retryable: true, shared },
+  });
 }

@@ -38,8 +38,9 @@ export interface ActingDeps {
 /**
  * Decides whether the gateway may act as someone on a site, as whom, and by which route: a 3LO link acts
  * with that user's own grant; a Forge link by an offline user token of the site's Forge installation;
- * Connect and admin-mapped links by user impersonation through the site's Connect install, or through its
- * Forge installation where the site has no Connect install (a new site since private Connect apps can no
+ * Connect and admin-mapped links by user impersonation through the site's Connect install (through its Forge
+ * installation once that install was upgraded to the Forge version), or through its Forge installation where
+ * the site has no Connect install (a new site since private Connect apps can no
  * longer be installed). Acting as any user (the `any_user` policy) prefers Forge, Connect's successor. By default only users linked with consent; admin-mapped links or any user only where
  * the site's policy says so. Every refusal is a stable code (USER_NOT_LINKED, REAUTH_REQUIRED,
  * POLICY_REFUSED, TENANT_NOT_FOUND, TENANT_UNINSTALLED).
@@ -63,7 +64,10 @@ export async function resolveActing(deps: ActingDeps, req: ActingRequest): Promi
   const forgeTenant = async (): Promise<Tenant | null> => {
     if (!deps.forgeAppId) return null;
     if (site.route === 'forge' && site.appKey === deps.forgeAppId && site.status === 'active') return site;
-    return findTenant(deps.repos, cloudId, { route: 'forge', appKey: deps.forgeAppId }).catch(() => null);
+    // On every call through Forge: the site's tenants by cloud id (a remembered read), newest active install last.
+    let found: Tenant | null = null;
+    for (const t of await deps.repos.tenants.findByCloudId(cloudId)) if (t.route === 'forge' && t.appKey === deps.forgeAppId && t.status === 'active') found = t;
+    return found;
   };
   const viaForge = async (): Promise<Tenant> => {
     const t = await forgeTenant();
@@ -75,7 +79,14 @@ export async function resolveActing(deps: ActingDeps, req: ActingRequest): Promi
     const forge = prefer === 'forge' ? await forgeTenant() : null;
     if (forge) return { tenant: forge, accountId, link, route: 'forge', allowedScopes: null };
     try {
-      return { tenant: await viaConnect(), accountId, link, route: 'connect', allowedScopes: policy.allowedScopes.connect ?? null };
+      const connect = await viaConnect();
+      // Upgraded to the Forge version (Connect-on-Forge): links made on the Connect page since the move act through Forge too.
+      const upgradedTo = connect.payload?.['installationId'];
+      if (typeof upgradedTo === 'string' && deps.forgeAppId) {
+        const forge = await forgeTenant();
+        if (forge && forge.tenantKey === upgradedTo) return { tenant: forge, accountId, link, route: 'forge', allowedScopes: null };
+      }
+      return { tenant: connect, accountId, link, route: 'connect', allowedScopes: policy.allowedScopes.connect ?? null };
     } catch (e) {
       const fallback = prefer === 'connect' ? await forgeTenant() : null;
       if (fallback) return { tenant: fallback, accountId, link, route: 'forge', allowedScopes: null };
@@ -85,6 +96,11 @@ export async function resolveActing(deps: ActingDeps, req: ActingRequest): Promi
   const target = async (link: Link, accountId: string): Promise<ActingTarget> => {
     if (link.route === 'oauth') return { tenant: await viaOAuth(), accountId, link, route: 'oauth', allowedScopes: policy.allowedScopes.oauth ?? null };
     if (link.route === 'forge') return { tenant: await viaForge(), accountId, link, route: 'forge', allowedScopes: null };
+    // An admin-mapped link moved onto the Forge installation (the site's Connect install became Forge) acts through it.
+    if (link.route === 'admin' && link.tenantId !== null) {
+      const forge = await forgeTenant();
+      if (forge && forge.id === link.tenantId) return { tenant: forge, accountId, link, route: 'forge', allowedScopes: null };
+    }
     return impersonating(accountId, link, 'connect');
   };
 

@@ -149,6 +149,7 @@ describe('gateway HTTP skeleton', () => {
       'POST /admin/mapping/map': 'admin',
       'POST /admin/mapping/import': 'admin',
       'GET /admin/audit': 'admin',
+      'GET /admin/forge': 'admin',
       'GET /admin/activity': 'admin',
       'POST /admin/activity/try': 'admin',
       'GET /admin/api-keys': 'admin',

@@ -21,7 +21,7 @@ const READS: Readonly<Record<'tenants' | 'policies' | 'apiKeys' | 'links', Reado
   policies: new Set(['get']),
   // verify() writes last_used_at at most once a minute; that changes nothing a reader here relies on.
   apiKeys: new Set(['list', 'verify']),
-  links: new Set(['get', 'liveForAccount', 'liveForUser', 'list', 'countByStatus']),
+  links: new Set(['get', 'liveForAccount', 'liveForUser', 'list', 'countByStatus', 'countByTenant']),
 };
 
 /**

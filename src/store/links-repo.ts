@@ -58,6 +58,14 @@ export interface LinksRepo {
   setStatus(id: string, to: LinkStatus, options?: { reason?: string | null; from?: LinkStatus[]; evidence?: Record<string, unknown>; scopes?: string[]; route?: { route: LinkRoute; tenantId: string | null } }): Promise<boolean>;
   /** Counts by status, for metrics and the admin overview. */
   countByStatus(): Promise<Record<string, number>>;
+  /** Counts by installation and status (links with no installation are left out), for the console. */
+  countByTenant(): Promise<Record<string, Record<string, number>>>;
+  /**
+   * A site's Connect install became the Forge version (Connect-on-Forge): in one transaction its links made
+   * by consent on the Connect page move to route `forge` on the Forge installation, and its admin-mapped
+   * links (route kept, the mapping is their evidence) to that installation. Status and evidence are kept.
+   */
+  moveToForge(cloudId: string, forgeTenantId: string): Promise<{ consented: number; adminMapped: number }>;
 }
 
 export function createLinksRepo(deps: { store: Store; clock: Clock }): LinksRepo {
@@ -158,6 +166,31 @@ export function createLinksRepo(deps: { store: Store; clock: Clock }): LinksRepo
       if (options.from) u = u.where('status', 'in', options.from);
       const r = await u.executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
+    },
+    async countByTenant() {
+      const rows = await db
+        .selectFrom('links')
+        .select(['tenant_id', 'status', (eb) => eb.fn.countAll<string | number>().as('n')])
+        .where('tenant_id', 'is not', null)
+        .groupBy(['tenant_id', 'status'])
+        .execute();
+      const out: Record<string, Record<string, number>> = {};
+      for (const r of rows) (out[r.tenant_id as string] ??= {})[r.status] = Number(r.n);
+      return out;
+    },
+    async moveToForge(cloudId, forgeTenantId) {
+      const now = deps.clock.now();
+      return db.transaction().execute(async (tx) => {
+        const consented = await tx.updateTable('links').set({ route: 'forge', tenant_id: forgeTenantId, updated_at: now }).where('cloud_id', '=', cloudId).where('route', '=', 'connect').executeTakeFirst();
+        const adminMapped = await tx
+          .updateTable('links')
+          .set({ tenant_id: forgeTenantId, updated_at: now })
+          .where('cloud_id', '=', cloudId)
+          .where('route', '=', 'admin')
+          .where((eb) => eb.or([eb('tenant_id', 'is', null), eb('tenant_id', '!=', forgeTenantId)]))
+          .executeTakeFirst();
+        return { consented: Number(consented.numUpdatedRows), adminMapped: Number(adminMapped.numUpdatedRows) };
+      });
     },
     async countByStatus() {
       const rows = await db.selectFrom('links').select(['status', (eb) => eb.fn.countAll<string | number>().as('n')]).groupBy('status').execute();

@@ -54,6 +54,7 @@ export async function purgeTenant(store: Store, tenant: PurgeTarget, now: number
     let knownAccounts = 0n;
     let policies = 0n;
     let emailIndex = 0n;
+    await tx.deleteFrom('forge_activity').where('tenant_id', '=', tenant.id).execute();
     await tx.deleteFrom('tenants').where('id', '=', tenant.id).execute();
     if (tenant.cloudId !== null) {
       const route = tenant.route;

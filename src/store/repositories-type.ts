@@ -3,6 +3,7 @@ import type { ApiKeysRepo } from './api-keys-repo.js';
 import type { AuditRepo } from './audit-repo.js';
 import type { EmailIndexRepo } from './email-index-repo.js';
 import type { EventsRepo } from './events-repo.js';
+import type { ForgeActivityRepo } from './forge-activity-repo.js';
 import type { KnownAccountsRepo } from './known-accounts-repo.js';
 import type { LinkSessionsRepo } from './link-sessions-repo.js';
 import type { LinksRepo } from './links-repo.js';
@@ -29,4 +30,5 @@ export interface Repositories {
   tokenMints: TokenMintsRepo;
   webhookReplays: WebhookReplaysRepo;
   emailIndex: EmailIndexRepo;
+  forgeActivity: ForgeActivityRepo;
 }

@@ -5,6 +5,7 @@ import { createAuditRepo } from './audit-repo.js';
 import type { Store } from './create-store.js';
 import { createEmailIndexRepo } from './email-index-repo.js';
 import { createEventsRepo } from './events-repo.js';
+import { createForgeActivityRepo } from './forge-activity-repo.js';
 import { withClaimExpiry } from './claim-expiry.js';
 import { trackChanges } from './hot-reads.js';
 import type { Repositories } from './repositories-type.js';
@@ -39,5 +40,6 @@ export function createRepositories(deps: { store: Store; box: SecretBox; clock: 
     tokenMints: createTokenMintsRepo(deps),
     webhookReplays: createWebhookReplaysRepo(deps),
     emailIndex: createEmailIndexRepo(deps),
+    forgeActivity: createForgeActivityRepo(deps),
   }), deps.clock);
 }

@@ -231,6 +231,24 @@ export interface EmailIndexSitesTable {
   updated_at: number;
 }
 
+/** One spendable offline-token exchange per app and slot, at most once a minute (forge-budget.ts). */
+export interface ForgeBudgetSlotsTable {
+  app_key: string;
+  slot: number;
+  /** When the slot was last spent, ms since the epoch; 0 for never. */
+  used_at: number;
+}
+
+/** When a Forge installation last invoked the gateway; written at most once a minute per installation and kind. */
+export interface ForgeActivityTable {
+  tenant_id: string;
+  last_invocation_at: number;
+  /** `type:key` of the module that invoked, e.g. `core:endpoint:token-keepalive`. */
+  last_module: string;
+  /** The last invocation without a user context: lifecycle, scheduled and product-event triggers. */
+  last_trigger_at: number | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   oauth_apps: OauthAppsTable;
@@ -248,6 +266,8 @@ export interface Database {
   webhook_replays: WebhookReplaysTable;
   email_index: EmailIndexTable;
   email_index_sites: EmailIndexSitesTable;
+  forge_budget_slots: ForgeBudgetSlotsTable;
+  forge_activity: ForgeActivityTable;
 }
 
 /**

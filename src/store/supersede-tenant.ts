@@ -30,6 +30,7 @@ export async function supersedeTenant(store: Store, old: SupersededTenant, succe
       .where('app_key', '=', old.appKey)
       .where('tenant_key', '=', old.tenantKey)
       .executeTakeFirst();
+    await tx.deleteFrom('forge_activity').where('tenant_id', '=', old.id).execute();
     await tx.deleteFrom('tenants').where('id', '=', old.id).execute();
     return { links: Number(links.numUpdatedRows), tokens: Number(tokens.numDeletedRows) };
   });

@@ -9,6 +9,7 @@ import { verifyInstallToken, type LifecyclePath } from '../atlassian/verify-inst
 import type { Repositories } from '../store/repositories.js';
 import type { Tenant } from '../store/tenants-repo.js';
 import { ensureCloudId } from './ensure-cloud-id.js';
+import { forgeInstallationNamed, moveConnectLinksToForge } from './connect-to-forge.js';
 
 /** A lifecycle callback as it arrived: the raw request target, the Authorization header, the JSON body. */
 export interface LifecycleRequest {
@@ -60,6 +61,8 @@ const payloadSchema = z.object({
   serverVersion: z.string().optional(),
   pluginsVersion: z.string().optional(),
   eventType: z.string().optional(),
+  /** Connect-on-Forge (§10.8): the Forge installation this Connect install now belongs to. */
+  installationId: z.string().regex(/^ari:cloud:ecosystem::installation\/[A-Za-z0-9-]{1,64}$/).optional(),
 });
 type LifecyclePayload = z.infer<typeof payloadSchema>;
 
@@ -156,6 +159,9 @@ export function createConnectLifecycle(deps: ConnectLifecycleDeps, options: Conn
       await ensureCloudId(deps, tenant);
       const current = (await deps.repos.tenants.get(tenant.id)) ?? tenant;
       await supersedeOlderInstalls(current);
+      // Upgraded to the Forge version: if Forge already invoked the gateway for it, the links move now.
+      const forge = await forgeInstallationNamed(deps.repos, current);
+      if (forge) await moveConnectLinksToForge(deps.repos, { connect: current, forge });
       return current;
     },
 

@@ -3,6 +3,7 @@ import type { ForgeInvocation } from '../atlassian/verify-forge-invocation-token
 import type { Repositories } from '../store/repositories.js';
 import type { Tenant } from '../store/tenants-repo.js';
 import type { TokenKey } from '../store/tokens-repo.js';
+import { connectInstallOf, moveConnectLinksToForge } from './connect-to-forge.js';
 
 /**
  * Forge installations as tenants (protocol doc part 2, §10.4 and §10.10). A tenant is keyed by the
@@ -85,6 +86,9 @@ export function createForgeInstallations(deps: ForgeInstallationsDeps): ForgeIns
       if (!existing) {
         await repos.audit.append({ action: 'tenant.installed', actorType: 'app', actorId: inv.installationId, cloudId: inv.cloudId, route: 'forge', data: { appId: inv.appId, environment: inv.environment.type } });
         await takeOver(tenant);
+        // A Connect install upgraded to this Forge installation (its `installed` callback came first).
+        const connect = await connectInstallOf(repos, tenant);
+        if (connect) await moveConnectLinksToForge(repos, { connect, forge: tenant });
       } else if (existing.status !== 'active') {
         await repos.tenants.setStatus(tenant.id, 'active', { purgeAfter: null });
       }
@@ -96,6 +100,8 @@ export function createForgeInstallations(deps: ForgeInstallationsDeps): ForgeIns
           await repos.tokens.put(key, { token: systemToken.token, expiresAt: systemToken.expiresAt }, stored ? { expectVersion: stored.version } : {});
         }
       }
+      // UI invocations carry a user context; lifecycle, scheduled and product-event triggers do not.
+      await repos.forgeActivity.record(tenant.id, { module: `${inv.module.type}:${inv.module.key}`, trigger: inv.context === null });
       return (await repos.tenants.get(tenant.id)) ?? tenant;
     },
     async systemToken(tenant) {

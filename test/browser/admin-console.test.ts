@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { DEFAULT_ACCOUNTS } from '../../src/sandbox/index.js';
+import { exampleForgeManifest, EXAMPLE_APP_ID } from '../../src/sandbox/forge/example-manifest.js';
 import { seedConsoleData } from '../support/seed-console-data.js';
 import { browserSuite } from './support/browser-suite.js';
 import { browserSkipReason, screenshot } from './support/launch-browser.js';
@@ -91,16 +92,27 @@ async function assertTablesFit(page: Page, what: string): Promise<void> {
 
 /** Screenshots of every console page, in a world of its own so seeded data cannot collide with the flows above. */
 describe('admin console pages in Chromium', { skip: skip ?? false, timeout: 600_000 }, () => {
-  const { w, newPage, fresh } = browserSuite({ sites: ['acme', 'globex'], env: { ONBEHALF_ADMIN_SECRET: SECRET } });
+  const { w, newPage, fresh } = browserSuite({ sites: ['acme', 'globex'], env: { ONBEHALF_ADMIN_SECRET: SECRET, ONBEHALF_FORGE_APP_ID: EXAMPLE_APP_ID } });
 
   test('every console page, populated, at 1280 and 375 px: standards mode, nothing scrolls sideways', async () => {
     await seedConsoleData({ gateway: w.gateway, sandbox: w.sandbox.sandbox, descriptorUrl: `${w.gatewayUrl}/atlassian-connect.json` });
+    // The Forge page with an installation (the app's remote is this gateway) and a link made through it.
+    const forge = await w.sandbox.sandbox.forge.install('acme', { manifest: exampleForgeManifest({ baseUrl: w.gatewayUrl }) });
+    assert.ok(forge.ok, JSON.stringify(forge));
+    await w.gateway.background.drain();
+    const forgeTenant = await w.gateway.repos.tenants.find('forge', EXAMPLE_APP_ID, forge.value.installationId);
+    assert.ok(forgeTenant);
+    let free: string | undefined;
+    for (const id of Object.values(DEFAULT_ACCOUNTS)) if (!free && !(await w.gateway.repos.links.liveForAccount(w.site.cloudId, id))) free = id;
+    assert.ok(free, 'a seeded account without a link on acme');
+    await w.gateway.repos.links.create({ externalUserId: 'crm-forge-user', cloudId: w.site.cloudId, accountId: free, route: 'forge', scopes: [], status: 'linked', evidence: {}, tenantId: forgeTenant.id });
     const page = await newPage();
     await page.goto(`${w.gatewayUrl}/admin/sign-in`);
     await screenshot(page, 'admin-console', '10-sign-in');
     await consoleSignIn(page, w.gatewayUrl);
     const pages: [string, string][] = [
       ['11-overview', '/admin'],
+      ['11b-forge', '/admin/forge'],
       ['12-links', '/admin/links'],
       ['13-link-sessions', '/admin/link-sessions'],
       ['14-accounts', '/admin/accounts'],

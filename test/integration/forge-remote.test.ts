@@ -47,6 +47,8 @@ describe('the gateway as a Forge remote', { timeout: 180_000 }, () => {
     assert.ok(next && next.id !== tenant.id);
     assert.equal((await repos.links.get(link.id))?.tenantId, next.id);
     assert.equal(await repos.tenants.get(tenant.id), undefined);
+    assert.equal(await repos.forgeActivity.get(tenant.id), undefined, 'its invocation record went with it');
+    assert.ok(await repos.forgeActivity.get(next.id), 'the new installation has its own');
     const [superseded] = await repos.audit.query({ action: 'tenant.superseded', cloudId: w.cloudId });
     assert.equal(superseded?.data?.['previousInstallationId'], inst.installationId);
 
@@ -113,6 +115,41 @@ describe('the gateway as a Forge remote', { timeout: 180_000 }, () => {
     assert.equal((await repos.tenants.get(tenant.id))?.status, 'active');
     const back = await api('POST', '/v1/tokens', { accountId: DEFAULT_ACCOUNTS.dave, site: 'acme' });
     assert.equal(back.status, 200, await back.clone().text());
+  });
+
+  test('the stored system token runs out (no invocation for hours): a clear error saying what to do, nothing sent; the next trigger recovers', async (t) => {
+    const w = await createApiWorld({ ONBEHALF_FORGE_APP_ID: EXAMPLE_APP_ID });
+    t.after(() => w.close());
+    const installed = await w.sandbox.forge.install('acme', { manifest: exampleForgeManifest({ baseUrl: GATEWAY_ORIGIN }) });
+    assert.ok(installed.ok);
+    await w.settle();
+    await w.gateway.repos.policies.set(w.cloudId, { acting: 'any_user' }, null);
+    const key = await w.apiKey();
+    const tokenFor = (accountId: string) =>
+      w.gateway.app.fetch(new Request(`${GATEWAY_ORIGIN}/v1/tokens`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ accountId, site: 'acme' }) }));
+    const grants = () => w.sandbox.control.counters.total('offline_token_grant');
+
+    // Five hours with no invocation reaching the gateway: the system token it holds has expired.
+    w.sandbox.control.advanceClock(5 * 3_600_000);
+    const expired = await tokenFor(DEFAULT_ACCOUNTS.bob);
+    assert.equal(expired.status, 503);
+    const body = (await expired.json()) as { error: { code: string; message: string; details: Record<string, unknown> } };
+    assert.equal(body.error.code, 'FORGE_TOKEN_UNAVAILABLE');
+    assert.match(body.error.message, /hourly scheduled trigger/);
+    assert.match(body.error.message, /reinstall/);
+    assert.equal(body.error.details['installationId'], installed.value.installationId);
+    assert.equal(grants(), 0, 'nothing was sent to Forge');
+    const tenant = (await w.gateway.repos.tenants.find('forge', EXAMPLE_APP_ID, installed.value.installationId))!;
+    assert.equal(tenant.status, 'active', 'an expired token is not a refused one: the installation is not marked');
+
+    // The hourly trigger brings a fresh system token with it; the same call now works.
+    const tick = await w.sandbox.forge.runScheduledTrigger(installed.value, 'token-keepalive');
+    assert.ok(tick.ok && tick.value.outcome === 'delivered');
+    await w.settle();
+    const back = await tokenFor(DEFAULT_ACCOUNTS.bob);
+    assert.equal(back.status, 200, await back.clone().text());
+    assert.equal(((await back.json()) as { route: string }).route, 'forge');
+    assert.equal(grants(), 1);
   });
 
   test('without ONBEHALF_FORGE_APP_ID the Forge endpoints do not exist', async (t) => {

@@ -1,7 +1,10 @@
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import type { Config } from '../../config.js';
 import { isGatewayError } from '../../errors.js';
+import { systemClock } from '../../clock.js';
 import { createStore } from '../../store/create-store.js';
+import { createRepositories } from '../../store/repositories.js';
+import { siteRouteLines } from './doctor-sites.js';
 import { keyFileLooseBits, loadKeyring } from '../../store/keyring.js';
 import { secretsByKey, unopenableSecrets } from '../../store/rotate-secrets.js';
 import { createSecretBox } from '../../store/secret-box.js';
@@ -12,7 +15,7 @@ type Verdict = 'ok' | 'warn' | 'fail';
 
 export const doctorCommand: Command = {
   name: ['doctor'],
-  summary: 'Check the runtime, configuration, keys and store, and say what to fix.',
+  summary: 'Check the runtime, configuration, keys and store, which routes each site has, and say what to fix.',
   usage: 'onbehalf doctor [flags]',
   options: { ...SERVER_OPTIONS, ...CONFIG_OPTIONS },
   help: CONFIG_OPTIONS_HELP,
@@ -84,6 +87,11 @@ export const doctorCommand: Command = {
             ? 'every stored secret opens with the configured keys'
             : `${n} stored secret(s) do not open with the configured keys (wrong key material or damaged rows): ${failures.map((f) => `${f.column} ${f.count} (e.g. id ${f.sampleIds.join(', ')})`).join('; ')}`,
         );
+      }
+      // Which routes each site has and what is missing: only on a current schema whose secrets open.
+      if (box && status.applied.length > 0 && status.pending.length === 0 && status.unknown.length === 0 && !failed) {
+        const repos = createRepositories({ store, box, clock: systemClock });
+        for (const line of await siteRouteLines(repos, config, systemClock.now())) say(line.verdict, line.text);
       }
     } catch (e) {
       say('fail', isGatewayError(e) ? e.message : `store: ${String(e)}`);

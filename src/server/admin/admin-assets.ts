@@ -78,10 +78,15 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .table-wrap tbody th[scope="row"] { position: sticky; left: 0; background: #fff; z-index: 1; box-shadow: 1px 0 0 var(--line); }
 .table-wrap .sub { display: block; font-size: .82rem; color: var(--muted); }
 td form { margin: 0; }
+ul.plain { list-style: none; margin: 0; padding: 0; }
+dl.pairs { display: grid; grid-template-columns: auto 1fr; gap: 0 .5rem; margin: 0; }
+dl.pairs dt { color: var(--muted); font-weight: 400; }
+dl.pairs dd { margin: 0; }
+.small { font-size: .8rem; font-weight: 400; }
 .status { display: inline-block; padding: 0 .5rem; border-radius: 999px; font-size: .82rem; font-weight: 600; white-space: nowrap; background: #eef0f2; color: var(--fg); }
-.status.linked, .status.active { background: #dcfff1; color: var(--ok); }
-.status.revoked, .status.uninstalled, .status.denied, .status.expired { background: #ffeceb; color: var(--danger); }
-.status.reauth_required, .status.pending_confirmation, .status.pending, .status.disabled { background: #fff7d6; color: var(--warn); }
+.status.linked, .status.active, .status.valid { background: #dcfff1; color: var(--ok); }
+.status.revoked, .status.uninstalled, .status.denied, .status.expired, .status.missing, .status.rejected { background: #ffeceb; color: var(--danger); }
+.status.reauth_required, .status.pending_confirmation, .status.pending, .status.disabled, .status.expiring { background: #fff7d6; color: var(--warn); }
 .pager { display: flex; gap: 1rem; align-items: center; justify-content: space-between; flex-wrap: wrap; margin: .5rem 0 1.5rem; }
 input.secret { display: block; width: 100%; border: 0; font-size: .95rem; padding: .75rem; background: #1d2125; color: #fff; border-radius: 6px; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; overflow-wrap: anywhere; user-select: all; }
 dl.details { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1.25rem; margin: 1rem 0; }

@@ -24,7 +24,7 @@ export interface AdminDeps {
   /** The Connect app key and the 3LO client id (if any): which tenants are this gateway's own installs. */
   appKey: string;
   oauthClientId: string | null;
-  /** The Forge app id when the gateway is a Forge remote: its installations serve admin mapping where no Connect install does. */
+  /** The Forge app whose remote this gateway is (ONBEHALF_FORGE_APP_ID), or null when the Forge route is off. */
   forgeAppId?: string | null;
   /** Scopes each route may use unless a site's policy narrows them: a policy may only pick from these. */
   routeScopes: { connect: readonly string[]; oauth: readonly string[] };

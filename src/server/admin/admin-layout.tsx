@@ -10,10 +10,11 @@ export interface PageFrame {
   sessionLabel: string;
 }
 
-export type Section = 'overview' | 'links' | 'link-sessions' | 'accounts' | 'mapping' | 'audit' | 'activity' | 'api-keys' | 'policies';
+export type Section = 'overview' | 'forge' | 'links' | 'link-sessions' | 'accounts' | 'mapping' | 'audit' | 'activity' | 'api-keys' | 'policies';
 
 export const SECTIONS: readonly { key: Section; path: string; label: string }[] = [
   { key: 'overview', path: '', label: 'Overview' },
+  { key: 'forge', path: '/forge', label: 'Forge' },
   { key: 'links', path: '/links', label: 'Users & links' },
   { key: 'link-sessions', path: '/link-sessions', label: 'Link sessions' },
   { key: 'accounts', path: '/accounts', label: 'Known accounts' },

@@ -20,15 +20,20 @@ export async function siteChoices(repos: Repositories, appKey: string, forgeAppI
   const bySite = new Map<string, SiteChoice>();
   for (const t of await repos.tenants.list()) {
     if (!t.cloudId) continue;
-    const key = siteKeyOf(t.baseUrl);
     const prior = bySite.get(t.cloudId);
     const connectActive = (prior?.connectActive ?? false) || (t.route === 'connect' && t.appKey === appKey && t.status === 'active');
     const forgeActive = (prior?.forgeActive ?? false) || (forgeAppId !== null && t.route === 'forge' && t.appKey === forgeAppId && t.status === 'active');
-    // A Connect or 3LO record names the site by its own URL; a Forge one may only know the API gateway's until a UI call.
-    const named = prior && t.route === 'forge' ? prior : { key, baseUrl: t.baseUrl, label: `${key} (${t.baseUrl})` };
-    bySite.set(t.cloudId, { cloudId: t.cloudId, ...named, connectActive, forgeActive, appActive: connectActive || forgeActive });
+    // A Forge installation may know only its API base; the site's own URL, from any install, wins.
+    const baseUrl = prior && isApiBaseUrl(t.baseUrl) && !isApiBaseUrl(prior.baseUrl) ? prior.baseUrl : t.baseUrl;
+    const key = isApiBaseUrl(baseUrl) ? `site ${t.cloudId.slice(0, 8)}` : siteKeyOf(baseUrl);
+    bySite.set(t.cloudId, { cloudId: t.cloudId, key, baseUrl, label: `${key} (${baseUrl})`, connectActive, forgeActive, appActive: connectActive || forgeActive });
   }
   return [...bySite.values()].sort((a, b) => a.key.localeCompare(b.key));
+}
+
+/** Atlassian's product API base (`…/ex/confluence/<cloudId>`), which a Forge trigger brings instead of the site's URL. */
+export function isApiBaseUrl(url: string): boolean {
+  return /\/ex\/confluence\//.test(url);
 }
 
 export const PAGE_SIZE = 50;

@@ -8,7 +8,7 @@ import { oneOf, PAGE_SIZE, pageOf, siteChoices, text } from './admin-sites.js';
 import { FilterButtons, SelectField, TextField, valueOptions } from './filter-fields.js';
 
 const STATUSES: readonly LinkStatus[] = ['linked', 'pending_confirmation', 'reauth_required', 'revoked'];
-const ROUTES: readonly LinkRoute[] = ['connect', 'oauth', 'admin'];
+const ROUTES: readonly LinkRoute[] = ['connect', 'oauth', 'admin', 'forge'];
 const LIVE: readonly LinkStatus[] = ['pending_confirmation', 'linked', 'reauth_required'];
 
 /**

@@ -46,6 +46,19 @@ export function overviewRoutes(deps: AdminDeps): RouteDef[] {
               <dd>{grants}</dd>
             </dl>
           </section>
+          {deps.forgeAppId ? (
+            <section class="card" aria-labelledby="card-forge">
+              <h2 id="card-forge">
+                <a href={adminUrl(frame.basePath, '/forge')}>Forge installations</a>
+              </h2>
+              <dl>
+                <dt>Active</dt>
+                <dd>{count('forge', 'active')}</dd>
+                <dt>Token refused</dt>
+                <dd>{count('forge', 'disabled')}</dd>
+              </dl>
+            </section>
+          ) : null}
           <section class="card" aria-labelledby="card-links">
             <h2 id="card-links">
               <a href={adminUrl(frame.basePath, '/links')}>Links</a> by status

@@ -37,6 +37,11 @@ export function errorHandler(logger: Logger) {
         ...(requestId ? { requestId } : {}),
       },
     };
+    // A refusal that knows when to retry (the Forge offline-token budget) says so as HTTP does, too.
+    const retryAfterMs = gatewayError.details?.['retryAfterMs'];
+    if (status === 429 && typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs)) {
+      c.header('Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+    }
     return c.json(body, status);
   };
 }

@@ -5,6 +5,7 @@ import { linkSessionPendingMigration } from './0002-link-session-pending.js';
 import { adminConsoleMigration } from './0003-admin-console.js';
 import { refreshLeasesWebhookReplaysMigration } from './0004-refresh-leases-webhook-replays.js';
 import { emailIndexMigration } from './0005-email-index.js';
+import { forgeBudgetSlotsMigration } from './0006-forge-budget-slots.js';
 
 /**
  * The one ordered migration set for both dialects. Names sort in apply order; entries are only ever
@@ -17,6 +18,7 @@ export function migrationsFor(dialect: StoreDialect): Record<string, Migration> 
     '0003-admin-console': adminConsoleMigration(),
     '0004-refresh-leases-webhook-replays': refreshLeasesWebhookReplaysMigration(),
     '0005-email-index': emailIndexMigration(),
+    '0006-forge-budget-slots': forgeBudgetSlotsMigration(),
   };
 }
 
