@@ -4,6 +4,7 @@ import { initialMigration } from './0001-initial.js';
 import { linkSessionPendingMigration } from './0002-link-session-pending.js';
 import { adminConsoleMigration } from './0003-admin-console.js';
 import { refreshLeasesWebhookReplaysMigration } from './0004-refresh-leases-webhook-replays.js';
+import { changeNotifyMigration } from './0005-change-notify.js';
 
 /**
  * The one ordered migration set for both dialects. Names sort in apply order; entries are only ever
@@ -15,6 +16,7 @@ export function migrationsFor(dialect: StoreDialect): Record<string, Migration> 
     '0002-link-session-pending': linkSessionPendingMigration(),
     '0003-admin-console': adminConsoleMigration(),
     '0004-refresh-leases-webhook-replays': refreshLeasesWebhookReplaysMigration(),
+    '0005-change-notify': changeNotifyMigration(dialect),
   };
 }
 
