@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createStore, type Store } from './create-store.js';
-import { hotReadsSizes, unclassifiedMethods, withHotReads } from './hot-reads.js';
+import { hotReadsSizes, unclassifiedMethods, withHotReads, type HotRepositories } from './hot-reads.js';
 import { createRepositories, type Repositories } from './repositories.js';
 import { testBackends } from './test-support/backends.js';
 import { openTestStore, type TestStore } from './test-support/open-test-store.js';
@@ -46,7 +46,7 @@ for (const backend of testBackends()) {
     let otherStore: Store;
     let elsewhere: Repositories;
     let now = 0;
-    let hot: Repositories;
+    let hot: HotRepositories;
 
     before(async () => {
       t = await openTestStore(backend);
@@ -187,6 +187,20 @@ for (const backend of testBackends()) {
       assert.equal(await hot.links.liveForUser(site, 'u-purge'), undefined);
       assert.equal((await hot.policies.get(site)).acting, 'linked_only');
       assert.deepEqual(await hot.tenants.findByCloudId(site), []);
+    });
+
+    test('the link memory is bounded: past it the oldest entries go, and those users are read again', async () => {
+      const { repos, loads } = counted(t);
+      const small = withHotReads(repos, { ttlMs: 1000, now: () => now, maxLinks: 2 });
+      for (const u of ['u-b1', 'u-b2', 'u-b3']) await repos.links.create(link(`acc-${u}`, u, OTHER_CLOUD));
+      for (const u of ['u-b1', 'u-b2', 'u-b3']) assert.ok(await small.links.liveForUser(OTHER_CLOUD, u));
+      assert.equal(hotReadsSizes(small)?.linksByUser, 2);
+      const before = loads['links.liveForUser'] ?? 0;
+      assert.ok(await small.links.liveForUser(OTHER_CLOUD, 'u-b3'));
+      assert.equal(loads['links.liveForUser'], before, 'the newest is still in memory');
+      assert.ok(await small.links.liveForUser(OTHER_CLOUD, 'u-b1'));
+      assert.equal(loads['links.liveForUser'], before + 1, 'the oldest was dropped');
+      assert.equal(hotReadsSizes(small)?.linksByUser, 2);
     });
 
     test('needs tracked repositories', () => {

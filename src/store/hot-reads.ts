@@ -1,6 +1,19 @@
 import type { Change, ChangeFeed } from './change-feed.js';
 import type { Store } from './create-store.js';
+import type { Link, LinksRepo, LiveLink } from './links-repo.js';
 import type { Repositories } from './repositories-type.js';
+import type { LinkRoute, LinkStatus } from './schema.js';
+
+/**
+ * The repositories with remembered hot reads. A remembered link is a LiveLink (what the acting decision
+ * needs), not the whole row: evidence and timestamps would triple what 100,000 users cost in memory.
+ */
+export type HotRepositories = Omit<Repositories, 'links'> & {
+  links: Omit<LinksRepo, 'liveForUser' | 'liveForAccount'> & {
+    liveForUser(cloudId: string, externalUserId: string): Promise<LiveLink | undefined>;
+    liveForAccount(cloudId: string, accountId: string): Promise<LiveLink | undefined>;
+  };
+};
 
 /**
  * Memory of the reads every act-as call repeats (the API key, the site's installs, the site's policy, the
@@ -87,6 +100,8 @@ interface Memory<T> {
   drop(key: string): void;
   /** Drops entries whose value matches, and every entry still loading (its value is not known yet). */
   dropWhere(match: (v: T) => boolean): void;
+  /** Drops the entry stored first (the bound's way out). */
+  dropOldest(): void;
   clear(): void;
   readonly size: number;
 }
@@ -98,51 +113,117 @@ interface Validity {
   now: () => number;
 }
 
-/** A bounded map of memoised promises (oldest dropped first), used while the validity rule above holds. */
-function memory<T>(v: Validity, maxEntries: number): Memory<T> {
+/** Entries counted across memories that share one bound; `full()` makes room for one more. */
+interface Budget {
+  n: number;
+  readonly max: number;
+  full(): void;
+}
+
+/** A map of memoised promises, used while the validity rule above holds; bounded by its budget. */
+function memory<T>(v: Validity, budget?: Budget): Memory<T> {
   const entries = new Map<string, Entry<T>>();
-  return {
+  const b: Budget = budget ?? { n: 0, max: 1000, full: () => self.dropOldest() };
+  const remove = (key: string): void => {
+    if (entries.delete(key)) b.n--;
+  };
+  const self: Memory<T> = {
     read(key, load, keep) {
       const t = v.now();
       const hit = entries.get(key);
       if (hit) {
         const age = t - hit.at;
         if (age <= v.ttlMs || (age <= v.maxAgeMs && t - v.feed.confirmedAt <= v.ttlMs)) return hit.value;
-        entries.delete(key);
+        remove(key);
       }
       const value = load();
       const entry: Entry<T> = { value, at: t };
-      if (entries.size >= maxEntries) {
-        const oldest = entries.keys().next().value;
-        if (oldest !== undefined) entries.delete(oldest);
-      }
+      if (b.n >= b.max) b.full();
       // Set before the read completes: a change published meanwhile drops it, so a read that saw the old
       // row cannot be kept after the change.
       entries.set(key, entry);
+      b.n++;
       value.then(
         (r) => {
           if (entries.get(key) !== entry) return;
           // Answers not worth keeping (an unknown key, no live link) are never remembered.
-          if (keep && !keep(r)) entries.delete(key);
+          if (keep && !keep(r)) remove(key);
           else entry.settled = r;
         },
         () => {
-          if (entries.get(key) === entry) entries.delete(key);
+          if (entries.get(key) === entry) remove(key);
         },
       );
       return value;
     },
-    drop(key) {
-      entries.delete(key);
-    },
+    drop: remove,
     dropWhere(match) {
-      for (const [key, e] of entries) if (!('settled' in e) || match(e.settled as T)) entries.delete(key);
+      for (const [key, e] of entries) if (!('settled' in e) || match(e.settled as T)) remove(key);
+    },
+    dropOldest() {
+      const oldest = entries.keys().next().value;
+      if (oldest !== undefined) remove(oldest);
     },
     clear() {
+      b.n -= entries.size;
       entries.clear();
     },
     get size() {
       return entries.size;
+    },
+  };
+  return self;
+}
+
+/** A budget of its own for one flat memory. */
+function flatMemory<T>(v: Validity, max: number): Memory<T> {
+  const budget: Budget = { n: 0, max, full: () => m.dropOldest() };
+  const m = memory<T>(v, budget);
+  return m;
+}
+
+interface SiteMemory<T> {
+  read(site: string, key: string, load: () => Promise<T>, keep: (v: T) => boolean): Promise<T>;
+  drop(site: string, key: string): void;
+  clear(): void;
+  readonly size: number;
+}
+
+/**
+ * The same memory keyed by (site, user or account): one map per site, so no joined key string is made per
+ * call or kept per entry. All sites share one bound; past it the oldest entry of the first site goes.
+ */
+function siteMemory<T>(v: Validity, max: number): SiteMemory<T> {
+  const sites = new Map<string, Memory<T>>();
+  const budget: Budget = {
+    n: 0,
+    max,
+    full() {
+      for (const m of sites.values()) {
+        if (m.size === 0) continue;
+        m.dropOldest();
+        return;
+      }
+    },
+  };
+  return {
+    read(site, key, load, keep) {
+      let m = sites.get(site);
+      if (!m) {
+        m = memory<T>(v, budget);
+        sites.set(site, m);
+      }
+      return m.read(key, load, keep);
+    },
+    drop(site, key) {
+      sites.get(site)?.drop(key);
+    },
+    clear() {
+      sites.clear();
+      budget.n = 0;
+    },
+    get size() {
+      return budget.n;
     },
   };
 }
@@ -169,9 +250,9 @@ export interface HotReadsSizes {
   linksByAccount: number;
 }
 
-const sizesOf = new WeakMap<Repositories, () => HotReadsSizes>();
+const sizesOf = new WeakMap<HotRepositories, () => HotReadsSizes>();
 
-export function hotReadsSizes(hot: Repositories): HotReadsSizes | undefined {
+export function hotReadsSizes(hot: HotRepositories): HotReadsSizes | undefined {
   return sizesOf.get(hot)?.();
 }
 
@@ -180,7 +261,7 @@ export function hotReadsSizes(hot: Repositories): HotReadsSizes | undefined {
  * `apiKeys.verify`, `links.liveForUser/liveForAccount`) are remembered as described above; every other
  * method is the underlying one. Only hand this to the per-request paths (API key check, acting decision).
  */
-export function withHotReads(repos: Repositories, options: HotReadsOptions = {}): Repositories {
+export function withHotReads(repos: Repositories, options: HotReadsOptions = {}): HotRepositories {
   const store = stores.get(repos);
   if (!store) throw new Error('withHotReads needs repositories from createRepositories (changes must be tracked)');
   const v: Validity = {
@@ -191,20 +272,20 @@ export function withHotReads(repos: Repositories, options: HotReadsOptions = {})
   };
   const max = options.maxEntries ?? 1000;
   const maxLinks = options.maxLinks ?? 250_000;
-  const tenantReads = memory<Awaited<ReturnType<Repositories['tenants']['list']>>>(v, max);
-  const policyReads = memory<Awaited<ReturnType<Repositories['policies']['get']>>>(v, max);
-  const keyReads = memory<Awaited<ReturnType<Repositories['apiKeys']['verify']>>>(v, max);
+  const tenantReads = flatMemory<Awaited<ReturnType<Repositories['tenants']['list']>>>(v, max);
+  const policyReads = flatMemory<Awaited<ReturnType<Repositories['policies']['get']>>>(v, max);
+  const keyReads = flatMemory<Awaited<ReturnType<Repositories['apiKeys']['verify']>>>(v, max);
   // One entry per (site, user) that acted lately: 100,000 users fit (docs/benchmarks.md measures the
   // memory); past the bound the oldest entries go, and the cost is a database read for those users again.
-  type LiveLink = Awaited<ReturnType<Repositories['links']['liveForUser']>>;
-  const byUser = memory<LiveLink>(v, maxLinks);
-  const byAccount = memory<LiveLink>(v, maxLinks);
+  const byUser = siteMemory<LiveLink | undefined>(v, maxLinks);
+  const byAccount = siteMemory<LiveLink | undefined>(v, maxLinks);
+  const slim = slimmer();
 
   store.changes.subscribe((c: Change) => {
     switch (c.kind) {
       case 'link':
-        byUser.drop(`${c.cloudId}\u0000${c.externalUserId}`);
-        byAccount.drop(`${c.cloudId}\u0000${c.accountId}`);
+        byUser.drop(c.cloudId, c.externalUserId);
+        byAccount.drop(c.cloudId, c.accountId);
         return;
       case 'tenant':
         if (c.cloudId !== null) tenantReads.drop(`cloud\u0000${c.cloudId}`);
@@ -227,7 +308,7 @@ export function withHotReads(repos: Repositories, options: HotReadsOptions = {})
   });
 
   const { tenants, policies, apiKeys, links } = repos;
-  const hot: Repositories = {
+  const hot: HotRepositories = {
     ...repos,
     tenants: {
       ...tenants,
@@ -241,10 +322,52 @@ export function withHotReads(repos: Repositories, options: HotReadsOptions = {})
     apiKeys: { ...apiKeys, verify: (secret) => keyReads.read(secret, () => apiKeys.verify(secret), (k) => k !== undefined) },
     links: {
       ...links,
-      liveForUser: (cloudId, externalUserId) => byUser.read(`${cloudId}\u0000${externalUserId}`, () => links.liveForUser(cloudId, externalUserId), (l) => l !== undefined),
-      liveForAccount: (cloudId, accountId) => byAccount.read(`${cloudId}\u0000${accountId}`, () => links.liveForAccount(cloudId, accountId), (l) => l !== undefined),
+      // The slim link shares the caller's strings with the memory's key instead of holding copies.
+      liveForUser: (cloudId, externalUserId) =>
+        byUser.read(cloudId, externalUserId, () => links.liveForUser(cloudId, externalUserId).then((l) => slim(l, { externalUserId })), (l) => l !== undefined),
+      liveForAccount: (cloudId, accountId) => byAccount.read(cloudId, accountId, () => links.liveForAccount(cloudId, accountId).then((l) => slim(l, { accountId })), (l) => l !== undefined),
     },
   };
   sizesOf.set(hot, () => ({ tenants: tenantReads.size, policies: policyReads.size, apiKeys: keyReads.size, linksByUser: byUser.size, linksByAccount: byAccount.size }));
   return hot;
+}
+
+const ROUTES: Readonly<Record<LinkRoute, LinkRoute>> = { connect: 'connect', oauth: 'oauth', admin: 'admin', forge: 'forge' };
+const STATUSES: Readonly<Record<LinkStatus, LinkStatus>> = { pending_confirmation: 'pending_confirmation', linked: 'linked', reauth_required: 'reauth_required', revoked: 'revoked' };
+
+/**
+ * Turns a link row into the LiveLink kept in memory, sharing what many links repeat (site and install ids,
+ * scope lists, route and status) instead of holding a copy per link. The shared tables are bounded.
+ */
+function slimmer(): (l: Link | undefined, same: { externalUserId?: string; accountId?: string }) => LiveLink | undefined {
+  const ids = new Map<string, string>();
+  const scopeLists = new Map<string, readonly string[]>();
+  const shared = (s: string): string => {
+    const hit = ids.get(s);
+    if (hit !== undefined) return hit;
+    if (ids.size >= 10_000) ids.clear();
+    ids.set(s, s);
+    return s;
+  };
+  const scopes = (list: readonly string[]): readonly string[] => {
+    const key = list.join(' ');
+    const hit = scopeLists.get(key);
+    if (hit) return hit;
+    if (scopeLists.size >= 1_000) scopeLists.clear();
+    const frozen = Object.freeze([...list]);
+    scopeLists.set(key, frozen);
+    return frozen;
+  };
+  return (l, same) =>
+    l && {
+      id: l.id,
+      externalUserId: same.externalUserId === l.externalUserId ? same.externalUserId : l.externalUserId,
+      cloudId: shared(l.cloudId),
+      accountId: same.accountId === l.accountId ? same.accountId : l.accountId,
+      tenantId: l.tenantId === null ? null : shared(l.tenantId),
+      route: ROUTES[l.route],
+      status: STATUSES[l.status],
+      statusReason: l.statusReason,
+      scopes: scopes(l.scopes),
+    };
 }

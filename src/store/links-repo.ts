@@ -25,6 +25,9 @@ export interface Link {
   sessionId: string | null;
 }
 
+/** What deciding whether to act as a user needs of a live link (the hot reads keep only this in memory). */
+export type LiveLink = Pick<Link, 'id' | 'externalUserId' | 'cloudId' | 'accountId' | 'tenantId' | 'route' | 'status' | 'statusReason'> & { readonly scopes: readonly string[] };
+
 export type NewLink = Pick<Link, 'externalUserId' | 'cloudId' | 'accountId' | 'route' | 'scopes' | 'status' | 'evidence'> & { tenantId?: string | null; sessionId?: string | null };
 
 export interface LinkQuery {
