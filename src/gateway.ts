@@ -31,7 +31,7 @@ import { createMetrics, type Metrics } from './server/metrics.js';
 import type { RouteDef } from './server/routes.js';
 import { createStore, type Store } from './store/create-store.js';
 import { keyFileLooseBits, loadKeyring } from './store/keyring.js';
-import { withHotReads } from './store/hot-reads.js';
+import { hotReadsStamp, withHotReads } from './store/hot-reads.js';
 import { watchChanges, type ChangeWatcher } from './store/watch-changes.js';
 import { createRepositories, type Repositories } from './store/repositories.js';
 import { createSecretBox, type SecretBox } from './store/secret-box.js';
@@ -291,6 +291,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     endpoints,
     allowInsecureHttp: config.atlassian.allowInsecure,
     onUpstreamCall,
+    decisionStamp: hotReadsStamp(hotRepos),
   });
   const adminMapping = createAdminMapping({ repos, links, actAs });
   const resolveEmails = createEmailResolver({ repos, actAs, linkSessions, logger, appKey: config.connect.appKey });

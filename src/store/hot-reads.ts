@@ -251,6 +251,18 @@ export interface HotReadsSizes {
 }
 
 const sizesOf = new WeakMap<HotRepositories, () => HotReadsSizes>();
+const stampsOf = new WeakMap<HotRepositories, () => number>();
+
+/**
+ * A number that changes whenever something the hot reads answered may have changed: each published change
+ * while the watcher vouches; each TTL window while it does not. A holder of a decision made from these
+ * reads (a client the app keeps) decides again when it moves, which costs only memory reads.
+ */
+export function hotReadsStamp(hot: HotRepositories): () => number {
+  const stamp = stampsOf.get(hot);
+  if (!stamp) throw new Error('hotReadsStamp needs repositories from withHotReads');
+  return stamp;
+}
 
 export function hotReadsSizes(hot: HotRepositories): HotReadsSizes | undefined {
   return sizesOf.get(hot)?.();
@@ -328,6 +340,10 @@ export function withHotReads(repos: Repositories, options: HotReadsOptions = {})
       liveForAccount: (cloudId, accountId) => byAccount.read(cloudId, accountId, () => links.liveForAccount(cloudId, accountId).then((l) => slim(l, { accountId })), (l) => l !== undefined),
     },
   };
+  stampsOf.set(hot, () => {
+    const t = v.now();
+    return t - v.feed.confirmedAt <= v.ttlMs ? v.feed.generation : -1 - Math.floor(t / v.ttlMs);
+  });
   sizesOf.set(hot, () => ({ tenants: tenantReads.size, policies: policyReads.size, apiKeys: keyReads.size, linksByUser: byUser.size, linksByAccount: byAccount.size }));
   return hot;
 }
