@@ -25,11 +25,12 @@ export type HotRepositories = Omit<Repositories, 'links'> & {
  * PostgreSQL LISTEN/NOTIFY, SQLite's data_version). An entry is used only while one of these holds:
  * - it was read less than `ttlMs` (1 s) ago; or
  * - the watcher proved less than `ttlMs` ago that every change committed before then has been published
- *   here (`feed.confirmedAt`), and the entry is younger than `maxAgeMs`.
+ *   here (`feed.confirmedAt`); past `maxAgeMs` such an entry is still served, and read again in the
+ *   background (so no caller waits on the database for it).
  * Either way a change committed by any process stops being served within `ttlMs`, and correctness never
  * depends on a notification arriving: while the watcher cannot vouch (listener down, event loop stalled)
  * entries fall back to the 1 s TTL. `maxAgeMs` (60 s) only bounds writes that bypass the notification
- * triggers (an operator's SQL with triggers disabled). Absence is never remembered (an unknown key, a user
+ * triggers (an operator's SQL with triggers disabled): they are seen within it plus one read. Absence is never remembered (an unknown key, a user
  * with no live link), so something created elsewhere works at once.
  */
 const HOT_READS_TTL_MS = 1000;
@@ -93,6 +94,8 @@ interface Entry<T> {
   /** When the read started (monotonic ms): it reflects every change committed before this. */
   readonly at: number;
   settled?: T;
+  /** A background read past the maximum age is under way. */
+  refreshing?: boolean;
 }
 
 interface Memory<T> {
@@ -127,13 +130,34 @@ function memory<T>(v: Validity, budget?: Budget): Memory<T> {
   const remove = (key: string): void => {
     if (entries.delete(key)) b.n--;
   };
+  const refresh = (key: string, stale: Entry<T>, load: () => Promise<T>, keep: ((v: T) => boolean) | undefined, t: number): void => {
+    stale.refreshing = true;
+    const value = load();
+    value.then(
+      (r) => {
+        // A change published meanwhile dropped the stale entry: then this read may predate it, so it goes too.
+        if (entries.get(key) !== stale) return;
+        if (keep && !keep(r)) remove(key);
+        else entries.set(key, { value, at: t, settled: r });
+      },
+      () => {
+        stale.refreshing = false;
+      },
+    );
+  };
   const self: Memory<T> = {
     read(key, load, keep) {
       const t = v.now();
       const hit = entries.get(key);
       if (hit) {
         const age = t - hit.at;
-        if (age <= v.ttlMs || (age <= v.maxAgeMs && t - v.feed.confirmedAt <= v.ttlMs)) return hit.value;
+        if (age <= v.ttlMs) return hit.value;
+        if (t - v.feed.confirmedAt <= v.ttlMs) {
+          // Vouched for, so current; past the maximum age it is read again in the background (only a write
+          // that bypassed the triggers could make it wrong), and this call is not kept waiting for that.
+          if (age > v.maxAgeMs && !hit.refreshing) refresh(key, hit, load, keep, t);
+          return hit.value;
+        }
         remove(key);
       }
       const value = load();
@@ -231,7 +255,7 @@ function siteMemory<T>(v: Validity, max: number): SiteMemory<T> {
 export interface HotReadsOptions {
   /** The bound on serving a change another process made (default 1000 ms). */
   ttlMs?: number;
-  /** The longest an entry is used even while the change watcher vouches for it (default 60 s). */
+  /** Past this age an entry the change watcher vouches for is read again in the background (default 60 s). */
   maxAgeMs?: number;
   /** Monotonic milliseconds; must be the clock the change watcher confirms with. */
   now?: () => number;
