@@ -36,7 +36,8 @@ import { createMetrics, type Metrics } from './server/metrics.js';
 import type { RouteDef } from './server/routes.js';
 import { createStore, type Store } from './store/create-store.js';
 import { keyFileLooseBits, loadKeyring } from './store/keyring.js';
-import { withHotReads } from './store/hot-reads.js';
+import { hotReadsStamp, withHotReads } from './store/hot-reads.js';
+import { watchChanges, type ChangeWatcher } from './store/watch-changes.js';
 import { createRepositories, type Repositories } from './store/repositories.js';
 import { createSecretBox, type SecretBox } from './store/secret-box.js';
 import { packageVersion } from './version.js';
@@ -56,10 +57,13 @@ export interface GatewayOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   /**
-   * Milliseconds on a monotonic clock for the 1-second memory of hot reads (API keys, installs, policies,
-   * links; default `performance.now`). Tests inject one to step over the bound without waiting.
+   * Milliseconds on a monotonic clock for the memory of hot reads (API keys, installs, policies, links;
+   * default `performance.now`) and the change watcher that vouches for it. Tests inject one to step over
+   * the 1 s bound without waiting, or to freeze it so only notifications can invalidate.
    */
   hotReadsNow?: () => number;
+  /** The change watcher (store/watch-changes.ts): tests decide when a dropped listener reconnects. */
+  changeWatch?: { sleep?: (ms: number) => Promise<void>; pingIntervalMs?: number };
 }
 
 export interface ConnectServices {
@@ -83,6 +87,8 @@ export interface Gateway {
   readonly endpoints: AtlassianEndpoints;
   readonly connect: ConnectServices;
   readonly background: BackgroundTasks;
+  /** Follows other processes' writes (PostgreSQL LISTEN/NOTIFY, SQLite data_version) for the hot reads. */
+  readonly changeWatcher: ChangeWatcher;
   /**
    * Acts as one of your users (or an account, where policy allows) on a site: a standard fetch against
    * that site's Confluence API with the right credential. Refuses with USER_NOT_LINKED, REAUTH_REQUIRED,
@@ -157,8 +163,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const endpoints = resolved.endpoints;
 
   const repos = createRepositories({ store, box, clock });
-  // What every API request and acting decision reads (key, tenants, policy), remembered briefly; links never.
-  const hotRepos = withHotReads(repos, options.hotReadsNow ? { now: options.hotReadsNow } : {});
+  // What every API request and acting decision reads (key, installs, policy, the user's live link), kept in
+  // memory: dropped at once by this process's writes, and by other processes' through the change watcher.
+  const hotNow = options.hotReadsNow ?? (() => performance.now());
+  const hotRepos = withHotReads(repos, { now: hotNow });
   const metrics = createMetrics();
   const background = createBackgroundTasks(logger);
   // What every outbound component shares: where requests go, time, and (in tests) instant retries.
@@ -299,6 +307,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     endpoints,
     allowInsecureHttp: config.atlassian.allowInsecure,
     onUpstreamCall,
+    decisionStamp: hotReadsStamp(hotRepos),
   });
   // Confluence as the app: a Connect install signs each call; a Forge installation sends its system token.
   const forgeApp = createForgeAppClients({ ...io, ...actAsIo, installations: forgeInstallations, apiGatewayUrl: endpoints.apiGatewayUrl, allowInsecureHttp: config.atlassian.allowInsecure, onUpstreamCall });
@@ -362,6 +371,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       await repos.webhookReplays.deleteExpired();
       if (purged.length > 0 || sessions > 0) logger.info({ tenants: purged.length, linkSessions: sessions, adminSessions, mintBuckets: mints }, 'purged expired data');
     });
+  // Started last, once nothing above can fail: it holds a connection (PostgreSQL) or a timer (SQLite).
+  // Its first LISTEN or poll drops whatever the hot reads remembered before it.
+  const changeWatcher = watchChanges(store, config.database, {
+    now: hotNow,
+    logger,
+    ...(options.changeWatch?.sleep ? { sleep: options.changeWatch.sleep } : {}),
+    ...(options.changeWatch?.pingIntervalMs ? { pingIntervalMs: options.changeWatch.pingIntervalMs } : {}),
+  });
   return {
     config,
     app,
@@ -376,6 +393,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     connect: { descriptor, lifecycle, broker, actAs },
     forge: config.forge.appId && forgeBroker ? { appId: config.forge.appId, installations: forgeInstallations, broker: forgeBroker } : null,
     background,
+    changeWatcher,
     linking: { sessions: linkSessions, links, resolveEmails, adminMapping },
     asUser: acting.asUser,
     tokenFor: acting.tokenFor,
@@ -413,6 +431,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       await idleRefresher?.stop();
       await background.drain();
       confluenceFetch?.close();
+      await changeWatcher.close();
       await store.close();
     },
   };

@@ -64,6 +64,11 @@ export function createActing(deps: {
   onUpstreamCall?: (info: UpstreamCallInfo) => void;
   /** How long a client handed out acts before the acting decision runs again (default 30 s). */
   recheckMs?: number;
+  /**
+   * Changes whenever the reads behind the acting decision may have changed (hotReadsStamp): a client the
+   * app keeps decides again then, so another instance's revocation reaches it within the hot reads' bound.
+   */
+  decisionStamp?: () => number;
 }): Acting {
   const oauthBase = (cloudId: string) => `${deps.endpoints.apiGatewayUrl}/ex/confluence/${cloudId}/wiki`;
   const forge = (): ForgeTokenBroker => {
@@ -134,15 +139,17 @@ export function createActing(deps: {
   const recheckMs = deps.recheckMs ?? 30_000;
   return {
     async asUser(req) {
+      // Taken before deciding: a change published while the decision reads makes the next call decide again.
+      let seenStamp = deps.decisionStamp?.();
       let { client, t: target } = await clientNow(req);
       let checkedAt = deps.clock.now();
       let seenVersion = deps.connectBroker.version;
       // A client the app keeps must not outlive the link it was made for: Connect impersonation needs no
       // consent from Atlassian's side, so the broker would mint fresh tokens after a revocation. The whole
       // acting decision runs again whenever this process dropped any token (a revocation here does, so the
-      // next call is refused) and every `recheckMs` (a revocation or policy change by another instance).
-      // Checking on every call would cost a database read per call; the proxy, which asks per request,
-      // sees every change at once.
+      // next call is refused), whenever the hot reads behind it may have changed (`decisionStamp`: any
+      // instance's change while the change watcher vouches, else once per 1 s TTL window; deciding again
+      // then costs memory reads only) and at least every `recheckMs`.
       return {
         get apiBaseUrl() {
           return client.apiBaseUrl;
@@ -156,10 +163,12 @@ export function createActing(deps: {
         async fetch(path, init) {
           const now = deps.clock.now();
           const version = deps.connectBroker.version;
-          if (version !== seenVersion || now - checkedAt >= recheckMs) {
+          const stamp = deps.decisionStamp?.();
+          if (version !== seenVersion || stamp !== seenStamp || now - checkedAt >= recheckMs) {
             // Only a successful check moves these on, so after a refusal every call checks (and refuses) again.
             ({ client, t: target } = await clientNow(req));
             seenVersion = version;
+            seenStamp = stamp;
             checkedAt = now;
           }
           return client.fetch(path, init);

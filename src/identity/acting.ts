@@ -1,8 +1,8 @@
 import { GatewayError } from '../errors.js';
-import type { Link } from '../store/links-repo.js';
-import type { Repositories } from '../store/repositories.js';
+import type { LiveLink } from '../store/links-repo.js';
+import type { PoliciesRepo } from '../store/policies-repo.js';
 import type { Tenant } from '../store/tenants-repo.js';
-import { findTenant } from '../tenants/find-tenant.js';
+import { findTenant, type TenantReads } from '../tenants/find-tenant.js';
 import { linkUsable } from './links.js';
 
 export interface ActingRequest {
@@ -20,14 +20,23 @@ export interface ActingTarget {
   /** The installation to act through: the Connect tenant, the 3LO app's record of the site, or the Forge installation. */
   tenant: Tenant;
   accountId: string;
-  link: Link | null;
+  link: LiveLink | null;
   route: ActingRoute;
   /** The site policy's scope list for this route, when it narrows the configured defaults. */
   allowedScopes: string[] | null;
 }
 
+/** The reads the acting decision makes (the hot reads' memory serves them on the hot path). */
+export interface ActingReads extends TenantReads {
+  policies: Pick<PoliciesRepo, 'get'>;
+  links: {
+    liveForUser(cloudId: string, externalUserId: string): Promise<LiveLink | undefined>;
+    liveForAccount(cloudId: string, accountId: string): Promise<LiveLink | undefined>;
+  };
+}
+
 export interface ActingDeps {
-  repos: Repositories;
+  repos: ActingReads;
   appKey: string;
   /** The 3LO app's client id, when the 3LO route is on. */
   oauthClientId: string | null;
@@ -75,7 +84,7 @@ export async function resolveActing(deps: ActingDeps, req: ActingRequest): Promi
     return t;
   };
   /** Connect where the site has it, else Forge: impersonation without a user's own grant. */
-  const impersonating = async (accountId: string, link: Link | null, prefer: 'connect' | 'forge'): Promise<ActingTarget> => {
+  const impersonating = async (accountId: string, link: LiveLink | null, prefer: 'connect' | 'forge'): Promise<ActingTarget> => {
     const forge = prefer === 'forge' ? await forgeTenant() : null;
     if (forge) return { tenant: forge, accountId, link, route: 'forge', allowedScopes: null };
     try {
@@ -93,7 +102,7 @@ export async function resolveActing(deps: ActingDeps, req: ActingRequest): Promi
       throw e;
     }
   };
-  const target = async (link: Link, accountId: string): Promise<ActingTarget> => {
+  const target = async (link: LiveLink, accountId: string): Promise<ActingTarget> => {
     if (link.route === 'oauth') return { tenant: await viaOAuth(), accountId, link, route: 'oauth', allowedScopes: policy.allowedScopes.oauth ?? null };
     if (link.route === 'forge') return { tenant: await viaForge(), accountId, link, route: 'forge', allowedScopes: null };
     // An admin-mapped link moved onto the Forge installation (the site's Connect install became Forge) acts through it.

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { GatewayError } from '../errors.js';
-import type { Link } from '../store/links-repo.js';
+import type { Link, LiveLink } from '../store/links-repo.js';
 import type { ActingMode } from '../store/policies-repo.js';
 import type { Repositories } from '../store/repositories.js';
 
@@ -25,7 +25,7 @@ export interface AdminMapInput {
 export type OnLinkGone = (link: Link) => void | Promise<void>;
 
 /** Whether a link may be acted on under a site's policy, with the reason when not. */
-export function linkUsable(link: Link, acting: ActingMode): { ok: true } | { ok: false; code: 'REAUTH_REQUIRED' | 'POLICY_REFUSED' | 'USER_NOT_LINKED'; reason: string } {
+export function linkUsable(link: LiveLink, acting: ActingMode): { ok: true } | { ok: false; code: 'REAUTH_REQUIRED' | 'POLICY_REFUSED' | 'USER_NOT_LINKED'; reason: string } {
   if (link.status === 'reauth_required') return { ok: false, code: 'REAUTH_REQUIRED', reason: link.statusReason ?? 'reauth_required' };
   if (link.status !== 'linked') return { ok: false, code: 'USER_NOT_LINKED', reason: link.status };
   if (link.route === 'admin' && acting === 'linked_only') return { ok: false, code: 'POLICY_REFUSED', reason: 'admin_mapped_links_not_allowed' };

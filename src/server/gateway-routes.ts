@@ -14,6 +14,7 @@ import type { EmailResolver } from '../identity/resolve-emails.js';
 import type { AdminMapping } from '../identity/admin-mapping.js';
 import { createWebhookCapture } from '../identity/capture-webhook.js';
 import { createOAuthManage } from '../identity/oauth-manage.js';
+import type { HotRepositories } from '../store/hot-reads.js';
 import type { Repositories } from '../store/repositories.js';
 import type { SecretBox } from '../store/secret-box.js';
 import type { ConnectDescriptor } from '../tenants/connect-descriptor.js';
@@ -51,8 +52,8 @@ import type { ForgeEmailIndex } from '../identity/forge-email-index.js';
 export interface GatewayRouteDeps {
   config: Config;
   repos: Repositories;
-  /** The same repositories behind the 1 s memory of hot reads (API keys on every call). */
-  hotRepos: Repositories;
+  /** The same repositories behind the memory of hot reads (API keys on every call; see store/hot-reads.ts). */
+  hotRepos: HotRepositories;
   box: SecretBox;
   clock: Clock;
   logger: Logger;

@@ -61,8 +61,10 @@ export function createApiKeysRepo(deps: { store: Store; clock: Clock }): ApiKeys
         .set({ revoked_at: deps.clock.now() })
         .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
         .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows) > 0;
+        .returning('id')
+        .execute();
+      for (const { id } of r) deps.store.changes.publish({ kind: 'apiKey', id });
+      return r.length > 0;
     },
     async verify(secret) {
       if (!secret.startsWith(`${KEY_PREFIX}_`)) return undefined;

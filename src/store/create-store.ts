@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationResult } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
+import { createChangeFeed, type ChangeFeed } from './change-feed.js';
 import { GatewayError } from '../errors.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
@@ -21,6 +22,11 @@ export interface Store {
   readonly dialect: StoreDialect;
   /** Where the data lives, safe to log: never includes a password. */
   readonly description: string;
+  /**
+   * Changes to remembered rows (links, installs, policies, API keys): published by this store's
+   * repositories after each write, and by a change watcher (watch-changes.ts) for other processes' writes.
+   */
+  readonly changes: ChangeFeed;
   /** Applies pending migrations; forward-only. Throws MIGRATION_FAILED naming the migration. */
   migrate(): Promise<MigrationReport>;
   /** Lists applied and pending migrations without changing anything. */
@@ -116,6 +122,7 @@ function wrap(db: Kysely<Database>, dialect: StoreDialect, description: string, 
     db,
     dialect,
     description,
+    changes: createChangeFeed(),
     async migrate() {
       try {
         await ensureSchema();

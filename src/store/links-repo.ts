@@ -25,6 +25,9 @@ export interface Link {
   sessionId: string | null;
 }
 
+/** What deciding whether to act as a user needs of a live link (the hot reads keep only this in memory). */
+export type LiveLink = Pick<Link, 'id' | 'externalUserId' | 'cloudId' | 'accountId' | 'tenantId' | 'route' | 'status' | 'statusReason'> & { readonly scopes: readonly string[] };
+
 export type NewLink = Pick<Link, 'externalUserId' | 'cloudId' | 'accountId' | 'route' | 'scopes' | 'status' | 'evidence'> & { tenantId?: string | null; sessionId?: string | null };
 
 export interface LinkQuery {
@@ -71,7 +74,7 @@ export interface LinksRepo {
 export function createLinksRepo(deps: { store: Store; clock: Clock }): LinksRepo {
   const { db } = deps.store;
   const select = () => db.selectFrom('links').selectAll();
-  // Every act-as call reads its link afresh (revocation is immediate), so this one is compiled once. The
+  // Read on every act-as call that misses the hot reads' memory, so this one is compiled once. The
   // live statuses are written into the SQL as literals: only then can SQLite use the partial unique index
   // on live links (a bound IN list cannot be proven to match the index's condition). That index is unique,
   // so there is at most one row (a LIMIT would only add a bound parameter, which measured slower).
@@ -103,6 +106,8 @@ export function createLinksRepo(deps: { store: Store; clock: Clock }): LinksRepo
       };
       try {
         await db.insertInto('links').values(row).execute();
+        // Absence is never remembered, so a new link needs no notice; published anyway, as it costs nothing.
+        deps.store.changes.publish({ kind: 'link', cloudId: row.cloud_id, externalUserId: row.external_user_id, accountId: row.account_id });
       } catch (e) {
         if (isUniqueViolation(e)) {
           throw new GatewayError('LINK_CONFLICT', 'This account, or this user, already has a link on this site. An admin must resolve it; nothing was overwritten.', {
@@ -164,8 +169,11 @@ export function createLinksRepo(deps: { store: Store; clock: Clock }): LinksRepo
         })
         .where('id', '=', id);
       if (options.from) u = u.where('status', 'in', options.from);
-      const r = await u.executeTakeFirst();
-      return Number(r.numUpdatedRows) === 1;
+      // The keys come back with the update, so the hot reads drop exactly this link's entries.
+      const r = await u.returning(['cloud_id', 'external_user_id', 'account_id']).executeTakeFirst();
+      if (!r) return false;
+      deps.store.changes.publish({ kind: 'link', cloudId: r.cloud_id, externalUserId: r.external_user_id, accountId: r.account_id });
+      return true;
     },
     async countByTenant() {
       const rows = await db

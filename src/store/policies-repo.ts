@@ -37,6 +37,7 @@ export function createPoliciesRepo(deps: { store: Store; clock: Clock }): Polici
         .values({ cloud_id: cloudId, ...values })
         .onConflict((oc) => oc.column('cloud_id').doUpdateSet(values))
         .execute();
+      deps.store.changes.publish({ kind: 'policy', cloudId });
       return repo.get(cloudId);
     },
   };

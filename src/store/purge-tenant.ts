@@ -1,3 +1,4 @@
+import type { Change } from './change-feed.js';
 import type { Store } from './create-store.js';
 import type { TenantRoute } from './schema.js';
 
@@ -25,10 +26,12 @@ export interface PurgeTarget {
   appKey: string;
   tenantKey: string;
   cloudId: string | null;
+  baseUrl: string;
 }
 
 export async function purgeTenant(store: Store, tenant: PurgeTarget, now: number): Promise<PurgedCounts> {
-  return store.db.transaction().execute(async (tx) => {
+  const changes: Change[] = [{ kind: 'tenant', cloudId: tenant.cloudId, baseUrl: tenant.baseUrl }];
+  const counts = await store.db.transaction().execute(async (tx) => {
     const tokens = await tx
       .deleteFrom('tokens')
       .where('route', '=', tenant.route)
@@ -43,6 +46,8 @@ export async function purgeTenant(store: Store, tenant: PurgeTarget, now: number
       .where('status', 'in', ['pending_confirmation', 'linked', 'reauth_required'])
       .execute();
     for (const l of live) {
+      // Only live links are remembered by the hot reads: these are the entries to drop.
+      changes.push({ kind: 'link', cloudId: l.cloud_id, externalUserId: l.external_user_id, accountId: l.account_id });
       await tx
         .insertInto('events')
         .values({ at: now, type: 'link.revoked', cloud_id: l.cloud_id, account_id: l.account_id, external_user_id: l.external_user_id, data: JSON.stringify({ linkId: l.id, by: 'system', reason: 'site_purged' }) })
@@ -67,6 +72,7 @@ export async function purgeTenant(store: Store, tenant: PurgeTarget, now: number
         policies = (await tx.deleteFrom('policies').where('cloud_id', '=', tenant.cloudId).executeTakeFirst()).numDeletedRows;
         emailIndex = (await tx.deleteFrom('email_index').where('cloud_id', '=', tenant.cloudId).executeTakeFirst()).numDeletedRows;
         await tx.deleteFrom('email_index_sites').where('cloud_id', '=', tenant.cloudId).execute();
+        changes.push({ kind: 'policy', cloudId: tenant.cloudId });
       }
     }
     return {
@@ -78,4 +84,6 @@ export async function purgeTenant(store: Store, tenant: PurgeTarget, now: number
       emailIndex: Number(emailIndex),
     };
   });
+  store.changes.publish(changes);
+  return counts;
 }

@@ -24,7 +24,7 @@ export type { Repositories } from './repositories-type.js';
 
 
 export function createRepositories(deps: { store: Store; box: SecretBox; clock: Clock }): Repositories {
-  // Claim expiry goes outside so its own writes (lapsed claims ending) count as changes for the hot reads.
+  // Claim expiry goes outside the safety net of trackChanges; its writes go through links.setStatus, which publishes.
   return withClaimExpiry(trackChanges({
     tenants: createTenantsRepo(deps),
     tokens: createTokensRepo(deps),
@@ -41,5 +41,5 @@ export function createRepositories(deps: { store: Store; box: SecretBox; clock: 
     webhookReplays: createWebhookReplaysRepo(deps),
     emailIndex: createEmailIndexRepo(deps),
     forgeActivity: createForgeActivityRepo(deps),
-  }), deps.clock);
+  }, deps.store), deps.clock);
 }

@@ -1,9 +1,12 @@
+import type { Change } from './change-feed.js';
 import type { Store } from './create-store.js';
 import type { TenantRoute } from './schema.js';
 
 /** The parts of the old install this needs (not the Tenant type: tenants-repo imports this file). */
 export interface SupersededTenant {
   id: string;
+  cloudId: string | null;
+  baseUrl: string;
   route: TenantRoute;
   appKey: string;
   tenantKey: string;
@@ -22,8 +25,16 @@ export interface SupersededCounts {
  * belong to the site, which is still installed.
  */
 export async function supersedeTenant(store: Store, old: SupersededTenant, successorId: string): Promise<SupersededCounts> {
-  return store.db.transaction().execute(async (tx) => {
-    const links = await tx.updateTable('links').set({ tenant_id: successorId }).where('tenant_id', '=', old.id).executeTakeFirst();
+  const moved: Change[] = [{ kind: 'tenant', cloudId: old.cloudId, baseUrl: old.baseUrl }];
+  const counts = await store.db.transaction().execute(async (tx) => {
+    const links = await tx
+      .updateTable('links')
+      .set({ tenant_id: successorId })
+      .where('tenant_id', '=', old.id)
+      .returning(['cloud_id', 'external_user_id', 'account_id', 'status'])
+      .execute();
+    // Remembered links carry their tenant id; only live ones are remembered.
+    for (const l of links) if (l.status !== 'revoked') moved.push({ kind: 'link', cloudId: l.cloud_id, externalUserId: l.external_user_id, accountId: l.account_id });
     const tokens = await tx
       .deleteFrom('tokens')
       .where('route', '=', old.route)
@@ -32,6 +43,8 @@ export async function supersedeTenant(store: Store, old: SupersededTenant, succe
       .executeTakeFirst();
     await tx.deleteFrom('forge_activity').where('tenant_id', '=', old.id).execute();
     await tx.deleteFrom('tenants').where('id', '=', old.id).execute();
-    return { links: Number(links.numUpdatedRows), tokens: Number(tokens.numDeletedRows) };
+    return { links: links.length, tokens: Number(tokens.numDeletedRows) };
   });
+  store.changes.publish(moved);
+  return counts;
 }

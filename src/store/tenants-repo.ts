@@ -71,14 +71,17 @@ const SECRET = { table: 'tenants', column: 'shared_secret' } as const;
 export function createTenantsRepo(deps: { store: Store; box: SecretBox; clock: Clock }): TenantsRepo {
   const { db } = deps.store;
   const select = () => db.selectFrom('tenants').selectAll();
+  const changed = (rows: readonly { cloud_id: string | null; base_url: string }[]): void => {
+    if (rows.length > 0) deps.store.changes.publish(rows.map((r) => ({ kind: 'tenant', cloudId: r.cloud_id, baseUrl: r.base_url }) as const));
+  };
 
   const repo: TenantsRepo = {
     async upsert(install) {
       const now = deps.clock.now();
-      return db.transaction().execute(async (tx) => {
+      const saved = await db.transaction().execute(async (tx) => {
         const existing = await tx
           .selectFrom('tenants')
-          .select('id')
+          .select(['id', 'cloud_id', 'base_url'])
           .where('route', '=', install.route)
           .where('app_key', '=', install.appKey)
           .where('tenant_key', '=', install.tenantKey)
@@ -106,8 +109,11 @@ export function createTenantsRepo(deps: { store: Store; box: SecretBox; clock: C
             .execute();
         }
         const row = await tx.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-        return toTenant(row);
+        return { tenant: toTenant(row), before: existing };
       });
+      // A reinstall may move the site's URL or cloud id: both the old and the new keys are stale.
+      changed(saved.before ? [saved.before, { cloud_id: saved.tenant.cloudId, base_url: saved.tenant.baseUrl }] : [{ cloud_id: saved.tenant.cloudId, base_url: saved.tenant.baseUrl }]);
+      return saved.tenant;
     },
     async get(id) {
       const row = await select().where('id', '=', id).executeTakeFirst();
@@ -132,7 +138,7 @@ export function createTenantsRepo(deps: { store: Store; box: SecretBox; clock: C
     },
     async setStatus(id, status, options = {}) {
       const now = deps.clock.now();
-      await db
+      const rows = await db
         .updateTable('tenants')
         .set({
           status,
@@ -141,7 +147,9 @@ export function createTenantsRepo(deps: { store: Store; box: SecretBox; clock: C
           ...(options.purgeAfter !== undefined ? { purge_after: options.purgeAfter } : {}),
         })
         .where('id', '=', id)
+        .returning(['cloud_id', 'base_url'])
         .execute();
+      changed(rows);
     },
     async setEnabled(id, enabled) {
       const r = await db
@@ -149,14 +157,18 @@ export function createTenantsRepo(deps: { store: Store; box: SecretBox; clock: C
         .set({ status: enabled ? 'active' : 'disabled', updated_at: deps.clock.now() })
         .where('id', '=', id)
         .where('status', '!=', 'uninstalled')
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows) === 1;
+        .returning(['cloud_id', 'base_url'])
+        .execute();
+      changed(r);
+      return r.length === 1;
     },
     async listPurgeable(now) {
       return (await select().where('status', '=', 'uninstalled').where('purge_after', '<=', now).execute()).map(toTenant);
     },
     async setCloudId(id, cloudId) {
       await db.updateTable('tenants').set({ cloud_id: cloudId, updated_at: deps.clock.now() }).where('id', '=', id).execute();
+      // Once per install: the old cloud id is not at hand, so every remembered install is dropped.
+      deps.store.changes.publish({ kind: 'tenants' });
     },
     async sharedSecret(id) {
       const row = await db.selectFrom('tenants').select('shared_secret').where('id', '=', id).executeTakeFirst();

@@ -1,6 +1,10 @@
 import { GatewayError } from '../errors.js';
-import type { Repositories } from '../store/repositories.js';
-import type { Tenant } from '../store/tenants-repo.js';
+import type { Tenant, TenantsRepo } from '../store/tenants-repo.js';
+
+/** The tenant reads finding a site needs (full repositories, or the hot reads' memory of them). */
+export interface TenantReads {
+  tenants: Pick<TenantsRepo, 'findByCloudId' | 'findByBaseUrl' | 'list'>;
+}
 
 /**
  * A short name for a site: `acme` for `https://acme.atlassian.net/wiki`, and for the sandbox's
@@ -32,7 +36,7 @@ function parseSiteKey(baseUrl: string): string {
  */
 const CLOUD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export async function findTenant(repos: Repositories, site: string, options: { route?: Tenant['route']; appKey?: string } = {}): Promise<Tenant> {
+export async function findTenant(repos: TenantReads, site: string, options: { route?: Tenant['route']; appKey?: string } = {}): Promise<Tenant> {
   const wanted = site.trim().replace(/\/+$/, '');
   if (wanted === '') throw new GatewayError('VALIDATION_FAILED', 'Name a site: its cloud id, base URL or key (e.g. acme).', { details: { field: 'site' } });
   // Cloud ids and base URLs are indexed look-ups (this runs on every proxied call); only a short site key

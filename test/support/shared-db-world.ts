@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createManualClock, type Clock } from '../../src/clock.js';
 import { DEFAULT_OAUTH_SCOPES, loadConfig } from '../../src/config.js';
-import { createGateway, type Gateway } from '../../src/gateway.js';
+import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway.js';
 import { silentLogger } from '../../src/logger.js';
 import { createInstallKeys, type InstallKeys } from '../../src/sandbox/connect/create-install-keys.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
@@ -35,7 +35,7 @@ export interface SharedDbWorld {
  * that the sandbox's `advanceClock` does not move: Atlassian then expires (401s) tokens the gateways still
  * think fresh, as when an access token is revoked upstream before its `exp`.
  */
-export async function createSharedDbWorld(backend: TestBackend, options: { instances: number; gatewayClock: 'sandbox' | 'own'; env?: Record<string, string>; hotReadsNow?: () => number }): Promise<SharedDbWorld> {
+export async function createSharedDbWorld(backend: TestBackend, options: { instances: number; gatewayClock: 'sandbox' | 'own'; env?: Record<string, string>; hotReadsNow?: () => number; changeWatch?: GatewayOptions['changeWatch'] }): Promise<SharedDbWorld> {
   const installKeys = (sharedKeys ??= createInstallKeys());
   const gateways: Gateway[] = [];
   const route: typeof fetch = async (input, init) => {
@@ -71,7 +71,7 @@ export async function createSharedDbWorld(backend: TestBackend, options: { insta
   env['ONBEHALF_OAUTH_CLIENT_SECRET'] = clientSecret;
   for (let i = 0; i < options.instances; i++) {
     const config = loadConfig({ ...env, ONBEHALF_ADMIN_SECRET: ADMIN_SECRET }, {}, dir);
-    gateways.push(await createGateway(config, { fetch: route, logger: silentLogger(), clock, sleep: async () => {}, ...(options.hotReadsNow ? { hotReadsNow: options.hotReadsNow } : {}) }));
+    gateways.push(await createGateway(config, { fetch: route, logger: silentLogger(), clock, sleep: async () => {}, ...(options.hotReadsNow ? { hotReadsNow: options.hotReadsNow } : {}), ...(options.changeWatch ? { changeWatch: options.changeWatch } : {}) }));
   }
   const installed = await sandbox.control.installApp('acme', `${GATEWAY_ORIGIN}/atlassian-connect.json`);
   assert.ok(installed.ok, 'install');

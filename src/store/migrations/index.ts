@@ -6,6 +6,7 @@ import { adminConsoleMigration } from './0003-admin-console.js';
 import { refreshLeasesWebhookReplaysMigration } from './0004-refresh-leases-webhook-replays.js';
 import { emailIndexMigration } from './0005-email-index.js';
 import { forgeBudgetSlotsMigration } from './0006-forge-budget-slots.js';
+import { changeNotifyMigration } from './0007-change-notify.js';
 
 /**
  * The one ordered migration set for both dialects. Names sort in apply order; entries are only ever
@@ -19,6 +20,7 @@ export function migrationsFor(dialect: StoreDialect): Record<string, Migration> 
     '0004-refresh-leases-webhook-replays': refreshLeasesWebhookReplaysMigration(),
     '0005-email-index': emailIndexMigration(),
     '0006-forge-budget-slots': forgeBudgetSlotsMigration(),
+    '0007-change-notify': changeNotifyMigration(dialect),
   };
 }
 
