@@ -50,7 +50,7 @@ const WRITES: Readonly<Record<Tracked, ReadonlySet<string>>> = {
   tenants: new Set(['upsert', 'setStatus', 'setEnabled', 'setCloudId', 'purge', 'supersede']),
   policies: new Set(['set']),
   apiKeys: new Set(['create', 'revoke']),
-  links: new Set(['create', 'setStatus']),
+  links: new Set(['create', 'setStatus', 'moveToForge']),
 };
 
 type Tracked = 'tenants' | 'policies' | 'apiKeys' | 'links';

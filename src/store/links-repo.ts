@@ -188,17 +188,22 @@ export function createLinksRepo(deps: { store: Store; clock: Clock }): LinksRepo
     },
     async moveToForge(cloudId, forgeTenantId) {
       const now = deps.clock.now();
-      return db.transaction().execute(async (tx) => {
-        const consented = await tx.updateTable('links').set({ route: 'forge', tenant_id: forgeTenantId, updated_at: now }).where('cloud_id', '=', cloudId).where('route', '=', 'connect').executeTakeFirst();
+      const keys = ['cloud_id', 'external_user_id', 'account_id'] as const;
+      const moved = await db.transaction().execute(async (tx) => {
+        const consented = await tx.updateTable('links').set({ route: 'forge', tenant_id: forgeTenantId, updated_at: now }).where('cloud_id', '=', cloudId).where('route', '=', 'connect').returning(keys).execute();
         const adminMapped = await tx
           .updateTable('links')
           .set({ tenant_id: forgeTenantId, updated_at: now })
           .where('cloud_id', '=', cloudId)
           .where('route', '=', 'admin')
           .where((eb) => eb.or([eb('tenant_id', 'is', null), eb('tenant_id', '!=', forgeTenantId)]))
-          .executeTakeFirst();
-        return { consented: Number(consented.numUpdatedRows), adminMapped: Number(adminMapped.numUpdatedRows) };
+          .returning(keys)
+          .execute();
+        return { consented, adminMapped };
       });
+      // After the commit: a remembered link must not keep acting through the Connect route it left.
+      deps.store.changes.publish([...moved.consented, ...moved.adminMapped].map((r) => ({ kind: 'link' as const, cloudId: r.cloud_id, externalUserId: r.external_user_id, accountId: r.account_id })));
+      return { consented: moved.consented.length, adminMapped: moved.adminMapped.length };
     },
     async countByStatus() {
       const rows = await db.selectFrom('links').select(['status', (eb) => eb.fn.countAll<string | number>().as('n')]).groupBy('status').execute();
