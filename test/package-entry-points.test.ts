@@ -16,8 +16,8 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
 };
 const build = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')) as { compilerOptions: { rootDir: string; outDir: string }; exclude: string[] };
 
-test('npm ci builds what bin and exports point at (a prepare script runs the build)', () => {
-  assert.equal(pkg.scripts['prepare'], 'npm run build');
+test('npm ci builds what bin and exports point at, and the Forge app\'s pages (a prepare script runs both builds)', () => {
+  assert.equal(pkg.scripts['prepare'], 'npm run build && node forge-app/build.mjs');
   assert.equal(pkg.scripts['build'], 'tsc -p tsconfig.build.json');
 });
 
