@@ -13,7 +13,7 @@
  *       (c1) and (c2) run in many short rounds in a balanced order (measure.ts); a share is the median of
  *       the per-round ratios, with its spread, and the CPU time per GET of every process is counted too
  *       (less sensitive to other load than rates on this shared machine).
- * Run: npm run bench:broker     (--rounds=N, default 15) Prints figures; never passes or fails on time.
+ * Run: npm run bench:broker     (--rounds=N, default 15; --users=N for (c2), default 200) Prints figures; never passes or fails on time.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -189,7 +189,7 @@ async function ownCost(w: ConnectWorld, tenant: Tenant, users: readonly string[]
 const CONCURRENCY = 32;
 /** (c2) as the issue measured it: 16 in flight, 200 users. */
 const SOCKET_CONCURRENCY = 16;
-const SOCKET_USERS = 200;
+const SOCKET_USERS = Number(process.argv.find((a) => a.startsWith('--users='))?.slice(8) || 200);
 const ROUNDS = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) || 15);
 
 interface Way {
