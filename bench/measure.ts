@@ -5,6 +5,7 @@
  * which other work on the machine changes far less than it changes wall-clock rates.
  */
 import { readFileSync } from 'node:fs';
+import { Agent, request, type OutgoingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
@@ -43,8 +44,44 @@ export interface RoundResult {
   non200: number;
 }
 
+/**
+ * What a way answers: a web Response, or the limit's bare answer (status and bytes, nothing built around
+ * them). Either way the body is read whole as bytes, as an app reads a small JSON answer.
+ */
+export interface Answer {
+  status: number;
+  arrayBuffer(): Promise<ArrayBufferLike | Uint8Array>;
+}
+
+/**
+ * "The limit": a GET with a token held by hand over node:http with a kept-alive agent, the body read whole
+ * into one buffer; no web Request, Headers or Response. The cheapest way a Node app reaches an HTTP API
+ * with the platform's own client, so every other way is measured against it.
+ */
+export function heldTokenHttp(origin: string): { get(path: string, headers: OutgoingHttpHeaders): Promise<Answer>; close(): void } {
+  const { hostname, port } = new URL(origin);
+  const agent = new Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo' });
+  return {
+    get: (path, headers) =>
+      new Promise<Answer>((resolve, reject) => {
+        const req = request({ hostname, port, path, headers, agent }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.once('error', reject);
+          res.once('end', () => {
+            const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+            resolve({ status: res.statusCode ?? 0, arrayBuffer: () => Promise.resolve(bytes) });
+          });
+        });
+        req.once('error', reject);
+        req.end();
+      }),
+    close: () => agent.destroy(),
+  };
+}
+
 /** `n` requests, `concurrency` in flight; each call's latency from send to the end of its body. */
-export async function drive(n: number, concurrency: number, call: (i: number) => Promise<Response>): Promise<RoundResult> {
+export async function drive(n: number, concurrency: number, call: (i: number) => Promise<Answer>): Promise<RoundResult> {
   const latencies = new Float64Array(n);
   let next = 0;
   let non200 = 0;
@@ -93,7 +130,7 @@ export async function interleave<M extends string>(opts: {
   rounds: number;
   perRound: number;
   concurrency: number;
-  send: Record<M, (i: number) => Promise<Response>>;
+  send: Record<M, (i: number) => Promise<Answer>>;
   /** Processes whose CPU time is counted, by label (pid undefined = this process). */
   processes: Record<string, number | undefined>;
 }): Promise<Record<M, ModeSummary>> {
