@@ -73,6 +73,31 @@ describe('connect token broker: purges and invalidation', { timeout: 30_000 }, (
     assert.equal(broker.stats.grants, 2);
   });
 
+  test("a grant in flight while its account is purged answers its caller but does not refill the cache", async () => {
+    fresh();
+    const release = endpoint.holdAnswers();
+    const inFlight = broker.tokenFor({ tenant, accountId: 'acc-1' });
+    await settle();
+    assert.equal(endpoint.calls.length, 1, 'the grant is on its way');
+    broker.purgeAccount('acc-1');
+    release();
+    assert.equal((await inFlight).accessToken, 'at-1');
+    assert.equal(broker.cacheSize, 0, 'the purged account has nothing cached');
+    assert.equal((await broker.tokenFor({ tenant, accountId: 'acc-1' })).accessToken, 'at-2', 'the next call grants again');
+  });
+
+  test("a purge of another account does not stop a grant from being cached", async () => {
+    fresh();
+    const release = endpoint.holdAnswers();
+    const inFlight = broker.tokenFor({ tenant, accountId: 'acc-1' });
+    await settle();
+    broker.purgeAccount('acc-2');
+    release();
+    await inFlight;
+    assert.equal(broker.cacheSize, 1);
+    assert.equal((await broker.tokenFor({ tenant, accountId: 'acc-1' })).accessToken, 'at-1', 'answered from the cache');
+  });
+
   test("a purge of another tenant does not stop a grant from being cached", async () => {
     fresh();
     const release = endpoint.holdAnswers();
