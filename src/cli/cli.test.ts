@@ -295,6 +295,19 @@ describe('onbehalf CLI', () => {
     assert.match(status.out, /applied {2}0001-initial/);
   });
 
+  test('keys init creates a 0600 key file once, and leaves an existing one as it is', async () => {
+    const first = await cli(['keys', 'init', '--key-file', 'keys/master.json']);
+    assert.equal(first.code, 0, first.err);
+    const path = join(first.cwd, 'keys', 'master.json');
+    assert.match(first.out, /with master key k1/);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    const before = readFileSync(path, 'utf8');
+    const again = await cli(['keys', 'init', '--key-file', 'keys/master.json'], {}, first.cwd);
+    assert.equal(again.code, 1);
+    assert.match(again.err, /already exists; it was left as it is/);
+    assert.equal(readFileSync(path, 'utf8'), before);
+  });
+
   test('apikeys create prints the key once; list never shows it; revoke stops it', async () => {
     const created = await cli(['apikeys', 'create', '--name', 'backend', '--site', 'site-a', '--json']);
     assert.equal(created.code, 0, created.err);

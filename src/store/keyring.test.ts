@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import { isGatewayError } from '../errors.js';
-import { keyFileLooseBits, loadKeyring, newKey, nextKeyId, readKeyFile, writeKeyFile } from './keyring.js';
+import { createKeyFile, generateKeyFile, keyFileLooseBits, loadKeyring, newKey, nextKeyId, readKeyFile, writeKeyFile } from './keyring.js';
 
+const execFileAsync = promisify(execFile);
 const dir = () => mkdtempSync(join(tmpdir(), 'onbehalf-keys-'));
 
 test('embedded mode generates a 0600 key file once, then reuses it', () => {
@@ -74,11 +77,55 @@ test('the rewritten key file is 0600 even when a stale temporary file was left r
 test('first creation never overwrites a key file another instance has just written', () => {
   const path = join(dir(), 'master-key.json');
   const theirs = { version: 1 as const, active: 'k1', keys: [newKey('k1', new Date())] };
-  writeKeyFile(path, theirs, { exclusive: true });
+  assert.equal(createKeyFile(path, theirs), true);
   const before = readFileSync(path, 'utf8');
-  assert.throws(() => writeKeyFile(path, { version: 1, active: 'k1', keys: [newKey('k1', new Date())] }, { exclusive: true }), (e: unknown) => (e as NodeJS.ErrnoException).code === 'EEXIST');
+  assert.equal(createKeyFile(path, { version: 1, active: 'k1', keys: [newKey('k1', new Date())] }), false);
   assert.equal(readFileSync(path, 'utf8'), before, 'the first key file is untouched');
+  assert.deepEqual(readdirSync(join(path, '..')), ['master-key.json'], 'no temporary file is left behind');
   assert.deepEqual(loadKeyring({ source: 'file', path, generateIfMissing: true }).keyring.keys.get('k1'), Buffer.from(theirs.keys[0]!.key, 'base64'));
+});
+
+test("an instance that loses the race to create the key file uses the winner's key", () => {
+  // The moment two instances both found the file missing: the winner's file is there when the loser
+  // creates, and the loser must read it rather than fail (or, worse, replace it).
+  const path = join(dir(), 'master-key.json');
+  const winner = generateKeyFile(path);
+  assert.equal(winner.generatedFile, path);
+  const loser = generateKeyFile(path);
+  assert.equal(loser.generatedFile, undefined, 'the loser did not generate a key');
+  assert.equal(loser.file, path);
+  assert.deepEqual(loser.keyring.keys.get('k1'), winner.keyring.keys.get('k1'));
+  assert.deepEqual(readdirSync(join(path, '..')), ['master-key.json']);
+});
+
+test("an instance that loses the race to an unusable key file fails with a clear error and leaves it", () => {
+  const path = join(dir(), 'master-key.json');
+  writeFileSync(path, '{"version":1');
+  assert.throws(
+    () => generateKeyFile(path),
+    (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING') && e.message.includes(path) && e.message.includes('appeared while this process was creating it') && e.cause !== undefined,
+  );
+  assert.equal(readFileSync(path, 'utf8'), '{"version":1');
+});
+
+test('instances started at once on a missing key file all end up with one and the same key', { timeout: 60_000 }, async () => {
+  const d = dir();
+  const path = join(d, 'master-key.json');
+  const go = join(d, 'go');
+  const moduleUrl = new URL('./keyring.ts', import.meta.url).href;
+  // Each process spins until the go file exists, so they reach loadKeyring as close together as they can.
+  const script = `import { existsSync, writeFileSync } from 'node:fs'; const { loadKeyring } = await import(${JSON.stringify(moduleUrl)});
+writeFileSync(${JSON.stringify(join(d, 'ready-'))} + process.pid, '');
+while (!existsSync(${JSON.stringify(go)})) {}
+const r = loadKeyring({ source: 'file', path: ${JSON.stringify(path)}, generateIfMissing: true });
+process.stdout.write(JSON.stringify({ generated: r.generatedFile !== undefined, key: r.keyring.keys.get('k1').toString('base64') }));`;
+  const runs = Array.from({ length: 4 }, () => execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 45_000 }));
+  while (readdirSync(d).filter((f) => f.startsWith('ready-')).length < runs.length) await new Promise((r) => setTimeout(r, 20));
+  writeFileSync(go, '');
+  const results = (await Promise.all(runs)).map((r) => JSON.parse(r.stdout) as { generated: boolean; key: string });
+  assert.equal(results.filter((r) => r.generated).length, 1, 'exactly one instance generated the key');
+  assert.equal(new Set(results.map((r) => r.key)).size, 1, 'every instance has the same key');
+  assert.equal(results[0]!.key, readKeyFile(path).keys[0]!.key);
 });
 
 test('a key id that appears twice is refused, not silently replaced by the later key', () => {
