@@ -35,10 +35,16 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// Every test that waits on a lock or the network has its own timeout; once one fires, whatever it waited on
+// (a poll timer, an open socket) would still keep its file's process alive. --test-force-exit (Node 20.14+)
+// ends the process when its tests are done, so a hang is a named failure and the run goes on.
+const [major, minor] = process.versions.node.split('.').map(Number);
+const forceExit = major > 20 || (major === 20 && minor >= 14) ? ['--test-force-exit'] : [];
 const args = [
   '--import',
   'tsx',
   '--test',
+  ...forceExit,
   `--test-concurrency=${process.env.TEST_CONCURRENCY ?? '2'}`,
   ...passThrough,
   ...files.map((f) => relative(root, f)),

@@ -51,8 +51,8 @@ describe('connect token broker: purges and invalidation', { timeout: 30_000 }, (
     t = await openTestStore(testBackends()[0]!);
     tenant = await t.repos.tenants.upsert({ route: 'connect', appKey: 'app', tenantKey: 'client-1', baseUrl: 'https://acme.atlassian.net/wiki', sharedSecret: 'shared-secret-1', oauthClientId: 'oc-1' });
     other = await t.repos.tenants.upsert({ route: 'connect', appKey: 'app', tenantKey: 'client-2', baseUrl: 'https://beta.atlassian.net/wiki', sharedSecret: 'shared-secret-2', oauthClientId: 'oc-2' });
-  });
-  after(() => t.close());
+  }, { timeout: 120_000 });
+  after(() => t.close(), { timeout: 120_000 });
 
   const fresh = () => {
     endpoint = scriptedTokenEndpoint();

@@ -19,17 +19,17 @@ for (const backend of testBackends()) {
       t = await openTestStore(backend);
       elsewhere = createRepositories({ store: t.store, box: t.box, clock: t.clock });
       hot = withHotReads(t.repos, { ttlMs: 1000, now: () => now });
-    });
-    after(() => t.close());
+    }, { timeout: 120_000 });
+    after(() => t.close(), { timeout: 120_000 });
 
-    test('a key revoked through this process is refused on the very next request', async () => {
+    test('a key revoked through this process is refused on the very next request', { timeout: 180_000 }, async () => {
       const { secret } = await t.repos.apiKeys.create({ name: 'same-process' });
       assert.ok(await hot.apiKeys.verify(secret));
       assert.ok(await t.repos.apiKeys.revoke('same-process'));
       assert.equal(await hot.apiKeys.verify(secret), undefined);
     });
 
-    test('a key revoked by another process is remembered at most the TTL, then refused', async () => {
+    test('a key revoked by another process is remembered at most the TTL, then refused', { timeout: 180_000 }, async () => {
       const { secret } = await t.repos.apiKeys.create({ name: 'other-process' });
       assert.ok(await hot.apiKeys.verify(secret));
       assert.ok(await elsewhere.apiKeys.revoke('other-process'));
@@ -39,7 +39,7 @@ for (const backend of testBackends()) {
       assert.equal(await hot.apiKeys.verify(secret), undefined);
     });
 
-    test('unknown keys are not remembered: a key created elsewhere works at once', async () => {
+    test('unknown keys are not remembered: a key created elsewhere works at once', { timeout: 180_000 }, async () => {
       const repos = createRepositories({ store: t.store, box: t.box, clock: t.clock });
       const { apiKey, secret } = await elsewhere.apiKeys.create({ name: 'made-elsewhere' });
       // The first look-up happens just before the other process's insert lands.
@@ -53,7 +53,7 @@ for (const backend of testBackends()) {
       assert.equal(calls, 2, 'the known key is then remembered');
     });
 
-    test('a policy change through this process applies to the next read; from elsewhere, after the TTL', async () => {
+    test('a policy change through this process applies to the next read; from elsewhere, after the TTL', { timeout: 180_000 }, async () => {
       assert.equal((await hot.policies.get(CLOUD)).acting, 'linked_only');
       await t.repos.policies.set(CLOUD, { acting: 'admin_mapped' }, 'test');
       assert.equal((await hot.policies.get(CLOUD)).acting, 'admin_mapped');
@@ -63,7 +63,7 @@ for (const backend of testBackends()) {
       assert.equal((await hot.policies.get(CLOUD)).acting, 'any_user');
     });
 
-    test('tenant installs and status changes through this process are seen at once', async () => {
+    test('tenant installs and status changes through this process are seen at once', { timeout: 180_000 }, async () => {
       assert.deepEqual(await hot.tenants.findByCloudId(CLOUD), []);
       const tenant = await t.repos.tenants.upsert({ route: 'connect', appKey: 'app', tenantKey: 'client-1', baseUrl: 'https://acme.atlassian.net/wiki', cloudId: CLOUD, sharedSecret: 's' });
       assert.deepEqual((await hot.tenants.findByCloudId(CLOUD)).map((x) => x.status), ['active']);
@@ -73,7 +73,7 @@ for (const backend of testBackends()) {
       assert.deepEqual((await hot.tenants.findByBaseUrl('https://acme.atlassian.net/wiki')).map((x) => x.status), ['uninstalled']);
     });
 
-    test('a link revoked through this process is gone on the very next read; by another process, after the TTL', async () => {
+    test('a link revoked through this process is gone on the very next read; by another process, after the TTL', { timeout: 180_000 }, async () => {
       const link = await t.repos.links.create({ cloudId: CLOUD, accountId: 'acc-hot', externalUserId: 'u-hot', route: 'connect', status: 'linked', evidence: {}, scopes: [] });
       assert.equal((await hot.links.liveForUser(CLOUD, 'u-hot'))?.id, link.id);
       assert.equal((await hot.links.liveForAccount(CLOUD, 'acc-hot'))?.id, link.id);
@@ -90,13 +90,13 @@ for (const backend of testBackends()) {
       assert.equal(await hot.links.liveForUser(CLOUD, 'u-hot-2'), undefined);
     });
 
-    test('a user with no live link is not remembered: a link made elsewhere is found at once', async () => {
+    test('a user with no live link is not remembered: a link made elsewhere is found at once', { timeout: 180_000 }, async () => {
       assert.equal(await hot.links.liveForUser(CLOUD, 'u-late'), undefined);
       const made = await elsewhere.links.create({ cloudId: CLOUD, accountId: 'acc-late', externalUserId: 'u-late', route: 'connect', status: 'linked', evidence: {}, scopes: [] });
       assert.equal((await hot.links.liveForUser(CLOUD, 'u-late'))?.id, made.id);
     });
 
-    test('needs tracked repositories', () => {
+    test('needs tracked repositories', { timeout: 180_000 }, () => {
       assert.throws(() => withHotReads({ ...t.repos }), /tracked/);
     });
   });
