@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { productionEndpoints } from '../atlassian/endpoints.js';
+import { isGatewayError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import type { Tenant } from '../store/tenants-repo.js';
 import { testBackends } from '../store/test-support/backends.js';
@@ -170,5 +171,53 @@ describe('connect token broker: purges and invalidation', { timeout: 30_000 }, (
     assert.deepEqual(new Set(tokens.map((x) => x.accessToken)), new Set(['at-1']));
     assert.equal(endpoint.calls.length, 1);
     assert.deepEqual({ grants: broker.stats.grants, misses: broker.stats.misses, hits: broker.stats.hits }, { grants: 1, misses: 20, hits: 0 });
+  });
+
+  test('a purge leaves the next grant cacheable again (for the tenant and for the account)', async () => {
+    fresh();
+    const req = { tenant, accountId: 'acc-1' };
+    await broker.tokenFor(req);
+    broker.purgeTenant(tenant);
+    const again = await broker.tokenFor(req);
+    assert.equal((await broker.tokenFor(req)).accessToken, again.accessToken, 'cached after a tenant purge');
+    broker.purgeAccount('acc-1');
+    const third = await broker.tokenFor(req);
+    assert.equal((await broker.tokenFor(req)).accessToken, third.accessToken, 'cached after an account purge');
+    assert.equal(endpoint.calls.length, 3);
+    assert.deepEqual({ hits: broker.stats.hits, misses: broker.stats.misses }, { hits: 2, misses: 3 });
+  });
+
+  test('what a grant hands out: a Bearer token for the site, on the connect route, with its scopes', async () => {
+    fresh();
+    const token = await broker.tokenFor({ tenant, accountId: 'acc-1', scopes: ['WRITE', 'READ'] });
+    assert.deepEqual({ ...token, expiresAt: undefined, scopes: [...token.scopes].sort() }, { accessToken: 'at-1', tokenType: 'Bearer', expiresAt: undefined, apiBaseUrl: tenant.baseUrl, route: 'connect', scopes: ['READ', 'WRITE'] });
+  });
+
+  test('the cache key: scopes in any order are one key; another oauthClientId (a reinstall) is another', async () => {
+    fresh();
+    await broker.tokenFor({ tenant, accountId: 'acc-1', scopes: ['WRITE', 'READ'] });
+    await broker.tokenFor({ tenant, accountId: 'acc-1', scopes: ['READ', 'WRITE'] });
+    assert.equal(endpoint.calls.length, 1);
+    await broker.tokenFor({ tenant: { ...tenant, oauthClientId: 'oc-new' }, accountId: 'acc-1', scopes: ['READ', 'WRITE'] });
+    assert.equal(endpoint.calls.length, 2);
+  });
+
+  test('invalidate without a token drops whatever is cached for the key', async () => {
+    fresh();
+    const req = { tenant, accountId: 'acc-1' };
+    await broker.tokenFor(req);
+    broker.invalidate(req);
+    assert.equal(broker.cacheSize, 0);
+  });
+
+  test('refused before any grant: a malformed account id, a tenant of another route, not active, or without oauthClientId', async () => {
+    fresh();
+    for (const accountId of ['acc 1', 'acc-1!', '!acc-1', '', 'a'.repeat(129)]) {
+      await assert.rejects(broker.tokenFor({ tenant, accountId }), (e: unknown) => isGatewayError(e, 'VALIDATION_FAILED'), JSON.stringify(accountId));
+    }
+    await assert.rejects(broker.tokenFor({ tenant: { ...tenant, route: 'oauth' }, accountId: 'acc-1' }), (e: unknown) => isGatewayError(e, 'BAD_REQUEST'));
+    await assert.rejects(broker.tokenFor({ tenant: { ...tenant, status: 'disabled' }, accountId: 'acc-1' }), (e: unknown) => isGatewayError(e, 'TENANT_UNINSTALLED'));
+    await assert.rejects(broker.tokenFor({ tenant: { ...tenant, oauthClientId: null }, accountId: 'acc-1' }), (e: unknown) => isGatewayError(e, 'POLICY_REFUSED'));
+    assert.equal(endpoint.calls.length, 0);
   });
 });
