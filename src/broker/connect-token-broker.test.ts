@@ -220,4 +220,21 @@ describe('connect token broker: purges and invalidation', { timeout: 30_000 }, (
     await assert.rejects(broker.tokenFor({ tenant: { ...tenant, oauthClientId: null }, accountId: 'acc-1' }), (e: unknown) => isGatewayError(e, 'POLICY_REFUSED'));
     assert.equal(endpoint.calls.length, 0);
   });
+
+  test('a cached token within refreshSkewMs of its expiry is not handed out: a fresh one is granted', async () => {
+    fresh();
+    const req = { tenant, accountId: 'acc-1' };
+    await broker.tokenFor(req);
+    // Tokens live 900 s and are refreshed 60 s before: 840 s on, the cached one is due.
+    t.clock.advance(840_000);
+    assert.equal((await broker.tokenFor(req)).accessToken, 'at-2');
+    assert.equal(endpoint.calls.length, 2);
+  });
+
+  test('different scope sets are different tokens', async () => {
+    fresh();
+    assert.equal((await broker.tokenFor({ tenant, accountId: 'acc-1', scopes: ['READ'] })).accessToken, 'at-1');
+    assert.equal((await broker.tokenFor({ tenant, accountId: 'acc-1', scopes: ['READ', 'WRITE'] })).accessToken, 'at-2');
+    assert.equal((await broker.tokenFor({ tenant, accountId: 'acc-1', scopes: ['WRITE'] })).accessToken, 'at-3');
+  });
 });
