@@ -129,3 +129,30 @@ describe('resolveActing: every link status, by user and by account', () => {
     await assert.rejects(resolveActing(deps, { site: 'https://nocloud.atlassian.net/wiki', accountId: 'a' }), (e: unknown) => isGatewayError(e, 'ATLASSIAN_UNAVAILABLE'));
   });
 });
+
+describe('resolveActing: the Connect install is the one of this app, whatever the site look-up found first', () => {
+  let t: TestStore;
+  before(async () => {
+    t = await openTestStore(testBackends()[0]!);
+  }, { timeout: 120_000 });
+  after(() => t.close(), { timeout: 120_000 });
+
+  test('a later 3LO record or another app\'s Connect install of the same site is not acted through', { timeout: 180_000 }, async () => {
+    const deps: ActingDeps = { repos: t.repos, appKey: APP, oauthClientId: null };
+    const sites = [
+      { cloud: 'a1c0e000-0000-4000-8000-0000000000b1', other: { route: 'oauth' as const, appKey: 'oc-client', tenantKey: 'a1c0e000-0000-4000-8000-0000000000b1' } },
+      { cloud: 'a1c0e000-0000-4000-8000-0000000000b2', other: { route: 'connect' as const, appKey: 'another-app', tenantKey: 'client-other', sharedSecret: 's2', oauthClientId: 'oc-2' } },
+    ];
+    for (const [i, site] of sites.entries()) {
+      const baseUrl = `https://site${i}.atlassian.net/wiki`;
+      const mine = await t.repos.tenants.upsert({ route: 'connect', appKey: APP, tenantKey: `client-${i}`, baseUrl, cloudId: site.cloud, sharedSecret: 's', oauthClientId: 'oc-1' });
+      // Installed after this app's, so the plain look-up of the site finds it first.
+      await t.repos.tenants.upsert({ ...site.other, baseUrl, cloudId: site.cloud });
+      await t.repos.policies.set(site.cloud, { acting: 'linked_only' }, 'test');
+      await t.repos.links.create({ externalUserId: `u-${i}`, cloudId: site.cloud, accountId: `acc-${i}`, route: 'connect', scopes: [], status: 'linked', evidence: {} });
+      const got = await resolveActing(deps, { site: site.cloud, externalUserId: `u-${i}` });
+      assert.equal(got.route, 'connect', site.other.route);
+      assert.equal(got.tenant.id, mine.id, `${site.other.appKey}: through this app's own Connect install`);
+    }
+  });
+});
