@@ -155,4 +155,34 @@ describe('resolveActing: the Connect install is the one of this app, whatever th
       assert.equal(got.tenant.id, mine.id, `${site.other.appKey}: through this app's own Connect install`);
     }
   });
+
+  test('refusals carry what a caller needs: the user or account, the site, the link', { timeout: 180_000 }, async () => {
+    const cloud = 'a1c0e000-0000-4000-8000-0000000000b3';
+    const deps: ActingDeps = { repos: t.repos, appKey: APP, oauthClientId: null };
+    await t.repos.tenants.upsert({ route: 'connect', appKey: APP, tenantKey: 'client-refusals', baseUrl: 'https://refusals.atlassian.net/wiki', cloudId: cloud, sharedSecret: 's', oauthClientId: 'oc-1' });
+    await t.repos.policies.set(cloud, { acting: 'linked_only' }, 'test');
+    const refused = async (req: Parameters<typeof resolveActing>[1]) => {
+      try {
+        await resolveActing(deps, req);
+      } catch (e) {
+        assert.ok(isGatewayError(e));
+        return e;
+      }
+      return assert.fail('expected a refusal');
+    };
+    const both = await refused({ site: cloud, externalUserId: 'u', accountId: 'a' });
+    assert.deepEqual([both.code, both.message, both.details], ['VALIDATION_FAILED', 'Name exactly one of externalUserId or accountId.', { field: 'externalUserId' }]);
+    const nobody = await refused({ site: cloud, externalUserId: 'nobody' });
+    assert.deepEqual([nobody.code, nobody.message, nobody.details], ['USER_NOT_LINKED', 'User nobody has not linked an Atlassian account on https://refusals.atlassian.net/wiki.', { externalUserId: 'nobody', cloudId: cloud }]);
+    const unlinked = await refused({ site: cloud, accountId: 'acc-none' });
+    assert.deepEqual([unlinked.code, unlinked.message, unlinked.details], ['POLICY_REFUSED', "This site's policy allows acting only as users who linked their account; account acc-none has no usable link.", { accountId: 'acc-none', cloudId: cloud, acting: 'linked_only' }]);
+    const link = await t.repos.links.create({ externalUserId: 'u-reauth', cloudId: cloud, accountId: 'acc-reauth', route: 'connect', scopes: [], status: 'linked', evidence: {} });
+    assert.ok(await t.repos.links.setStatus(link.id, 'reauth_required', { reason: 'refresh_token_revoked', from: ['linked'] }));
+    const reauth = await refused({ site: cloud, accountId: 'acc-reauth' });
+    assert.deepEqual([reauth.code, reauth.message, reauth.details], ['REAUTH_REQUIRED', 'The link of account acc-reauth needs the user to sign in again.', { accountId: 'acc-reauth', cloudId: cloud, linkId: link.id }]);
+    const reauthUser = await refused({ site: cloud, externalUserId: 'u-reauth' });
+    assert.equal(reauthUser.code, 'REAUTH_REQUIRED');
+    assert.equal(reauthUser.details?.['linkId'], link.id);
+    assert.equal(reauthUser.details?.['externalUserId'], 'u-reauth');
+  });
 });
