@@ -215,9 +215,16 @@ describe('connect token broker: purges and invalidation', { timeout: 30_000 }, (
     for (const accountId of ['acc 1', 'acc-1!', '!acc-1', '', 'a'.repeat(129)]) {
       await assert.rejects(broker.tokenFor({ tenant, accountId }), (e: unknown) => isGatewayError(e, 'VALIDATION_FAILED'), JSON.stringify(accountId));
     }
-    await assert.rejects(broker.tokenFor({ tenant: { ...tenant, route: 'oauth' }, accountId: 'acc-1' }), (e: unknown) => isGatewayError(e, 'BAD_REQUEST'));
-    await assert.rejects(broker.tokenFor({ tenant: { ...tenant, status: 'disabled' }, accountId: 'acc-1' }), (e: unknown) => isGatewayError(e, 'TENANT_UNINSTALLED'));
-    await assert.rejects(broker.tokenFor({ tenant: { ...tenant, oauthClientId: null }, accountId: 'acc-1' }), (e: unknown) => isGatewayError(e, 'POLICY_REFUSED'));
+    await assert.rejects(broker.tokenFor({ tenant, accountId: 'acc 1' }), (e: unknown) => isGatewayError(e, 'VALIDATION_FAILED') && e.message === 'accountId must be an Atlassian account ID (letters, digits, ":", "_", "-").' && e.details?.['field'] === 'accountId');
+    await assert.rejects(broker.tokenFor({ tenant: { ...tenant, route: 'oauth' }, accountId: 'acc-1' }), (e: unknown) => isGatewayError(e, 'BAD_REQUEST') && e.message === `Tenant ${tenant.id} is not a Connect installation.`);
+    await assert.rejects(
+      broker.tokenFor({ tenant: { ...tenant, status: 'disabled' }, accountId: 'acc-1' }),
+      (e: unknown) => isGatewayError(e, 'TENANT_UNINSTALLED') && e.message === `The app is disabled on ${tenant.baseUrl}; it cannot act for its users until it is installed and enabled again.` && JSON.stringify(e.details) === JSON.stringify({ status: 'disabled', site: tenant.baseUrl }),
+    );
+    await assert.rejects(
+      broker.tokenFor({ tenant: { ...tenant, oauthClientId: null }, accountId: 'acc-1' }),
+      (e: unknown) => isGatewayError(e, 'POLICY_REFUSED') && e.message === `The install on ${tenant.baseUrl} has no oauthClientId: the app must declare the ACT_AS_USER scope and be reinstalled.` && e.details?.['site'] === tenant.baseUrl,
+    );
     assert.equal(endpoint.calls.length, 0);
   });
 
