@@ -40,9 +40,17 @@ export const MODULES = {
     tests: ['src/store/secret-box.test.ts', 'src/store/keyring.test.ts', 'src/store/secrets-at-rest.test.ts'],
   },
   brokers: {
-    about: 'token brokers: Connect (JWT-bearer) and 3LO, single-flight, cache, refresh rule',
-    mutate: ['src/broker/connect-token-broker.ts', 'src/broker/oauth-token-broker.ts', 'src/broker/single-flight.ts', 'src/broker/lru-cache.ts', 'src/broker/should-refresh.ts'],
-    tests: ['src/broker/connect-token-broker.test.ts', 'src/broker/broker-parts.test.ts', 'src/broker/oauth-token-broker.test.ts'],
+    about: 'token brokers: the Connect (JWT-bearer) broker and the parts all brokers share (single-flight, cache, refresh rule), the Forge per-app rate limiter',
+    mutate: ['src/broker/connect-token-broker.ts', 'src/broker/forge-rate-limiter.ts', 'src/broker/single-flight.ts', 'src/broker/lru-cache.ts', 'src/broker/should-refresh.ts'],
+    tests: ['src/broker/connect-token-broker.test.ts', 'src/broker/broker-parts.test.ts', 'src/broker/forge-rate-limiter.test.ts'],
+  },
+  'brokers-3lo-forge': {
+    about: 'the 3LO token broker (refresh rotation under the lease) and the Forge token broker (offline user tokens)',
+    mutate: ['src/broker/oauth-token-broker.ts', 'src/broker/forge-token-broker.ts'],
+    // Both suites run against the sandbox (several seconds a file), so this module takes hours, not minutes:
+    // run it when one of these two files changes. oauth-token-broker.processes.test.ts is left out: its
+    // brokers run in child processes, which Stryker's per-test coverage cannot see.
+    tests: ['src/broker/oauth-token-broker.test.ts', 'test/integration/forge-token-broker.test.ts'],
   },
   'refresh-lock': {
     about: 'the cross-process 3LO refresh lease (a row with owner and deadline; short write transactions)',

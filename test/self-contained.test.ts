@@ -10,7 +10,8 @@ import { test } from 'node:test';
  * defect 2: the conformance tests read the project's shared folder beside the checkout).
  */
 const root = resolve(new URL('../', import.meta.url).pathname);
-const SKIP_DIRS = new Set(['node_modules', 'dist', 'data', 'test-artifacts', 'coverage']);
+// Generated output (git ignores all of these): mutation reports quote the machine's own paths in stack traces.
+const SKIP_DIRS = new Set(['node_modules', 'dist', 'data', 'test-artifacts', 'coverage', 'reports']);
 const CODE = /\.(?:ts|tsx|mts|cts|js|mjs|cjs|json|sh)$/;
 
 function codeFiles(dir: string, out: string[] = []): string[] {

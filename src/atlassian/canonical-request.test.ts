@@ -6,6 +6,7 @@ import {
   canonicalRequest,
   canonicalUri,
   encodeRfc3986,
+  parseQueryString,
   queryStringHash,
   sha256Hex,
   splitRawUrl,
@@ -264,7 +265,24 @@ describe('helpers', () => {
   }
 
   test('canonicalRequest refuses an empty method', () => {
-    assert.throws(() => canonicalRequest({ method: ' ', pathname: '/' }), TypeError);
+    assert.throws(() => canonicalRequest({ method: ' ', pathname: '/' }), { name: 'TypeError', message: 'canonicalRequest needs an HTTP method' });
+  });
+});
+
+describe('canonical request: edges found by mutation testing (second run)', () => {
+  test('parseQueryString drops exactly one leading "?", and a "?" anywhere else is data', () => {
+    assert.deepEqual(parseQueryString('?a=1'), [['a', '1']]);
+    assert.deepEqual(parseQueryString('a=1'), [['a', '1']]);
+    assert.deepEqual(parseQueryString('a=1?'), [['a', '1?']]);
+    // The query of `/p??a=1` is `?a=1`: its key is `?a`, which the qsh must cover as `%3Fa`.
+    assert.deepEqual(parseQueryString('??a=1'), [['?a', '1']]);
+    assert.equal(canonicalQuery('??a=1'), '%3Fa=1');
+  });
+
+  test('a context path is a whole base URL only when it starts with a scheme', () => {
+    // A path holding "x://" later on is still a path: it is stripped as given, "?" and all.
+    assert.equal(canonicalUri('/a?b://c/rest', '/a?b://c'), '/rest');
+    assert.equal(canonicalUri('/wiki/rest', 'https://acme.atlassian.net/wiki?x=1'), '/rest');
   });
 });
 

@@ -42,8 +42,9 @@ export function encodeRfc3986(value: string): string {
  * URLSearchParams implements exactly the WHATWG application/x-www-form-urlencoded parser.
  */
 export function parseQueryString(raw: string): QueryEntries {
-  const text = raw.startsWith('?') ? raw.slice(1) : raw;
-  return [...new URLSearchParams(text)];
+  // URLSearchParams drops one leading `?` itself; dropping one here too would eat the `?` of a key such
+  // as `?a` in `/p??a=1` and leave that key outside the qsh as Atlassian computes it.
+  return [...new URLSearchParams(raw)];
 }
 
 function toEntries(query: QueryInput | undefined): QueryEntries {

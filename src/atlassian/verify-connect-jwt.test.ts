@@ -4,6 +4,7 @@ import { createHmac } from 'node:crypto';
 import { createManualClock } from '../clock.js';
 import { GatewayError, type ErrorCode } from '../errors.js';
 import { queryStringHash } from './canonical-request.js';
+import { checkTimeClaims } from './jwt-time.js';
 import { signConnectJwt } from './sign-connect-jwt.js';
 import { verifyConnectJwt, type VerifyConnectJwtOptions } from './verify-connect-jwt.js';
 import { loadConformanceVectors } from './test-support/conformance.js';
@@ -55,6 +56,8 @@ async function rejectsWith(p: Promise<unknown>, code: ErrorCode, reason?: string
   } catch (e) {
     assert.ok(e instanceof GatewayError, `expected GatewayError, got ${String(e)}`);
     assert.equal(e.code, code);
+    // Every refusal says what was wrong: the message is what a developer reads in the log.
+    assert.match(e.message, /^The JWT |^This endpoint |^A context JWT |^No installation |^No JWT /);
     if (reason !== undefined) assert.equal(e.details?.reason, reason);
     return e;
   }
@@ -476,7 +479,23 @@ describe('verifyConnectJwt: edges found by mutation testing', () => {
   });
 
   test('a real qsh without the request it should match is a programming error, not a pass', async () => {
-    await assert.rejects(verifyConnectJwt(craft(hs, baseClaims()), options({ request: undefined })), TypeError);
+    await assert.rejects(verifyConnectJwt(craft(hs, baseClaims()), options({ request: undefined })), { name: 'TypeError', message: 'verifyConnectJwt: request is required to check a qsh' });
+  });
+
+  test('a bad leeway is a RangeError that names the function and the allowed range', async () => {
+    for (const leewaySeconds of [-1, 31, 1.5]) {
+      await assert.rejects(verifyConnectJwt(craft(hs, baseClaims()), options({ leewaySeconds })), {
+        name: 'RangeError',
+        message: `verifyConnectJwt: leewaySeconds must be an integer from 0 to 30, got ${leewaySeconds}`,
+      });
+    }
+  });
+
+  test('checkTimeClaims answers ok inside the window, expired from exp on, not_yet_valid before nbf', () => {
+    assert.equal(checkTimeClaims(100, 101, undefined, 0), 'ok');
+    assert.equal(checkTimeClaims(100, 101, 100, 0), 'ok');
+    assert.equal(checkTimeClaims(101, 101, undefined, 0), 'expired');
+    assert.equal(checkTimeClaims(100, 101, 101, 0), 'not_yet_valid');
   });
 });
 
@@ -486,7 +505,10 @@ describe('signConnectJwt: refuses what would make an unverifiable token', () => 
     assert.throws(() => signConnectJwt({ iss: '', qsh: 'q' }, SECRET, clock), /iss/);
     assert.throws(() => signConnectJwt({ iss: 'app', qsh: '' }, SECRET, clock), /qsh/);
     assert.throws(() => signConnectJwt({ iss: 'app', qsh: 'q' }, '', clock), /shared secret/);
-    assert.throws(() => signConnectJwt({ iss: 'app', qsh: 'q' }, SECRET, clock, 0), RangeError);
+    assert.throws(() => signConnectJwt({ iss: 42 as unknown as string, qsh: 'q' }, SECRET, clock), { name: 'TypeError', message: 'signConnectJwt: iss (the app key) is required' });
+    assert.throws(() => signConnectJwt({ iss: 'app', qsh: undefined as unknown as string }, SECRET, clock), { name: 'TypeError', message: 'signConnectJwt: qsh is required' });
+    assert.throws(() => signConnectJwt({ iss: 'app', qsh: 'q' }, undefined as unknown as string, clock), { name: 'TypeError', message: 'signConnectJwt: the shared secret is empty' });
+    assert.throws(() => signConnectJwt({ iss: 'app', qsh: 'q' }, SECRET, clock, 0), { name: 'RangeError', message: 'signConnectJwt: ttlSeconds must be an integer from 1 to 3600, got 0' });
     assert.throws(() => signConnectJwt({ iss: 'app', qsh: 'q' }, SECRET, clock, 3601), RangeError);
     for (const ttl of [1, 3600]) assert.equal(typeof signConnectJwt({ iss: 'app', qsh: 'q' }, SECRET, clock, ttl), 'string');
   });

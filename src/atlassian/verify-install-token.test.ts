@@ -2,6 +2,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { CompactSign, exportSPKI, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import { createInstallKeyResolver as resolverFor, type InstallPublicKey } from './install-key-resolver.js';
 import { createManualClock } from '../clock.js';
 import { GatewayError, type ErrorCode } from '../errors.js';
 import { queryStringHash } from './canonical-request.js';
@@ -82,6 +83,8 @@ async function rejectsWith(p: Promise<unknown>, code: ErrorCode, reason?: string
   } catch (e) {
     assert.ok(e instanceof GatewayError, `expected GatewayError, got ${String(e)}`);
     assert.equal(e.code, code);
+    // Every refusal says what was wrong, in words a developer reading the log understands.
+    assert.match(e.message, /^(The (install token|lifecycle request|install key server) [a-z]|Install key server: )/);
     if (reason !== undefined) assert.equal(e.details?.reason, reason);
     return e;
   }
@@ -337,5 +340,121 @@ describe('createInstallKeyResolver: edges found by mutation testing', () => {
     assert.throws(() => resolverWith(pemA, 'not a url'), /keyServerUrl is not a URL/);
     assert.ok(await resolverWith(pemA, KEY_SERVER, 1).resolver.getKey(KID));
     assert.throws(() => resolverWith(pemA, KEY_SERVER, 0), RangeError);
+  });
+});
+
+describe('install verification: edges found by mutation testing (second run)', () => {
+  test('each refusal names what failed: JSON, signature, expiry (with its time), path and leeway settings', async () => {
+    const { options } = setup();
+    const enc = new TextEncoder();
+    const raw = await new CompactSign(enc.encode('not json')).setProtectedHeader({ alg: 'RS256', kid: KID }).sign(pairA.privateKey);
+    const notJson = await rejectsWith(verifyInstallToken(raw, options), 'INSTALL_SIGNATURE_INVALID', 'malformed');
+    assert.equal(notJson.message, 'The install token payload is not JSON.');
+    const exp = Math.floor(T0 / 1000) - 1;
+    const expired = await rejectsWith(verifyInstallToken(await sign(claims({ exp })), options), 'JWT_EXPIRED');
+    assert.deepEqual(expired.details, { expiredAt: exp });
+    await assert.rejects(verifyInstallToken(await sign(claims()), { ...options, expectedPath: '/enabled' as '/installed' }), {
+      name: 'RangeError',
+      message: 'verifyInstallToken: expectedPath must be /installed or /uninstalled, got /enabled',
+    });
+    await assert.rejects(verifyInstallToken(await sign(claims()), { ...options, leewaySeconds: 31 }), {
+      name: 'RangeError',
+      message: 'verifyInstallToken: leewaySeconds must be an integer from 0 to 30, got 31',
+    });
+  });
+
+  test('a key the verifier cannot use is malformed, not a bad signature', async () => {
+    const ec = await generateKeyPair('ES256');
+    const resolver = { getKey: async () => ec.publicKey as InstallPublicKey };
+    const { options } = setup({ resolver });
+    const e = await rejectsWith(verifyInstallToken(await sign(claims()), options), 'INSTALL_SIGNATURE_INVALID', 'malformed');
+    assert.equal(e.message, 'The install token could not be verified.');
+    assert.ok(e.cause !== undefined);
+  });
+
+  test('the caller\'s abort signal reaches the key resolver, and no signal is passed when there is none', async () => {
+    const seen: Array<{ signal?: AbortSignal }> = [];
+    const { resolver: real } = setup();
+    const resolver = { getKey: (kid: string, opts?: { signal?: AbortSignal }) => (seen.push(opts ?? {}), real.getKey(kid, opts)) };
+    const signal = new AbortController().signal;
+    const { options } = setup({ resolver });
+    await verifyInstallToken(await sign(claims()), options);
+    await verifyInstallToken(await sign(claims()), { ...options, signal });
+    assert.deepEqual(seen[0], {});
+    assert.equal(seen[1]?.signal, signal);
+  });
+
+  test('an empty clientKey never matches, not even an empty iss', async () => {
+    const { options } = setup({ clientKey: '' });
+    await rejectsWith(verifyInstallToken(await sign(claims({ iss: '' })), options), 'INSTALL_SIGNATURE_INVALID', 'iss_mismatch');
+  });
+
+  test('a sub or iat of the wrong type is ignored, not passed on', async () => {
+    const { options } = setup();
+    const v = await verifyInstallToken(await sign(claims({ context: undefined, sub: 42, iat: String(Math.floor(T0 / 1000)) })), options);
+    assert.equal(v.accountId, undefined);
+    assert.equal(v.issuedAt, undefined);
+  });
+});
+
+describe('createInstallKeyResolver: edges found by mutation testing (second run)', () => {
+  function server(answer: () => Response | Promise<Response>) {
+    const calls: Array<{ url: string; init: RequestInit | undefined }> = [];
+    const fetch = async (url: string, init?: RequestInit) => {
+      calls.push({ url, init });
+      return answer();
+    };
+    return { calls, fetch };
+  }
+
+  test('GET <keyServerUrl>/<kid> asking for a PEM, trailing slashes of the URL dropped, the signal passed only when given', async () => {
+    const s = server(() => new Response(pemA));
+    const resolver = resolverFor({ keyServerUrl: `${KEY_SERVER}//`, fetch: s.fetch });
+    await resolver.getKey(KID);
+    const signal = new AbortController().signal;
+    await resolverFor({ keyServerUrl: KEY_SERVER, fetch: s.fetch }).getKey(KID, { signal });
+    assert.equal(s.calls[0]?.url, `${KEY_SERVER}/${KID}`);
+    assert.deepEqual(s.calls[0]?.init, { method: 'GET', headers: { accept: 'application/x-pem-file, text/plain, */*' } });
+    assert.equal('signal' in (s.calls[0]?.init ?? {}), false);
+    assert.equal(s.calls[1]?.init?.signal, signal);
+  });
+
+  test('refusals and failures, each with its message and whether a retry may help', async () => {
+    const fail = async (answer: () => Response | Promise<Response>, kid = KID) => {
+      try {
+        await resolverFor({ keyServerUrl: KEY_SERVER, fetch: server(answer).fetch }).getKey(kid);
+      } catch (e) {
+        assert.ok(e instanceof GatewayError);
+        return e;
+      }
+      return assert.fail('expected a refusal');
+    };
+    // A 404 or an error status without a body (the key server owes us none).
+    const unknown = await fail(() => new Response(null, { status: 404 }));
+    assert.deepEqual([unknown.code, unknown.message, unknown.details], ['INSTALL_SIGNATURE_INVALID', 'The install token names a key id the key server does not know.', { reason: 'unknown_kid', kid: KID }]);
+    for (const [status, retryable] of [[500, true], [503, true], [429, true], [403, false], [499, false]] as const) {
+      const e = await fail(() => new Response(null, { status }));
+      assert.deepEqual([e.code, e.message, e.details], ['ATLASSIAN_UNAVAILABLE', `The install key server answered HTTP ${status}.`, { reason: 'key_server_error', status, retryable }], String(status));
+    }
+    const oversized = await fail(() => new Response(`${pemA}${' '.repeat(16 * 1024)}`));
+    assert.deepEqual([oversized.code, oversized.message, oversized.details], ['ATLASSIAN_UNAVAILABLE', 'The install key server sent an oversized key.', { reason: 'key_server_bad_key', retryable: false }]);
+    const notPem = await fail(() => new Response('not a pem'));
+    assert.equal(notPem.message, 'The install key server sent something that is not an RSA public key (PEM).');
+    const badKid = await fail(() => new Response(pemA), '../x');
+    assert.deepEqual([badKid.code, badKid.message], ['INSTALL_SIGNATURE_INVALID', 'The install token key id (kid) is missing or has invalid characters.']);
+    const down = await fail(() => Promise.reject(new TypeError('fetch failed')));
+    assert.equal(down.message, 'Install key server: the request could not be sent.');
+  });
+
+  test('options: a query or fragment on the key server URL, and a bad cache size, are refused by name', () => {
+    const fetch = server(() => new Response(pemA)).fetch;
+    for (const url of [`${KEY_SERVER}/?x=1`, `${KEY_SERVER}/#f`]) {
+      assert.throws(() => resolverFor({ keyServerUrl: url, fetch }), { name: 'TypeError', message: 'createInstallKeyResolver: keyServerUrl must not have a query or fragment' }, url);
+    }
+    assert.throws(() => resolverFor({ keyServerUrl: KEY_SERVER, fetch, cacheSize: 1.5 }), { name: 'RangeError', message: 'createInstallKeyResolver: cacheSize must be a positive integer, got 1.5' });
+    assert.throws(
+      () => resolverFor({ keyServerUrl: 'not a url', fetch }),
+      (e: unknown) => e instanceof TypeError && e.message === 'createInstallKeyResolver: keyServerUrl is not a URL: not a url' && e.cause instanceof TypeError,
+    );
   });
 });

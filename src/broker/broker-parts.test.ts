@@ -64,3 +64,17 @@ test('shouldRefresh as a table', () => {
   ];
   for (const [token, refresh, reason] of table) assert.deepEqual(shouldRefresh(token, now, skew), { refresh, reason }, JSON.stringify(token));
 });
+
+test('lru: a cache of one works, a bad size is refused by name, and setting a key again warms it', () => {
+  const one = createLruCache<number>({ maxEntries: 1 });
+  one.set('a', 1);
+  one.set('b', 2);
+  assert.deepEqual([one.get('a'), one.get('b'), one.size], [undefined, 2, 1]);
+  for (const maxEntries of [0, 1.5]) assert.throws(() => createLruCache({ maxEntries }), { name: 'RangeError', message: `maxEntries must be a positive integer, got ${maxEntries}` });
+  const c = createLruCache<number>({ maxEntries: 2 });
+  c.set('a', 1);
+  c.set('b', 2);
+  c.set('a', 3); // 'a' is now the most recent: 'b' goes first
+  c.set('c', 4);
+  assert.deepEqual([c.get('a'), c.get('b'), c.get('c')], [3, undefined, 4]);
+});

@@ -100,8 +100,10 @@ export function createConnectTokenBroker(deps: ConnectTokenBrokerDeps, options: 
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const random = deps.random ?? Math.random;
   const maxAttempts = options.maxAttempts ?? 3;
-  // Bumped by purgeTenant: a grant that was in flight when its tenant was purged must not re-fill the cache.
+  // Bumped by purgeTenant (per tenant prefix) and purgeAccount (per account): a grant that was in flight
+  // when its tenant or its account was purged must not re-fill the cache with the token it brings back.
   const generations = new Map<string, number>();
+  const accountGenerations = new Map<string, number>();
   let version = 0;
 
   const tenantPrefix = (t: Pick<Tenant, 'appKey' | 'tenantKey'>) => `connect\u0000${t.appKey}\u0000${t.tenantKey}\u0000`;
@@ -194,8 +196,10 @@ export function createConnectTokenBroker(deps: ConnectTokenBrokerDeps, options: 
       const prefix = tenantPrefix(req.tenant);
       return flights.run(key, async () => {
         const generation = generations.get(prefix) ?? 0;
+        const accountGeneration = accountGenerations.get(req.accountId) ?? 0;
         const token = await grant(req.tenant, req.accountId, scopes);
-        if ((generations.get(prefix) ?? 0) === generation) cache.set(key, { token, tenantPrefix: prefix, accountId: req.accountId });
+        const purged = (generations.get(prefix) ?? 0) !== generation || (accountGenerations.get(req.accountId) ?? 0) !== accountGeneration;
+        if (!purged) cache.set(key, { token, tenantPrefix: prefix, accountId: req.accountId });
         return token;
       });
     },
@@ -214,6 +218,7 @@ export function createConnectTokenBroker(deps: ConnectTokenBrokerDeps, options: 
     },
     purgeAccount(accountId) {
       version++;
+      accountGenerations.set(accountId, (accountGenerations.get(accountId) ?? 0) + 1);
       return cache.deleteWhere((_k, v) => v.accountId === accountId);
     },
     get version() {

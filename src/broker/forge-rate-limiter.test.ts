@@ -24,3 +24,27 @@ test('forge rate limiter: a sliding minute per app; over budget waits for the ol
   await assert.rejects(shedding.acquire('app-a'), (e: unknown) => e instanceof GatewayError && e.code === 'RATE_LIMITED' && e.details?.['retryAfterMs'] === 60_001);
   assert.throws(() => createForgeRateLimiter({ perMinute: 0, maxWaitMs: 0, clock }), /positive integer/);
 });
+
+test('forge rate limiter: the window and the wait limit at their edges; the refusal says what and when', async () => {
+  const clock = createManualClock(0);
+  const waited: number[] = [];
+  const sleep = async (ms: number) => {
+    waited.push(ms);
+    clock.advance(ms);
+  };
+  const limiter = createForgeRateLimiter({ perMinute: 1, maxWaitMs: 60_001, clock, sleep });
+  await limiter.acquire('app-a');
+  clock.advance(60_000);
+  await limiter.acquire('app-a'); // a grant exactly a minute old has left the window
+  assert.deepEqual(waited, []);
+  await limiter.acquire('app-a'); // a wait of exactly maxWaitMs is still waited
+  assert.deepEqual(waited, [60_001]);
+  const strict = createForgeRateLimiter({ perMinute: 3, maxWaitMs: 0, clock, sleep });
+  for (let i = 0; i < 3; i++) await strict.acquire('app-b');
+  await assert.rejects(strict.acquire('app-b'), (e: unknown) => {
+    assert.ok(e instanceof GatewayError && e.code === 'RATE_LIMITED');
+    assert.equal(e.message, 'The Forge app has used its 3 offline-token exchanges of this minute; retry later.');
+    assert.deepEqual(e.details, { reason: 'forge_offline_token_budget', retryAfterMs: 60_001, retryable: true });
+    return true;
+  });
+});

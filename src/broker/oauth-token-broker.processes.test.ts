@@ -98,13 +98,13 @@ for (const backend of testBackends()) {
       await broker.storeGrant({ accountId: ALICE, scopes: GRANT_SCOPES, tokens: await processTokenResponse(res, sb.sandbox.clock) });
       // The user's access token has expired, at the sandbox and for every gateway process.
       sb.sandbox.clock.advance(2 * HOUR);
-    });
+    }, { timeout: 120_000 });
 
     afterEach(async () => {
       for (const c of children.splice(0)) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
       await sb.close();
       await t.close();
-    });
+    }, { timeout: 120_000 });
 
     const childInput = (mode: ChildInput['mode'], calls: number): ChildInput => ({
       mode,

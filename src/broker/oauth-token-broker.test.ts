@@ -54,16 +54,16 @@ for (const backend of testBackends()) {
     let w: OAuthWorld;
     before(async () => {
       shared = await openTestStore(backend);
-    });
+    }, { timeout: 120_000 });
     after(async () => {
       await shared.close();
-    });
+    }, { timeout: 120_000 });
     beforeEach(async () => {
       w = await openOAuthWorld(backend, { shared });
-    });
+    }, { timeout: 120_000 });
     afterEach(async () => {
       await w.close();
-    });
+    }, { timeout: 120_000 });
 
     test('storeGrant keeps both tokens sealed; tokenFor answers from the cache, then from the store in another broker', async () => {
       const lookups: boolean[] = [];
@@ -527,11 +527,11 @@ describe('createOAuthTokenBroker options', () => {
     ['zero attempts', { maxAttempts: 0 }],
   ];
   for (const [name, o] of bad) {
-    test(`refuses ${name} with CONFIG_INVALID`, () => {
+    test(`refuses ${name} with CONFIG_INVALID`, { timeout: 180_000 }, () => {
       assert.throws(() => createOAuthTokenBroker(deps, { ...good, ...o }), (e: unknown) => isGatewayError(e, 'CONFIG_INVALID'));
     });
   }
-  test('oauthScopeKey sorts, trims and de-duplicates', () => {
+  test('oauthScopeKey sorts, trims and de-duplicates', { timeout: 180_000 }, () => {
     assert.equal(oauthScopeKey([' b', 'a', 'b', '']), 'a b');
   });
 });

@@ -30,7 +30,7 @@ async function cli(args: string[], env: Record<string, string> = {}, cwd = mkdte
 }
 
 describe('onbehalf CLI', () => {
-  test('--help lists every command named by the foundation issue', async () => {
+  test('--help lists every command named by the foundation issue', { timeout: 180_000 }, async () => {
     const { code, out } = await cli(['--help']);
     assert.equal(code, 0);
     for (const c of ['serve', 'sandbox', 'up', 'migrate', 'keys rotate', 'apikeys create', 'apikeys list', 'apikeys revoke', 'links list', 'token', 'doctor']) {
@@ -41,7 +41,7 @@ describe('onbehalf CLI', () => {
     assert.match(help.out, /--resume/);
   });
 
-  test('sandbox serves on loopback, prints its ready line, and stops on the signal', async () => {
+  test('sandbox serves on loopback, prints its ready line, and stops on the signal', { timeout: 180_000 }, async () => {
     let stop!: (s: string) => void;
     const out: string[] = [];
     const running = runCli(['sandbox', '--port', '0'], {
@@ -61,7 +61,7 @@ describe('onbehalf CLI', () => {
     await assert.rejects(fetch(`${ready.url}/_sandbox/discovery`), 'closed after the signal');
   });
 
-  test('up starts sandbox and gateway, prints the tour, and shuts both down', async () => {
+  test('up starts sandbox and gateway, prints the tour, and shuts both down', { timeout: 180_000 }, async () => {
     let stop!: (s: string) => void;
     const out: string[] = [];
     const dir = mkdtempSync(join(tmpdir(), 'onbehalf-up-'));
@@ -164,7 +164,7 @@ describe('onbehalf CLI', () => {
     await assert.rejects(fetch(`${sandbox}/_sandbox/discovery`));
   });
 
-  test('up on the same data folder again: same admin secret and API key, the printed link links with no chooser, and the next run knows it is done (issue 15)', async () => {
+  test('up on the same data folder again: same admin secret and API key, the printed link links with no chooser, and the next run knows it is done (issue 15)', { timeout: 180_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'onbehalf-up-again-'));
     /** One `npm start`: `during` runs while it is up, with the tour's text. */
     const run = async (env: Record<string, string>, during: (text: string) => Promise<void> = async () => {}) => {
@@ -244,7 +244,7 @@ describe('onbehalf CLI', () => {
     assert.ok(!alone.includes('Sandbox '), alone);
   });
 
-  test('a port clash names the flag and the variable that move the port (issue 15: only EADDRINUSE was printed)', async () => {
+  test('a port clash names the flag and the variable that move the port (issue 15: only EADDRINUSE was printed)', { timeout: 180_000 }, async () => {
     const { createServer } = await import('node:net');
     const taken = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
@@ -267,7 +267,7 @@ describe('onbehalf CLI', () => {
     }
   });
 
-  test('up starts a sandbox only when nothing points at Atlassian', () => {
+  test('up starts a sandbox only when nothing points at Atlassian', { timeout: 180_000 }, () => {
     const at = (env: Record<string, string>) => startsSandbox(loadConfig(env, {}, '/srv'));
     assert.equal(at({}), true);
     assert.equal(at({ ONBEHALF_BASE_URL: 'http://127.0.0.1:4000' }), true);
@@ -277,7 +277,7 @@ describe('onbehalf CLI', () => {
     assert.equal(at({ ONBEHALF_ATLASSIAN_TOKEN_URL: 'https://auth.example.com/oauth/token' }), false);
   });
 
-  test('links list works; bad flags and unknown commands exit 2', async () => {
+  test('links list works; bad flags and unknown commands exit 2', { timeout: 180_000 }, async () => {
     const links = await cli(['links', 'list']);
     assert.equal(links.code, 0);
     assert.match(links.out, /No links match/);
@@ -289,7 +289,7 @@ describe('onbehalf CLI', () => {
     assert.match(config.err, /ONBEHALF_LOG_LEVEL/);
   });
 
-  test('token and tenants commands refuse bad input clearly', async () => {
+  test('token and tenants commands refuse bad input clearly', { timeout: 180_000 }, async () => {
     assert.equal((await cli(['token'])).code, 2, '--site and --account are required');
     const unknown = await cli(['token', '--site', 'nowhere', '--account', 'a:1'], { ONBEHALF_LOG_LEVEL: 'silent' });
     assert.equal(unknown.code, 1);
@@ -302,7 +302,7 @@ describe('onbehalf CLI', () => {
     assert.match(purge.out, /Nothing is due/);
   });
 
-  test('migrate creates the schema in a new SQLite file, and --status reports it', async () => {
+  test('migrate creates the schema in a new SQLite file, and --status reports it', { timeout: 180_000 }, async () => {
     const first = await cli(['migrate']);
     assert.equal(first.code, 0, first.err);
     assert.match(first.out, /applied 0001-initial/);
@@ -318,7 +318,20 @@ describe('onbehalf CLI', () => {
     assert.match(status.out, /applied {2}0001-initial/);
   });
 
-  test('apikeys create prints the key once; list never shows it; revoke stops it', async () => {
+  test('keys init creates a 0600 key file once, and leaves an existing one as it is', { timeout: 180_000 }, async () => {
+    const first = await cli(['keys', 'init', '--key-file', 'keys/master.json']);
+    assert.equal(first.code, 0, first.err);
+    const path = join(first.cwd, 'keys', 'master.json');
+    assert.match(first.out, /with master key k1/);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    const before = readFileSync(path, 'utf8');
+    const again = await cli(['keys', 'init', '--key-file', 'keys/master.json'], {}, first.cwd);
+    assert.equal(again.code, 1);
+    assert.match(again.err, /already exists; it was left as it is/);
+    assert.equal(readFileSync(path, 'utf8'), before);
+  });
+
+  test('apikeys create prints the key once; list never shows it; revoke stops it', { timeout: 180_000 }, async () => {
     const created = await cli(['apikeys', 'create', '--name', 'backend', '--site', 'site-a', '--json']);
     assert.equal(created.code, 0, created.err);
     assert.match(created.err, /Generated a new master key file/);
@@ -335,7 +348,7 @@ describe('onbehalf CLI', () => {
     assert.match((await cli(['apikeys', 'list', '--all'], {}, created.cwd)).out, /revoked/);
   });
 
-  test('keys and the Forge email index: status counts hashes per key; retire refuses a key hashes still use, --drop-email-hashes drops them', async () => {
+  test('keys and the Forge email index: status counts hashes per key; retire refuses a key hashes still use, --drop-email-hashes drops them', { timeout: 180_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'onbehalf-cli-'));
     assert.equal((await cli(['migrate'], {}, dir)).code, 0);
     const config = loadConfig({}, {}, dir);
@@ -357,7 +370,7 @@ describe('onbehalf CLI', () => {
     assert.ok(!readKeyFile(join(dir, 'data', 'master-key.json')).keys.some((k) => k.id === 'k1'));
   });
 
-  test('keys rotate moves every secret to a new key; retire drops the old one; status tells', async () => {
+  test('keys rotate moves every secret to a new key; retire drops the old one; status tells', { timeout: 180_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'onbehalf-cli-'));
     assert.equal((await cli(['migrate'], {}, dir)).code, 0);
     // Store some secrets the way the gateway would.
@@ -406,14 +419,14 @@ describe('onbehalf CLI', () => {
     assert.doesNotMatch(wrong.out, /the-shared-secret/);
   });
 
-  test('doctor fails clearly when PostgreSQL mode has no keys', async () => {
+  test('doctor fails clearly when PostgreSQL mode has no keys', { timeout: 180_000 }, async () => {
     const r = await cli(['doctor'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
     assert.equal(r.code, 1);
     assert.match(r.out, /FAIL {2}no key file/);
     assert.match(r.out, /FAIL {2}Cannot reach PostgreSQL/);
   });
 
-  test('the real binary runs: --help exits 0, a bad flag exits 2', () => {
+  test('the real binary runs: --help exits 0, a bad flag exits 2', { timeout: 180_000 }, () => {
     const help = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), '--help'], { encoding: 'utf8', cwd: repoRoot });
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /Commands:/);

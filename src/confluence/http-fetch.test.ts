@@ -86,13 +86,13 @@ for (const [engine, createHttpFetch] of [['node:http', createNodeHttpFetch], ['u
         res.end('no');
       }
     });
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     f.close();
     await close(s.server);
-  });
+  }, { timeout: 120_000 });
 
-  it('sends method, path, query and headers; answers status, status text, headers (each Set-Cookie kept) and body', async () => {
+  it('sends method, path, query and headers; answers status, status text, headers (each Set-Cookie kept) and body', { timeout: 180_000 }, async () => {
     const res = await f(`${s.url}/json?limit=5&cursor=a%2Fb`, { method: 'get', headers: { Authorization: 'Bearer t', Accept: 'application/json' }, redirect: 'manual' });
     assert.equal(res.status, 201);
     assert.equal(res.statusText, 'Made It');
@@ -107,14 +107,14 @@ for (const [engine, createHttpFetch] of [['node:http', createNodeHttpFetch], ['u
     assert.equal(seen.headers['accept-encoding'], 'gzip, deflate, br');
   });
 
-  it('takes a plain header record as Headers would: names in any case, repeated names joined, values trimmed', async () => {
+  it('takes a plain header record as Headers would: names in any case, repeated names joined, values trimmed', { timeout: 180_000 }, async () => {
     await f(`${s.url}/json`, { headers: { 'X-Multi': 'a', 'x-multi': 'b', Accept: ' application/json ' }, redirect: 'manual' });
     const seen = s.seen.at(-1) as Seen;
     assert.equal(seen.headers['x-multi'], 'a, b');
     assert.equal(seen.headers.accept, 'application/json');
   });
 
-  it('sends byte, string and form bodies with their length and the standard content types; a caller content type wins', async () => {
+  it('sends byte, string and form bodies with their length and the standard content types; a caller content type wins', { timeout: 180_000 }, async () => {
     const bytes = await f(`${s.url}/echo`, { method: 'POST', body: new Uint8Array([1, 2, 3]), redirect: 'manual' });
     assert.deepEqual(new Uint8Array(await bytes.arrayBuffer()), new Uint8Array([1, 2, 3]));
     assert.equal(s.seen.at(-1)?.headers['content-length'], '3');
@@ -143,7 +143,7 @@ for (const [engine, createHttpFetch] of [['node:http', createNodeHttpFetch], ['u
     assert.equal(s.seen.at(-1)?.headers['content-length'], '0');
   });
 
-  it('streams a ReadableStream body (duplex half) to the server', async () => {
+  it('streams a ReadableStream body (duplex half) to the server', { timeout: 180_000 }, async () => {
     const enc = new TextEncoder();
     const stream = new ReadableStream<Uint8Array>({
       start(c) {
@@ -157,7 +157,7 @@ for (const [engine, createHttpFetch] of [['node:http', createNodeHttpFetch], ['u
     assert.equal(s.seen.at(-1)?.headers['transfer-encoding'], 'chunked');
   });
 
-  it('hands the bytes of a small answer it read whole to takeWholeBody once, and nothing for streamed answers', async () => {
+  it('hands the bytes of a small answer it read whole to takeWholeBody once, and nothing for streamed answers', { timeout: 180_000 }, async () => {
     const small = await f(`${s.url}/small`, { redirect: 'manual' });
     assert.equal(Buffer.from(takeWholeBody(small) ?? []).toString(), '{"ok":true}');
     assert.equal(takeWholeBody(small), undefined);
@@ -167,7 +167,7 @@ for (const [engine, createHttpFetch] of [['node:http', createNodeHttpFetch], ['u
     assert.equal(takeWholeBody(new Response('not ours')), undefined);
   });
 
-  it('streams large and chunked answers whole', async () => {
+  it('streams large and chunked answers whole', { timeout: 180_000 }, async () => {
     const res = await f(`${s.url}/big`, { redirect: 'manual' });
     assert.ok(res.body, 'a body stream');
     assert.equal(Buffer.from(await res.arrayBuffer()).equals(big), true);
@@ -175,14 +175,14 @@ for (const [engine, createHttpFetch] of [['node:http', createNodeHttpFetch], ['u
     assert.equal(await chunked.text(), 'one,two');
   });
 
-  it('decodes gzip when the caller asked for no encoding, and passes the bytes through when it did', async () => {
+  it('decodes gzip when the caller asked for no encoding, and passes the bytes through when it did', { timeout: 180_000 }, async () => {
     const decoded = await f(`${s.url}/gzip`, { redirect: 'manual' });
     assert.equal(await decoded.text(), 'unpacked text');
     const raw = await f(`${s.url}/gzip`, { headers: { 'accept-encoding': 'gzip' }, redirect: 'manual' });
     assert.deepEqual(Buffer.from(await raw.arrayBuffer()), gzipSync(Buffer.from('unpacked text')));
   });
 
-  it('answers a redirect as it is (manual), never following it to another host', async () => {
+  it('answers a redirect as it is (manual), never following it to another host', { timeout: 180_000 }, async () => {
     const before = s.seen.length;
     const res = await f(`${s.url}/redirect`, { headers: { Authorization: 'Bearer secret' }, redirect: 'manual' });
     assert.equal(res.status, 302);
@@ -190,7 +190,7 @@ for (const [engine, createHttpFetch] of [['node:http', createNodeHttpFetch], ['u
     assert.equal(s.seen.length, before + 1);
   });
 
-  it('gives HEAD and 204 answers a null body', async () => {
+  it('gives HEAD and 204 answers a null body', { timeout: 180_000 }, async () => {
     const head = await f(`${s.url}/json`, { method: 'HEAD', redirect: 'manual' });
     assert.equal(head.status, 201);
     assert.equal(head.body, null);
@@ -199,7 +199,7 @@ for (const [engine, createHttpFetch] of [['node:http', createNodeHttpFetch], ['u
     assert.equal(none.body, null);
   });
 
-  it('refuses a GET with a body, and a bad header, before sending anything', async () => {
+  it('refuses a GET with a body, and a bad header, before sending anything', { timeout: 180_000 }, async () => {
     const before = s.seen.length;
     await assert.rejects(f(`${s.url}/echo`, { method: 'GET', body: 'x', redirect: 'manual' }), TypeError);
     await assert.rejects(f(`${s.url}/echo`, { headers: { 'bad header': 'x' }, redirect: 'manual' }), TypeError);
@@ -211,7 +211,7 @@ for (const [engine, createHttpFetch] of [['node:http', createNodeHttpFetch], ['u
     assert.equal(s.seen.length, before);
   });
 
-  it('rejects with the abort reason: at once when already aborted, and while waiting for an answer', async () => {
+  it('rejects with the abort reason: at once when already aborted, and while waiting for an answer', { timeout: 180_000 }, async () => {
     const before = s.seen.length;
     const gone = AbortSignal.abort(new Error('caller gave up'));
     await assert.rejects(f(`${s.url}/json`, { signal: gone, redirect: 'manual' }), /caller gave up/);
@@ -223,7 +223,7 @@ for (const [engine, createHttpFetch] of [['node:http', createNodeHttpFetch], ['u
     await assert.rejects(pending, (e: unknown) => e instanceof Error && e.name === 'AbortError');
   });
 
-  it('fails a response that stalls past the idle timeout, and never cuts a slow but live one at the pool\'s idle limit', async () => {
+  it('fails a response that stalls past the idle timeout, and never cuts a slow but live one at the pool\'s idle limit', { timeout: 180_000 }, async () => {
     const own = await startServer((req, res) => {
       if (req.url === '/stall') {
         res.writeHead(200, { 'content-type': 'text/plain' });
@@ -246,7 +246,7 @@ for (const [engine, createHttpFetch] of [['node:http', createNodeHttpFetch], ['u
     }
   });
 
-  it('keeps connections alive across requests', async () => {
+  it('keeps connections alive across requests', { timeout: 180_000 }, async () => {
     const own = await startServer((_req, res) => res.end('ok'));
     const g = createHttpFetch();
     try {
@@ -261,7 +261,7 @@ for (const [engine, createHttpFetch] of [['node:http', createNodeHttpFetch], ['u
     }
   });
 
-  it('fails like fetch when nothing listens: TypeError "fetch failed" with the cause', async () => {
+  it('fails like fetch when nothing listens: TypeError "fetch failed" with the cause', { timeout: 180_000 }, async () => {
     const own = await startServer((_req, res) => res.end());
     const url = own.url;
     await close(own.server);
@@ -273,7 +273,7 @@ for (const [engine, createHttpFetch] of [['node:http', createNodeHttpFetch], ['u
     });
   });
 
-  it('sends once more on a fresh connection when a kept-alive one was reset before any answer', async () => {
+  it('sends once more on a fresh connection when a kept-alive one was reset before any answer', { timeout: 180_000 }, async () => {
     let connections = 0;
     const net = createNetServer((socket: Socket) => {
       const n = ++connections;
@@ -299,7 +299,7 @@ for (const [engine, createHttpFetch] of [['node:http', createNodeHttpFetch], ['u
     }
   });
 
-  it('speaks https, verifying the certificate: a self-signed one is refused unless its CA is given', async () => {
+  it('speaks https, verifying the certificate: a self-signed one is refused unless its CA is given', { timeout: 180_000 }, async () => {
     const tls = { cert: readFileSync(new URL('./test-support/loopback-tls.crt', import.meta.url)), key: readFileSync(new URL('./test-support/loopback-tls.key', import.meta.url)) };
     const server = createHttpsServer(tls, (req, res) => res.end(`secure ${req.method} ${req.url}`));
     server.listen(0, '127.0.0.1');
@@ -320,7 +320,7 @@ for (const [engine, createHttpFetch] of [['node:http', createNodeHttpFetch], ['u
     }
   });
 
-  it('hands what it does not take itself to the fallback fetch (Request objects, followed redirects, Blob bodies)', async () => {
+  it('hands what it does not take itself to the fallback fetch (Request objects, followed redirects, Blob bodies)', { timeout: 180_000 }, async () => {
     const calls: string[] = [];
     const fallback = (async (input: string | URL | Request) => {
       calls.push(typeof input === 'string' ? input : input instanceof URL ? input.href : `Request ${input.url}`);

@@ -33,8 +33,8 @@ describe('over real HTTP: the sandbox server', { timeout: 60_000 }, () => {
   let srv: SandboxServer;
   before(async () => {
     srv = await startSandboxServer();
-  });
-  after(async () => srv.close());
+  }, { timeout: 120_000 });
+  after(async () => srv.close(), { timeout: 120_000 });
 
   const client = (sleeps: number[]) =>
     createActAsClient(
@@ -82,11 +82,11 @@ describe('over real HTTP: redirects with the platform fetch', { timeout: 60_000 
       if (req.url === '/wiki/up') return void res.writeHead(301, { location: '/admin' }).end();
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ path: req.url }));
     });
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await close(site.server);
     await close(other.server);
-  });
+  }, { timeout: 120_000 });
 
   const client = () =>
     createActAsClient(

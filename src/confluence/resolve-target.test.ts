@@ -198,3 +198,89 @@ describe('resolveApiTarget: seeded fuzz of the invariant', () => {
     assert.ok(accepted > 100, `the fuzz accepted some inputs (${accepted})`);
   });
 });
+
+describe('resolve-target: edges found by mutation testing (second run)', () => {
+  const reasonOf = (fn: () => unknown): unknown => {
+    try {
+      fn();
+    } catch (e) {
+      assert.ok(isGatewayError(e, 'CONFIG_INVALID'), String(e));
+      assert.equal(e.message, `apiBaseUrl ${String(e.details?.['reason'])}. Pass the site API base, e.g. https://your-site.atlassian.net/wiki or https://api.atlassian.com/ex/confluence/<cloudId>/wiki.`);
+      assert.equal(e.details?.['option'], 'apiBaseUrl');
+      return e.details?.['reason'];
+    }
+    return assert.fail('expected CONFIG_INVALID');
+  };
+
+  test('parseApiBase: each refusal names its reason', () => {
+    const cases: Array<[unknown, string]> = [
+      ['', 'is empty'],
+      ['   ', 'is empty'],
+      [42, 'is empty'],
+      ['acme.atlassian.net/wiki', 'is not an absolute URL'],
+      ['ftp://acme.atlassian.net/wiki', 'must use https'],
+      ['https://u@acme.atlassian.net/wiki', 'must not contain user info'],
+      ['https://:p@acme.atlassian.net/wiki', 'must not contain user info'],
+      ['https://acme.atlassian.net/wiki?', 'must not contain a query or fragment'],
+      ['https://acme.atlassian.net/wiki#', 'must not contain a query or fragment'],
+      ['https://acme.atlassian.net/wiki?a=1', 'must not contain a query or fragment'],
+      ['https://acme.atlassian.net/wiki#a', 'must not contain a query or fragment'],
+      ['https://acme.atlassian.net/wiki/%2e%2e/admin', 'has an unsafe path'],
+      ['http://acme.atlassian.net/wiki', 'uses plain http for a non-loopback host (set allowInsecureHttp to allow it)'],
+    ];
+    for (const [raw, reason] of cases) assert.equal(reasonOf(() => parseApiBase(raw as string)), reason, JSON.stringify(raw));
+  });
+
+  test('parseApiBase: every trailing slash goes; loopback names with long labels and 127.x.y.z with up to three digits', () => {
+    assert.equal(parseApiBase('https://acme.atlassian.net/wiki//').basePath, '/wiki');
+    assert.equal(parseApiBase('https:acme.atlassian.net').href, 'https://acme.atlassian.net');
+    assert.equal(parseApiBase('http://sandbox.acme.localhost:4100/wiki').origin, 'http://sandbox.acme.localhost:4100');
+    assert.equal(parseApiBase('http://127.0.0.10/wiki').origin, 'http://127.0.0.10');
+    assert.equal(parseApiBase('http://127.10.200.1/wiki').origin, 'http://127.10.200.1');
+  });
+
+  test('checkRawPath: control characters as written, a path segment that only starts with a dot, ..;x', () => {
+    assert.equal(checkRawPath('/a\u0001b'), 'control_character');
+    assert.equal(checkRawPath('/a%01b'), 'control_character');
+    assert.equal(checkRawPath('/a%5cb'), 'backslash');
+    assert.equal(checkRawPath('/a%2fb'), 'encoded_slash');
+    assert.equal(checkRawPath('/.well-known/x'), null);
+    assert.equal(checkRawPath('/a/..;x/b'), 'dot_segment');
+    assert.equal(checkRawPath('/a/%252e%252e/b'), 'dot_segment');
+  });
+
+  test('resolveApiTarget: what counts as a bad request, the query is data, the base path itself is "/"', () => {
+    assert.deepEqual(resolveApiTarget(SITE, 42 as unknown as string), { ok: false, code: 'BAD_REQUEST', reason: 'not_a_string' });
+    assert.deepEqual(resolveApiTarget(SITE, 'https://[bad/wiki'), { ok: false, code: 'BAD_REQUEST', reason: 'unparseable_url' });
+    assert.deepEqual(resolveApiTarget(SITE, 'https:acme.atlassian.net/wiki/x'), { ok: false, code: 'BAD_REQUEST', reason: 'unparseable_url' });
+    assert.deepEqual(resolveApiTarget(SITE, '/rest/api/content?x=\u0001'), { ok: false, code: 'BAD_REQUEST', reason: 'control_character' });
+    const search = resolveApiTarget(SITE, '/rest/api/search?cql=/../x');
+    assert.ok(search.ok, JSON.stringify(search));
+    assert.equal(search.apiPath, '/rest/api/search?cql=/../x');
+    const colon = resolveApiTarget(SITE, '/rest/api/content/1:2');
+    assert.ok(colon.ok && colon.apiPath === '/rest/api/content/1:2', JSON.stringify(colon));
+    const bare = resolveApiTarget(SITE, 'https://acme.atlassian.net/wiki?x=1');
+    assert.ok(bare.ok && bare.apiPath === '/?x=1', JSON.stringify(bare));
+  });
+
+  test('resolveApiTarget with a URL object: scheme and user info are checked too', () => {
+    assert.deepEqual(resolveApiTarget(SITE, new URL('ftp://acme.atlassian.net/wiki/x')), { ok: false, code: 'BAD_REQUEST', reason: 'unsupported_scheme' });
+    assert.deepEqual(resolveApiTarget(SITE, new URL('https://u@acme.atlassian.net/wiki/x')), { ok: false, code: 'FORBIDDEN', reason: 'userinfo' });
+    assert.deepEqual(resolveApiTarget(SITE, new URL('https://:p@acme.atlassian.net/wiki/x')), { ok: false, code: 'FORBIDDEN', reason: 'userinfo' });
+  });
+
+  test('resolveRedirectTarget: control characters anywhere, the query is data, plain http on a loopback base', () => {
+    const current = new URL('https://acme.atlassian.net/wiki/rest/api/content/1');
+    assert.deepEqual(resolveRedirectTarget(SITE, '/wiki/x?y=\u0001', current), { ok: false, code: 'BAD_REQUEST', reason: 'control_character' });
+    const q = resolveRedirectTarget(SITE, '2?cql=/../x', current);
+    assert.ok(q.ok && q.apiPath === '/rest/api/content/2?cql=/../x', JSON.stringify(q));
+    const local = parseApiBase('http://127.0.0.1:4100/wiki');
+    const r = resolveRedirectTarget(local, 'http://127.0.0.1:4100/wiki/x', new URL('http://127.0.0.1:4100/wiki/y'));
+    assert.ok(r.ok && r.apiPath === '/x', JSON.stringify(r));
+  });
+
+  test('assertTarget: a refusal becomes its GatewayError, worded by kind, the input never echoed', () => {
+    assert.throws(() => assertTarget({ ok: false, code: 'FORBIDDEN', reason: 'other_origin' }), (e) => isGatewayError(e, 'FORBIDDEN') && e.message === 'Refused to send the credential: the URL is not under the Confluence API base (other_origin).' && e.details?.['reason'] === 'other_origin');
+    assert.throws(() => assertTarget({ ok: false, code: 'BAD_REQUEST', reason: 'control_character' }), (e) => isGatewayError(e, 'BAD_REQUEST') && e.message === 'The Confluence API path is invalid (control_character).');
+  });
+});

@@ -21,8 +21,8 @@ describe('linkSessions.decide: the site checks', () => {
   before(async () => {
     t = await openTestStore(testBackends()[0]!);
     sessions = createLinkSessions({ repos: t.repos, clock: t.clock }, { baseUrl: 'https://gw.example' });
-  });
-  after(() => t.close());
+  }, { timeout: 120_000 });
+  after(() => t.close(), { timeout: 120_000 });
 
   async function pendingSession(cloudId: string | null) {
     n++;
@@ -52,14 +52,14 @@ describe('linkSessions.decide: the site checks', () => {
     ['a deny from another site', SITE_A, [SITE_B], false],
   ];
   for (const [name, sessionSite, sites, allow] of cases) {
-    test(`refused: ${name}`, async () => {
+    test(`refused: ${name}`, { timeout: 180_000 }, async () => {
       const s = await pendingSession(sessionSite);
       await assert.rejects(sessions.decide(s, decision(sites, allow)), (e: unknown) => isGatewayError(e, 'LINK_SESSION_INVALID') && e.details?.['reason'] === 'wrong_site');
       await assertUnchanged(s.id, s.externalUserId);
     });
   }
 
-  test('refused: allow with no site at all', async () => {
+  test('refused: allow with no site at all', { timeout: 180_000 }, async () => {
     for (const site of [SITE_A, null]) {
       const s = await pendingSession(site);
       await assert.rejects(sessions.decide(s, decision([])), (e: unknown) => isGatewayError(e, 'VALIDATION_FAILED'));
@@ -67,7 +67,7 @@ describe('linkSessions.decide: the site checks', () => {
     }
   });
 
-  test('accepted: the session\'s own site', async () => {
+  test('accepted: the session\'s own site', { timeout: 180_000 }, async () => {
     const s = await pendingSession(SITE_A);
     const out = await sessions.decide(s, decision([SITE_A]));
     assert.deepEqual(out.links.map((l) => [l.cloudId, l.status]), [[SITE_A, 'linked']]);
@@ -75,27 +75,27 @@ describe('linkSessions.decide: the site checks', () => {
     assert.equal(out.session.cloudId, SITE_A);
   });
 
-  test('accepted: a session without a site links every site chosen, and records none as its own', async () => {
+  test('accepted: a session without a site links every site chosen, and records none as its own', { timeout: 180_000 }, async () => {
     const s = await pendingSession(null);
     const out = await sessions.decide(s, decision([SITE_A, SITE_B]));
     assert.deepEqual(out.links.map((l) => l.cloudId).sort(), [SITE_A, SITE_B]);
     assert.equal(out.session.cloudId, null);
   });
 
-  test('accepted: a session without a site and one site chosen takes that site', async () => {
+  test('accepted: a session without a site and one site chosen takes that site', { timeout: 180_000 }, async () => {
     const s = await pendingSession(null);
     const out = await sessions.decide(s, decision([SITE_B]));
     assert.equal(out.session.cloudId, SITE_B);
   });
 
-  test('a deny with no site is recorded (nothing to link)', async () => {
+  test('a deny with no site is recorded (nothing to link)', { timeout: 180_000 }, async () => {
     const s = await pendingSession(SITE_A);
     const out = await sessions.decide(s, decision([], false));
     assert.equal(out.session.status, 'denied');
     assert.deepEqual(out.links, []);
   });
 
-  test('a decision is taken once: the same session decided again is refused', async () => {
+  test('a decision is taken once: the same session decided again is refused', { timeout: 180_000 }, async () => {
     const s = await pendingSession(SITE_A);
     await sessions.decide(s, decision([SITE_A]));
     await assert.rejects(sessions.decide(s, decision([SITE_A])), (e: unknown) => isGatewayError(e, 'LINK_SESSION_INVALID'));

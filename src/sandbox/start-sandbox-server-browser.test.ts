@@ -6,7 +6,7 @@ import { verifyConnectJwt } from './jwt/verify-connect-jwt.js';
 import { DEFAULT_ACCOUNTS, DEFAULT_OAUTH_CLIENT } from './seed/default-seed.js';
 
 describe('over real HTTP: browser flows and rate limits', () => {
-  test('3LO consent flow with a cookie session, then a module page for the same signed-in user', async (t) => {
+  test('3LO consent flow with a cookie session, then a module page for the same signed-in user', { timeout: 180_000 }, async (t) => {
     const sb = await startSandboxServer();
     const app = await startTestConnectAppServer();
     t.after(async () => {
@@ -42,7 +42,7 @@ describe('over real HTTP: browser flows and rate limits', () => {
     assert.match(await allJs.text(), /type: 'init'/);
   });
 
-  test('429 with headers over HTTP from a per-site rule set through the control API', async (t) => {
+  test('429 with headers over HTTP from a per-site rule set through the control API', { timeout: 180_000 }, async (t) => {
     const sb = await startSandboxServer();
     t.after(() => sb.close());
     const rule = await fetch(`${sb.url}/_sandbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'rate_limit', match: { site: 'acme' }, limit: 2, windowMs: 30_000, per: 'site', reason: 'confluence-quota-global-based' }) });

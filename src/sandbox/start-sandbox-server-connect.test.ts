@@ -7,7 +7,7 @@ import { signHmacJwt } from './jwt/hs256.js';
 import { DEFAULT_ACCOUNTS, DEFAULT_OAUTH_CLIENT } from './seed/default-seed.js';
 
 describe('over real HTTP: Connect JWT, email, lifecycle, 3LO refresh', () => {
-  test('app JWT over the wire (qsh after /wiki), email API, restricted page, disable/uninstall', async (t) => {
+  test('app JWT over the wire (qsh after /wiki), email API, restricted page, disable/uninstall', { timeout: 180_000 }, async (t) => {
     const sb = await startSandboxServer();
     const app = await startTestConnectAppServer();
     t.after(async () => {
@@ -38,7 +38,7 @@ describe('over real HTTP: Connect JWT, email, lifecycle, 3LO refresh', () => {
     assert.equal(after.installed, false);
   });
 
-  test('3LO over the wire: missing scope 401, refresh rotation, reuse after the leeway kills the family', async (t) => {
+  test('3LO over the wire: missing scope 401, refresh rotation, reuse after the leeway kills the family', { timeout: 180_000 }, async (t) => {
     const sb = await startSandboxServer();
     t.after(() => sb.close());
     const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -11,7 +11,7 @@ import { verifyConnectJwt } from './jwt/verify-connect-jwt.js';
 import { DEFAULT_ACCOUNTS, DEFAULT_OAUTH_CLIENT } from './seed/default-seed.js';
 
 describe('over real HTTP (127.0.0.1:0)', () => {
-  test('install a real app server, impersonate a user, create a page, receive the webhook; 3LO; faults', async (t) => {
+  test('install a real app server, impersonate a user, create a page, receive the webhook; 3LO; faults', { timeout: 180_000 }, async (t) => {
     const sb = await startSandboxServer();
     const app = await startTestConnectAppServer({ basePath: '/connect' });
     t.after(async () => {
@@ -59,7 +59,7 @@ describe('over real HTTP (127.0.0.1:0)', () => {
     assert.equal((await fetch(`${d.sites[0]!.gatewayBaseUrl}/api/v2/pages/98305`, { headers: { authorization: `Bearer ${at}` } })).status, 200);
   });
 
-  test('runSandboxCommand prints one ready JSON line and honours --seed FILE', async (t) => {
+  test('runSandboxCommand prints one ready JSON line and honours --seed FILE', { timeout: 180_000 }, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'sandbox-seed-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const seedPath = join(dir, 'seed.json');
@@ -75,7 +75,7 @@ describe('over real HTTP (127.0.0.1:0)', () => {
     assert.deepEqual(d.users.map((u) => u.accountId), ['u-1']);
   });
 
-  test('a port already in use is an error; createSandbox refuses an origin with a path', async (t) => {
+  test('a port already in use is an error; createSandbox refuses an origin with a path', { timeout: 180_000 }, async (t) => {
     const first = await startSandboxServer();
     t.after(() => first.close());
     const port = Number(new URL(first.url).port);
@@ -84,7 +84,7 @@ describe('over real HTTP (127.0.0.1:0)', () => {
     assert.throws(() => createSandbox({ origin: 'http://x.test/base' }), /origin/);
   });
 
-  test('a bad seed file fails with the file and field named', async (t) => {
+  test('a bad seed file fails with the file and field named', { timeout: 180_000 }, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'sandbox-seed-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const seedPath = join(dir, 'bad.json');

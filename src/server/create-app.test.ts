@@ -22,12 +22,12 @@ describe('gateway HTTP skeleton', () => {
   let gw: Gateway;
   before(async () => {
     gw = await createGateway(tempConfig(), { logger: silentLogger() });
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await gw.close();
-  });
+  }, { timeout: 120_000 });
 
-  test('/healthz answers with the version', async () => {
+  test('/healthz answers with the version', { timeout: 180_000 }, async () => {
     const res = await gw.app.request('/healthz');
     assert.equal(res.status, 200);
     const body = (await res.json()) as { status: string; version: string };
@@ -35,13 +35,13 @@ describe('gateway HTTP skeleton', () => {
     assert.match(body.version, /^\d+\.\d+\.\d+/);
   });
 
-  test('/readyz checks the store and the schema', async () => {
+  test('/readyz checks the store and the schema', { timeout: 180_000 }, async () => {
     const res = await gw.app.request('/readyz');
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { status: 'ready', checks: { store: { ok: true }, schema: { ok: true } } });
   });
 
-  test('/metrics is Prometheus text with request counts by route pattern', async () => {
+  test('/metrics is Prometheus text with request counts by route pattern', { timeout: 180_000 }, async () => {
     await gw.app.request('/healthz');
     await gw.app.request('/no/such/path');
     const res = await gw.app.request('/metrics');
@@ -54,7 +54,7 @@ describe('gateway HTTP skeleton', () => {
     assert.match(text, /onbehalf_process_cpu_seconds_total/);
   });
 
-  test('request ids: generated, or taken from a well-formed header, echoed back', async () => {
+  test('request ids: generated, or taken from a well-formed header, echoed back', { timeout: 180_000 }, async () => {
     const generated = await gw.app.request('/healthz');
     assert.match(generated.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
     const given = await gw.app.request('/healthz', { headers: { 'X-Request-Id': 'abc-123' } });
@@ -63,7 +63,7 @@ describe('gateway HTTP skeleton', () => {
     assert.notEqual(forged.headers.get('x-request-id'), 'bad id {"level":"fatal"}');
   });
 
-  test('request ids also reach Responses a handler built itself, mutable or not (the proxy returns its own)', async () => {
+  test('request ids also reach Responses a handler built itself, mutable or not (the proxy returns its own)', { timeout: 180_000 }, async () => {
     const app = new Hono();
     app.use('*', requestId());
     app.get('/own', () => new Response('x', { headers: { 'content-type': 'text/plain' } }));
@@ -77,7 +77,7 @@ describe('gateway HTTP skeleton', () => {
     assert.equal(moved.headers.get('location'), 'https://example.test/');
   });
 
-  test('security headers are set', async () => {
+  test('security headers are set', { timeout: 180_000 }, async () => {
     const res = await gw.app.request('/healthz');
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
     assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
@@ -85,13 +85,13 @@ describe('gateway HTTP skeleton', () => {
     assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
   });
 
-  test('unknown paths get the error envelope', async () => {
+  test('unknown paths get the error envelope', { timeout: 180_000 }, async () => {
     const res = await gw.app.request('/v0/nothing', { headers: { 'X-Request-Id': 'r-404' } });
     assert.equal(res.status, 404);
     assert.deepEqual(await res.json(), { error: { code: 'NOT_FOUND', message: 'No such endpoint: GET /v0/nothing', requestId: 'r-404' } });
   });
 
-  test('every route in the table is public or declares its auth', () => {
+  test('every route in the table is public or declares its auth', { timeout: 180_000 }, () => {
     for (const r of gw.routes) assert.ok(['public', 'apiKey', 'connectInstall', 'connectJwt', 'connectContext', 'admin'].includes(r.auth), `${r.method} ${r.path}`);
     const byPath = Object.fromEntries(gw.routes.map((r) => [`${r.method} ${r.path}`, r.auth]));
     assert.deepEqual(byPath, {
@@ -168,7 +168,7 @@ describe('gateway HTTP skeleton', () => {
   });
 });
 
-test('/readyz is 503 while migrations are pending', async () => {
+test('/readyz is 503 while migrations are pending', { timeout: 180_000 }, async () => {
   const config = tempConfig();
   const gw = await createGateway(config, { logger: silentLogger(), migrate: false });
   try {
@@ -182,7 +182,7 @@ test('/readyz is 503 while migrations are pending', async () => {
   }
 });
 
-test('the status table covers every error code', () => {
+test('the status table covers every error code', { timeout: 180_000 }, () => {
   for (const code of ERROR_CODES) assert.ok(Number.isInteger(ERROR_STATUS[code]), code);
   assert.equal(ERROR_STATUS.USER_NOT_LINKED, 404);
   assert.equal(ERROR_STATUS.REAUTH_REQUIRED, 409);
@@ -190,7 +190,7 @@ test('the status table covers every error code', () => {
   assert.equal(ERROR_STATUS.ATLASSIAN_TIMEOUT, 504);
 });
 
-test('the error middleware maps codes through the table and hides internal details', async () => {
+test('the error middleware maps codes through the table and hides internal details', { timeout: 180_000 }, async () => {
   let logged = '';
   const logger = createLogger({
     level: 'debug',

@@ -64,14 +64,14 @@ for (const backend of testBackends()) {
       assert.deepEqual(unclassifiedMethods(t.repos), []);
     });
 
-    test('a key revoked through this process is refused on the very next request', async () => {
+    test('a key revoked through this process is refused on the very next request', { timeout: 180_000 }, async () => {
       const { secret } = await t.repos.apiKeys.create({ name: 'same-process' });
       assert.ok(await hot.apiKeys.verify(secret));
       assert.ok(await t.repos.apiKeys.revoke('same-process'));
       assert.equal(await hot.apiKeys.verify(secret), undefined);
     });
 
-    test('with no change watcher, a key revoked by another process is remembered at most the TTL, then refused', async () => {
+    test('with no change watcher, a key revoked by another process is remembered at most the TTL, then refused', { timeout: 180_000 }, async () => {
       const { secret } = await t.repos.apiKeys.create({ name: 'other-process' });
       assert.ok(await hot.apiKeys.verify(secret));
       assert.ok(await elsewhere.apiKeys.revoke('other-process'));
@@ -81,7 +81,7 @@ for (const backend of testBackends()) {
       assert.equal(await hot.apiKeys.verify(secret), undefined);
     });
 
-    test('unknown keys are not remembered: a key created elsewhere works at once', async () => {
+    test('unknown keys are not remembered: a key created elsewhere works at once', { timeout: 180_000 }, async () => {
       const repos = createRepositories({ store: t.store, box: t.box, clock: t.clock });
       const { apiKey, secret } = await elsewhere.apiKeys.create({ name: 'made-elsewhere' });
       // The first look-up happens just before the other process's insert lands.
@@ -95,7 +95,7 @@ for (const backend of testBackends()) {
       assert.equal(calls, 2, 'the known key is then remembered');
     });
 
-    test('a policy change through this process applies to the next read; from elsewhere, after the TTL', async () => {
+    test('a policy change through this process applies to the next read; from elsewhere, after the TTL', { timeout: 180_000 }, async () => {
       assert.equal((await hot.policies.get(CLOUD)).acting, 'linked_only');
       await t.repos.policies.set(CLOUD, { acting: 'admin_mapped' }, 'test');
       assert.equal((await hot.policies.get(CLOUD)).acting, 'admin_mapped');
@@ -105,7 +105,7 @@ for (const backend of testBackends()) {
       assert.equal((await hot.policies.get(CLOUD)).acting, 'any_user');
     });
 
-    test('tenant installs and status changes through this process are seen at once', async () => {
+    test('tenant installs and status changes through this process are seen at once', { timeout: 180_000 }, async () => {
       assert.deepEqual(await hot.tenants.findByCloudId(CLOUD), []);
       const tenant = await t.repos.tenants.upsert({ route: 'connect', appKey: 'app', tenantKey: 'client-1', baseUrl: 'https://acme.atlassian.net/wiki', cloudId: CLOUD, sharedSecret: 's' });
       assert.deepEqual((await hot.tenants.findByCloudId(CLOUD)).map((x) => x.status), ['active']);
@@ -120,7 +120,7 @@ for (const backend of testBackends()) {
       assert.deepEqual((await hot.tenants.findByBaseUrl('https://acme.atlassian.net/wiki')).map((x) => x.status), ['disabled']);
     });
 
-    test('a link revoked through this process is gone on the very next read; by another process, after the TTL', async () => {
+    test('a link revoked through this process is gone on the very next read; by another process, after the TTL', { timeout: 180_000 }, async () => {
       const made = await t.repos.links.create(link('acc-hot', 'u-hot'));
       assert.equal((await hot.links.liveForUser(CLOUD, 'u-hot'))?.id, made.id);
       assert.equal((await hot.links.liveForAccount(CLOUD, 'acc-hot'))?.id, made.id);
@@ -137,13 +137,13 @@ for (const backend of testBackends()) {
       assert.equal(await hot.links.liveForUser(CLOUD, 'u-hot-2'), undefined);
     });
 
-    test('a user with no live link is not remembered: a link made elsewhere is found at once', async () => {
+    test('a user with no live link is not remembered: a link made elsewhere is found at once', { timeout: 180_000 }, async () => {
       assert.equal(await hot.links.liveForUser(CLOUD, 'u-late'), undefined);
       const made = await elsewhere.links.create(link('acc-late', 'u-late'));
       assert.equal((await hot.links.liveForUser(CLOUD, 'u-late'))?.id, made.id);
     });
 
-    test('writes drop only the entries they change: other users, sites and keys stay in memory', async () => {
+    test('writes drop only the entries they change: other users, sites and keys stay in memory', { timeout: 180_000 }, async () => {
       const { repos, loads } = counted(t);
       const mine = withHotReads(repos, { ttlMs: 1000, now: () => now });
       const a = await repos.links.create(link('acc-p1', 'u-p1'));
@@ -175,7 +175,7 @@ for (const backend of testBackends()) {
       assert.equal(await mine.apiKeys.verify(k1.secret), undefined);
     });
 
-    test('a purge drops the purged site\u2019s links, installs and policy from memory at once', async () => {
+    test('a purge drops the purged site\u2019s links, installs and policy from memory at once', { timeout: 180_000 }, async () => {
       const site = '77777777-2222-3333-4444-555555555555';
       const tenant = await t.repos.tenants.upsert({ route: 'connect', appKey: 'app', tenantKey: 'purged', baseUrl: 'https://purged.atlassian.net/wiki', cloudId: site, sharedSecret: 's' });
       await t.repos.links.create({ ...link('acc-purge', 'u-purge', site), tenantId: tenant.id });
@@ -190,7 +190,7 @@ for (const backend of testBackends()) {
       assert.deepEqual(await hot.tenants.findByCloudId(site), []);
     });
 
-    test('the link memory is bounded: past it the oldest entries go, and those users are read again', async () => {
+    test('the link memory is bounded: past it the oldest entries go, and those users are read again', { timeout: 180_000 }, async () => {
       const { repos, loads } = counted(t);
       const small = withHotReads(repos, { ttlMs: 1000, now: () => now, maxLinks: 2 });
       for (const u of ['u-b1', 'u-b2', 'u-b3']) await repos.links.create(link(`acc-${u}`, u, OTHER_CLOUD));

@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import { isGatewayError } from '../errors.js';
-import { keyFileLooseBits, loadKeyring, newKey, nextKeyId, readKeyFile, writeKeyFile } from './keyring.js';
+import { createKeyFile, generateKeyFile, keyFileLooseBits, loadKeyring, newKey, nextKeyId, readKeyFile, writeKeyFile } from './keyring.js';
 
+const execFileAsync = promisify(execFile);
 const dir = () => mkdtempSync(join(tmpdir(), 'onbehalf-keys-'));
 
-test('embedded mode generates a 0600 key file once, then reuses it', () => {
+test('embedded mode generates a 0600 key file once, then reuses it', { timeout: 180_000 }, () => {
   const path = join(dir(), 'sub', 'master-key.json');
   const first = loadKeyring({ source: 'file', path, generateIfMissing: true });
   assert.equal(first.generatedFile, path);
@@ -22,7 +25,7 @@ test('embedded mode generates a 0600 key file once, then reuses it', () => {
   assert.deepEqual(second.keyring.keys.get('k1'), first.keyring.keys.get('k1'));
 });
 
-test('without permission to generate, a missing key file is a clear error', () => {
+test('without permission to generate, a missing key file is a clear error', { timeout: 180_000 }, () => {
   const path = join(dir(), 'master-key.json');
   assert.throws(
     () => loadKeyring({ source: 'file', path, generateIfMissing: false }),
@@ -30,7 +33,7 @@ test('without permission to generate, a missing key file is a clear error', () =
   );
 });
 
-test('inline keys: the first is active', () => {
+test('inline keys: the first is active', { timeout: 180_000 }, () => {
   const a = randomBytes(32);
   const b = randomBytes(32);
   const { keyring } = loadKeyring({ source: 'env', keys: [{ id: 'new', key: b }, { id: 'old', key: a }] });
@@ -38,7 +41,7 @@ test('inline keys: the first is active', () => {
   assert.equal(keyring.keys.size, 2);
 });
 
-test('rewriting the key file keeps old keys, stays 0600 and is atomic', () => {
+test('rewriting the key file keeps old keys, stays 0600 and is atomic', { timeout: 180_000 }, () => {
   const path = join(dir(), 'master-key.json');
   loadKeyring({ source: 'file', path, generateIfMissing: true });
   const file = readKeyFile(path);
@@ -51,7 +54,7 @@ test('rewriting the key file keeps old keys, stays 0600 and is atomic', () => {
   assert.equal(statSync(path).mode & 0o777, 0o600);
 });
 
-test('the rewritten key file is 0600 even when a stale temporary file was left readable by all', () => {
+test('the rewritten key file is 0600 even when a stale temporary file was left readable by all', { timeout: 180_000 }, () => {
   // open(..., 0o600) alone gives 0600 under any umask when it creates the file, so only a file that
   // already exists shows whether the mode is enforced: a crash can leave the temporary file behind, and
   // a later process can get the same pid (always pid 1 in a container).
@@ -71,17 +74,61 @@ test('the rewritten key file is 0600 even when a stale temporary file was left r
   assert.deepEqual(readKeyFile(path).keys.map((k) => k.id), ['k1', 'k2']);
 });
 
-test('first creation never overwrites a key file another instance has just written', () => {
+test('first creation never overwrites a key file another instance has just written', { timeout: 180_000 }, () => {
   const path = join(dir(), 'master-key.json');
   const theirs = { version: 1 as const, active: 'k1', keys: [newKey('k1', new Date())] };
-  writeKeyFile(path, theirs, { exclusive: true });
+  assert.equal(createKeyFile(path, theirs), true);
   const before = readFileSync(path, 'utf8');
-  assert.throws(() => writeKeyFile(path, { version: 1, active: 'k1', keys: [newKey('k1', new Date())] }, { exclusive: true }), (e: unknown) => (e as NodeJS.ErrnoException).code === 'EEXIST');
+  assert.equal(createKeyFile(path, { version: 1, active: 'k1', keys: [newKey('k1', new Date())] }), false);
   assert.equal(readFileSync(path, 'utf8'), before, 'the first key file is untouched');
+  assert.deepEqual(readdirSync(join(path, '..')), ['master-key.json'], 'no temporary file is left behind');
   assert.deepEqual(loadKeyring({ source: 'file', path, generateIfMissing: true }).keyring.keys.get('k1'), Buffer.from(theirs.keys[0]!.key, 'base64'));
 });
 
-test('a key id that appears twice is refused, not silently replaced by the later key', () => {
+test("an instance that loses the race to create the key file uses the winner's key", { timeout: 180_000 }, () => {
+  // The moment two instances both found the file missing: the winner's file is there when the loser
+  // creates, and the loser must read it rather than fail (or, worse, replace it).
+  const path = join(dir(), 'master-key.json');
+  const winner = generateKeyFile(path);
+  assert.equal(winner.generatedFile, path);
+  const loser = generateKeyFile(path);
+  assert.equal(loser.generatedFile, undefined, 'the loser did not generate a key');
+  assert.equal(loser.file, path);
+  assert.deepEqual(loser.keyring.keys.get('k1'), winner.keyring.keys.get('k1'));
+  assert.deepEqual(readdirSync(join(path, '..')), ['master-key.json']);
+});
+
+test("an instance that loses the race to an unusable key file fails with a clear error and leaves it", { timeout: 180_000 }, () => {
+  const path = join(dir(), 'master-key.json');
+  writeFileSync(path, '{"version":1');
+  assert.throws(
+    () => generateKeyFile(path),
+    (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING') && e.message.includes(path) && e.message.includes('appeared while this process was creating it') && e.cause !== undefined,
+  );
+  assert.equal(readFileSync(path, 'utf8'), '{"version":1');
+});
+
+test('instances started at once on a missing key file all end up with one and the same key', { timeout: 60_000 }, async () => {
+  const d = dir();
+  const path = join(d, 'master-key.json');
+  const go = join(d, 'go');
+  const moduleUrl = new URL('./keyring.ts', import.meta.url).href;
+  // Each process spins until the go file exists, so they reach loadKeyring as close together as they can.
+  const script = `import { existsSync, writeFileSync } from 'node:fs'; const { loadKeyring } = await import(${JSON.stringify(moduleUrl)});
+writeFileSync(${JSON.stringify(join(d, 'ready-'))} + process.pid, '');
+while (!existsSync(${JSON.stringify(go)})) {}
+const r = loadKeyring({ source: 'file', path: ${JSON.stringify(path)}, generateIfMissing: true });
+process.stdout.write(JSON.stringify({ generated: r.generatedFile !== undefined, key: r.keyring.keys.get('k1').toString('base64') }));`;
+  const runs = Array.from({ length: 4 }, () => execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 45_000 }));
+  while (readdirSync(d).filter((f) => f.startsWith('ready-')).length < runs.length) await new Promise((r) => setTimeout(r, 20));
+  writeFileSync(go, '');
+  const results = (await Promise.all(runs)).map((r) => JSON.parse(r.stdout) as { generated: boolean; key: string });
+  assert.equal(results.filter((r) => r.generated).length, 1, 'exactly one instance generated the key');
+  assert.equal(new Set(results.map((r) => r.key)).size, 1, 'every instance has the same key');
+  assert.equal(results[0]!.key, readKeyFile(path).keys[0]!.key);
+});
+
+test('a key id that appears twice is refused, not silently replaced by the later key', { timeout: 180_000 }, () => {
   const path = join(dir(), 'master-key.json');
   const first = newKey('k1', new Date());
   const second = newKey('k1', new Date());
@@ -93,7 +140,7 @@ test('a key id that appears twice is refused, not silently replaced by the later
   assert.throws(() => readKeyFile(path), (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING'));
 });
 
-test('a malformed key file is refused with the file named', () => {
+test('a malformed key file is refused with the file named', { timeout: 180_000 }, () => {
   const path = join(dir(), 'master-key.json');
   for (const text of ['not json', '{"version":1,"active":"k1","keys":[]}', JSON.stringify({ version: 1, active: 'k2', keys: [newKey('k1', new Date())] }), JSON.stringify({ version: 1, active: 'k1', keys: [{ ...newKey('k1', new Date()), key: 'c2hvcnQ=' }] })]) {
     writeFileSync(path, text);
@@ -102,11 +149,11 @@ test('a malformed key file is refused with the file named', () => {
   assert.ok(readFileSync(path, 'utf8').length > 0);
 });
 
-test('inline keys: an empty list is refused, naming the variable', () => {
+test('inline keys: an empty list is refused, naming the variable', { timeout: 180_000 }, () => {
   assert.throws(() => loadKeyring({ source: 'env', keys: [] }), (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING') && e.message.includes('ONBEHALF_MASTER_KEYS'));
 });
 
-test('key ids in a file are whole words of letters, digits, _ and -', () => {
+test('key ids in a file are whole words of letters, digits, _ and -', { timeout: 180_000 }, () => {
   const path = join(dir(), 'master-key.json');
   for (const id of ['k.1', 'x.k1', 'k1.x', 'k 1', '', 'k'.repeat(33)]) {
     writeFileSync(path, JSON.stringify({ version: 1, active: id, keys: [newKey(id, new Date())] }));
@@ -116,13 +163,13 @@ test('key ids in a file are whole words of letters, digits, _ and -', () => {
   assert.equal(readKeyFile(path).active, 'K_1-x');
 });
 
-test('a key file that cannot be read is a clear error with the cause kept', () => {
+test('a key file that cannot be read is a clear error with the cause kept', { timeout: 180_000 }, () => {
   const path = join(dir(), 'a-directory');
   mkdirSync(path);
   assert.throws(() => readKeyFile(path), (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING') && e.message.startsWith(`Cannot read the key file ${path}: `) && e.cause !== undefined);
 });
 
-test('no key is generated over a dangling link: the first creation refuses any existing path', () => {
+test('no key is generated over a dangling link: the first creation refuses any existing path', { timeout: 180_000 }, () => {
   // A key file that should be mounted but is not there yet must not be replaced by a fresh key (the data
   // sealed under the real one would be unreadable), and the link's target must not be created.
   const d = dir();
@@ -132,7 +179,7 @@ test('no key is generated over a dangling link: the first creation refuses any e
   assert.equal(existsSync(join(d, 'mounted')), false);
 });
 
-test('nextKeyId skips ids already taken', () => {
+test('nextKeyId skips ids already taken', { timeout: 180_000 }, () => {
   const keys = (...ids: string[]) => ({ version: 1 as const, active: ids[0] ?? 'k1', keys: ids.map((id) => newKey(id, new Date())) });
   assert.equal(nextKeyId(keys('k1')), 'k2');
   assert.equal(nextKeyId(keys('k1', 'k3')), 'k4');

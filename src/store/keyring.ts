@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { KeysConfig } from '../config.js';
@@ -36,7 +36,6 @@ export function loadKeyring(config: KeysConfig, now: () => Date = () => new Date
     if (!first) throw new GatewayError('SECRET_KEY_MISSING', 'ONBEHALF_MASTER_KEYS holds no key.');
     return { keyring: { activeKeyId: first.id, keys: new Map(config.keys.map((k) => [k.id, k.key])) } };
   }
-  let generated = false;
   if (!exists(config.path)) {
     if (!config.generateIfMissing) {
       throw new GatewayError(
@@ -44,11 +43,29 @@ export function loadKeyring(config: KeysConfig, now: () => Date = () => new Date
         `No master key: ${config.path} does not exist. With a shared database every instance needs the same keys: create the file once (onbehalf keys init --key-file ${config.path}) and give it to each instance, or set ONBEHALF_MASTER_KEYS.`,
       );
     }
-    writeKeyFile(config.path, { version: 1, active: 'k1', keys: [newKey('k1', now())] }, { exclusive: true });
-    generated = true;
+    return generateKeyFile(config.path, now);
   }
   const file = readKeyFile(config.path);
-  return { keyring: keyringOf(file, config.path), file: config.path, ...(generated ? { generatedFile: config.path } : {}) };
+  return { keyring: keyringOf(file, config.path), file: config.path };
+}
+
+/**
+ * First start in embedded mode, once the key file was found missing: creates it with one new key, unless
+ * another instance starting at the same moment created it first, in which case that instance's key is the
+ * one to use (two keys would leave each instance unable to open what the other sealed).
+ */
+export function generateKeyFile(path: string, now: () => Date = () => new Date()): LoadedKeyring {
+  if (createKeyFile(path, { version: 1, active: 'k1', keys: [newKey('k1', now())] })) {
+    return { keyring: keyringOf(readKeyFile(path), path), file: path, generatedFile: path };
+  }
+  let file: KeyFile;
+  try {
+    file = readKeyFile(path);
+  } catch (cause) {
+    // Most likely a dangling link to a key file that should be mounted there: never replace it.
+    throw new GatewayError('SECRET_KEY_MISSING', `The key file ${path} appeared while this process was creating it (another instance starting at the same moment, or a link to a missing file) and cannot be used: ${(cause as Error).message}`, { cause });
+  }
+  return { keyring: keyringOf(file, path), file: path };
 }
 
 export function readKeyFile(path: string): KeyFile {
@@ -95,21 +112,38 @@ export function nextKeyId(file: KeyFile): string {
  * Writes the keyring durably: to a 0600 temporary file, fsynced, then renamed over the old one, so a crash
  * leaves either the old file or the new one, never a torn file that would lock the data away.
  */
-export function writeKeyFile(path: string, file: KeyFile, options: { exclusive?: boolean } = {}): void {
+export function writeKeyFile(path: string, file: KeyFile): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const text = `${JSON.stringify(file, null, 2)}\n`;
-  if (options.exclusive) {
-    // First creation: 'wx' refuses to overwrite a key file another process just wrote.
-    writeDurably(path, 'wx', text);
-    return;
-  }
   const tmp = `${path}.${process.pid}.tmp`;
-  writeDurably(tmp, 'w', text);
+  writeDurably(tmp, keyFileText(file));
   renameSync(tmp, path);
 }
 
-function writeDurably(path: string, flag: 'w' | 'wx', text: string): void {
-  const fd = openSync(path, flag, 0o600);
+/**
+ * Creates the key file only if nothing is at `path` yet (not even a dangling link): true when this call
+ * created it, false when something was already there, which is left untouched. The file is written whole
+ * under a temporary name and then hard-linked into place, and link() refuses an existing name, so the
+ * check and the creation are one step and a process that loses the race never reads a half-written file.
+ */
+export function createKeyFile(path: string, file: KeyFile): boolean {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.new`;
+  writeDurably(tmp, keyFileText(file));
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new GatewayError('SECRET_KEY_MISSING', `Cannot create the key file ${path}: ${(e as Error).message}`, { cause: e });
+  } finally {
+    unlinkSync(tmp);
+  }
+}
+
+const keyFileText = (file: KeyFile) => `${JSON.stringify(file, null, 2)}\n`;
+
+function writeDurably(path: string, text: string): void {
+  const fd = openSync(path, 'w', 0o600);
   try {
     writeSync(fd, text);
     fsyncSync(fd);

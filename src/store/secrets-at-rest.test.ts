@@ -46,12 +46,12 @@ for (const backend of testBackends()) {
     let t: TestStore;
     before(async () => {
       t = await openTestStore(backend, testKeyring(['k1']));
-    });
+    }, { timeout: 120_000 });
     after(async () => {
       await t.close();
-    });
+    }, { timeout: 120_000 });
 
-    test('no secret reaches the database in plaintext (raw file / pg_dump scan)', async () => {
+    test('no secret reaches the database in plaintext (raw file / pg_dump scan)', { timeout: 180_000 }, async () => {
       const apiKey = await writeSecrets(t);
       const raw = rawBytes(t);
       assert.ok(raw.includes(MARKER), 'the scan sees the rows it should (non-secret marker found)');
@@ -61,7 +61,7 @@ for (const backend of testBackends()) {
       assert.ok(!raw.includes(apiKey.slice(12)), 'no part of the API key past its display prefix is stored');
     });
 
-    test('key rotation re-encrypts everything, survives an interruption and resumes', async () => {
+    test('key rotation re-encrypts everything, survives an interruption and resumes', { timeout: 180_000 }, async () => {
       // More rows than one batch, so the interruption lands mid-column.
       for (let i = 0; i < 7; i++) {
         await t.repos.tokens.put({ route: 'connect', appKey: 'app', tenantKey: 'ck', accountId: `bulk-${i}`, kind: 'access', scopeKey: 'READ' }, { token: `bulk-token-${i}`, expiresAt: 1 });
@@ -120,7 +120,7 @@ for (const backend of testBackends()) {
       for (const value of Object.values(SECRETS)) assert.ok(!raw.includes(value), 'still no plaintext after rotation');
     });
 
-    test('every encrypted column is covered by the scan fixtures', () => {
+    test('every encrypted column is covered by the scan fixtures', { timeout: 180_000 }, () => {
       const covered = new Set(['tenants.shared_secret', 'oauth_apps.client_secret', 'tokens.token', 'tokens.previous_token']);
       for (const c of ENCRYPTED_COLUMNS) assert.ok(covered.has(`${c.table}.${c.column}`), `${c.table}.${c.column} needs a fixture above`);
     });

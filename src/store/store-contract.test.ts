@@ -9,12 +9,12 @@ import { openTestStore, type TestStore } from './test-support/open-test-store.js
 
 const backends = testBackends();
 
-test('PostgreSQL is part of the run when CI requires it', () => {
+test('PostgreSQL is part of the run when CI requires it', { timeout: 180_000 }, () => {
   if (postgresRequired()) assert.ok(backends.some((b) => b.name === 'postgres'), 'REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set');
   assert.ok(backends.some((b) => b.name === 'sqlite'));
 });
 
-test('migration names are unique and sorted in apply order', () => {
+test('migration names are unique and sorted in apply order', { timeout: 180_000 }, () => {
   for (const dialect of ['sqlite', 'postgres'] as const) {
     const names = Object.keys(migrationsFor(dialect));
     assert.deepEqual(names, [...names].sort());
@@ -25,7 +25,7 @@ test('migration names are unique and sorted in apply order', () => {
 for (const backend of backends) {
   describe(`store contract: ${backend.name}`, () => {
     describe('migrations', () => {
-      test('a new database gets every migration, a second run applies nothing', async () => {
+      test('a new database gets every migration, a second run applies nothing', { timeout: 180_000 }, async () => {
         const place = await backend.create();
         const store = createStore(place.config);
         try {
@@ -48,7 +48,7 @@ for (const backend of backends) {
         }
       });
 
-      test('a database migrated by a newer version is refused, not downgraded', async () => {
+      test('a database migrated by a newer version is refused, not downgraded', { timeout: 180_000 }, async () => {
         const place = await backend.create();
         const store = createStore(place.config);
         try {
@@ -68,12 +68,12 @@ for (const backend of backends) {
       let t: TestStore;
       before(async () => {
         t = await openTestStore(backend);
-      });
+      }, { timeout: 120_000 });
       after(async () => {
         await t.close();
-      });
+      }, { timeout: 120_000 });
 
-      test('tenants: install, lookups, reinstall replaces the secret, status changes', async () => {
+      test('tenants: install, lookups, reinstall replaces the secret, status changes', { timeout: 180_000 }, async () => {
         const first = await t.repos.tenants.upsert({
           route: 'connect',
           appKey: 'app',
@@ -104,7 +104,7 @@ for (const backend of backends) {
         assert.equal(await t.repos.tenants.find('connect', 'other-app', 'client-1'), undefined, 'the app is part of the identity');
       });
 
-      test('tenants: supersede moves the links to the successor and drops the old record and its tokens only', async () => {
+      test('tenants: supersede moves the links to the successor and drops the old record and its tokens only', { timeout: 180_000 }, async () => {
         const old = await t.repos.tenants.upsert({ route: 'connect', appKey: 'sup-app', tenantKey: 'ck-old', baseUrl: 'https://sup.example/wiki', cloudId: 'cloud-sup', sharedSecret: 's-old' });
         t.clock.advance(1000);
         const successor = await t.repos.tenants.upsert({ route: 'connect', appKey: 'sup-app', tenantKey: 'ck-new', baseUrl: 'https://sup.example/wiki', cloudId: 'cloud-sup', sharedSecret: 's-new' });
@@ -124,7 +124,7 @@ for (const backend of backends) {
         await t.store.db.deleteFrom('links').where('id', '=', link.id).execute();
       });
 
-      test('tokens: every tenant dimension is part of the key, and writes can compare-and-set', async () => {
+      test('tokens: every tenant dimension is part of the key, and writes can compare-and-set', { timeout: 180_000 }, async () => {
         const key = { route: 'oauth' as const, appKey: 'cid', tenantKey: '', accountId: 'acc-1', kind: 'refresh' as const, scopeKey: 'read' };
         assert.equal(await t.repos.tokens.put(key, { token: 'rt-1', expiresAt: null }), true);
         const stored = await t.repos.tokens.get(key);
@@ -143,7 +143,7 @@ for (const backend of backends) {
         assert.equal(await t.repos.tokens.get(key), undefined);
       });
 
-      test('api keys: shown once, stored as a hash, limited to sites, revocable', async () => {
+      test('api keys: shown once, stored as a hash, limited to sites, revocable', { timeout: 180_000 }, async () => {
         const { apiKey, secret } = await t.repos.apiKeys.create({ name: 'backend', sites: ['site-a'] });
         assert.match(secret, /^obk_[A-Za-z0-9_-]{43}$/);
         const row = await t.store.db.selectFrom('api_keys').selectAll().where('id', '=', apiKey.id).executeTakeFirstOrThrow();
@@ -158,7 +158,7 @@ for (const backend of backends) {
         await assert.rejects(t.repos.apiKeys.create({ name: '' }), (e: unknown) => isGatewayError(e, 'VALIDATION_FAILED'));
       });
 
-      test('audit log: append-only, newest first, filterable', async () => {
+      test('audit log: append-only, newest first, filterable', { timeout: 180_000 }, async () => {
         const a = await t.repos.audit.append({ action: 'link.created', actorType: 'user', accountId: 'acc-9', externalUserId: 'u-9', cloudId: 'c' });
         t.clock.advance(1);
         const b = await t.repos.audit.append({ action: 'token.minted', actorType: 'system', accountId: 'acc-9', route: 'connect', data: { scopes: ['READ'] } });
@@ -170,7 +170,7 @@ for (const backend of backends) {
         assert.deepEqual((await t.repos.audit.query({ accountId: 'acc-9', before: b })).map((e) => e.id), [a]);
       });
 
-      test('known accounts: sightings merge, names are kept when a later sighting has none', async () => {
+      test('known accounts: sightings merge, names are kept when a later sighting has none', { timeout: 180_000 }, async () => {
         await t.repos.knownAccounts.record({ cloudId: 'c1', accountId: 'a1', source: 'webhook:page_created', displayName: 'Alice_Liddell%' });
         t.clock.advance(10);
         await t.repos.knownAccounts.record({ cloudId: 'c1', accountId: 'a1', source: 'iframe' });
@@ -184,7 +184,7 @@ for (const backend of backends) {
         assert.deepEqual((await t.repos.knownAccounts.list('c1', { search: 'ice' })).map((x) => x.accountId).sort(), ['a1', 'a2']);
       });
 
-      test('links: one live link per account and per external user on a site, enforced by the database', async () => {
+      test('links: one live link per account and per external user on a site, enforced by the database', { timeout: 180_000 }, async () => {
         const base = { cloud_id: 'c1', tenant_id: null, route: 'connect' as const, scopes: 'READ', evidence: '{}', status_reason: null, created_at: 1, updated_at: 1, verified_at: null, revoked_at: null };
         await t.store.db.insertInto('links').values({ ...base, id: 'l1', external_user_id: 'u1', account_id: 'a1', status: 'linked' }).execute();
         await assert.rejects(
@@ -199,7 +199,7 @@ for (const backend of backends) {
         assert.deepEqual(live.map((r) => r.id), ['l4', 'l5']);
       });
 
-      test('oauth apps: client secret sealed, readable back', async () => {
+      test('oauth apps: client secret sealed, readable back', { timeout: 180_000 }, async () => {
         const app = await t.repos.oauthApps.upsert({ clientId: 'cid-1', clientSecret: 'cs-1', redirectUri: 'http://x/cb', scopes: ['read:me', 'offline_access'], source: 'sandbox' });
         assert.equal(app.clientSecret, 'cs-1');
         const row = await t.store.db.selectFrom('oauth_apps').select('client_secret').where('client_id', '=', 'cid-1').executeTakeFirstOrThrow();
@@ -209,7 +209,7 @@ for (const backend of backends) {
         assert.equal((await t.repos.oauthApps.findByClientId('cid-1'))?.clientSecret, 'cs-2');
       });
 
-      test('link sessions: expired ones are purged, live ones stay', async () => {
+      test('link sessions: expired ones are purged, live ones stay', { timeout: 180_000 }, async () => {
         const base = { external_user_id: 'u', cloud_id: null, route: 'connect' as const, return_url: null, status: 'pending' as const, require_confirmation: 1, completion_code_hash: null, oauth_state_hash: null, link_id: null, email_hint: null, api_key_id: null, created_at: 1, used_at: null, completed_at: null, pending_account_id: null, pending_data: null };
         await t.repos.linkSessions.insert({ ...base, id: 'old', token_hash: 'h-old', expires_at: 1_000 });
         await t.repos.linkSessions.insert({ ...base, id: 'new', token_hash: 'h-new', expires_at: 5_000 });
@@ -218,7 +218,7 @@ for (const backend of backends) {
         assert.ok(await t.repos.linkSessions.get('new'));
       });
 
-      test('admin sessions: only the hash is stored; absolute end and idle timeout both end a session', async () => {
+      test('admin sessions: only the hash is stored; absolute end and idle timeout both end a session', { timeout: 180_000 }, async () => {
         const { session, token } = await t.repos.adminSessions.create({ maxAgeMs: 3_600_000, clientIp: '127.0.0.1' });
         const raw = await t.store.db.selectFrom('admin_sessions').selectAll().where('id', '=', session.id).executeTakeFirstOrThrow();
         assert.notEqual(raw.token_hash, token);
@@ -261,7 +261,7 @@ for (const backend of backends) {
         assert.ok(await t.repos.adminSessions.verify(fresh.token, { idleMs: 10_000_000 }));
       });
 
-      test('token mints: per-minute buckets add up across writers and routes', async () => {
+      test('token mints: per-minute buckets add up across writers and routes', { timeout: 180_000 }, async () => {
         const minute = Math.floor(t.clock.now() / 60_000) * 60_000;
         await Promise.all([t.repos.tokenMints.record('connect'), t.repos.tokenMints.record('connect'), t.repos.tokenMints.record('oauth')]);
         await t.repos.tokenMints.record('connect', minute + 59_999);
@@ -276,7 +276,7 @@ for (const backend of backends) {
         assert.equal((await t.repos.tokenMints.since(0)).length, 3);
       });
 
-      test('admin console queries: link search by user or accounts, paging, session and audit filters, email look-up', async () => {
+      test('admin console queries: link search by user or accounts, paging, session and audit filters, email look-up', { timeout: 180_000 }, async () => {
         const cloudId = 'cloud-console';
         const mk = (n: number, route: 'connect' | 'oauth') => t.repos.links.create({ externalUserId: `cu-${n}`, cloudId, accountId: `acc-${n}`, route, scopes: [], status: 'linked', evidence: {} });
         for (let i = 0; i < 5; i++) {
@@ -311,7 +311,7 @@ for (const backend of backends) {
         assert.equal(await t.repos.tokens.count('oauth', 'refresh'), 0);
       });
 
-      test('ping answers while the store is up', async () => {
+      test('ping answers while the store is up', { timeout: 180_000 }, async () => {
         await t.store.ping();
       });
     });

@@ -8,12 +8,12 @@ for (const backend of testBackends()) {
     let t: TestStore;
     before(async () => {
       t = await openTestStore(backend);
-    });
+    }, { timeout: 120_000 });
     after(async () => {
       await t.close();
-    });
+    }, { timeout: 120_000 });
 
-    test('first sight is true, a replay before expiry false; after expiry the key is taken over; purge drops expired keys', async () => {
+    test('first sight is true, a replay before expiry false; after expiry the key is taken over; purge drops expired keys', { timeout: 180_000 }, async () => {
       const r = t.repos.webhookReplays;
       const until = t.clock.now() + 60_000;
       assert.equal(await r.firstSeen('k1', until), true);
@@ -25,7 +25,7 @@ for (const backend of testBackends()) {
       assert.equal(await r.firstSeen('k1', t.clock.now() + 60_000), false);
     });
 
-    test('concurrent first sights of one key: exactly one wins', async () => {
+    test('concurrent first sights of one key: exactly one wins', { timeout: 180_000 }, async () => {
       const until = t.clock.now() + 60_000;
       const results = await Promise.all(Array.from({ length: 20 }, () => t.repos.webhookReplays.firstSeen('same', until)));
       assert.equal(results.filter(Boolean).length, 1);

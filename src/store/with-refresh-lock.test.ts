@@ -20,7 +20,7 @@ async function turns(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((r) => setTimeout(r, 2));
 }
 
-test('leaseKey: a stable SHA-256 hex per key, never the key itself', () => {
+test('leaseKey: a stable SHA-256 hex per key, never the key itself', { timeout: 180_000 }, () => {
   assert.equal(leaseKey('a'), leaseKey('a'));
   assert.notEqual(leaseKey('a'), leaseKey('b'));
   assert.match(leaseKey('oauth\u0000cid\u0000\u0000acc-1'), /^[0-9a-f]{64}$/);
@@ -34,15 +34,15 @@ for (const backend of testBackends()) {
     before(async () => {
       t = await openTestStore(backend);
       other = createStore(t.config.kind === 'postgres' ? { ...t.config, poolSize: 1 } : t.config);
-    });
+    }, { timeout: 120_000 });
     after(async () => {
       await other.close();
       await t.close();
-    });
+    }, { timeout: 120_000 });
 
     const leases = () => t.store.db.selectFrom('refresh_leases').selectAll().execute();
 
-    test('runs work, returns its result, and lets go of the lease afterwards', async () => {
+    test('runs work, returns its result, and lets go of the lease afterwards', { timeout: 180_000 }, async () => {
       const out = await withRefreshLock(t.store, 'k-run', async () => {
         assert.equal((await leases()).length, 1, 'the lease row exists while work runs');
         return 'done';
@@ -51,7 +51,7 @@ for (const backend of testBackends()) {
       assert.deepEqual(await leases(), []);
     });
 
-    test('a throw propagates and still lets go of the lease', async () => {
+    test('a throw propagates and still lets go of the lease', { timeout: 180_000 }, async () => {
       await assert.rejects(
         withRefreshLock(t.store, 'k-throw', async () => {
           throw new Error('boom');
@@ -215,7 +215,7 @@ for (const backend of testBackends()) {
       assert.deepEqual(await leases(), []);
     });
 
-    test('leaseMs must be a finite number >= 1: anything else is a RangeError before any row is written or work runs', async () => {
+    test('leaseMs must be a finite number >= 1: anything else is a RangeError before any row is written or work runs', { timeout: 180_000 }, async () => {
       let ran = 0;
       for (const leaseMs of [0, 0.5, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
         await assert.rejects(withRefreshLock(t.store, 'k-bad-lease', async () => void ran++, { leaseMs }), (e: unknown) => e instanceof RangeError && /leaseMs must be >= 1/.test(e.message), String(leaseMs));
@@ -347,7 +347,7 @@ for (const backend of testBackends()) {
       await t.store.db.deleteFrom('refresh_leases').where('lock_key', '=', leaseKey('k-beaten-late')).execute();
     });
 
-    test('writeTransaction: a throw rolls every write back; the result of a commit is returned', async () => {
+    test('writeTransaction: a throw rolls every write back; the result of a commit is returned', { timeout: 180_000 }, async () => {
       const repos = t.repos;
       assert.equal(
         await writeTransaction(t.store, async (tx) => {

@@ -33,10 +33,10 @@ for (const backend of testBackends()) {
     const forge = () => createForgeInstallations({ repos: t.repos, clock: t.clock, onTenantGone: (x) => gone.push(x) });
     before(async () => {
       t = await openTestStore(backend);
-    });
-    after(() => t.close());
+    }, { timeout: 120_000 });
+    after(() => t.close(), { timeout: 120_000 });
 
-    test('the first invocation creates the tenant keyed by installationId; a UI call brings the site URL', async () => {
+    test('the first invocation creates the tenant keyed by installationId; a UI call brings the site URL', { timeout: 180_000 }, async () => {
       const f = forge();
       const tenant = await f.seen(invocation('c0000000-0000-4000-8000-000000000001', 'i-1'), null);
       assert.deepEqual([tenant.route, tenant.appKey, tenant.tenantKey, tenant.cloudId, tenant.status], ['forge', APP, 'ari:cloud:ecosystem::installation/i-1', 'c0000000-0000-4000-8000-000000000001', 'active']);
@@ -51,7 +51,7 @@ for (const backend of testBackends()) {
       assert.equal(audit.length, 1);
     });
 
-    test('system tokens: sealed at rest, the longest-lived wins, expired ones are neither kept nor answered', async () => {
+    test('system tokens: sealed at rest, the longest-lived wins, expired ones are neither kept nor answered', { timeout: 180_000 }, async () => {
       const f = forge();
       const cloud = 'c0000000-0000-4000-8000-000000000002';
       const now = t.clock.now();
@@ -70,7 +70,7 @@ for (const backend of testBackends()) {
       assert.equal(await f.systemToken(tenant), null, 'an expired system token is not handed out');
     });
 
-    test('a new installationId for a known site takes over: links move, the old tenant and its token go, audited', async () => {
+    test('a new installationId for a known site takes over: links move, the old tenant and its token go, audited', { timeout: 180_000 }, async () => {
       const f = forge();
       const cloud = 'c0000000-0000-4000-8000-000000000003';
       const old = await f.seen(invocation(cloud, 'i-old'), { token: 'old-sys', expiresAt: t.clock.now() + HOUR });

@@ -18,13 +18,13 @@ describe('admin console: activity', () => {
     await clickAllow(w.fetch, SANDBOX_ORIGIN, DEFAULT_ACCOUNTS.alice, s.url);
     a = createConsoleAgent((url, init) => w.gateway.app.request(url, init), GATEWAY_ORIGIN);
     await a.signIn(SECRET);
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await w.close();
-  });
+  }, { timeout: 120_000 });
   const act = (user: string, path: string) => w.gateway.app.request(`${GATEWAY_ORIGIN}/v1/act/${user}/acme${path}`, { headers: { authorization: `Bearer ${key}`, 'x-request-id': `req-${user}-1` } });
 
-  test('each proxied call shows who, as whom, route, method, path, upstream status, latency and request id; never the key or a token', async () => {
+  test('each proxied call shows who, as whom, route, method, path, upstream status, latency and request id; never the key or a token', { timeout: 180_000 }, async () => {
     assert.equal((await act('u-act', '/api/v2/pages/98305?access_token=leak-me')).status, 200);
     assert.equal((await act('u-nobody', '/api/v2/spaces')).status, 404);
     const page = await a.get('/admin/activity');
@@ -45,7 +45,7 @@ describe('admin console: activity', () => {
     assert.match(page.html, /this gateway instance/);
   });
 
-  test('filters narrow the list by user and outcome', async () => {
+  test('filters narrow the list by user and outcome', { timeout: 180_000 }, async () => {
     const mine = await a.get('/admin/activity?user=u-act');
     assert.match(mine.html, /req-u-act-1/);
     assert.doesNotMatch(mine.html, /req-u-nobody-1/);
@@ -54,7 +54,7 @@ describe('admin console: activity', () => {
     assert.doesNotMatch(refused.html, /req-u-act-1/);
   });
 
-  test('"try it": a test GET as a linked user shows Confluence\'s answer and is recorded; a link session can be started', async () => {
+  test('"try it": a test GET as a linked user shows Confluence\'s answer and is recorded; a link session can be started', { timeout: 180_000 }, async () => {
     const call = await a.post('/admin/activity/try', { action: 'call', externalUserId: 'u-act', site: 'acme', path: '/api/v2/pages/98305' });
     assert.equal(call.status, 200);
     assert.match(call.html, /Confluence answered <strong>200<\/strong>/);
@@ -75,7 +75,7 @@ describe('admin console: activity', () => {
     assert.equal(audit.length, 1);
   });
 
-  test('bad "try it" input is refused with a clear message and changes nothing', async () => {
+  test('bad "try it" input is refused with a clear message and changes nothing', { timeout: 180_000 }, async () => {
     const before = (await w.gateway.repos.audit.query({ limit: 1000 })).length;
     const r = await a.post('/admin/activity/try', { action: 'link', externalUserId: '', site: 'acme' });
     assert.equal(r.status, 400);

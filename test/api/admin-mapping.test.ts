@@ -9,14 +9,14 @@ describe('admin mapping over the HTTP API', () => {
   before(async () => {
     w = await createApiWorld();
     key = await w.apiKey();
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await w.close();
-  });
+  }, { timeout: 120_000 });
   const call = (method: string, path: string, body?: unknown, k = key) =>
     w.gateway.app.request(`${GATEWAY_ORIGIN}${path}`, { method, headers: { Authorization: `Bearer ${k}`, 'Content-Type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
 
-  test('search a site’s users as the app; hidden emails stay hidden', async () => {
+  test('search a site’s users as the app; hidden emails stay hidden', { timeout: 180_000 }, async () => {
     const res = await call('GET', '/v1/admin/site-users?site=acme&q=Bob');
     assert.equal(res.status, 200, await res.clone().text());
     const { users } = (await res.json()) as { users: { accountId: string; email: string | null; linkedTo: string | null }[] };
@@ -26,7 +26,7 @@ describe('admin mapping over the HTTP API', () => {
     assert.equal((await call('GET', '/v1/admin/site-users?site=acme&q=B')).status, 400);
   });
 
-  test('map accounts in bulk: existing accounts are mapped as route admin, the rest fail with the reason, conflicts are refused', async () => {
+  test('map accounts in bulk: existing accounts are mapped as route admin, the rest fail with the reason, conflicts are refused', { timeout: 180_000 }, async () => {
     const res = await call('POST', '/v1/admin/mappings', {
       site: 'acme',
       mappings: [
@@ -50,7 +50,7 @@ describe('admin mapping over the HTTP API', () => {
     assert.equal((await call('POST', '/v1/admin/mappings', { site: 'nowhere', mappings: [{ externalUserId: 'x', accountId: DEFAULT_ACCOUNTS.dave }] })).status, 404);
   });
 
-  test('a key limited to another site cannot search or map here', async () => {
+  test('a key limited to another site cannot search or map here', { timeout: 180_000 }, async () => {
     const limited = await w.apiKey(['globex']);
     assert.equal((await call('GET', '/v1/admin/site-users?site=acme&q=Bob', undefined, limited)).status, 403);
     assert.equal((await call('POST', '/v1/admin/mappings', { site: 'acme', mappings: [{ externalUserId: 'x', accountId: DEFAULT_ACCOUNTS.dave }] }, limited)).status, 403);

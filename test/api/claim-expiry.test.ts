@@ -15,10 +15,10 @@ describe('a lapsed claim reads as expired everywhere at once', () => {
   before(async () => {
     w = await createApiWorld();
     key = await w.apiKey();
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await w.close();
-  });
+  }, { timeout: 120_000 });
 
   async function get(path: string): Promise<Json> {
     const res = await w.gateway.app.request(`${GATEWAY_ORIGIN}${path}`, { headers: { Authorization: `Bearer ${key}` } });
@@ -26,7 +26,7 @@ describe('a lapsed claim reads as expired everywhere at once', () => {
     return (await res.json()) as Json;
   }
 
-  test('after the deadline: the session is expired, the link revoked (confirmation_expired), the counts hold no claim, the account is free', async () => {
+  test('after the deadline: the session is expired, the link revoked (confirmation_expired), the counts hold no claim, the account is free', { timeout: 180_000 }, async () => {
     const res = await w.gateway.app.request(`${GATEWAY_ORIGIN}/v1/link-sessions`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },

@@ -12,7 +12,7 @@ function tsBlocks(markdown: string): string[] {
   return [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string);
 }
 
-test('the TypeScript examples in docs/api.md type-check against the real exports', () => {
+test('the TypeScript examples in docs/api.md type-check against the real exports', { timeout: 180_000 }, () => {
   const blocks = tsBlocks(readFileSync(join(root, 'docs/api.md'), 'utf8'));
   assert.ok(blocks.length >= 2, 'the doc has TypeScript examples');
   const dir = mkdtempSync(join(tmpdir(), 'onbehalf-doc-examples-'));
@@ -54,7 +54,7 @@ test('the TypeScript examples in docs/api.md type-check against the real exports
   assert.match(`${bad.stdout}`, /example-1\.ts.*error TS/);
 });
 
-test('the confluence.js example in docs/api.md builds a host that reaches the API base of every kind of site', () => {
+test('the confluence.js example in docs/api.md builds a host that reaches the API base of every kind of site', { timeout: 180_000 }, () => {
   // confluence.js sends every call to `${host}/wiki/rest/...` (BaseClient's urlSuffix). Issue 15: the doc
   // used the origin of apiBaseUrl, which loses the sandbox's /s/<site> prefix and the 3LO /ex/... one.
   const doc = readFileSync(join(root, 'docs/api.md'), 'utf8');

@@ -34,13 +34,13 @@ describe('act-as API over real HTTP against the sandbox', () => {
     gatewayUrl = (await gateway.listen()).url;
     const installed = await sandbox.sandbox.control.installApp('acme', `${gatewayUrl}/atlassian-connect.json`);
     assert.ok(installed.ok, installed.ok ? '' : installed.message);
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await gateway.close();
     await sandbox.close();
-  });
+  }, { timeout: 120_000 });
 
-  test('key from the CLI -> link session -> consent -> confirm -> token used by a third-party client -> proxied page -> revoke -> refused with linkUrl', async () => {
+  test('key from the CLI -> link session -> consent -> confirm -> token used by a third-party client -> proxied page -> revoke -> refused with linkUrl', { timeout: 180_000 }, async () => {
     // 1. An operator creates a key with the CLI (same data dir, so the running gateway sees it).
     const out: string[] = [];
     const code = await runCli(['apikeys', 'create', '--name', 'e2e-backend', '--json', '--data-dir', dir], {
@@ -133,7 +133,7 @@ describe('act-as API over real HTTP against the sandbox', () => {
     assert.match(metrics, /onbehalf_links\{status="revoked"\} 1/);
   });
 
-  test('the SDK refuses bad input before any request, and a wrong key is a typed 401', async () => {
+  test('the SDK refuses bad input before any request, and a wrong key is a typed 401', { timeout: 180_000 }, async () => {
     assert.throws(() => client.asUser('', { site: 'acme' }), /externalUserId/);
     await assert.rejects(client.asUser('u', { site: 'acme' }).fetch('https://evil.example/x'), /relative to the site/);
     const wrong = createClient({ baseUrl: gatewayUrl, apiKey: 'obk_wrong' });
@@ -141,7 +141,7 @@ describe('act-as API over real HTTP against the sandbox', () => {
     await assert.rejects(wrong.asUser('u', { site: 'acme' }).fetch('/rest/api/user/current'), (e: unknown) => e instanceof OnbehalfApiError && e.code === 'UNAUTHENTICATED');
   });
 
-  test('SSRF attempts over a real socket never leave the site', async () => {
+  test('SSRF attempts over a real socket never leave the site', { timeout: 180_000 }, async () => {
     for (const path of ['/v1/act/u-alice/acme/http://127.0.0.1:1/x', '/v1/act/u-alice/acme//127.0.0.1:1/x', '/v1/act/u-alice/acme/api/%2e%2e%2f%2e%2e%2fx', '/v1/act/u-alice/acme/api/v2%2f..%2fx']) {
       const res = await fetch(`${gatewayUrl}${path}`, { headers: { Authorization: `Bearer ${(await gateway.repos.apiKeys.create({ name: `s${Math.random().toString(36).slice(2, 8)}` })).secret}` } });
       assert.ok(res.status === 403 || res.status === 400 || res.status === 404, `${path} -> ${res.status}`);
@@ -151,7 +151,7 @@ describe('act-as API over real HTTP against the sandbox', () => {
     }
   });
 
-  test('dot segments in the proxy path are refused, never resolved into another site (issue 15: served as globex)', async () => {
+  test('dot segments in the proxy path are refused, never resolved into another site (issue 15: served as globex)', { timeout: 180_000 }, async () => {
     const globex = await sandbox.sandbox.control.installApp('globex', `${gatewayUrl}/atlassian-connect.json`);
     assert.ok(globex.ok);
     const { secret } = await gateway.repos.apiKeys.create({ name: 'dot-segments' });

@@ -30,15 +30,15 @@ describe('proxy limits', () => {
       ),
       auth: { apiKey: apiKeyAuth({ apiKeys: gw.repos.apiKeys, clock: gw.clock }) },
     }).app;
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await w.close();
-  });
+  }, { timeout: 120_000 });
 
   const post = (body: string | ReadableStream<Uint8Array>, headers: Record<string, string> = {}) =>
     app.request(`${GATEWAY_ORIGIN}/v1/act/u-lim/acme/api/v2/pages`, { method: 'POST', headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', ...headers }, body, duplex: 'half' } as RequestInit);
 
-  test('a declared size above the limit is refused before reading; a streamed body is cut off at the limit (413)', async () => {
+  test('a declared size above the limit is refused before reading; a streamed body is cut off at the limit (413)', { timeout: 180_000 }, async () => {
     const declared = await post('x'.repeat(2000), { 'Content-Length': '2000' });
     assert.equal(declared.status, 413);
     assert.equal(((await declared.json()) as { error: { code: string } }).error.code, 'PAYLOAD_TOO_LARGE');
@@ -57,7 +57,7 @@ describe('proxy limits', () => {
     assert.ok(w.outbound.slice(before).filter((c) => c.url.endsWith('/api/v2/pages')).length <= 1, 'sent once at most, never retried');
   });
 
-  test('small bodies are buffered (replayable) and a streamed body under the limit goes through', async () => {
+  test('small bodies are buffered (replayable) and a streamed body under the limit goes through', { timeout: 180_000 }, async () => {
     const small = await post(JSON.stringify({ spaceId: '65537', title: 'small' }));
     assert.equal(small.status, 200, await small.clone().text());
     const payload = JSON.stringify({ spaceId: '65537', title: 'streamed under the limit', body: { representation: 'storage', value: '<p>0123456789</p>' } });
@@ -73,7 +73,7 @@ describe('proxy limits', () => {
     assert.equal(((await res.json()) as { title: string }).title, 'streamed under the limit');
   });
 
-  test('a body longer than the buffer streams through whole (its first part included) and is sent once', async () => {
+  test('a body longer than the buffer streams through whole (its first part included) and is sent once', { timeout: 180_000 }, async () => {
     const title = `long ${'y'.repeat(200)}`;
     const payload = JSON.stringify({ spaceId: '65537', title, body: { representation: 'storage', value: '<p>long</p>' } });
     const bytes = new TextEncoder().encode(payload);
@@ -98,7 +98,7 @@ describe('proxy limits', () => {
     }
   });
 
-  test('a large answer of unknown length streams back intact', async () => {
+  test('a large answer of unknown length streams back intact', { timeout: 180_000 }, async () => {
     const chunk = new Uint8Array(64 * 1024).fill(97);
     let sent = 0;
     w.intercept = (req) => {
@@ -133,7 +133,7 @@ describe('proxy limits', () => {
     }
   });
 
-  test('no answer from Confluence in time: 504 ATLASSIAN_TIMEOUT after the configured retries', async () => {
+  test('no answer from Confluence in time: 504 ATLASSIAN_TIMEOUT after the configured retries', { timeout: 180_000 }, async () => {
     let tries = 0;
     w.intercept = (req) => {
       if (new URL(req.url).pathname.endsWith('/rest/api/user/current')) {

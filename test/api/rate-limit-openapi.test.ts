@@ -20,12 +20,12 @@ describe('per-key rate limit and the OpenAPI document', () => {
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'onbehalf-api-rl-'));
     gw = await createGateway(loadConfig({ ONBEHALF_DATA_DIR: dir, ONBEHALF_PORT: '0' }, {}, dir), { logger: silentLogger() });
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await gw.close();
-  });
+  }, { timeout: 120_000 });
 
-  test('a token bucket per key: burst, then 429 RATE_LIMITED with Retry-After, refilled on the clock; other keys unaffected', async () => {
+  test('a token bucket per key: burst, then 429 RATE_LIMITED with Retry-After, refilled on the clock; other keys unaffected', { timeout: 180_000 }, async () => {
     const clock = createManualClock(1_000_000);
     const { app } = createApp({
       store: gw.store,
@@ -53,11 +53,11 @@ describe('per-key rate limit and the OpenAPI document', () => {
     assert.equal((await call('obk_nope')).status, 401);
   });
 
-  test('rate limiter options are checked at start-up', () => {
+  test('rate limiter options are checked at start-up', { timeout: 180_000 }, () => {
     assert.throws(() => createRateLimiter(createManualClock(0), { perSecond: 0, burst: 1 }), /perSecond/);
   });
 
-  test('/openapi.json is OpenAPI 3.1 generated from the same schemas that validate', async () => {
+  test('/openapi.json is OpenAPI 3.1 generated from the same schemas that validate', { timeout: 180_000 }, async () => {
     const res = await gw.app.request('/openapi.json');
     assert.equal(res.status, 200);
     const doc = (await res.json()) as any;

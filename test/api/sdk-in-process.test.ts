@@ -13,12 +13,12 @@ describe('SDK methods', () => {
   before(async () => {
     w = await createApiWorld();
     sdk = createClient({ baseUrl: GATEWAY_ORIGIN, apiKey: await w.apiKey(), fetch: w.fetch });
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await w.close();
-  });
+  }, { timeout: 120_000 });
 
-  test('links, sessions, tokens, resolve and events round-trip with their wire types', async () => {
+  test('links, sessions, tokens, resolve and events round-trip with their wire types', { timeout: 180_000 }, async () => {
     const s = await sdk.links.start({ externalUserId: 'sdk-bob', site: 'acme', returnUrl: 'https://app.example/x' });
     const back = await clickAllow(w.fetch, SANDBOX_ORIGIN, DEFAULT_ACCOUNTS.bob, s.url);
     await assert.rejects(sdk.links.confirm(s.id, { code: 'obc_nope' }), (e: unknown) => e instanceof OnbehalfApiError && e.status === 400 && e.code === 'LINK_SESSION_INVALID');
@@ -40,7 +40,7 @@ describe('SDK methods', () => {
     );
   });
 
-  test('asUser().fetch returns Confluence answers of any status, throws only for the gateway\'s refusals', async () => {
+  test('asUser().fetch returns Confluence answers of any status, throws only for the gateway\'s refusals', { timeout: 180_000 }, async () => {
     const bob = sdk.asUser('sdk-bob', { site: 'acme' });
     const missing = await bob.fetch('/api/v2/pages/424242');
     assert.equal(missing.status, 404, 'a Confluence 404 is a Response, not an exception');
@@ -55,7 +55,7 @@ describe('SDK methods', () => {
     await assert.rejects(sdk.asUser('a/b', { site: 'acme' }).fetch('/rest/api/user/current'), (e: unknown) => e instanceof OnbehalfApiError && e.code === 'USER_NOT_LINKED');
   });
 
-  test('embedded: a client the app keeps stops at a revocation (at once in this process, within the bound from another)', async () => {
+  test('embedded: a client the app keeps stops at a revocation (at once in this process, within the bound from another)', { timeout: 180_000 }, async () => {
     const link = async (externalUserId: string, accountId: string) => {
       const s = await sdk.links.start({ externalUserId, site: 'acme', returnUrl: 'https://app.example/x' });
       const back = await clickAllow(w.fetch, SANDBOX_ORIGIN, accountId, s.url);

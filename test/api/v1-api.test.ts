@@ -43,12 +43,12 @@ describe('/v1 API in process (gateway + sandbox)', () => {
   before(async () => {
     w = await createApiWorld();
     key = await w.apiKey();
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await w.close();
-  });
+  }, { timeout: 120_000 });
 
-  test('every /v1 route rejects a missing, malformed, wrong or revoked key with 401 and the envelope', async () => {
+  test('every /v1 route rejects a missing, malformed, wrong or revoked key with 401 and the envelope', { timeout: 180_000 }, async () => {
     const revoked = await w.apiKey();
     const keys = await w.gateway.repos.apiKeys.list();
     assert.ok(await w.gateway.repos.apiKeys.revoke(keys.at(-1)?.id ?? ''));
@@ -79,7 +79,7 @@ describe('/v1 API in process (gateway + sandbox)', () => {
     assert.equal((await w.gateway.app.request('/openapi.json')).status, 200, 'the OpenAPI document is public');
   });
 
-  test('link session: create -> pending -> consent -> pending_confirmation -> confirm -> linked', async () => {
+  test('link session: create -> pending -> consent -> pending_confirmation -> confirm -> linked', { timeout: 180_000 }, async () => {
     const created = await api('POST', '/v1/link-sessions', { body: { externalUserId: 'app-bob', site: 'acme', returnUrl: RETURN } });
     assert.equal(created.status, 201);
     assert.match(created.body['url'], new RegExp(`^${GATEWAY_ORIGIN}/link/obl_`));
@@ -106,7 +106,7 @@ describe('/v1 API in process (gateway + sandbox)', () => {
     assert.equal(oauth.status, 201);
   });
 
-  test('link session: deny and expiry show in the status', async () => {
+  test('link session: deny and expiry show in the status', { timeout: 180_000 }, async () => {
     const created = await api('POST', '/v1/link-sessions', { body: { externalUserId: 'app-carol', site: 'acme', returnUrl: RETURN } });
     await clickAllow(w.fetch, SANDBOX_ORIGIN, DEFAULT_ACCOUNTS.carol, created.body['url'], 'deny');
     assert.equal((await api('GET', `/v1/link-sessions/${created.body['id']}`)).body['status'], 'denied');
@@ -115,7 +115,7 @@ describe('/v1 API in process (gateway + sandbox)', () => {
     assert.equal((await api('GET', `/v1/link-sessions/${late.body['id']}`)).body['status'], 'expired');
   });
 
-  test('malformed JSON, wrong content type, validation failures and oversized bodies', async () => {
+  test('malformed JSON, wrong content type, validation failures and oversized bodies', { timeout: 180_000 }, async () => {
     const bad = await api('POST', '/v1/link-sessions', { raw: '{"externalUserId": "x",' });
     assert.equal(bad.status, 400);
     assert.equal(bad.body['error']['code'], 'BAD_REQUEST');
@@ -150,7 +150,7 @@ describe('/v1 API in process (gateway + sandbox)', () => {
     assert.equal(query.body['error']['details']['in'], 'query');
   });
 
-  test('tokens: a linked user gets a token that a standalone fetch-based Confluence client can use', async () => {
+  test('tokens: a linked user gets a token that a standalone fetch-based Confluence client can use', { timeout: 180_000 }, async () => {
     await link('app-alice', DEFAULT_ACCOUNTS.alice);
     const t = await api('POST', '/v1/tokens', { body: { externalUserId: 'app-alice', site: 'acme' } });
     assert.equal(t.status, 200, JSON.stringify(t.body));
@@ -166,7 +166,7 @@ describe('/v1 API in process (gateway + sandbox)', () => {
     assert.equal(byAccount.status, 200, 'a linked account may be named by account id');
   });
 
-  test('acting errors: not linked and reauth carry a working linkUrl; policy, unknown and uninstalled sites', async () => {
+  test('acting errors: not linked and reauth carry a working linkUrl; policy, unknown and uninstalled sites', { timeout: 180_000 }, async () => {
     const notLinked = await api('POST', '/v1/tokens', { body: { externalUserId: 'app-nobody', site: 'acme' } });
     assert.equal(notLinked.status, 404);
     assert.equal(notLinked.body['error']['code'], 'USER_NOT_LINKED');
@@ -199,7 +199,7 @@ describe('/v1 API in process (gateway + sandbox)', () => {
     assert.equal(unknown.body['error']['code'], 'TENANT_NOT_FOUND');
   });
 
-  test('links: list by user, by account and by site; read; revoke -> next proxy call refused with linkUrl', async () => {
+  test('links: list by user, by account and by site; read; revoke -> next proxy call refused with linkUrl', { timeout: 180_000 }, async () => {
     const id = await link('app-grace', DEFAULT_ACCOUNTS.grace);
     const byUser = await api('GET', '/v1/links?externalUserId=app-grace');
     assert.deepEqual(byUser.body['links'].map((l: Json) => l['id']), [id]);
@@ -221,7 +221,7 @@ describe('/v1 API in process (gateway + sandbox)', () => {
     assert.equal((await api('DELETE', '/v1/links/nope')).status, 404);
   });
 
-  test('resolve: emails without evidence come back unresolved, with a link URL for named users', async () => {
+  test('resolve: emails without evidence come back unresolved, with a link URL for named users', { timeout: 180_000 }, async () => {
     const r = await api('POST', '/v1/resolve', { body: { site: 'acme', users: [{ email: 'nobody@acme.example', externalUserId: 'app-zed' }, { email: 'other@acme.example' }] } });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body['results'].length, 2);
@@ -232,7 +232,7 @@ describe('/v1 API in process (gateway + sandbox)', () => {
     assert.equal(bad.body['error']['code'], 'VALIDATION_FAILED');
   });
 
-  test('events: link changes and webhooks in order, with a cursor; webhooks name the linked user', async () => {
+  test('events: link changes and webhooks in order, with a cursor; webhooks name the linked user', { timeout: 180_000 }, async () => {
     const first = await api('GET', '/v1/events?limit=1000');
     assert.equal(first.status, 200);
     const types = first.body['events'].map((e: Json) => e['type']);
@@ -260,7 +260,7 @@ describe('/v1 API in process (gateway + sandbox)', () => {
     assert.equal(Number(rest.body['events'][0]['id']), Number(paged.body['cursor']) + 1);
   });
 
-  test('proxy: GET with query, POST creating a page as the user, PUT and DELETE; auth and hop-by-hop headers stay behind', async () => {
+  test('proxy: GET with query, POST creating a page as the user, PUT and DELETE; auth and hop-by-hop headers stay behind', { timeout: 180_000 }, async () => {
     const me = await api('GET', '/v1/act/app-alice/acme/rest/api/user/current', { headers: { Cookie: 'session=secret', 'X-Custom': 'kept', Connection: 'x-drop-me', 'X-Drop-Me': '1', 'Proxy-Authorization': 'Basic x' } });
     assert.equal(me.status, 200);
     assert.equal(me.body['accountId'], DEFAULT_ACCOUNTS.alice);
@@ -298,7 +298,7 @@ describe('/v1 API in process (gateway + sandbox)', () => {
     assert.equal(missing.body['error'], undefined, 'not wrapped in our envelope');
   });
 
-  test('proxy refuses SSRF and open-proxy tricks before any credential leaves', async () => {
+  test('proxy refuses SSRF and open-proxy tricks before any credential leaves', { timeout: 180_000 }, async () => {
     const attempts: [string, number][] = [
       ['/v1/act/app-alice/acme/http://evil.test/x', 403],
       ['/v1/act/app-alice/acme/https:%2F%2Fevil.test/x', 403],
@@ -333,7 +333,7 @@ describe('/v1 API in process (gateway + sandbox)', () => {
     assert.equal(calls.filter((c) => c.url.startsWith(EVIL_ORIGIN)).length, 0);
   });
 
-  test('proxy does not follow redirects to other hosts; same-site redirects are followed', async () => {
+  test('proxy does not follow redirects to other hosts; same-site redirects are followed', { timeout: 180_000 }, async () => {
     w.intercept = (req) => {
       const u = new URL(req.url);
       if (u.pathname.endsWith('/rest/api/bounce-away')) return new Response(null, { status: 302, headers: { Location: `${EVIL_ORIGIN}/steal` } });
@@ -357,7 +357,7 @@ describe('/v1 API in process (gateway + sandbox)', () => {
     }
   });
 
-  test('proxy: response hop-by-hop and cookies are dropped; 429 retried for GET, passed back with headers for POST', async () => {
+  test('proxy: response hop-by-hop and cookies are dropped; 429 retried for GET, passed back with headers for POST', { timeout: 180_000 }, async () => {
     w.intercept = (req) => {
       if (new URL(req.url).pathname.endsWith('/rest/api/headers')) {
         return new Response('{"ok":true}', { status: 200, headers: { 'Content-Type': 'application/json', 'Set-Cookie': 'atl=1', 'Keep-Alive': 'timeout=5', 'X-Upstream': 'yes' } });
@@ -410,7 +410,7 @@ describe('/v1 API in process (gateway + sandbox)', () => {
     }
   });
 
-  test('proxy: upstream down is 502 ATLASSIAN_UNAVAILABLE; oversized bodies are 413', async () => {
+  test('proxy: upstream down is 502 ATLASSIAN_UNAVAILABLE; oversized bodies are 413', { timeout: 180_000 }, async () => {
     w.setDown(SANDBOX_ORIGIN, true);
     try {
       const down = await api('GET', '/v1/act/app-alice/acme/rest/api/user/current');
@@ -428,7 +428,7 @@ describe('/v1 API in process (gateway + sandbox)', () => {
     assert.equal(((await big.json()) as Json)['error']['code'], 'PAYLOAD_TOO_LARGE');
   });
 
-  test('a key limited to other sites is refused on this one and sees none of its links', async () => {
+  test('a key limited to other sites is refused on this one and sees none of its links', { timeout: 180_000 }, async () => {
     const limited = await w.apiKey(['other-site']);
     for (const [method, path, body] of [
       ['GET', '/v1/act/app-alice/acme/rest/api/user/current', undefined],
@@ -453,7 +453,7 @@ describe('/v1 API in process (gateway + sandbox)', () => {
     assert.equal((await api('POST', '/v1/tokens', { key: byCloud, body: { externalUserId: 'app-alice', site: 'acme' } })).status, 200);
   });
 
-  test('confirming after the completion code expired is 410 LINK_SESSION_EXPIRED; narrower scopes than allowed are refused', async () => {
+  test('confirming after the completion code expired is 410 LINK_SESSION_EXPIRED; narrower scopes than allowed are refused', { timeout: 180_000 }, async () => {
     const created = await api('POST', '/v1/link-sessions', { body: { externalUserId: 'app-late-confirm', site: 'acme', returnUrl: RETURN } });
     const back = await clickAllow(w.fetch, SANDBOX_ORIGIN, DEFAULT_ACCOUNTS.carol, created.body['url']);
     w.sandbox.clock.advance(11 * 60_000);
@@ -467,7 +467,7 @@ describe('/v1 API in process (gateway + sandbox)', () => {
     assert.equal(wider.body['error']['code'], 'SCOPE_NOT_ALLOWED');
   });
 
-  test('uninstalled site: 410 TENANT_UNINSTALLED', async () => {
+  test('uninstalled site: 410 TENANT_UNINSTALLED', { timeout: 180_000 }, async () => {
     const removed = await w.sandbox.control.uninstallApp('acme', 'com.example.onbehalf');
     assert.ok(removed.ok);
     await w.settle();

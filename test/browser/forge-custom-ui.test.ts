@@ -65,12 +65,12 @@ describe('Forge Custom UI with the real @forge/bridge in Chromium', { skip: skip
     });
     info = await w.install({ extra: { resources: { ui: dir } } });
     browser = await launchBrowser();
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await browser?.close();
     await w?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  }, { timeout: 120_000 });
 
   test('Bob clicks Allow: invokeRemote reaches the remote with his principal and a user token that reads as him', async () => {
     const page = await browser.newPage();

@@ -55,7 +55,7 @@ async function assertIcon(page: Page): Promise<void> {
  * gateway's landing page, the console's activity view, and the pages fixed in that issue, at desktop and
  * phone width.
  */
-describe('the views a newcomer looks at, in Chromium', { skip: skip ?? false }, () => {
+describe('the views a newcomer looks at, in Chromium', { skip: skip ?? false, timeout: 600_000 }, () => {
   const { w, newPage, fresh } = browserSuite({ sites: ['acme'], env: { ONBEHALF_ADMIN_SECRET: SECRET } });
   let created: { id: string; _links: { webui: string; base: string } } | undefined;
 

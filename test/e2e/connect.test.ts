@@ -25,11 +25,11 @@ describe('Connect route over real HTTP', { timeout: 120_000 }, () => {
     const config = loadConfig({ ONBEHALF_DATA_DIR: dir, ONBEHALF_PORT: String(port), ONBEHALF_SANDBOX_URL: sandbox.url }, {}, dir);
     gateway = await createGateway(config, { logger: silentLogger() });
     gatewayUrl = (await gateway.listen()).url;
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await gateway.close();
     await sandbox.close();
-  });
+  }, { timeout: 120_000 });
 
   test('install (signed) -> webhook -> account captured -> token -> page authored by that user; uninstall -> refused, cache empty', async () => {
     const installed = await sandbox.sandbox.control.installApp('acme', `${gatewayUrl}/atlassian-connect.json`);

@@ -12,10 +12,10 @@ describe('admin mapping on the configure page inside Confluence', () => {
     w = await createConnectWorld();
     await w.install('acme');
     cloudId = w.sandbox.control.discovery().sites.find((s) => s.key === 'acme')?.cloudId ?? '';
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await w.close();
-  });
+  }, { timeout: 120_000 });
 
   async function openAs(accountId: string) {
     const ua = createUserAgent(w.fetch);
@@ -32,7 +32,7 @@ describe('admin mapping on the configure page inside Confluence', () => {
   const post = (ua: UserAgent, ctx: string, path: string, body: unknown) =>
     ua.fetch(`${GATEWAY_ORIGIN}${path}`, { method: 'POST', headers: { Authorization: `JWT ${ctx}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
-  test('a site admin searches users, maps one, imports a CSV, sets the policy and revokes; all audited', async () => {
+  test('a site admin searches users, maps one, imports a CSV, sets the policy and revokes; all audited', { timeout: 180_000 }, async () => {
     const { ua, host } = await openAs(DEFAULT_ACCOUNTS.alice);
     assert.equal(host.status, 200);
     const { page, ctx } = await pageAndToken(ua, await host.text());
@@ -68,7 +68,7 @@ describe('admin mapping on the configure page inside Confluence', () => {
     for (const a of ['link.admin_mapped', 'policy.changed', 'link.revoked']) assert.ok(actions.includes(a), a);
   });
 
-  test('search runs as the app through Confluence user search; hidden emails stay hidden; results join the directory', async () => {
+  test('search runs as the app through Confluence user search; hidden emails stay hidden; results join the directory', { timeout: 180_000 }, async () => {
     const { ua, host } = await openAs(DEFAULT_ACCOUNTS.alice);
     const { ctx } = await pageAndToken(ua, await host.text());
     const res = await post(ua, ctx, '/connect/configure/search', { q: 'Bob' });
@@ -84,7 +84,7 @@ describe('admin mapping on the configure page inside Confluence', () => {
     assert.equal(known?.source, 'iframe:configure', 'the admin seen in the iframe joins the directory');
   });
 
-  test('a non-admin is refused on the page and on every action, even with a valid context token', async () => {
+  test('a non-admin is refused on the page and on every action, even with a valid context token', { timeout: 180_000 }, async () => {
     const { ua, host } = await openAs(DEFAULT_ACCOUNTS.bob);
     if (host.status === 200) {
       const { page, ctx } = await pageAndToken(ua, await host.text());

@@ -14,10 +14,10 @@ describe('linking inside Confluence (Connect route), in process', () => {
     w = await createConnectWorld();
     await w.install('acme');
     cloudId = w.sandbox.control.discovery().sites.find((s) => s.key === 'acme')?.cloudId ?? '';
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await w.close();
-  });
+  }, { timeout: 120_000 });
 
   /** What a person does: open the link, sign in to Confluence, see the consent page, click. */
   async function clickThrough(accountId: string, linkUrl: string, decision: 'allow' | 'deny') {
@@ -45,7 +45,7 @@ describe('linking inside Confluence (Connect route), in process', () => {
     return { html, res, body: (await res.json()) as Record<string, any>, ctx: ctx.token, ua, sessionToken: token };
   }
 
-  test('Allow -> pending confirmation -> the app redeems the code -> linked -> acting as the user names them as author', async () => {
+  test('Allow -> pending confirmation -> the app redeems the code -> linked -> acting as the user names them as author', { timeout: 180_000 }, async () => {
     const started = await w.gateway.linking.sessions.start({ externalUserId: 'app-user-bob', route: 'connect', cloudId, returnUrl: RETURN });
     const r = await clickThrough(DEFAULT_ACCOUNTS.bob, started.url, 'allow');
     assert.match(r.html, /^<!doctype html>/i, 'standards mode: in quirks mode the body stretches and the frame kept growing');
@@ -93,7 +93,7 @@ describe('linking inside Confluence (Connect route), in process', () => {
     assert.deepEqual(audit.slice(0, 3), ['link.confirmed', 'link.created', 'link_session.created']);
   });
 
-  test('Deny records the refusal and links nothing', async () => {
+  test('Deny records the refusal and links nothing', { timeout: 180_000 }, async () => {
     const started = await w.gateway.linking.sessions.start({ externalUserId: 'app-user-carol', route: 'connect', cloudId, returnUrl: RETURN });
     const r = await clickThrough(DEFAULT_ACCOUNTS.carol, started.url, 'deny');
     assert.equal(r.body['status'], 'denied');
@@ -102,7 +102,7 @@ describe('linking inside Confluence (Connect route), in process', () => {
     assert.deepEqual(await w.gateway.repos.links.list({ externalUserId: 'app-user-carol' }), []);
   });
 
-  test('a forwarded link does not link the forwardee: without the code the link never becomes usable, and it lapses', async () => {
+  test('a forwarded link does not link the forwardee: without the code the link never becomes usable, and it lapses', { timeout: 180_000 }, async () => {
     const started = await w.gateway.linking.sessions.start({ externalUserId: 'app-user-alice', route: 'connect', cloudId, returnUrl: RETURN });
     // Alice forwards her link; Dave clicks Allow. The code lands in Dave's browser, not Alice's app session.
     const r = await clickThrough(DEFAULT_ACCOUNTS.dave, started.url, 'allow');
@@ -118,7 +118,7 @@ describe('linking inside Confluence (Connect route), in process', () => {
     assert.ok(audit.some((e) => e.reason === 'confirmation_opted_out'), 'the audit log says the guard was skipped');
   });
 
-  test('a second claim of a linked account is a conflict and changes nothing', async () => {
+  test('a second claim of a linked account is a conflict and changes nothing', { timeout: 180_000 }, async () => {
     const started = await w.gateway.linking.sessions.start({ externalUserId: 'app-user-mallory', route: 'connect', cloudId, returnUrl: RETURN });
     const r = await clickThrough(DEFAULT_ACCOUNTS.bob, started.url, 'allow');
     assert.equal(r.res.status, 409);
@@ -132,7 +132,7 @@ describe('linking inside Confluence (Connect route), in process', () => {
     assert.ok((await w.gateway.repos.audit.query({ action: 'link.conflicted' })).length >= 1);
   });
 
-  test('expired, unknown and forged link URLs get a clear page and change nothing', async () => {
+  test('expired, unknown and forged link URLs get a clear page and change nothing', { timeout: 180_000 }, async () => {
     const started = await w.gateway.linking.sessions.start({ externalUserId: 'app-user-late', route: 'connect', cloudId, ttlMs: 60_000 });
     w.sandbox.clock.advance(61_000);
     const expired = await w.gateway.app.request(new URL(started.url).pathname);
@@ -146,7 +146,7 @@ describe('linking inside Confluence (Connect route), in process', () => {
     await assert.rejects(w.gateway.linking.sessions.start({ externalUserId: 'x', route: 'connect', returnUrl: 'javascript:alert(1)' }), (e: unknown) => isGatewayError(e, 'VALIDATION_FAILED'));
   });
 
-  test('a decision needs a context JWT: a page (real qsh) JWT or none is refused', async () => {
+  test('a decision needs a context JWT: a page (real qsh) JWT or none is refused', { timeout: 180_000 }, async () => {
     const started = await w.gateway.linking.sessions.start({ externalUserId: 'app-user-x', route: 'connect', cloudId });
     const token = new URL(started.url).pathname.split('/').pop() ?? '';
     const none = await w.gateway.app.request('/connect/link/decide', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ session: token, decision: 'allow' }) });
@@ -154,7 +154,7 @@ describe('linking inside Confluence (Connect route), in process', () => {
     assert.equal((await w.gateway.linking.sessions.get(started.id))?.status, 'pending');
   });
 
-  test('the user disconnects from the Connected apps section; the next act-as call is refused', async () => {
+  test('the user disconnects from the Connected apps section; the next act-as call is refused', { timeout: 180_000 }, async () => {
     const ua = createUserAgent(w.fetch);
     await ua.signIn(SANDBOX_ORIGIN, DEFAULT_ACCOUNTS.bob);
     const host = await ua.fetch(`${SANDBOX_ORIGIN}/s/acme/wiki/plugins/servlet/ac/com.example.onbehalf/onbehalf-link`);
@@ -177,7 +177,7 @@ describe('linking inside Confluence (Connect route), in process', () => {
     await assert.rejects(w.gateway.asUser({ site: 'acme', externalUserId: 'app-user-bob' }), (e: unknown) => isGatewayError(e, 'USER_NOT_LINKED'));
   });
 
-  test('scopes: only those configured for the route, narrowed further by the site policy', async () => {
+  test('scopes: only those configured for the route, narrowed further by the site policy', { timeout: 180_000 }, async () => {
     await assert.rejects(w.gateway.tokenFor({ site: 'acme', externalUserId: 'app-user-dave', scopes: ['ADMIN'] }), (e: unknown) => isGatewayError(e, 'SCOPE_NOT_ALLOWED'));
     assert.equal((await w.gateway.tokenFor({ site: 'acme', externalUserId: 'app-user-dave', scopes: ['write'] })).route, 'connect');
     await w.gateway.repos.policies.set(cloudId, { allowedScopes: { connect: ['READ'] } }, 'test');
@@ -186,7 +186,7 @@ describe('linking inside Confluence (Connect route), in process', () => {
     await w.gateway.repos.policies.set(cloudId, { allowedScopes: {} }, 'test');
   });
 
-  test('admin mapping: recorded as route admin; usable only when the site policy allows it', async () => {
+  test('admin mapping: recorded as route admin; usable only when the site policy allows it', { timeout: 180_000 }, async () => {
     const link = await w.gateway.linking.links.adminMap({ cloudId, accountId: DEFAULT_ACCOUNTS.carol, externalUserId: 'app-user-carol', adminId: DEFAULT_ACCOUNTS.alice, adminKind: 'atlassian' });
     assert.equal(link.route, 'admin');
     assert.equal(link.evidence['adminId'], DEFAULT_ACCOUNTS.alice);

@@ -17,12 +17,12 @@ describe('a second install of the app on the same site supersedes the first', ()
     const site = w.sandbox.control.discovery().sites.find((s) => s.key === 'acme');
     cloudId = site?.cloudId ?? '';
     baseUrl = site?.baseUrl ?? '';
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await w.close();
-  });
+  }, { timeout: 120_000 });
 
-  test('the older install is folded into the newer one: one active install, the link moved, an audit entry', async () => {
+  test('the older install is folded into the newer one: one active install, the link moved, an audit entry', { timeout: 180_000 }, async () => {
     // What a data folder written before the fix holds: an install under a clientKey the sandbox no longer gives.
     const repos = w.gateway.repos;
     const old = await repos.tenants.upsert({ route: 'connect', appKey: 'com.example.onbehalf', tenantKey: 'client-key-from-an-earlier-run', baseUrl, cloudId, sharedSecret: 'old-secret' });
@@ -45,7 +45,7 @@ describe('a second install of the app on the same site supersedes the first', ()
     assert.ok(!JSON.stringify(audit).includes('old-secret'));
   });
 
-  test('a link session then goes straight to the site: no chooser', async () => {
+  test('a link session then goes straight to the site: no chooser', { timeout: 180_000 }, async () => {
     const started = await w.gateway.linking.sessions.start({ externalUserId: 'app-user-carol', route: 'connect', returnUrl: 'https://app.example/back' });
     const res = await w.fetch(started.url, { redirect: 'manual' });
     assert.equal(res.status, 302, await res.clone().text());

@@ -20,10 +20,10 @@ describe('Connect route through the sandbox', () => {
   before(async () => {
     w = await createConnectWorld();
     install = await w.install('acme');
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await w.close();
-  });
+  }, { timeout: 120_000 });
 
   const tenant = async () => {
     const t = await w.gateway.repos.tenants.find('connect', 'com.example.onbehalf', install.clientKey);
@@ -31,7 +31,7 @@ describe('Connect route through the sandbox', () => {
     return t;
   };
 
-  test('the descriptor opts into signed installs and context-qsh, and asks for ACT_AS_USER', async () => {
+  test('the descriptor opts into signed installs and context-qsh, and asks for ACT_AS_USER', { timeout: 180_000 }, async () => {
     const res = await w.gateway.app.request('/atlassian-connect.json');
     assert.equal(res.status, 200);
     const d = (await res.json()) as Record<string, any>;
@@ -45,7 +45,7 @@ describe('Connect route through the sandbox', () => {
     assert.ok(d.modules.configurePage.url);
   });
 
-  test('a signed install stores the tenant with its secret sealed and the cloudId from tenant_info', async () => {
+  test('a signed install stores the tenant with its secret sealed and the cloudId from tenant_info', { timeout: 180_000 }, async () => {
     const t = await tenant();
     assert.equal(t.status, 'active');
     assert.equal(t.baseUrl, install.baseUrl);
@@ -58,7 +58,7 @@ describe('Connect route through the sandbox', () => {
     assert.equal(audit.length, 1);
   });
 
-  test('webhook -> account captured -> token minted -> a page created with it names that user as author', async () => {
+  test('webhook -> account captured -> token minted -> a page created with it names that user as author', { timeout: 180_000 }, async () => {
     // Bob creates a page in the sandbox himself; Confluence sends page_created to the gateway.
     const created = await w.fetch(`${install.baseUrl}/api/v2/pages`, {
       method: 'POST',
@@ -88,7 +88,7 @@ describe('Connect route through the sandbox', () => {
     assert.equal(page.version.authorId, BOB);
   });
 
-  test('asUser: a page created through the act-as client names the user as author', async () => {
+  test('asUser: a page created through the act-as client names the user as author', { timeout: 180_000 }, async () => {
     const t = await tenant();
     const client = w.gateway.connect.actAs.asUser(t, BOB);
     const res = await client.fetch('/api/v2/pages', {
@@ -104,7 +104,7 @@ describe('Connect route through the sandbox', () => {
     await assert.rejects(client.fetch('/../../_sandbox/discovery'), (e: unknown) => isGatewayError(e));
   });
 
-  test('asUser: a 401 on a cached token causes exactly one fresh grant and one retry', async () => {
+  test('asUser: a 401 on a cached token causes exactly one fresh grant and one retry', { timeout: 180_000 }, async () => {
     const t = await tenant();
     const alice = DEFAULT_ACCOUNTS.alice;
     const client = w.gateway.connect.actAs.asUser(t, alice);
@@ -123,7 +123,7 @@ describe('Connect route through the sandbox', () => {
     }
   });
 
-  test('asUser reuses the token it holds only until the broker drops anything (a revocation takes effect at once)', async () => {
+  test('asUser reuses the token it holds only until the broker drops anything (a revocation takes effect at once)', { timeout: 180_000 }, async () => {
     const t = await tenant();
     const dave = DEFAULT_ACCOUNTS.dave;
     const client = w.gateway.connect.actAs.asUser(t, dave);
@@ -137,14 +137,14 @@ describe('Connect route through the sandbox', () => {
     assert.equal(grants(), before + 1, 'after a purge the client goes back to the broker, which mints anew');
   });
 
-  test('asApp: requests signed with a Connect JWT (qsh over the API path) act as the app', async () => {
+  test('asApp: requests signed with a Connect JWT (qsh over the API path) act as the app', { timeout: 180_000 }, async () => {
     const t = await tenant();
     const res = await w.gateway.connect.actAs.asApp(t).fetch(`/rest/api/user?accountId=${encodeURIComponent(BOB)}`);
     assert.equal(res.status, 200, await res.clone().text());
     assert.equal(((await res.json()) as { accountId: string }).accountId, BOB);
   });
 
-  test('single-flight: 50 concurrent cold calls for one user cause exactly one grant; then the cache answers', async () => {
+  test('single-flight: 50 concurrent cold calls for one user cause exactly one grant; then the cache answers', { timeout: 180_000 }, async () => {
     const t = await tenant();
     const carol = DEFAULT_ACCOUNTS.carol;
     const before = w.sandbox.control.counters.total('impersonation_grant', { user: carol });
@@ -157,7 +157,7 @@ describe('Connect route through the sandbox', () => {
     assert.equal(w.sandbox.control.counters.total('impersonation_grant', { user: carol }) - before, 2, 'another scope set is another token');
   });
 
-  test('tokens are refreshed ahead of expiry: after 15 minutes less the skew a new grant happens', async () => {
+  test('tokens are refreshed ahead of expiry: after 15 minutes less the skew a new grant happens', { timeout: 180_000 }, async () => {
     const t = await tenant();
     const dave = DEFAULT_ACCOUNTS.dave;
     const first = await w.gateway.connect.broker.tokenFor({ tenant: t, accountId: dave });
@@ -168,7 +168,7 @@ describe('Connect route through the sandbox', () => {
     assert.notEqual(second.accessToken, first.accessToken);
   });
 
-  test('an inactive or unknown user is a clear INVALID_GRANT, not a retry loop', async () => {
+  test('an inactive or unknown user is a clear INVALID_GRANT, not a retry loop', { timeout: 180_000 }, async () => {
     const t = await tenant();
     const before = w.sandbox.control.counters.total('impersonation_grant');
     await assert.rejects(w.gateway.connect.broker.tokenFor({ tenant: t, accountId: DEFAULT_ACCOUNTS.erin }), (e: unknown) => isGatewayError(e, 'INVALID_GRANT'));
@@ -177,7 +177,7 @@ describe('Connect route through the sandbox', () => {
     assert.ok(w.sandbox.control.counters.total('impersonation_grant') - before <= 2, 'one attempt each');
   });
 
-  test('Atlassian down: retried with backoff, then ATLASSIAN_UNAVAILABLE', async () => {
+  test('Atlassian down: retried with backoff, then ATLASSIAN_UNAVAILABLE', { timeout: 180_000 }, async () => {
     const t = await tenant();
     w.sandbox.control.faults.add({ kind: 'error', status: 503, match: { pathPrefix: '/oauth2/token' }, times: 10 });
     try {
@@ -196,11 +196,11 @@ describe('Connect route through the sandbox', () => {
     const send = (token: string | undefined, target = path) =>
       w.gateway.app.request(target, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `JWT ${token}` } : {}) }, body: JSON.stringify({ userAccountId: BOB }) });
 
-    test('a valid token is accepted', async () => {
+    test('a valid token is accepted', { timeout: 180_000 }, async () => {
       assert.equal((await send(hs256(claims(), install.sharedSecret))).status, 204);
     });
 
-    test('a replayed webhook is dropped: same token and body, or the same jti, adds one event to the feed', async () => {
+    test('a replayed webhook is dropped: same token and body, or the same jti, adds one event to the feed', { timeout: 180_000 }, async () => {
       const feed = async () => (await w.gateway.repos.events.after(0, 1000)).filter((e) => e.type === 'webhook.page_created').length;
       const post = (token: string, body: unknown) =>
         w.gateway.app.request(path, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `JWT ${token}` }, body: JSON.stringify(body) });
@@ -233,7 +233,7 @@ describe('Connect route through the sandbox', () => {
       assert.ok((await w.gateway.repos.webhookReplays.deleteExpired()) >= 3);
     });
 
-    test('every bad token is 401 (or 400) and records nothing', async () => {
+    test('every bad token is 401 (or 400) and records nothing', { timeout: 180_000 }, async () => {
       const eventsBefore = (await w.gateway.repos.events.after(0, 1000)).length;
       const cases: [string, string | undefined, number][] = [
         ['no token', undefined, 401],
@@ -263,7 +263,7 @@ describe('Connect route through the sandbox', () => {
     });
   });
 
-  test('context JWTs: accepted on the context route only, and real-qsh tokens refused there', async () => {
+  test('context JWTs: accepted on the context route only, and real-qsh tokens refused there', { timeout: 180_000 }, async () => {
     const now = Math.floor(w.sandbox.clock.now() / 1000);
     const context = hs256({ iss: install.clientKey, iat: now, exp: now + 60, qsh: 'context-qsh', sub: BOB }, install.sharedSecret);
     const ok = await w.gateway.app.request('/connect/context', { headers: { Authorization: `JWT ${context}` } });
@@ -279,7 +279,7 @@ describe('Connect route through the sandbox', () => {
     let attacker: Awaited<ReturnType<typeof generateKeyPair>>;
     before(async () => {
       attacker = await generateKeyPair('RS256');
-    });
+    }, { timeout: 120_000 });
     const payload = () => ({ key: 'com.example.onbehalf', clientKey: install.clientKey, sharedSecret: 'forged-secret', baseUrl: install.baseUrl, productType: 'confluence', eventType: 'installed', oauthClientId: 'forged' });
     const claims = (over: Record<string, unknown> = {}) => {
       const now = Math.floor(w.sandbox.clock.now() / 1000);
@@ -289,7 +289,7 @@ describe('Connect route through the sandbox', () => {
       w.gateway.app.request('/installed', { method: 'POST', headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `JWT ${token}` } : {}) }, body: JSON.stringify(payload()) });
     const trusted = async (c: Record<string, unknown>) => (await w.installKeys.sign(c)).token;
 
-    test('forged, malformed and misdirected install tokens get 401/400', async () => {
+    test('forged, malformed and misdirected install tokens get 401/400', { timeout: 180_000 }, async () => {
       const t = await tenant();
       const kid = await w.installKeys.currentKid();
       const cases: [string, () => Promise<string | undefined>, number][] = [
@@ -315,7 +315,7 @@ describe('Connect route through the sandbox', () => {
       assert.equal(after.updatedAt, t.updatedAt);
     });
 
-    test('key server down: the install is refused (not trusted blindly)', async () => {
+    test('key server down: the install is refused (not trusted blindly)', { timeout: 180_000 }, async () => {
       const t = await tenant();
       // A kid the resolver has not cached yet forces a key fetch.
       await w.installKeys.rotate();
@@ -329,7 +329,7 @@ describe('Connect route through the sandbox', () => {
       assert.equal(await w.gateway.repos.tenants.sharedSecret(t.id), install.sharedSecret);
     });
 
-    test('a body for another app is refused', async () => {
+    test('a body for another app is refused', { timeout: 180_000 }, async () => {
       const res = await w.gateway.app.request('/installed', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Authorization: `JWT ${await trusted(claims())}` },
@@ -339,7 +339,7 @@ describe('Connect route through the sandbox', () => {
     });
   });
 
-  test('uninstall: the tenant is marked, its cached tokens are gone at once, the next call fails clearly', async () => {
+  test('uninstall: the tenant is marked, its cached tokens are gone at once, the next call fails clearly', { timeout: 180_000 }, async () => {
     const t = await tenant();
     await w.gateway.connect.broker.tokenFor({ tenant: t, accountId: BOB });
     // Data that exists only because of this install, to be purged after retention.

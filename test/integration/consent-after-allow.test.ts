@@ -12,10 +12,10 @@ describe('the consent page after Allow', () => {
     w = await createConnectWorld();
     await w.install('acme');
     cloudId = w.sandbox.control.discovery().sites.find((s) => s.key === 'acme')?.cloudId ?? '';
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await w.close();
-  });
+  }, { timeout: 120_000 });
 
   /** The consent frame's HTML for whoever `ua` is signed in as, loaded from the Confluence page URL. */
   async function frameHtml(ua: UserAgent, sitePage: string): Promise<string> {
@@ -25,7 +25,7 @@ describe('the consent page after Allow', () => {
     return (await ua.fetch(iframeSrc)).text();
   }
 
-  test('reloading after Allow shows the connected state to the person who allowed; anyone else sees "already used"', async () => {
+  test('reloading after Allow shows the connected state to the person who allowed; anyone else sees "already used"', { timeout: 180_000 }, async () => {
     const started = await w.gateway.linking.sessions.start({ externalUserId: 'crm-dave', route: 'connect', cloudId, requireConfirmation: false });
     const dave = createUserAgent(w.fetch);
     await dave.signIn(SANDBOX_ORIGIN, DEFAULT_ACCOUNTS.dave);
@@ -52,7 +52,7 @@ describe('the consent page after Allow', () => {
     assert.doesNotMatch(other, /crm-dave/, 'nothing about the link is shown to someone else');
   });
 
-  test('the name the consent page learned is kept, so the console shows it instead of "unknown name"', async () => {
+  test('the name the consent page learned is kept, so the console shows it instead of "unknown name"', { timeout: 180_000 }, async () => {
     const known = await w.gateway.repos.knownAccounts.get(cloudId, DEFAULT_ACCOUNTS.dave);
     assert.equal(known?.displayName, 'Dave Private');
   });

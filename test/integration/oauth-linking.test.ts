@@ -16,10 +16,10 @@ describe('linking through Atlassian sign-in (OAuth 2.0 3LO), in process', () => 
     const sites = w.sandbox.control.discovery().sites;
     acme = sites.find((s) => s.key === 'acme')?.cloudId ?? '';
     globex = sites.find((s) => s.key === 'globex')?.cloudId ?? '';
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await w.close();
-  });
+  }, { timeout: 120_000 });
 
   /** A person: opens the link, signs in to Atlassian, clicks Accept or Deny on Atlassian's consent page. */
   async function consent(accountId: string, linkUrl: string, decision: 'accept' | 'deny') {
@@ -43,7 +43,7 @@ describe('linking through Atlassian sign-in (OAuth 2.0 3LO), in process', () => 
     return { ua, res, callback, state: new URL(callback).searchParams.get('state') ?? '' };
   }
 
-  test('one reachable site: consent -> link (pending) -> confirm -> act through the API gateway as the user', async () => {
+  test('one reachable site: consent -> link (pending) -> confirm -> act through the API gateway as the user', { timeout: 180_000 }, async () => {
     const s = await w.gateway.linking.sessions.start({ externalUserId: 'crm-frank', route: 'oauth', returnUrl: RETURN });
     const { res, callback } = await consent(DEFAULT_ACCOUNTS.frank, s.url, 'accept');
     assert.equal(res.status, 302, await res.clone().text());
@@ -74,7 +74,7 @@ describe('linking through Atlassian sign-in (OAuth 2.0 3LO), in process', () => 
     assert.equal(replay.status, 400);
   });
 
-  test('a session without a return URL is no dead end: it links at consent, says so, and leaves no claim behind (issue 15)', async () => {
+  test('a session without a return URL is no dead end: it links at consent, says so, and leaves no claim behind (issue 15)', { timeout: 180_000 }, async () => {
     const s = await w.gateway.linking.sessions.start({ externalUserId: 'crm-frank-noreturn', route: 'oauth', cloudId: globex });
     const { res } = await consent(DEFAULT_ACCOUNTS.bob, s.url, 'accept');
     const html = await res.text();
@@ -91,7 +91,7 @@ describe('linking through Atlassian sign-in (OAuth 2.0 3LO), in process', () => 
     await w.gateway.linking.links.revoke({ linkId: links[0]?.id ?? '', actorType: 'system' });
   });
 
-  test('a 3LO consent over a live Connect-era link moves it onto the 3LO route (no revocation needed)', async () => {
+  test('a 3LO consent over a live Connect-era link moves it onto the 3LO route (no revocation needed)', { timeout: 180_000 }, async () => {
     const mapped = await w.gateway.linking.links.adminMap({ cloudId: acme, accountId: DEFAULT_ACCOUNTS.dave, externalUserId: 'crm-dave-migrating', adminId: 'admin-1', adminKind: 'console' });
     assert.equal(mapped.route, 'admin');
     const s = await w.gateway.linking.sessions.start({ externalUserId: 'crm-dave-migrating', route: 'oauth', cloudId: acme, returnUrl: RETURN });
@@ -106,7 +106,7 @@ describe('linking through Atlassian sign-in (OAuth 2.0 3LO), in process', () => 
     assert.equal(token.route, 'oauth');
   });
 
-  test('several reachable sites: the user is asked, and only the chosen sites are linked', async () => {
+  test('several reachable sites: the user is asked, and only the chosen sites are linked', { timeout: 180_000 }, async () => {
     const s = await w.gateway.linking.sessions.start({ externalUserId: 'crm-alice', route: 'oauth', returnUrl: RETURN, requireConfirmation: false });
     const { ua, res, state } = await consent(DEFAULT_ACCOUNTS.alice, s.url, 'accept');
     assert.equal(res.status, 200);
@@ -126,7 +126,7 @@ describe('linking through Atlassian sign-in (OAuth 2.0 3LO), in process', () => 
     assert.equal(again.status, 400, 'the choice is made once');
   });
 
-  test('consent denied: the session records it and nothing is linked or stored', async () => {
+  test('consent denied: the session records it and nothing is linked or stored', { timeout: 180_000 }, async () => {
     const s = await w.gateway.linking.sessions.start({ externalUserId: 'crm-carol', route: 'oauth', returnUrl: RETURN });
     const { res } = await consent(DEFAULT_ACCOUNTS.carol, s.url, 'deny');
     assert.equal(res.status, 302);
@@ -137,7 +137,7 @@ describe('linking through Atlassian sign-in (OAuth 2.0 3LO), in process', () => 
     assert.deepEqual(stored, []);
   });
 
-  test('consent for another site than the link is for is refused, and no grant is kept', async () => {
+  test('consent for another site than the link is for is refused, and no grant is kept', { timeout: 180_000 }, async () => {
     const s = await w.gateway.linking.sessions.start({ externalUserId: 'crm-frank-2', route: 'oauth', cloudId: acme, returnUrl: RETURN });
     const { res } = await consent(DEFAULT_ACCOUNTS.frank, s.url, 'accept');
     assert.equal(res.status, 400);
@@ -145,12 +145,12 @@ describe('linking through Atlassian sign-in (OAuth 2.0 3LO), in process', () => 
     assert.deepEqual(await w.gateway.repos.links.list({ externalUserId: 'crm-frank-2' }), []);
   });
 
-  test('a wrong or missing state is refused with a clear page', async () => {
+  test('a wrong or missing state is refused with a clear page', { timeout: 180_000 }, async () => {
     assert.equal((await w.gateway.app.request('/oauth/callback?code=x&state=forged-state-value')).status, 400);
     assert.equal((await w.gateway.app.request('/oauth/callback?code=x')).status, 400);
   });
 
-  test('a refresh token Atlassian no longer accepts marks the link reauth_required instead of retrying', async () => {
+  test('a refresh token Atlassian no longer accepts marks the link reauth_required instead of retrying', { timeout: 180_000 }, async () => {
     const before = await w.gateway.repos.links.list({ externalUserId: 'crm-frank', status: 'linked' });
     assert.equal(before.length, 1);
     // 91 idle days: Atlassian's refresh token has expired.
@@ -163,7 +163,7 @@ describe('linking through Atlassian sign-in (OAuth 2.0 3LO), in process', () => 
     assert.ok((await w.gateway.repos.audit.query({ action: 'link.reauth_required' })).length >= 1);
   });
 
-  test('the user disconnects a 3LO link themselves, after proving who they are with an Atlassian sign-in', async () => {
+  test('the user disconnects a 3LO link themselves, after proving who they are with an Atlassian sign-in', { timeout: 180_000 }, async () => {
     const ua = createUserAgent(w.fetch);
     await ua.signIn(SANDBOX_ORIGIN, DEFAULT_ACCOUNTS.frank);
     const toAtlassian = await ua.fetch(`${GATEWAY_ORIGIN}/oauth/manage`);

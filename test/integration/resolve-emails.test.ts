@@ -16,7 +16,7 @@ async function world(env: Record<string, string>) {
 }
 
 describe('resolve emails to accounts, from evidence only', () => {
-  test('with email access approved: /user/email/bulk over seen accounts, hidden emails included; unseen stay unresolved', async () => {
+  test('with email access approved: /user/email/bulk over seen accounts, hidden emails included; unseen stay unresolved', { timeout: 180_000 }, async () => {
     const { w } = await world({ ONBEHALF_CONNECT_EMAIL_ACCESS: 'true' });
     try {
       const out = await w.gateway.linking.resolveEmails({
@@ -36,7 +36,7 @@ describe('resolve emails to accounts, from evidence only', () => {
     }
   });
 
-  test('without approval the email API answers 400 and nothing is guessed (no display-name matching)', async () => {
+  test('without approval the email API answers 400 and nothing is guessed (no display-name matching)', { timeout: 180_000 }, async () => {
     const { w } = await world({});
     try {
       const out = await w.gateway.linking.resolveEmails({ site: 'acme', users: [{ email: 'alice@acme.example', externalUserId: 'crm-alice' }] });
@@ -50,7 +50,7 @@ describe('resolve emails to accounts, from evidence only', () => {
     }
   });
 
-  test('a named user who is already linked is answered with that link: no email_api_not_approved, no new link session (issue 15)', async () => {
+  test('a named user who is already linked is answered with that link: no email_api_not_approved, no new link session (issue 15)', { timeout: 180_000 }, async () => {
     const { w, cloudId } = await world({});
     try {
       const link = await w.gateway.repos.links.create({ externalUserId: 'crm-alice', cloudId, accountId: DEFAULT_ACCOUNTS.alice, route: 'connect', scopes: ['READ'], status: 'linked', evidence: { kind: 'connect_consent' } });
@@ -69,7 +69,7 @@ describe('resolve emails to accounts, from evidence only', () => {
     }
   });
 
-  test('a 3LO-verified email of a linked user resolves without the email API', async () => {
+  test('a 3LO-verified email of a linked user resolves without the email API', { timeout: 180_000 }, async () => {
     const { w, cloudId } = await world({});
     try {
       await w.gateway.repos.links.create({ externalUserId: 'crm-carol', cloudId, accountId: DEFAULT_ACCOUNTS.carol, route: 'oauth', scopes: [], status: 'linked', evidence: { kind: 'oauth_me', email: 'carol@acme.example', emailVerified: true } });

@@ -3,7 +3,7 @@ import { GatewayError } from '../../errors.js';
 import { systemClock } from '../../clock.js';
 import { createStore } from '../../store/create-store.js';
 import { createEmailIndexRepo } from '../../store/email-index-repo.js';
-import { loadKeyring, newKey, nextKeyId, readKeyFile, writeKeyFile } from '../../store/keyring.js';
+import { createKeyFile, loadKeyring, newKey, nextKeyId, readKeyFile, writeKeyFile } from '../../store/keyring.js';
 import { rotateSecrets, secretsByKey } from '../../store/rotate-secrets.js';
 import { createSecretBox } from '../../store/secret-box.js';
 import { CONFIG_OPTIONS, CONFIG_OPTIONS_HELP, type Command } from '../command.js';
@@ -18,8 +18,10 @@ export const keysInitCommand: Command = {
   async run(ctx) {
     const config = configFromArgs(ctx);
     if (config.keys.source !== 'file') throw new GatewayError('BAD_REQUEST', 'Keys come from ONBEHALF_MASTER_KEYS; there is no key file to create.');
-    if (existsSync(config.keys.path)) throw new GatewayError('CONFLICT', `${config.keys.path} already exists; it was left as it is.`);
-    writeKeyFile(config.keys.path, { version: 1, active: 'k1', keys: [newKey('k1', new Date())] }, { exclusive: true });
+    const path = config.keys.path;
+    const exists = () => new GatewayError('CONFLICT', `${path} already exists; it was left as it is.`);
+    if (existsSync(path)) throw exists();
+    if (!createKeyFile(path, { version: 1, active: 'k1', keys: [newKey('k1', new Date())] })) throw exists();
     ctx.out(`Created ${config.keys.path} (mode 0600) with master key k1. Give every gateway instance this same file, and back it up.`);
     return 0;
   },

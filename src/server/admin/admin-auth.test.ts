@@ -30,12 +30,12 @@ describe('admin console: sign-in and sessions', () => {
   before(async () => {
     clock = createManualClock(Date.UTC(2026, 10, 27, 9, 0, 0));
     gw = await gateway({ ONBEHALF_ADMIN_SECRET: SECRET, ONBEHALF_BASE_URL: 'http://127.0.0.1:4000' }, clock);
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await gw.close();
-  });
+  }, { timeout: 120_000 });
 
-  test('a GET without a session goes to sign-in, keeping where it was going', async () => {
+  test('a GET without a session goes to sign-in, keeping where it was going', { timeout: 180_000 }, async () => {
     const a = agentFor(gw);
     const r = await a.get('/admin/links?status=linked');
     assert.equal(r.status, 303);
@@ -49,7 +49,7 @@ describe('admin console: sign-in and sessions', () => {
     assert.match(page.html, /^<!DOCTYPE html>/);
   });
 
-  test('a wrong secret is refused and audited; the right one starts a hashed, HttpOnly, SameSite=Strict session', async () => {
+  test('a wrong secret is refused and audited; the right one starts a hashed, HttpOnly, SameSite=Strict session', { timeout: 180_000 }, async () => {
     const a = agentFor(gw);
     const wrong = await a.post('/admin/sign-in', { secret: `${SECRET}x`, next: '/admin' });
     assert.equal(wrong.status, 401);
@@ -76,7 +76,7 @@ describe('admin console: sign-in and sessions', () => {
     assert.match(page.html, /<a href="\/admin\/audit" aria-current="page">Audit log<\/a>/);
   });
 
-  test('sign-in refuses a cross-site form, an off-site next, and replaces any session the browser brought', async () => {
+  test('sign-in refuses a cross-site form, an off-site next, and replaces any session the browser brought', { timeout: 180_000 }, async () => {
     const a = agentFor(gw);
     const cross = await a.post('/admin/sign-in', { secret: SECRET }, { origin: 'https://evil.example' });
     assert.equal(cross.status, 403);
@@ -92,7 +92,7 @@ describe('admin console: sign-in and sessions', () => {
     assert.ok(await gw.repos.adminSessions.verify((a.cookie ?? '').split('=')[1] ?? '', { idleMs: 60_000, binding }), 'while the new one is live (the check can tell)');
   });
 
-  test('idle timeout and sign-out both end the session server-side', async () => {
+  test('idle timeout and sign-out both end the session server-side', { timeout: 180_000 }, async () => {
     const a = agentFor(gw);
     await a.signIn(SECRET);
     clock.advance(29 * 60_000);
@@ -113,7 +113,7 @@ describe('admin console: sign-in and sessions', () => {
     assert.equal((await gw.repos.audit.query({ action: 'admin.signed_out' })).length, 1);
   });
 
-  test('failed sign-ins pause sign-in per address for the window, without checking the secret', async () => {
+  test('failed sign-ins pause sign-in per address for the window, without checking the secret', { timeout: 180_000 }, async () => {
     const a = agentFor(gw);
     clock.advance(SIGN_IN_THROTTLE.windowMs);
     for (let i = 0; i < SIGN_IN_THROTTLE.perAddress; i++) assert.equal((await a.post('/admin/sign-in', { secret: `guess-${i}` })).status, 401);
@@ -127,7 +127,7 @@ describe('admin console: sign-in and sessions', () => {
   });
 });
 
-test('a new admin secret ends every session made under the old one', async () => {
+test('a new admin secret ends every session made under the old one', { timeout: 180_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'onbehalf-admin-'));
   const env = { ONBEHALF_DATA_DIR: dir, ONBEHALF_BASE_URL: 'http://127.0.0.1:4000' };
   const first = await createGateway(loadConfig({ ...env, ONBEHALF_ADMIN_SECRET: SECRET }, {}, dir), { logger: silentLogger() });
@@ -154,7 +154,7 @@ test('a new admin secret ends every session made under the old one', async () =>
   }
 });
 
-test('admin console over https: __Host- cookie, Secure, Path=/', async () => {
+test('admin console over https: __Host- cookie, Secure, Path=/', { timeout: 180_000 }, async () => {
   const gw = await gateway({ ONBEHALF_ADMIN_SECRET: SECRET, ONBEHALF_BASE_URL: 'https://gw.example.com' });
   try {
     const a = agentFor(gw);
@@ -166,7 +166,7 @@ test('admin console over https: __Host- cookie, Secure, Path=/', async () => {
   }
 });
 
-test('with no admin secret the console is off and says how to turn it on', async () => {
+test('with no admin secret the console is off and says how to turn it on', { timeout: 180_000 }, async () => {
   const gw = await gateway({});
   try {
     const a = agentFor(gw);
@@ -187,7 +187,7 @@ test('with no admin secret the console is off and says how to turn it on', async
   }
 });
 
-test('plain http off loopback: a warning at start and on the sign-in page', async () => {
+test('plain http off loopback: a warning at start and on the sign-in page', { timeout: 180_000 }, async () => {
   let logged = '';
   const dir = mkdtempSync(join(tmpdir(), 'onbehalf-admin-'));
   const logger = createLogger({ level: 'warn', destination: new Writable({ write(chunk, _e, cb) { logged += String(chunk); cb(); } }) });

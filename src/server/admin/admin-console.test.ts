@@ -19,10 +19,10 @@ describe('admin console pages (seeded gateway + sandbox)', () => {
     seeded = await seedConsoleData({ gateway: world.gateway, sandbox: world.sandbox, descriptorUrl: `${GATEWAY_ORIGIN}/atlassian-connect.json`, settle: world.settle });
     a = createConsoleAgent((url, init) => world.gateway.app.request(url, init), GATEWAY_ORIGIN);
     await a.signIn(SECRET);
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await world.close();
-  });
+  }, { timeout: 120_000 });
 
   /** Every row of every table, to prove a refused request changed nothing. */
   async function snapshot(): Promise<string> {
@@ -38,7 +38,7 @@ describe('admin console pages (seeded gateway + sandbox)', () => {
       .replace('/api-keys/:id', `/api-keys/${seeded.apiKeys.acmeOnly}`)
       .replace(':cloudId', seeded.sites.acme);
 
-  test('sweep: every admin route refuses without a session; every POST refuses a missing or wrong CSRF token and a cross-site origin, changing nothing', async () => {
+  test('sweep: every admin route refuses without a session; every POST refuses a missing or wrong CSRF token and a cross-site origin, changing nothing', { timeout: 180_000 }, async () => {
     const adminRoutes = world.gateway.routes.filter((r) => r.auth === 'admin');
     assert.ok(adminRoutes.length >= 18, 'the console routes are in the table');
     const anon = createConsoleAgent((url, init) => world.gateway.app.request(url, init), GATEWAY_ORIGIN);
@@ -71,7 +71,7 @@ describe('admin console pages (seeded gateway + sandbox)', () => {
     assert.equal(viaReferer.status, 403, 'a same-origin Referer passes the origin check, but there is still no CSRF token');
   });
 
-  test('overview: installations by route, links by status, and the mint chart from real buckets', async () => {
+  test('overview: installations by route, links by status, and the mint chart from real buckets', { timeout: 180_000 }, async () => {
     const r = await a.get('/admin');
     assert.equal(r.status, 200);
     const text = r.html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
@@ -87,7 +87,7 @@ describe('admin console pages (seeded gateway + sandbox)', () => {
     assert.ok(!/<script/i.test(r.html), 'no scripts at all');
   });
 
-  test('token mints are recorded durably by both brokers (one bucket upsert per grant)', async () => {
+  test('token mints are recorded durably by both brokers (one bucket upsert per grant)', { timeout: 180_000 }, async () => {
     const gw = world.gateway;
     const minute = Math.floor(gw.clock.now() / 60_000) * 60_000;
     const count = async (route: string) => (await gw.repos.tokenMints.since(minute)).find((b) => b.route === route)?.count ?? 0;
@@ -105,7 +105,7 @@ describe('admin console pages (seeded gateway + sandbox)', () => {
     assert.equal(await count('oauth'), oauthBefore + 1, 'a 3LO consent is counted');
   });
 
-  test('users & links: search by user ID, account ID or a known email; filters by status and route', async () => {
+  test('users & links: search by user ID, account ID or a known email; filters by status and route', { timeout: 180_000 }, async () => {
     const users = async (q: string) => [...(await a.get(`/admin/links?${q}`)).html.matchAll(/<th scope="row" class="mono">([^<]+)<\/th>/g)].map((m) => m[1]);
     assert.deepEqual(await users('q=u-bob'), ['u-bob']);
     assert.deepEqual(await users(`q=${DEFAULT_ACCOUNTS.carol}`), ['u-carol']);
@@ -118,7 +118,7 @@ describe('admin console pages (seeded gateway + sandbox)', () => {
     assert.match(page.html, /No account has been seen with the email nobody@example.com/);
   });
 
-  test('revoking from the console is confirmed, audited with the admin, and immediate for the proxy and tokens', async () => {
+  test('revoking from the console is confirmed, audited with the admin, and immediate for the proxy and tokens', { timeout: 180_000 }, async () => {
     const { secret } = await world.gateway.repos.apiKeys.create({ name: 'revoke-test' });
     const token = () => world.gateway.app.request(`${GATEWAY_ORIGIN}/v1/tokens`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify({ externalUserId: 'u-bob', site: 'acme' }) });
     const proxy = () => world.gateway.app.request(`${GATEWAY_ORIGIN}/v1/act/u-bob/acme/api/v2/spaces`, { headers: { authorization: `Bearer ${secret}` } });
@@ -145,7 +145,7 @@ describe('admin console pages (seeded gateway + sandbox)', () => {
     assert.ok(!after.html.includes('Revoke link of'), 'a revoked link offers no revoke button');
   });
 
-  test('link sessions and known accounts: filters and search', async () => {
+  test('link sessions and known accounts: filters and search', { timeout: 180_000 }, async () => {
     const sessions = await a.get('/admin/link-sessions?status=denied');
     assert.match(sessions.html, /u-jack/);
     assert.ok(!sessions.html.includes('u-henry'));
@@ -159,7 +159,7 @@ describe('admin console pages (seeded gateway + sandbox)', () => {
     assert.match(globex.html, /Frank Globex/);
   });
 
-  test('admin mapping: search a site as the app, map one, and a CSV import that changes nothing unless every line is good', async () => {
+  test('admin mapping: search a site as the app, map one, and a CSV import that changes nothing unless every line is good', { timeout: 180_000 }, async () => {
     await world.gateway.linking.links.revoke({ linkId: seeded.links['u-grace'] ?? '', actorType: 'admin', actorId: 'test' });
     const found = await a.get(`/admin/mapping?site=${seeded.sites.acme}&q=Grace`);
     assert.equal(found.status, 200);
@@ -193,7 +193,7 @@ describe('admin console pages (seeded gateway + sandbox)', () => {
     assert.equal((await world.gateway.repos.links.liveForUser(seeded.sites.acme, 'u-csv-erin'))?.accountId, DEFAULT_ACCOUNTS.erin);
   });
 
-  test('audit log: filters by action, actor and time; cursor paging', async () => {
+  test('audit log: filters by action, actor and time; cursor paging', { timeout: 180_000 }, async () => {
     const actor = (await world.gateway.repos.audit.query({ action: 'admin.signed_in' }))[0]?.actorId ?? '';
     const mine = await a.get(`/admin/audit?actor=${encodeURIComponent(actor)}`);
     const actions = [...mine.html.matchAll(/<th scope="row" class="mono">([^<]+)<\/th>/g)].map((m) => m[1]);
@@ -213,7 +213,7 @@ describe('admin console pages (seeded gateway + sandbox)', () => {
     assert.deepEqual(reasons, Array.from({ length: 10 }, (_, i) => `n${9 - i}`));
   });
 
-  test('API keys: created keys are shown once and work, limited to the chosen sites; revoke asks first and is immediate', async () => {
+  test('API keys: created keys are shown once and work, limited to the chosen sites; revoke asks first and is immediate', { timeout: 180_000 }, async () => {
     const bad = await a.post('/admin/api-keys', { name: 'no/slashes' });
     assert.equal(bad.status, 400);
     const created = await a.post('/admin/api-keys', { name: 'console-made', sites: [seeded.sites.globex, seeded.sites.acme] });
@@ -234,7 +234,7 @@ describe('admin console pages (seeded gateway + sandbox)', () => {
     assert.equal(res.status, 401);
   });
 
-  test('policies: the same validation as everywhere (a policy narrows scopes, never widens); saved and audited', async () => {
+  test('policies: the same validation as everywhere (a policy narrows scopes, never widens); saved and audited', { timeout: 180_000 }, async () => {
     const url = `/admin/policies/${seeded.sites.globex}`;
     const before = await world.gateway.repos.policies.get(seeded.sites.globex);
     const empty = await a.post(url, { acting: 'admin_mapped', connectMode: 'narrow', oauthMode: 'default' });

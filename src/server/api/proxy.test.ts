@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ActAsClient } from '../../confluence/create-act-as-client.js';
 import { isGatewayError } from '../../errors.js';
-import { forward, forwardRequestHeaders, forwardResponseHeaders, parseProxyPath, type ProxyOptions } from './proxy.js';
+import { assertNoDotSegments, DEFAULT_PROXY_OPTIONS, forward, forwardRequestHeaders, forwardResponseHeaders, parseProxyPath, UPSTREAM_MARKER, type ProxyOptions } from './proxy.js';
 
 // Written out here rather than read from proxy.ts, so that a header dropped from its lists fails a test.
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
@@ -150,5 +150,106 @@ describe('parseProxyPath', () => {
   }
   test('a path segment that merely contains a colon is a path', () => {
     assert.equal(parse('/v1/act/u1/acme/wiki/a:b').apiPath, '/wiki/a:b');
+  });
+});
+
+describe('proxy: edges found by mutation testing (second run)', () => {
+  const target = { externalUserId: 'u', site: 'acme', apiPath: '/api/v2/pages' };
+  /** An act-as client that records what it was asked and answers with `answer`. */
+  function recordingClient(answer: () => Response) {
+    const calls: Array<{ path: string; method: string | undefined; body: string }> = [];
+    const client: ActAsClient = {
+      apiBaseUrl: 'https://acme.atlassian.net/wiki',
+      async fetch(path, init) {
+        const body = init?.body;
+        const text = body instanceof Uint8Array ? Buffer.from(body).toString('utf8') : body instanceof ReadableStream ? await new Response(body).text() : body === undefined ? '<none>' : '<other>';
+        calls.push({ path: String(path), method: init?.method, body: text });
+        return answer();
+      },
+    };
+    return { client, calls };
+  }
+
+  test('assertNoDotSegments: . and .. in any spelling, in the path only', () => {
+    const refused = (t: string) => assert.throws(() => assertNoDotSegments(t), (e: unknown) => isGatewayError(e, 'FORBIDDEN') && e.details?.['reason'] === 'dot_segment' && e.message === 'The proxy path may not contain "." or ".." segments: name the user, site and API path as they are.', t);
+    for (const t of ['/v1/act/u/acme/api/../globex', '/v1/act/u/./acme/api', '/v1/act/u/acme/%2e%2E/x', '/v1/act/u/acme/%2E/x', '/v1/act/u/acme/.%2e']) refused(t);
+    for (const t of ['/v1/act/u/acme/api/v2/pages?cql=/../x', '/v1/act/u/acme/api#/../x', '/v1/act/u/acme/.well-known/x', '/v1/act/u/acme/a..b', '/v1/act/u/acme/%2e%2e%2e']) assert.doesNotThrow(() => assertNoDotSegments(t), t);
+    assert.doesNotThrow(() => assertNoDotSegments(undefined));
+  });
+
+  test('parseProxyPath: each refusal says what to write', () => {
+    const parse = (path: string) => parseProxyPath(new URL(`https://gw.example${path}`), '/v1/act/');
+    const message = (path: string) => {
+      try {
+        parse(path);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return assert.fail(path);
+    };
+    assert.equal(message('/v1/other/u/acme/x'), 'Not a proxy path.');
+    assert.equal(message('/v1/act/u1'), 'The proxy path is /v1/act/<externalUserId>/<site>/<api path>.');
+    assert.equal(message('/v1/act/u1/acme/'), 'Name the Confluence API path after the site, e.g. /v1/act/u1/acme/api/v2/spaces.');
+    assert.equal(message('/v1/act//acme/api'), 'The proxy path needs a externalUserId: /v1/act/<externalUserId>/<site>/<api path>.');
+    assert.equal(message('/v1/act/u1/%E0%A4%A/api'), 'The site in the proxy path is not valid percent-encoding.');
+    assert.equal(message('/v1/act/u1/acme//evil.example/x'), 'The API path must be a path under the site, not a URL.');
+    assert.equal(message('/v1/act/u1/acme/https://evil.example/x'), 'The API path must be a path under the site, not a URL.');
+  });
+
+  test('forward: the method as upper case, a body only for methods that carry one, an empty body is no body', async () => {
+    const { client, calls } = recordingClient(() => new Response('{}', { status: 200 }));
+    await forward(client, target, new Request('https://gw.example/x', { method: 'post', body: 'abc', headers: { 'content-length': '3' } }));
+    await forward(client, target, new Request('https://gw.example/x', { method: 'PUT', body: '', headers: { 'content-length': '0' } }));
+    await forward(client, target, new Request('https://gw.example/x', { method: 'DELETE' }));
+    await forward(client, target, new Request('https://gw.example/x', { method: 'GET' }));
+    await forward(client, target, new Request('https://gw.example/x', { method: 'POST', body: new ReadableStream({ start: (c) => c.close() }), duplex: 'half' } as RequestInit));
+    assert.deepEqual(calls.map((c) => [c.method, c.body]), [['POST', 'abc'], ['PUT', '<none>'], ['DELETE', '<none>'], ['GET', '<none>'], ['POST', '<none>']]);
+  });
+
+  test('forward: a Content-Length that is not a plain number is not trusted; the body is read and limited as it comes', async () => {
+    const options: ProxyOptions = { bufferBytes: 4, maxBodyBytes: 8 };
+    for (const declared of ['3x', 'x3', '1 2', '-1']) {
+      const { client, calls } = recordingClient(() => new Response('{}', { status: 200 }));
+      // A body whose declared length is junk: it is still read (not refused, not dropped) and limited.
+      const req = new Request('https://gw.example/x', { method: 'POST', body: 'abcdef', headers: { 'x-declared': declared } });
+      const headers = new Headers(req.headers);
+      headers.set('content-length', declared);
+      const odd = { method: 'POST', headers, body: req.body } as unknown as Request;
+      await forward(client, target, odd, options);
+      assert.deepEqual(calls.map((c) => c.body), ['abcdef'], declared);
+    }
+    const { client } = recordingClient(() => new Response('{}', { status: 200 }));
+    const big = { method: 'POST', headers: new Headers({ 'content-length': '2x' }), body: new Response('0123456789').body } as unknown as Request;
+    await assert.rejects(forward(client, target, big, options), (e: unknown) => isGatewayError(e, 'PAYLOAD_TOO_LARGE'));
+  });
+
+  test('forward: HEAD, 204 and 304 answer without a body; every answer keeps its status and carries the upstream marker', async () => {
+    for (const [method, status] of [['HEAD', 200], ['GET', 204], ['GET', 304]] as const) {
+      const { client } = recordingClient(() => new Response(status === 200 ? 'ignored' : null, { status, headers: { etag: '"1"' } }));
+      const res = await forward(client, target, new Request('https://gw.example/x', { method }));
+      assert.equal(res.status, status);
+      assert.equal(res.body, null, `${method} ${status}`);
+      assert.equal(res.headers.get(UPSTREAM_MARKER), 'confluence');
+      assert.equal(res.headers.get('etag'), '"1"');
+    }
+    const { client } = recordingClient(() => new Response('{"a":1}', { status: 201, headers: { 'content-length': '7' } }));
+    const res = await forward(client, target, new Request('https://gw.example/x', { method: 'GET' }));
+    assert.deepEqual([res.status, await res.text(), res.headers.get(UPSTREAM_MARKER)], [201, '{"a":1}', 'confluence']);
+  });
+
+  test('forward: a small answer of known size is passed on whole, a large or unsized one streams', async () => {
+    const small = await forward(recordingClient(() => new Response('x'.repeat(64 * 1024), { headers: { 'content-length': String(64 * 1024) } })).client, target, new Request('https://gw.example/x'));
+    assert.equal((await small.text()).length, 64 * 1024);
+    const big = await forward(recordingClient(() => new Response('y'.repeat(64 * 1024 + 1), { headers: { 'content-length': String(64 * 1024 + 1) } })).client, target, new Request('https://gw.example/x'));
+    assert.equal((await big.text()).length, 64 * 1024 + 1);
+  });
+
+  test('the defaults: 1 MiB buffered for replays, 64 MiB at most', () => {
+    assert.deepEqual(DEFAULT_PROXY_OPTIONS, { bufferBytes: 1024 * 1024, maxBodyBytes: 64 * 1024 * 1024 });
+  });
+
+  test('Connection may name no header, or be empty, without dropping anything else', () => {
+    assert.deepEqual([...forwardRequestHeaders(new Headers({ connection: ' , ', 'x-kept': '1' })).keys()], ['x-kept']);
+    assert.deepEqual([...forwardResponseHeaders(new Headers({ 'x-kept': '1', connection: '' })).keys()], ['x-kept']);
   });
 });

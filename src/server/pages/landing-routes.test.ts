@@ -13,13 +13,13 @@ describe('the landing page and the docs it links to', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'onbehalf-landing-'));
     gw = await createGateway(loadConfig({ ONBEHALF_DATA_DIR: dir, ONBEHALF_PORT: '0', ONBEHALF_BASE_URL: 'https://gw.example.com', ONBEHALF_ADMIN_SECRET: 'a'.repeat(32) }, {}, dir), { logger: silentLogger() });
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await gw.close();
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, { timeout: 120_000 });
 
-  test('a browser at the root gets a page saying what runs, with links to the console, docs, OpenAPI and health', async () => {
+  test('a browser at the root gets a page saying what runs, with links to the console, docs, OpenAPI and health', { timeout: 180_000 }, async () => {
     const res = await gw.app.request('/', { headers: { accept: 'text/html,*/*;q=0.8' } });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
@@ -45,7 +45,7 @@ describe('the landing page and the docs it links to', () => {
     }
   });
 
-  test('anything else at the root gets the same links as JSON (no page to parse)', async () => {
+  test('anything else at the root gets the same links as JSON (no page to parse)', { timeout: 180_000 }, async () => {
     const res = await gw.app.request('/', { headers: { accept: 'application/json' } });
     assert.equal(res.status, 200);
     const body = (await res.json()) as { name: string; version: string; atlassian: { kind: string }; links: Record<string, string> };
@@ -55,7 +55,7 @@ describe('the landing page and the docs it links to', () => {
     assert.equal(body.links['healthz'], 'https://gw.example.com/healthz');
   });
 
-  test('/docs lists the shipped documentation; each file is plain text; nothing outside docs/ can be named', async () => {
+  test('/docs lists the shipped documentation; each file is plain text; nothing outside docs/ can be named', { timeout: 180_000 }, async () => {
     const index = await (await gw.app.request('/docs')).text();
     assert.match(index, /href="https:\/\/gw.example.com\/docs\/api.md"/);
     const api = await gw.app.request('/docs/api.md');
@@ -66,7 +66,7 @@ describe('the landing page and the docs it links to', () => {
     for (const path of ['/docs/..%2Fpackage.json', '/docs/%2e%2e%2fREADME.md', '/docs/nope.md']) assert.equal((await gw.app.request(path)).status, 404, path);
   });
 
-  test('the icon every page asks for is there', async () => {
+  test('the icon every page asks for is there', { timeout: 180_000 }, async () => {
     for (const path of ['/favicon.ico', '/favicon.svg']) {
       const res = await gw.app.request(path);
       assert.equal(res.status, 200, path);

@@ -15,11 +15,11 @@ export function browserSuite(options: BrowserWorldOptions): { w: BrowserWorld; n
   before(async () => {
     world = await startBrowserWorld(options);
     browser = await launchBrowser();
-  });
+  }, { timeout: 180_000 });
   after(async () => {
     await browser?.close();
     await world?.close();
-  });
+  }, { timeout: 60_000 });
   const w = new Proxy({} as BrowserWorld, {
     get(_target, prop) {
       if (!world) throw new Error('the browser world is used before its before() hook ran');
