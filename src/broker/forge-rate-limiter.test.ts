@@ -43,8 +43,8 @@ test('forge rate limiter: the window and the wait limit at their edges; the refu
   for (let i = 0; i < 3; i++) await strict.acquire('app-b');
   await assert.rejects(strict.acquire('app-b'), (e: unknown) => {
     assert.ok(e instanceof GatewayError && e.code === 'RATE_LIMITED');
-    assert.equal(e.message, 'The Forge app has used its 3 offline-token exchanges of this minute; retry later.');
-    assert.deepEqual(e.details, { reason: 'forge_offline_token_budget', retryAfterMs: 60_001, retryable: true });
+    assert.equal(e.message, "The Forge app has used this instance's 3 offline-token exchanges of this minute (Atlassian allows 1,000 a minute per app); retry in 61 s.");
+    assert.deepEqual(e.details, { reason: 'forge_offline_token_budget', retryAfterMs: 60_001, retryable: true, shared: false });
     return true;
   });
 });
