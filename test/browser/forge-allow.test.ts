@@ -101,6 +101,22 @@ describe('Forge "Connect your account" page in Chromium (shipped app)', { skip: 
     });
   }
 
+  test('a session without a return URL or confirmation (the npm start tour): Allow ends on "connected" and nothing else', async () => {
+    const session = await w.gateway.linking.sessions.start({ externalUserId: 'browser-forge-dave', route: 'connect', cloudId: inst.cloudId, requireConfirmation: false, ttlMs: 600_000 });
+    const page = await pages.newPage(390);
+    await signIn(page, w.sandboxUrl, DEFAULT_ACCOUNTS.dave);
+    await page.goto(session.url);
+    const frame = page.frameLocator('#forge-app-frame');
+    await frame.locator('body[data-ready="true"]').waitFor();
+    await frame.locator('#allow').click();
+    await frame.locator('body[data-decided="linked"]').waitFor();
+    // The outcome is the notice alone: no return button, and no stray text (a null once showed as "null").
+    assert.equal(await frame.locator('#outcome > *').count(), 1);
+    assert.equal((await frame.locator('#outcome').innerText()).replace(/\s+/g, ' ').trim(), 'Your account is connected onbehalf can now act as you on this site. You can close this page.');
+    await screenshot(page, 'forge-allow', '390-04-linked-without-return');
+    await pages.fresh();
+  });
+
   test('the settings page: a site admin sets the policy to any_user and the gateway acts as someone who never connected', async () => {
     const page = await pages.newPage(1280);
     await signIn(page, w.sandboxUrl, DEFAULT_ACCOUNTS.alice);

@@ -91,10 +91,9 @@ async function decide(token, decision) {
     document.getElementById('decision')?.remove();
     const box = document.getElementById('outcome');
     const kind = out.status === 'denied' ? 'info' : 'success';
-    box.replaceChildren(
-      notice(kind, out.title, out.message, out.next),
-      out.redirectUrl ? el('div', { class: 'actions' }, el('button', { class: 'primary', id: 'return', type: 'button', onclick: () => router.navigate(out.redirectUrl) }, out.returnLabel || 'Return to the application')) : null,
-    );
+    // replaceChildren() would write a null as the text "null": only real nodes go in.
+    const back = out.redirectUrl ? [el('div', { class: 'actions' }, el('button', { class: 'primary', id: 'return', type: 'button', onclick: () => router.navigate(out.redirectUrl) }, out.returnLabel || 'Return to the application'))] : [];
+    box.replaceChildren(notice(kind, out.title, out.message, out.next), ...back);
     document.body.dataset.decided = out.status;
     const state = await callGateway('/forge/ui/state', {});
     const section = linksSection(state.links, state.appName);
