@@ -150,6 +150,7 @@ describe('the Forge "Connect your account" and settings pages (shipped app, real
     const state = await invokeFromPage(alice, settingsUrl, '/forge/admin/state', {});
     assert.equal(state.status, 200, JSON.stringify(state.body));
     assert.equal(state.body['acting'], 'linked_only');
+    assert.equal((state.body['admin'] as { displayName: string | null }).displayName, 'Alice Admin', 'the admin is greeted by name, asked as the app');
     const found = await invokeFromPage(alice, settingsUrl, '/forge/admin/search', { q: 'Carol' });
     assert.equal(found.status, 200, JSON.stringify(found.body));
     assert.ok((found.body['users'] as { accountId: string }[]).some((u) => u.accountId === DEFAULT_ACCOUNTS.carol), JSON.stringify(found.body));

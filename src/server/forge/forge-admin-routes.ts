@@ -53,12 +53,31 @@ export function forgeAdminRoutes(deps: ForgeAdminRouteDeps): RouteDef[] {
     return { tenant, accountId: caller.accountId, cloudId: caller.cloudId };
   }
 
+  async function displayNameOf(tenant: Tenant, accountId: string): Promise<string | null> {
+    try {
+      const res = await deps.asApp(tenant).fetch(`/rest/api/user?accountId=${encodeURIComponent(accountId)}`);
+      if (!res.ok) return null;
+      const name = ((await res.json()) as { displayName?: unknown }).displayName;
+      return typeof name === 'string' && name !== '' ? name.slice(0, 200) : null;
+    } catch {
+      return null; // a greeting is not worth failing the page for
+    }
+  }
+
   const state: Handler = async (c) => {
     const admin = await adminOf(c);
     const links = await deps.repos.links.list({ cloudId: admin.cloudId, status: ['pending_confirmation', 'linked', 'reauth_required'], limit: 500 });
     const policy = await deps.repos.policies.get(admin.cloudId);
     const known = await Promise.all([...new Set([admin.accountId, ...links.map((l) => l.accountId)])].map((id) => deps.repos.knownAccounts.get(admin.cloudId, id)));
     const names = new Map(known.flatMap((k) => (k?.displayName ? [[k.accountId, k.displayName] as const] : [])));
+    // The page greets the admin by name, not by account ID: asked once as the app, then kept with the accounts seen.
+    if (!names.has(admin.accountId)) {
+      const name = await displayNameOf(admin.tenant, admin.accountId);
+      if (name) {
+        names.set(admin.accountId, name);
+        await deps.repos.knownAccounts.record({ cloudId: admin.cloudId, accountId: admin.accountId, source: 'forge:settings', displayName: name });
+      }
+    }
     return c.json({
       appName: deps.appName,
       site: { label: siteLabel(admin.tenant.baseUrl), cloudId: admin.cloudId },
