@@ -1,5 +1,6 @@
 /**
- * bench/broker, the Forge route (issue 17), beside the Connect route on the same in-process sandbox site:
+ * bench/broker, the Forge route (issue 17), beside the Connect route on the same in-process sandbox site (and, in
+ * (f-d), a Connect site against a site with only the Forge app):
  *   (f-a) a cold burst of 100 users x 50 concurrent calls through the Forge token broker costs exactly 100
  *         offline-token grants at the sandbox (one per user): counted, printed, and checked (it throws if not);
  *   (f-b) warm token lookups, Connect broker and Forge broker side by side in the same rounds;
@@ -68,6 +69,22 @@ export async function forgeRouteBench(): Promise<void> {
     await sideBySide(`(f-c) warm gateway.tokenFor (link, policy, broker), ${USERS} linked users per route`, acting, PER_ROUND / 20);
     const after = grants() - before;
     console.log(`      offline-token grants after the warm runs: ${after} (no new grant while tokens are fresh)`);
+
+    // (f-d) the same on sites with one install each, as a new site is: acme through Connect against globex,
+    // which has only the Forge app (on acme above, the Forge link also looks up the second install).
+    const globex = await w.sandbox.forge.install('globex', { manifest: exampleForgeManifest({ baseUrl: GATEWAY_ORIGIN }) });
+    if (!globex.ok) throw new Error(`Forge install on globex failed: ${JSON.stringify(globex)}`);
+    await w.settle();
+    const globexTenant = await repos.tenants.find('forge', EXAMPLE_APP_ID, globex.value.installationId);
+    if (!globexTenant?.cloudId) throw new Error('missing the globex Forge tenant');
+    for (const [i, accountId] of forgeUsers.entries()) await repos.links.create({ externalUserId: `g-${i}`, cloudId: globexTenant.cloudId, accountId, route: 'forge', scopes: [], status: 'linked', evidence: {}, tenantId: globexTenant.id });
+    const single = {
+      connect: (i: number) => w.gateway.tokenFor({ site: w.cloudId, externalUserId: `c-${i % USERS}` }),
+      forge: (i: number) => w.gateway.tokenFor({ site: globexTenant.cloudId as string, externalUserId: `g-${i % USERS}` }),
+    };
+    if ((await single.forge(0)).route !== 'forge') throw new Error('(f-d) the globex call did not go through Forge');
+    for (let i = 0; i < USERS; i++) await single.forge(i); // one offline-token grant per user on the new site, before timing
+    await sideBySide(`(f-d) warm gateway.tokenFor, a Connect site against a Forge-only site (both named by cloud id)`, single, PER_ROUND / 20);
   } finally {
     await w.close();
   }
