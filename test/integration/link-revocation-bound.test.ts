@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
+import { cliProcess } from '../support/cli-process.js';
 import { sql } from 'kysely';
 import type { Gateway } from '../../src/gateway.js';
 import { DEFAULT_ACCOUNTS } from '../../src/sandbox/index.js';
@@ -17,7 +16,6 @@ import { createSharedDbWorld, linkByOAuth, type SharedDbWorld } from '../support
  * own connection, exactly as the CLI beside a gateway).
  */
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 async function eventually(what: string, check: () => Promise<boolean>, deadlineMs = 15_000): Promise<void> {
   const until = Date.now() + deadlineMs;
@@ -27,16 +25,7 @@ async function eventually(what: string, check: () => Promise<boolean>, deadlineM
   }
 }
 
-/** `onbehalf <args>` as its own process beside the gateway, with only the given settings. */
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ONBEHALF_') && k !== 'DATABASE_URL'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO, env: { ...clean, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
+const cli = cliProcess;
 
 /** Both gateways serving on loopback; calls go over real HTTP. */
 async function serving(w: SharedDbWorld): Promise<{ g: Gateway; url: string }[]> {

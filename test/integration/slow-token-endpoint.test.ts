@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
+import { cliProcess } from '../support/cli-process.js';
 import { DEFAULT_ACCOUNTS } from '../../src/sandbox/index.js';
 import { testBackends } from '../../src/store/test-support/backends.js';
 import { createConsoleAgent } from '../support/console-agent.js';
 import { ADMIN_SECRET, GATEWAY_ORIGIN, createSharedDbWorld, linkByOAuth } from '../support/shared-db-world.js';
 
 const HOUR = 3600_000;
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
-/** `onbehalf <args>` as its own process beside the gateway, with only the given settings. */
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ONBEHALF_') && k !== 'DATABASE_URL'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO, env: { ...clean, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
+const cli = cliProcess;
 
 async function until(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 5000 && !cond(); i++) await new Promise((r) => setTimeout(r, 2));
