@@ -9,6 +9,7 @@ import type { ForgeRateLimiter } from './forge-rate-limiter.js';
 import { createLruCache } from './lru-cache.js';
 import { shouldRefresh } from './should-refresh.js';
 import { createSingleFlight } from './single-flight.js';
+import { forgeApiBase, forgeSystemTokenMissing } from './forge-app-client.js';
 
 export interface ForgeTokenRequest {
   tenant: Tenant;
@@ -99,17 +100,12 @@ export function createForgeTokenBroker(deps: ForgeTokenBrokerDeps, options: Forg
       signal: AbortSignal.timeout(options.grantTimeoutMs ?? 10_000),
     });
     const t = await processOfflineUserAuthTokenResponse(res, deps.clock);
-    const apiBase = typeof tenant.payload?.['apiBaseUrl'] === 'string' ? tenant.payload['apiBaseUrl'] : `https://api.atlassian.com/ex/confluence/${tenant.cloudId ?? ''}`;
-    return { accessToken: t.token, tokenType: 'Bearer', expiresAt: t.expiresAt, apiBaseUrl: `${apiBase.replace(/\/+$/, '')}/wiki`, route: 'forge', scopes: [] };
+    return { accessToken: t.token, tokenType: 'Bearer', expiresAt: t.expiresAt, apiBaseUrl: forgeApiBase(tenant), route: 'forge', scopes: [] };
   }
 
   async function grant(tenant: Tenant, accountId: string): Promise<ForgeIssuedToken> {
     const system = await deps.installations.systemToken(tenant);
-    if (!system) {
-      throw new GatewayError('FORGE_TOKEN_UNAVAILABLE', `No live app system token is stored for the Forge installation on ${tenant.baseUrl}. Forge hands one out with every invocation: the app's hourly scheduled trigger keeps it fresh. If none arrives, check that the app is still installed on the site (reinstall it otherwise).`, {
-        details: { installationId: tenant.tenantKey, retryable: false },
-      });
-    }
+    if (!system) throw forgeSystemTokenMissing(tenant);
     const first = formFor.get(tenant.tenantKey) ?? options.contextIdForm ?? 'workspace';
     for (let attempt = 1; ; attempt++) {
       try {
