@@ -83,6 +83,8 @@ export function createForgeInstallations(deps: ForgeInstallationsDeps): ForgeIns
       const tenant = unchanged
         ? existing
         : await repos.tenants.upsert({ route: 'forge', appKey: inv.appId, tenantKey: inv.installationId, cloudId: inv.cloudId, baseUrl: baseUrlOf(inv, existing), payload });
+      // Only a new installation or a status change leaves `tenant` behind the row: the common call reads nothing more.
+      const reread = !existing || existing.status !== 'active';
       if (!existing) {
         await repos.audit.append({ action: 'tenant.installed', actorType: 'app', actorId: inv.installationId, cloudId: inv.cloudId, route: 'forge', data: { appId: inv.appId, environment: inv.environment.type } });
         await takeOver(tenant);
@@ -102,7 +104,7 @@ export function createForgeInstallations(deps: ForgeInstallationsDeps): ForgeIns
       }
       // UI invocations carry a user context; lifecycle, scheduled and product-event triggers do not.
       await repos.forgeActivity.record(tenant.id, { module: `${inv.module.type}:${inv.module.key}`, trigger: inv.context === null });
-      return (await repos.tenants.get(tenant.id)) ?? tenant;
+      return reread ? ((await repos.tenants.get(tenant.id)) ?? tenant) : tenant;
     },
     async systemToken(tenant) {
       const stored = await repos.tokens.get(systemTokenKey(tenant));
