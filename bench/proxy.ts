@@ -18,27 +18,32 @@
  * main one: one request at a time (latency without queueing); the gateway on a core of its own (taskset:
  * the load generator and the sandbox on CPU 0, the forwarders on CPU 1, as deployed, where the gateway
  * does not take the app's cores); and an upstream that answers after 30 ms like a real one.
+ * The gateway, the least-work floor, the embedded SDK and the SDK client are the compiled build (dist/, as
+ * `onbehalf serve` and the package run them; `npm run bench:proxy` builds it first): run from the
+ * TypeScript sources through tsx, every closure also pays for tsx's name-keeping wrapper, a few per cent of
+ * a proxied call that production never pays. The sandbox and the in-process pass run from the sources.
  * Run: npm run bench:proxy     Prints figures; never passes or fails on time.
  *      --rounds=N (12) and --per-round=N (1,000) size the run; --profile-gateway writes a CPU profile of
- *      the proxying gateway to /tmp/onbehalf-prof.
+ *      the proxying gateway and of the least-work floor after the warm-up to /tmp/onbehalf-prof (sampling slows it: read its CPU
+ *      figures from a run without the flag).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createClient } from '../src/client/index.js';
-import { freePort } from '../src/cli/free-port.js';
-import { loadConfig } from '../src/config.js';
-import { PROXY_PREFIX } from '../src/server/api/api-routes.js';
-import { DROP_REQUEST, DROP_RESPONSE, parseProxyPath, UPSTREAM_MARKER } from '../src/server/api/proxy.js';
-import { withHotReads } from '../src/store/hot-reads.js';
+import { createClient } from '../dist/client/index.js';
+import { freePort } from '../dist/cli/free-port.js';
+import { loadConfig } from '../dist/config.js';
+import { PROXY_PREFIX } from '../dist/server/api/api-routes.js';
+import { DROP_REQUEST, DROP_RESPONSE, parseProxyPath, UPSTREAM_MARKER } from '../dist/server/api/proxy.js';
+import { withHotReads } from '../dist/store/hot-reads.js';
 
 const NO_RATE_LIMIT = { ONBEHALF_API_RATE_LIMIT: '1000000', ONBEHALF_API_RATE_BURST: '1000000' };
-import { createGateway } from '../src/gateway.js';
-import { silentLogger } from '../src/logger.js';
+import { createGateway } from '../dist/gateway.js';
+import { silentLogger } from '../dist/logger.js';
 import { startSandboxServer } from '../src/sandbox/index.js';
 import { createConnectWorld } from '../test/support/connect-world.js';
 import { Pool } from 'undici';
@@ -53,6 +58,7 @@ const PATH = '/rest/api/user/current';
 const UPSTREAM_MS = 30;
 
 const role = process.argv.find((a) => a.startsWith('--role='))?.slice('--role='.length);
+const PROFILE = process.argv.includes('--profile-gateway');
 const arg = (name: string): string => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? '';
 
 
@@ -63,8 +69,8 @@ function configFor(dataDir: string, port: number, sandboxUrl: string) {
 
 /** Starts this file in another process in a role; resolves with the URL it prints. */
 function child(args: string[]): Promise<{ url: string; proc: ChildProcess }> {
-  const prof = args[0] === '--role=gateway' && process.argv.includes('--profile-gateway') ? ['--cpu-prof', '--cpu-prof-dir=/tmp/onbehalf-prof'] : [];
-  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', new URL(import.meta.url).pathname, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const prof = (args[0] === '--role=gateway' || args[0] === '--role=floor-lean') && PROFILE ? ['--profile-gateway'] : [];
+  const proc = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, ...args, ...prof], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     proc.once('exit', (code) => reject(new Error(`child ${args.join(' ')} exited with ${code}`)));
     createInterface({ input: proc.stdout as NodeJS.ReadableStream }).once('line', (line) => resolve({ url: line.trim(), proc }));
@@ -80,7 +86,31 @@ async function gatewayRole(): Promise<void> {
   const dir = arg('data-dir');
   const gw = await createGateway(configFor(dir, await freePort('127.0.0.1'), arg('sandbox-url')), { logger: silentLogger(), migrate: false });
   console.log((await gw.listen()).url);
-  process.once('SIGTERM', () => process.exit(0));
+  if (PROFILE) await profileOnSignal('gateway');
+  else process.once('SIGTERM', () => process.exit(0));
+}
+
+/**
+ * Samples this process from SIGUSR2 (sent after the warm-up, so start-up, module loading and the 1,000
+ * first grants stay out of it) until SIGTERM, then writes the profile to /tmp/onbehalf-prof.
+ */
+async function profileOnSignal(role: string): Promise<void> {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  process.once('SIGUSR2', () => void session.post('Profiler.start'));
+  process.once('SIGTERM', () => {
+    void (async () => {
+      const { profile } = await session.post('Profiler.stop');
+      mkdirSync('/tmp/onbehalf-prof', { recursive: true });
+      const file = `/tmp/onbehalf-prof/${role}-${Date.now()}.cpuprofile`;
+      writeFileSync(file, JSON.stringify(profile));
+      console.error(`${role} CPU profile (after warm-up): ${file}`);
+      process.exit(0);
+    })();
+  });
 }
 
 /**
@@ -180,7 +210,8 @@ async function floorLeanRole(): Promise<void> {
     })().catch(() => fail(res, 500));
   });
   server.listen(0, '127.0.0.1', () => console.log(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
-  process.once('SIGTERM', () => process.exit(0));
+  if (PROFILE) await profileOnSignal('floor-lean');
+  else process.once('SIGTERM', () => process.exit(0));
 }
 
 /** Pins a process and all its threads (GC, libuv pool) to CPUs such as "0" or "0-1" (taskset, util-linux). */
@@ -253,6 +284,7 @@ async function main(): Promise<void> {
 
   // Warm-up: every user's token minted and cached in both gateways, JITs warm.
   for (const m of MODES) await drive(2 * USERS, CONCURRENCY, send[m]);
+  if (PROFILE) for (const p of [proxyGw, floorLean]) p.proc.kill('SIGUSR2');
   const r = await interleave({ modes: MODES, rounds: ROUNDS, perRound: PER_ROUND, concurrency: CONCURRENCY, send, processes });
   const d = r.direct;
   console.log(

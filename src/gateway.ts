@@ -1,3 +1,4 @@
+import { createServer, type RequestListener, type ServerOptions } from 'node:http';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { systemClock, type Clock } from './clock.js';
@@ -400,7 +401,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     oauth: oauthApp && oauthBroker && oauthLinking ? { broker: oauthBroker, linking: oauthLinking, clientId: oauthApp.clientId } : null,
     listen() {
       return new Promise((resolve, reject) => {
-        const s = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, (info) => {
+        const proxyFirst = ((options: ServerOptions, appListener: RequestListener) =>
+          createServer(options, (req, res) => {
+            if (!surface.proxyListener(req, res)) void appListener(req, res);
+          })) as typeof createServer;
+        const s = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port, createServer: proxyFirst }, (info) => {
           const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
           resolve({ url: `http://${host}:${info.port}`, port: info.port });
         });

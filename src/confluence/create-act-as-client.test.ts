@@ -26,6 +26,7 @@ interface Sent {
   authorization: string | null;
   cookie: string | null;
   contentType: string | null;
+  headers: Record<string, string>;
   body: string;
 }
 
@@ -47,6 +48,7 @@ function setup(overrides: Partial<ActAsClientOptions> = {}, authFor: (req: Crede
       authorization: req.headers.get('authorization'),
       cookie: req.headers.get('cookie'),
       contentType: req.headers.get('content-type'),
+      headers: Object.fromEntries(req.headers),
       body: req.body ? await copy.text() : '',
     });
     return sb.fetch(req);
@@ -293,6 +295,24 @@ describe('act-as client against the sandbox', () => {
     assert.equal(res.status, 200);
     assert.equal(sent[0]!.authorization, ALICE);
     assert.equal(sent[0]!.cookie, null);
+  });
+
+  test('headers as a plain record (the proxy passes them so) are checked and sent exactly as a Headers object would be', async () => {
+    const given = { 'X-Padded': ' \t v  ', 'x-twice': 'a', 'X-Twice': 'b', Accept: 'text/plain', 'X-Latin': 'caf\u00e9' };
+    const viaRecord = setup();
+    await viaRecord.client.fetch('/api/v2/pages', { headers: given });
+    const viaHeaders = setup();
+    await viaHeaders.client.fetch('/api/v2/pages', { headers: new Headers(given) });
+    assert.deepEqual(viaRecord.sent[0]!.headers, viaHeaders.sent[0]!.headers);
+    assert.equal(viaRecord.sent[0]!.headers['x-padded'], 'v');
+    assert.equal(viaRecord.sent[0]!.headers['x-twice'], 'a, b');
+    const bads: Record<string, string>[] = [{ 'bad header': 'x' }, { 'x-ok': 'a\r\nInjected: 1' }, { 'x-ok': 'a\0b' }, { 'x-ok': 'wide \u0100' }, { '': 'x' }];
+    for (const bad of bads) {
+      const { client, sent, credentialCalls } = setup();
+      assert.throws(() => new Headers(bad), TypeError, `Headers refuses ${JSON.stringify(bad)} too`);
+      await assert.rejects(client.fetch('/api/v2/pages', { headers: bad }), TypeError, JSON.stringify(bad));
+      assert.deepEqual([sent.length, credentialCalls.length], [0, 0], 'nothing sent, no credential asked');
+    }
   });
 
   test('v1 and the acting user: /rest/api/user/current answers as the credential owner', async () => {

@@ -108,18 +108,41 @@ const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]
 const DROPPED_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie']);
 const NO_BODY: ReplayableBody = { kind: 'none' };
 
+/** RFC 9110 token characters: what Headers accepts as a name. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** What Headers refuses in a value: NUL, CR, LF, and anything beyond a byte. */
+const BAD_HEADER_VALUE = /[\0\r\n]|[^\x00-\xff]/;
+/** The HTTP whitespace Headers strips from both ends of a value. */
+const EDGE_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+
+function isPlainRecord(h: RequestInit['headers']): h is Record<string, string> {
+  if (h === undefined || h === null || typeof h !== 'object' || Array.isArray(h)) return false;
+  const proto = Object.getPrototypeOf(h) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
 /**
  * The caller's headers as a record with lower-case names, minus the credential headers the client sets or
- * refuses to forward, with Accept defaulting to JSON. Anything given is checked by the platform's Headers
- * (a bad name or value throws a TypeError before any network call); no headers at all is the common case
- * and skips that.
+ * refuses to forward, with Accept defaulting to JSON. Anything given is checked as the platform's Headers
+ * checks it (a bad name or value throws a TypeError before any network call). A plain record (the proxy's
+ * shape, on every proxied call) is checked here directly rather than by building a Headers object.
  */
 function headerRecord(init: RequestInit['headers']): Record<string, string> {
   const out: Record<string, string> = {};
-  if (init !== undefined) {
-    (init instanceof Headers ? init : new Headers(init)).forEach((value, name) => {
-      if (!DROPPED_HEADERS.has(name)) out[name] = value;
-    });
+  const take = (value: string, name: string): void => {
+    if (DROPPED_HEADERS.has(name)) return;
+    const prior = out[name];
+    out[name] = prior === undefined ? value : `${prior}, ${value}`;
+  };
+  if (isPlainRecord(init)) {
+    for (const name of Object.keys(init)) {
+      const value = String(init[name]).replace(EDGE_WHITESPACE, '');
+      if (!HEADER_NAME.test(name)) throw new TypeError(`Headers.append: "${name}" is an invalid header name.`);
+      if (BAD_HEADER_VALUE.test(value)) throw new TypeError(`Headers.append: "${value}" is an invalid header value.`);
+      take(value, name.toLowerCase());
+    }
+  } else if (init !== undefined) {
+    (init instanceof Headers ? init : new Headers(init)).forEach(take);
   }
   if (out['accept'] === undefined) out['accept'] = 'application/json';
   return out;

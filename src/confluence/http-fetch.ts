@@ -1,4 +1,6 @@
 import { takeWholeBytes } from './whole-response.js';
+
+export { responseHeaderList } from './whole-response.js';
 import { createUndiciFetch } from './undici-fetch.js';
 
 export type { HttpFetch, HttpFetchOptions } from './fetch-request.js';

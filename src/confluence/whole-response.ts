@@ -20,6 +20,17 @@ export function takeWholeBytes(response: Response): Uint8Array | undefined {
   return WholeResponse.isWhole(response) ? response.takeBytes() : undefined;
 }
 
+/**
+ * A response's headers as name, value, name, value, ...: a WholeResponse's as they came off the wire (no
+ * Headers object built), any other Response's from its Headers.
+ */
+export function responseHeaderList(response: Response): readonly string[] {
+  if (WholeResponse.isWhole(response)) return response.rawHeaderList();
+  const out: string[] = [];
+  response.headers.forEach((value, name) => out.push(name, value));
+  return out;
+}
+
 export class WholeResponse {
   readonly #status: number;
   readonly #statusText: string;
@@ -39,6 +50,11 @@ export class WholeResponse {
     this.#statusText = statusText;
     this.#rawHeaders = rawHeaders;
     this.#bytes = bytes;
+  }
+
+  /** The headers as received (see responseHeaderList). */
+  rawHeaderList(): readonly string[] {
+    return this.#rawHeaders;
   }
 
   /** The body's bytes if unread (and marks it read), else undefined. */

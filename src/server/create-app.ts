@@ -1,5 +1,4 @@
 import { Hono, type MiddlewareHandler } from 'hono';
-import { secureHeaders } from 'hono/secure-headers';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/create-store.js';
@@ -9,6 +8,7 @@ import { accessLog } from './middleware/access-log.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { requestId } from './middleware/request-id.js';
 import { routeTable, type RouteAuth, type RouteDef } from './routes.js';
+import { securityHeaders } from './security-headers.js';
 
 export interface AppDeps {
   store: Store;
@@ -33,21 +33,7 @@ export function createApp(deps: AppDeps): GatewayApp {
   const app = new Hono();
   app.use('*', requestId());
   app.use('*', accessLog(deps.logger, deps.metrics));
-  app.use(
-    '*',
-    secureHeaders({
-      // Pages are server-rendered without inline scripts from third parties; frames are allowed only where
-      // a Connect page must render inside Confluence, and those routes set their own frame-ancestors.
-      contentSecurityPolicy: { defaultSrc: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"], baseUri: ["'self'"] },
-      strictTransportSecurity: 'max-age=31536000; includeSubDomains',
-      // CSP frame-ancestors does this job, and unlike X-Frame-Options it can name the Confluence site that
-      // may frame our Connect pages.
-      xFrameOptions: false,
-      referrerPolicy: 'no-referrer',
-      // Pages shown inside Confluence set their own CSP (frame-ancestors = the site); keep theirs.
-      overwrite: false,
-    }),
-  );
+  app.use('*', securityHeaders());
 
   const routes = [...routeTable(healthHandlers(deps)), ...(deps.routes ?? [])];
   for (const r of routes) {

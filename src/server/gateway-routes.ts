@@ -28,7 +28,12 @@ import { linkRoutes } from './connect/link-routes.js';
 import { configureRoutes } from './connect/configure-routes.js';
 import { oauthRoutes } from './oauth/oauth-routes.js';
 import { apiRoutes } from './api/api-routes.js';
-import { apiKeyAuth } from './api/api-key-auth.js';
+import { apiKeyAuth, createApiKeyCheck } from './api/api-key-auth.js';
+import { createProxyCall } from './api/proxy-call.js';
+import { createProxyListener, type ProxyListener } from './api/proxy-listener.js';
+import { DEFAULT_PROXY_OPTIONS } from './api/proxy.js';
+import { createSiteAccess } from './api/site-access.js';
+import { createWithLinkUrl } from './api/with-link-url.js';
 import { createActivityLog, type ActivityLog } from './api/activity-log.js';
 import { adminRoutes } from './admin/admin-routes.js';
 import { adminAuth } from './admin/admin-auth.js';
@@ -81,6 +86,8 @@ export interface GatewayRoutes {
   auth: Partial<Record<RouteAuth, MiddlewareHandler | null>>;
   /** The last act-as calls of this process, for the console's activity view (memory only, bounded). */
   activity: ActivityLog;
+  /** Serves the act-as proxy straight from node:http, ahead of the app (server/api/proxy-listener.ts). */
+  proxyListener: ProxyListener;
 }
 
 /**
@@ -93,6 +100,17 @@ export function gatewayRoutes(d: GatewayRouteDeps): GatewayRoutes {
   const contextPath = new URL(config.server.baseUrl).pathname.replace(/\/+$/, '');
   const jwtDeps = { repos, clock, appKey: config.connect.appKey, contextPath, leewaySeconds: config.atlassian.jwtLeewaySeconds };
   const activity = createActivityLog();
+  // One API-key check (one set of rate-limit buckets) and one proxy call, shared by the app's route and the
+  // proxy listener in front of it.
+  const checkApiKey = createApiKeyCheck({ apiKeys: d.hotRepos.apiKeys, clock }, { rateLimit: { perSecond: config.api.rateLimitPerSecond, burst: config.api.rateLimitBurst } });
+  const proxyCall = createProxyCall({
+    access: createSiteAccess({ repos }),
+    acting: d.acting,
+    withLinkUrl: createWithLinkUrl({ repos, linkSessions: d.linkSessions }),
+    clock,
+    options: DEFAULT_PROXY_OPTIONS,
+    activity,
+  });
   const adminDeps: AdminDeps = {
     repos,
     links: d.links,
@@ -172,6 +190,7 @@ export function gatewayRoutes(d: GatewayRouteDeps): GatewayRoutes {
         acting: d.acting,
         adminMapping: d.adminMapping,
         activity,
+        proxyCall,
         apps: { connectAppKey: config.connect.appKey, forgeAppId: config.forge.appId },
       },
       { version: packageVersion() },
@@ -202,12 +221,13 @@ export function gatewayRoutes(d: GatewayRouteDeps): GatewayRoutes {
   return {
     routes,
     activity,
+    proxyListener: createProxyListener({ checkApiKey, proxyCall, logger, metrics: d.metrics }),
     auth: {
       connectJwt: connectJwtAuth(jwtDeps, { allowContextQsh: false }),
       connectContext: connectJwtAuth(jwtDeps, { allowContextQsh: true }),
       admin: adminAuth(adminDeps),
       forgeInvocation: d.forge ? forgeInvocationAuth({ verifier: d.forge.verifier, installations: d.forge.installations, clock }) : null,
-      apiKey: apiKeyAuth({ apiKeys: d.hotRepos.apiKeys, clock }, { rateLimit: { perSecond: config.api.rateLimitPerSecond, burst: config.api.rateLimitBurst } }),
+      apiKey: apiKeyAuth({ check: checkApiKey }),
     },
   };
 }

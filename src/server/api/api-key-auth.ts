@@ -48,32 +48,59 @@ export function createRateLimiter(clock: Clock, options: RateLimitOptions) {
 
 const BEARER = /^Bearer[ ]+([\x21-\x7e]{1,512})[ ]*$/i;
 
+/** A refusal and the headers that go with it (the challenge, or when to retry). */
+export type ApiKeyRefusal = { error: GatewayError; headers: Readonly<Record<string, string>> };
+export type ApiKeyCheck = (authorization: string | undefined) => Promise<ApiKey | ApiKeyRefusal>;
+
 /**
  * `Authorization: Bearer obk_...`: the key is looked up by its hash (revoked keys never match), then the
- * key's rate limit applies (429 RATE_LIMITED with Retry-After). The key is available as `c.get('apiKey')`.
+ * key's rate limit applies. One check per gateway, shared by the Hono middleware and the proxy's own
+ * listener (server/api/proxy-listener.ts), so both spend from the same buckets.
  */
-export function apiKeyAuth(deps: { apiKeys: Pick<ApiKeysRepo, 'verify'>; clock: Clock }, options: { rateLimit?: RateLimitOptions } = {}): MiddlewareHandler<{ Variables: ApiKeyVariables }> {
+export function createApiKeyCheck(deps: { apiKeys: Pick<ApiKeysRepo, 'verify'>; clock: Clock }, options: { rateLimit?: RateLimitOptions } = {}): ApiKeyCheck {
   const limiter = createRateLimiter(deps.clock, options.rateLimit ?? DEFAULT_API_RATE_LIMIT);
-  return async (c, next) => {
-    const header = c.req.header('authorization');
+  return async (header): Promise<ApiKey | ApiKeyRefusal> => {
     if (!header) {
-      c.header('WWW-Authenticate', 'Bearer realm="onbehalf"');
-      throw new GatewayError('UNAUTHENTICATED', 'Send an API key: Authorization: Bearer <key> (create one with `onbehalf apikeys create --name NAME`).');
+      return {
+        error: new GatewayError('UNAUTHENTICATED', 'Send an API key: Authorization: Bearer <key> (create one with `onbehalf apikeys create --name NAME`).'),
+        headers: { 'WWW-Authenticate': 'Bearer realm="onbehalf"' },
+      };
     }
     const m = BEARER.exec(header);
     const key = m?.[1] ? await deps.apiKeys.verify(m[1]) : undefined;
     if (!key) {
-      c.header('WWW-Authenticate', 'Bearer realm="onbehalf", error="invalid_token"');
-      throw new GatewayError('UNAUTHENTICATED', 'The API key is not valid (unknown, malformed or revoked).');
+      return {
+        error: new GatewayError('UNAUTHENTICATED', 'The API key is not valid (unknown, malformed or revoked).'),
+        headers: { 'WWW-Authenticate': 'Bearer realm="onbehalf", error="invalid_token"' },
+      };
     }
     const decision = limiter.take(key.id);
     if (!decision.ok) {
-      c.header('Retry-After', String(decision.retryAfterSeconds));
-      throw new GatewayError('RATE_LIMITED', `Too many requests with this API key; retry after ${decision.retryAfterSeconds} s.`, {
-        details: { retryAfterSeconds: decision.retryAfterSeconds },
-      });
+      return {
+        error: new GatewayError('RATE_LIMITED', `Too many requests with this API key; retry after ${decision.retryAfterSeconds} s.`, {
+          details: { retryAfterSeconds: decision.retryAfterSeconds },
+        }),
+        headers: { 'Retry-After': String(decision.retryAfterSeconds) },
+      };
     }
-    c.set('apiKey', key);
+    return key;
+  };
+}
+
+export function isApiKeyRefusal(r: ApiKey | ApiKeyRefusal): r is ApiKeyRefusal {
+  return 'error' in r;
+}
+
+/** The check as Hono middleware: a refusal is thrown (with its headers set); the key is `c.get('apiKey')`. */
+export function apiKeyAuth(deps: { apiKeys: Pick<ApiKeysRepo, 'verify'>; clock: Clock } | { check: ApiKeyCheck }, options: { rateLimit?: RateLimitOptions } = {}): MiddlewareHandler<{ Variables: ApiKeyVariables }> {
+  const check = 'check' in deps ? deps.check : createApiKeyCheck(deps, options);
+  return async (c, next) => {
+    const r = await check(c.req.header('authorization'));
+    if (isApiKeyRefusal(r)) {
+      for (const [name, value] of Object.entries(r.headers)) c.header(name, value);
+      throw r.error;
+    }
+    c.set('apiKey', r);
     await next();
   };
 }

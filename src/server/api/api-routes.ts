@@ -2,10 +2,7 @@ import type { Context, Handler } from 'hono';
 import { Gauge } from 'prom-client';
 import type { z } from 'zod';
 import type { Clock } from '../../clock.js';
-import { GatewayError, isGatewayError, type ErrorCode, type ErrorDetails } from '../../errors.js';
-import type { ActAsClient } from '../../confluence/create-act-as-client.js';
-import type { IssuedToken } from '../../broker/connect-token-broker.js';
-import type { ActingRequest, ActingRoute } from '../../identity/acting.js';
+import { GatewayError, type ErrorCode } from '../../errors.js';
 import type { LinkSessions } from '../../identity/link-sessions.js';
 import type { Links } from '../../identity/links.js';
 import type { EmailResolver } from '../../identity/resolve-emails.js';
@@ -17,23 +14,20 @@ import { findTenant } from '../../tenants/find-tenant.js';
 import { findAppTenant } from '../../tenants/find-app-tenant.js';
 import type { Metrics } from '../metrics.js';
 import type { RouteAuth, RouteDef } from '../routes.js';
-import { ERROR_STATUS } from '../error-status.js';
 import type { ActivityLog } from './activity-log.js';
 import { buildOpenApi, type OpenApiDocument } from './openapi.js';
 import type { ApiOperation } from './api-operation.js';
 
 export type { ApiOperation } from './api-operation.js';
-import { DEFAULT_PROXY_OPTIONS, assertNoDotSegments, forward, parseProxyPath, type ProxyOptions } from './proxy.js';
+import { DEFAULT_PROXY_OPTIONS, answerResponse, type ProxyOptions } from './proxy.js';
+import { createProxyCall, PROXY_PREFIX, type ProxyCall } from './proxy-call.js';
+import { createWithLinkUrl } from './with-link-url.js';
 import { parseJsonBody, parseQuery, validationError } from './read-input.js';
 import * as S from './schemas.js';
 import { createSiteAccess } from './site-access.js';
 
-/** What acting needs from the gateway: the same calls as `gateway.asUser` / `gateway.tokenFor`. */
-export interface ApiActing {
-  /** `route` and `accountId`, when the client says them, go to the activity view. */
-  asUser(req: ActingRequest & { scopes?: readonly string[] }): Promise<ActAsClient & { readonly route?: ActingRoute; readonly accountId?: string }>;
-  tokenFor(req: ActingRequest & { scopes?: readonly string[] }): Promise<Pick<IssuedToken, 'accessToken' | 'tokenType' | 'expiresAt' | 'apiBaseUrl' | 'scopes'> & { route: ActingRoute }>;
-}
+import type { ApiActing } from './api-acting.js';
+export type { ApiActing } from './api-acting.js';
 
 export interface ApiRoutesDeps {
   repos: Repositories;
@@ -49,6 +43,8 @@ export interface ApiRoutesDeps {
   metrics?: Metrics;
   /** Where each proxied call is noted for the admin console's activity view (in memory, never awaited). */
   activity?: ActivityLog;
+  /** The proxy call shared with the gateway's own proxy listener; made here when not given. */
+  proxyCall?: ProxyCall;
 }
 
 export interface ApiRoutesOptions {
@@ -96,7 +92,7 @@ const AUTH_ERRORS: readonly ErrorCode[] = ['UNAUTHENTICATED', 'RATE_LIMITED'];
 const ACTING_ERRORS: readonly ErrorCode[] = ['USER_NOT_LINKED', 'REAUTH_REQUIRED', 'POLICY_REFUSED', 'TENANT_NOT_FOUND', 'TENANT_UNINSTALLED', 'FORBIDDEN'];
 const UPSTREAM_ERRORS: readonly ErrorCode[] = ['ATLASSIAN_ERROR', 'ATLASSIAN_UNAVAILABLE', 'ATLASSIAN_TIMEOUT'];
 
-export const PROXY_PREFIX = '/v1/act/';
+export { PROXY_PREFIX } from './proxy-call.js';
 
 /**
  * The /v1 HTTP API for app backends: link sessions, links, resolve, tokens, events and the act-as proxy,
@@ -124,20 +120,7 @@ export function apiOperations(deps: ApiRoutesDeps, options: ApiRoutesOptions = {
     });
   }
 
-  /** Adds a fresh link URL to USER_NOT_LINKED / REAUTH_REQUIRED so the app can send the user to link at once. */
-  async function withLinkUrl<T>(key: ApiKey, req: ActingRequest, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (e) {
-      if (!req.externalUserId || !isGatewayError(e) || (e.code !== 'USER_NOT_LINKED' && e.code !== 'REAUTH_REQUIRED')) throw e;
-      const cloudId = typeof e.details?.['cloudId'] === 'string' ? e.details['cloudId'] : null;
-      const linkId = typeof e.details?.['linkId'] === 'string' ? e.details['linkId'] : null;
-      const old = linkId ? await repos.links.get(linkId) : undefined;
-      const s = await linkSessions.start({ externalUserId: req.externalUserId, route: old?.route === 'oauth' ? 'oauth' : 'connect', cloudId, apiKeyId: key.id });
-      const details: ErrorDetails = { ...(e.details ?? {}), linkUrl: s.url, linkSessionId: s.id, linkExpiresAt: iso(s.expiresAt) };
-      throw new GatewayError(e.code, e.message, { details, cause: e });
-    }
-  }
+  const withLinkUrl = createWithLinkUrl({ repos, linkSessions });
 
   async function visibleLink(key: ApiKey, id: string): Promise<StoredLink> {
     const link = await links.get(id);
@@ -164,43 +147,18 @@ export function apiOperations(deps: ApiRoutesDeps, options: ApiRoutesOptions = {
     },
   });
 
-  const proxyHandler: Handler = async (c) => {
-    const key = keyOf(c);
-    // Node's server hands over the raw request target; an in-process Request was already resolved by its caller.
-    assertNoDotSegments((c.env as { incoming?: { url?: string } } | undefined)?.incoming?.url);
-    const url = new URL(c.req.url);
-    const target = parseProxyPath(url, PROXY_PREFIX);
-    const started = deps.clock.now();
-    let client: Awaited<ReturnType<ApiActing['asUser']>> | undefined;
-    // One entry per call for the activity view, whatever the outcome; a synchronous store into a ring.
-    const note = (status: number, upstreamStatus: number | null, error: string | null) =>
-      deps.activity?.record({
-        at: started,
+  const proxyCall = deps.proxyCall ?? createProxyCall({ access, acting, withLinkUrl, clock: deps.clock, options: proxyOptions, ...(deps.activity ? { activity: deps.activity } : {}) });
+  const proxyHandler: Handler = async (c) =>
+    answerResponse(
+      await proxyCall({
+        key: keyOf(c),
+        url: new URL(c.req.url),
+        // Node's server hands over the raw request target; an in-process Request was already resolved by its caller.
+        rawTarget: (c.env as { incoming?: { url?: string } } | undefined)?.incoming?.url,
+        request: c.req.raw,
         requestId: (c.get('requestId') as string | undefined) ?? '',
-        caller: key.name,
-        externalUserId: target.externalUserId,
-        site: target.site,
-        accountId: client?.accountId ?? null,
-        route: client?.route ?? null,
-        method: c.req.method,
-        path: target.apiPath,
-        upstreamStatus,
-        status,
-        error,
-        latencyMs: deps.clock.now() - started,
-      });
-    try {
-      await access.assertSite(key, target.site);
-      const req = { site: target.site, externalUserId: target.externalUserId };
-      client = await withLinkUrl(key, req, () => acting.asUser(req));
-      const res = await forward(client, target, c.req.raw, proxyOptions);
-      note(res.status, res.status, null);
-      return res;
-    } catch (e) {
-      note(isGatewayError(e) ? ERROR_STATUS[e.code] : 500, null, isGatewayError(e) ? e.code : 'INTERNAL');
-      throw e;
-    }
-  };
+      }),
+    );
 
   const appTenant = (site: string) => (deps.apps ? findAppTenant(repos, site, deps.apps) : findTenant(repos, site, { route: 'connect' }));
 

@@ -1,6 +1,6 @@
 import { GatewayError } from '../../errors.js';
 import type { ActAsClient } from '../../confluence/create-act-as-client.js';
-import { takeWholeBody } from '../../confluence/http-fetch.js';
+import { responseHeaderList, takeWholeBody } from '../../confluence/http-fetch.js';
 import { readBodyLimited, tooLarge } from './read-input.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1): never forwarded in either direction. */
@@ -29,33 +29,62 @@ export const DROP_RESPONSE: ReadonlySet<string> = new Set([
   'set-cookie',
 ]);
 
-function connectionTokens(headers: Headers): Set<string> {
-  return new Set(
-    (headers.get('connection') ?? '')
-      .split(',')
-      .map((t) => t.trim().toLowerCase())
-      .filter((t) => t !== ''),
-  );
+/** What the proxy reads of an incoming request's headers: a web Headers object, or node's raw headers. */
+export interface HeaderSource {
+  /** The value (repeated headers joined with ", "), or null. */
+  get(name: string): string | null;
+  /** Every header as received: name, value, name, value, ... (node's rawHeaders shape). */
+  readonly raw?: readonly string[];
+  forEach(each: (value: string, name: string) => void): void;
 }
 
-export function forwardRequestHeaders(incoming: Headers): Headers {
-  const named = connectionTokens(incoming);
-  const out = new Headers();
-  for (const [k, v] of incoming) {
-    const name = k.toLowerCase();
-    if (DROP_REQUEST.has(name) || named.has(name) || name.startsWith('proxy-')) continue;
-    out.append(k, v);
+/** A header list as name, value, name, value, ... (node's rawHeaders shape), from either kind of source. */
+export function rawHeaderList(headers: HeaderSource): readonly string[] {
+  if (headers.raw !== undefined) return headers.raw;
+  const out: string[] = [];
+  headers.forEach((value, name) => out.push(name, value));
+  return out;
+}
+
+/** The header names a Connection header (there may be several) names as hop-by-hop; null when there is none. */
+function connectionTokens(raw: readonly string[]): Set<string> | null {
+  let named: Set<string> | null = null;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const k = raw[i] as string;
+    if (k.length !== 10 || k.toLowerCase() !== 'connection') continue;
+    named ??= new Set();
+    for (const t of (raw[i + 1] as string).split(',')) {
+      const token = t.trim().toLowerCase();
+      if (token !== '') named.add(token);
+    }
+  }
+  return named;
+}
+
+/**
+ * The headers sent on to Atlassian: lower-case names (a repeated header joined with ", ", as Headers
+ * does), without hop-by-hop, credential and forwarding headers.
+ */
+export function forwardRequestHeaders(raw: readonly string[]): Record<string, string> {
+  const named = connectionTokens(raw);
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (DROP_REQUEST.has(name) || named?.has(name) || name.startsWith('proxy-')) continue;
+    const prior = out[name];
+    out[name] = prior === undefined ? (raw[i + 1] as string) : `${prior}, ${raw[i + 1] as string}`;
   }
   return out;
 }
 
-export function forwardResponseHeaders(upstream: Headers): Headers {
-  const named = connectionTokens(upstream);
-  const out = new Headers();
-  for (const [k, v] of upstream) {
-    const name = k.toLowerCase();
-    if (DROP_RESPONSE.has(name) || named.has(name) || name.startsWith('proxy-')) continue;
-    out.append(k, v);
+/** The headers passed back to the caller, as pairs (each repeated header its own pair). */
+export function forwardResponseHeaders(raw: readonly string[]): [string, string][] {
+  const named = connectionTokens(raw);
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (DROP_RESPONSE.has(name) || named?.has(name) || name.startsWith('proxy-')) continue;
+    out.push([name, raw[i + 1] as string]);
   }
   return out;
 }
@@ -95,6 +124,8 @@ export function assertNoDotSegments(rawTarget: string | undefined): void {
   if (rawTarget === undefined) return;
   const q = rawTarget.search(/[?#]/);
   const path = q < 0 ? rawTarget : rawTarget.slice(0, q);
+  // Most paths have no dot at all: nothing to split.
+  if (!path.includes('.') && !/%2e/i.test(path)) return;
   for (const segment of path.split('/')) {
     const bare = segment.toLowerCase().replace(/%2e/g, '.');
     if (bare === '.' || bare === '..') {
@@ -190,28 +221,45 @@ function limitStream(body: ReadableStream<Uint8Array>, max: number): { stream: R
   return { stream, exceeded: () => over };
 }
 
+/** The request as the proxy reads it: a web Request fits, and so does the proxy listener's view of node's. */
+export interface ProxyRequest {
+  readonly method: string;
+  readonly headers: HeaderSource;
+  /** Read only for methods that carry a body. */
+  readonly body: ReadableStream<Uint8Array> | null;
+}
+
+/** Confluence's answer as the proxy passes it on: status, filtered headers (pairs), and the body. */
+export interface ProxyAnswer {
+  status: number;
+  headers: [string, string][];
+  /** Bytes for a small answer of known size; a stream otherwise; null when there is no body. */
+  body: Uint8Array | ReadableStream<Uint8Array> | null;
+}
+
 /**
  * Forwards one request through an act-as client and answers with the upstream response, streaming both
  * ways. The client decides where the credential may go (only the site's API origin and base path, no
  * redirects elsewhere) and retries 429s as configured; anything else comes back as Atlassian sent it,
  * minus hop-by-hop and cookie headers.
  */
-export async function forward(client: ActAsClient, target: ProxyTarget, req: Request, options: ProxyOptions = DEFAULT_PROXY_OPTIONS): Promise<Response> {
+export async function forwardRaw(client: ActAsClient, target: ProxyTarget, req: ProxyRequest, options: ProxyOptions = DEFAULT_PROXY_OPTIONS): Promise<ProxyAnswer> {
   const method = req.method.toUpperCase();
-  const headers = forwardRequestHeaders(req.headers);
+  const headers = forwardRequestHeaders(rawHeaderList(req.headers));
   let body: Uint8Array | ReadableStream<Uint8Array> | undefined;
   let exceeded = (): boolean => false;
-  if (method !== 'GET' && method !== 'HEAD' && req.body) {
+  const incoming = method !== 'GET' && method !== 'HEAD' ? req.body : null;
+  if (incoming) {
     const declared = req.headers.get('content-length');
     const size = declared !== null && /^\d+$/.test(declared) ? Number(declared) : undefined;
     if (size !== undefined && size > options.maxBodyBytes) throw tooLarge(options.maxBodyBytes);
     if (size !== undefined && size <= options.bufferBytes) {
-      const bytes = await readBodyLimited(req, options.bufferBytes);
+      const bytes = await readBodyLimited({ headers: req.headers, body: incoming }, options.bufferBytes);
       body = bytes.byteLength > 0 ? bytes : undefined;
     } else {
       // Unknown (chunked) or large: a body that ends within bufferBytes is still buffered (so it can be
       // resent after a 429 or a token refresh); a longer one streams on, its first part included.
-      const head = await readUpTo(req.body, options.bufferBytes);
+      const head = await readUpTo(incoming, options.bufferBytes);
       if (head.rest === null) {
         body = head.bytes.byteLength > 0 ? head.bytes : undefined;
       } else {
@@ -239,22 +287,33 @@ export async function forward(client: ActAsClient, target: ProxyTarget, req: Req
     throw tooLarge(options.maxBodyBytes);
   }
   const noBody = method === 'HEAD' || upstream.status === 204 || upstream.status === 304;
-  const out = forwardResponseHeaders(upstream.headers);
+  const out = forwardResponseHeaders(responseHeaderList(upstream));
   // Tells clients (the SDK) a Confluence answer from the gateway's own refusals, which use the envelope.
-  out.set(UPSTREAM_MARKER, 'confluence');
+  out.push([UPSTREAM_MARKER, 'confluence']);
   // No statusText: the HTTP server writes the standard reason phrase anyway, and reading it from the
   // transport's lightweight Response would build a full one (a web stream per call, profiled).
   if (noBody) {
     await upstream.body?.cancel().catch(() => undefined);
-    return new Response(null, { status: upstream.status, headers: out });
+    return { status: upstream.status, headers: out, body: null };
   }
   // A small answer of known size is passed on whole (one write instead of a stream pump); anything else
-  // streams. As a Uint8Array, not an ArrayBuffer: the HTTP server then writes it out directly instead of
-  // wrapping it in a stream and reading that back (profiled).
-  // The act-as transport read a small body whole already: its bytes are taken as they are, not read back
-  // through the Response's stream (which costs a web stream per call).
+  // streams. The act-as transport read a small body whole already: its bytes are taken as they are, not
+  // read back through the Response's stream (which costs a web stream per call).
   const whole = takeWholeBody(upstream);
+  if (whole !== undefined) return { status: upstream.status, headers: out, body: whole };
   const size = Number(upstream.headers.get('content-length') ?? NaN);
-  const payload = whole ?? (Number.isInteger(size) && size <= SMALL_RESPONSE_BYTES ? new Uint8Array(await upstream.arrayBuffer()) : upstream.body);
-  return new Response(payload, { status: upstream.status, headers: out });
+  const payload = Number.isInteger(size) && size <= SMALL_RESPONSE_BYTES ? new Uint8Array(await upstream.arrayBuffer()) : upstream.body;
+  return { status: upstream.status, headers: out, body: payload };
+}
+
+/** forwardRaw's answer as a web Response (the Hono route's). */
+export function answerResponse(answer: ProxyAnswer): Response {
+  // As a Uint8Array, not an ArrayBuffer: the HTTP server then writes it out directly instead of wrapping
+  // it in a stream and reading that back (profiled).
+  return new Response(answer.body, { status: answer.status, headers: answer.headers });
+}
+
+/** forwardRaw for a web Request, answered as a web Response. */
+export async function forward(client: ActAsClient, target: ProxyTarget, req: ProxyRequest, options: ProxyOptions = DEFAULT_PROXY_OPTIONS): Promise<Response> {
+  return answerResponse(await forwardRaw(client, target, req, options));
 }

@@ -8,7 +8,7 @@ export const MAX_JSON_BODY_BYTES = 256 * 1024;
  * Reads a request body, refusing (413 PAYLOAD_TOO_LARGE) a declared or actual size above `max` without
  * buffering more than `max` bytes.
  */
-export async function readBodyLimited(req: Request, max: number): Promise<Uint8Array> {
+export async function readBodyLimited(req: { readonly headers: { get(name: string): string | null }; readonly body: ReadableStream<Uint8Array> | null }, max: number): Promise<Uint8Array> {
   const declared = req.headers.get('content-length');
   if (declared !== null && /^\d+$/.test(declared) && Number(declared) > max) throw tooLarge(max);
   if (!req.body) return new Uint8Array(0);

@@ -11,17 +11,30 @@ export function accessLog(logger: Logger, metrics: Metrics): MiddlewareHandler {
   return async (c, next) => {
     const started = performance.now();
     await next();
-    const seconds = (performance.now() - started) / 1000;
     const matched = routePath(c, -1);
     // Only the catch-all middleware matched: no route answered this path.
     const route = !matched || matched === '/*' || matched === '*' ? 'unmatched' : matched;
-    const status = c.res.status;
-    metrics.httpRequests.inc({ method: c.req.method, route, status: String(status) });
-    metrics.httpDuration.observe({ method: c.req.method, route }, seconds);
-    if (route === '/healthz' || route === '/metrics') return;
-    logger.info(
-      { requestId: c.get('requestId') as string | undefined, method: c.req.method, url: c.req.url, status, ms: Math.round(seconds * 1000) },
-      'request',
-    );
+    recordRequest(logger, metrics, { method: c.req.method, route, status: c.res.status, started, url: () => c.req.url, requestId: c.get('requestId') as string | undefined });
   };
+}
+
+export interface ServedRequest {
+  method: string;
+  /** The route pattern, or `unmatched`. */
+  route: string;
+  status: number;
+  /** `performance.now()` when the request arrived. */
+  started: number;
+  /** Built only when the line is written. */
+  url: () => string;
+  requestId: string | undefined;
+}
+
+/** The line and samples of one request; shared with the proxy's own listener (server/api/proxy-listener.ts). */
+export function recordRequest(logger: Logger, metrics: Metrics, r: ServedRequest): void {
+  const seconds = (performance.now() - r.started) / 1000;
+  metrics.httpRequests.inc({ method: r.method, route: r.route, status: String(r.status) });
+  metrics.httpDuration.observe({ method: r.method, route: r.route }, seconds);
+  if (r.route === '/healthz' || r.route === '/metrics' || !logger.isLevelEnabled('info')) return;
+  logger.info({ requestId: r.requestId, method: r.method, url: r.url(), status: r.status, ms: Math.round(seconds * 1000) }, 'request');
 }

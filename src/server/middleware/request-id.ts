@@ -4,10 +4,14 @@ import type { MiddlewareHandler } from 'hono';
 /** Only short, plain ids from callers are trusted; anything else is replaced so logs cannot be forged. */
 const ACCEPTABLE = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The caller's id when it is short and plain, else a fresh one. */
+export function acceptRequestId(given: string | undefined): string {
+  return given && ACCEPTABLE.test(given) ? given : randomUUID();
+}
+
 export function requestId(): MiddlewareHandler<{ Variables: { requestId: string } }> {
   return async (c, next) => {
-    const given = c.req.header('x-request-id');
-    const id = given && ACCEPTABLE.test(given) ? given : randomUUID();
+    const id = acceptRequestId(c.req.header('x-request-id'));
     c.set('requestId', id);
     c.header('X-Request-Id', id);
     await next();
