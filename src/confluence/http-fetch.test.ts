@@ -44,6 +44,8 @@ function close(server: Server): Promise<void> {
 
 for (const [engine, createHttpFetch] of [['node:http', createNodeHttpFetch], ['undici', createUndiciFetch]] as const) describe(`createHttpFetch over ${engine} (real HTTP on loopback)`, () => {
   const big = Buffer.alloc(200 * 1024, 'x');
+  /** When each /endless answer's connection closed on the server side. */
+  const endlessClosed: number[] = [];
   let s: Awaited<ReturnType<typeof startServer>>;
   const f = createHttpFetch();
 
@@ -77,6 +79,19 @@ for (const [engine, createHttpFetch] of [['node:http', createNodeHttpFetch], ['u
       } else if (path === '/empty') {
         res.writeHead(204);
         res.end();
+      } else if (path === '/endless') {
+        // A body that never ends: a chunk every 10 ms until the client goes away.
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        const tick = setInterval(() => res.write('more,'), 10);
+        res.once('close', () => {
+          clearInterval(tick);
+          endlessClosed.push(Date.now());
+        });
+        res.write('first,');
+      } else if (path === '/cut') {
+        // Promises more than it sends, then drops the connection mid-body.
+        res.writeHead(200, { 'content-length': 1024 * 1024 });
+        res.write(Buffer.alloc(100 * 1024, 'c'), () => res.socket?.destroy());
       } else if (path === '/slow') {
         setTimeout(() => {
           if (!res.destroyed) res.end('late');
@@ -221,6 +236,52 @@ for (const [engine, createHttpFetch] of [['node:http', createNodeHttpFetch], ['u
     const pending = f(`${s.url}/slow`, { signal: controller.signal, redirect: 'manual' });
     setTimeout(() => controller.abort(), 50);
     await assert.rejects(pending, (e: unknown) => e instanceof Error && e.name === 'AbortError');
+  });
+
+  it('a streamed body the reader cancels, or whose signal aborts, stops the upstream read (the server sees the connection go)', { timeout: 180_000 }, async () => {
+    const closedBefore = endlessClosed.length;
+    const res = await f(`${s.url}/endless`, { redirect: 'manual' });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    assert.ok((await reader.read()).value, 'a first chunk');
+    await reader.cancel();
+    const deadline = Date.now() + 10_000;
+    while (endlessClosed.length === closedBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(endlessClosed.length, closedBefore + 1, 'the server saw the cancelled answer\'s connection close');
+
+    const controller = new AbortController();
+    const aborted = await f(`${s.url}/endless`, { redirect: 'manual', signal: controller.signal });
+    const r2 = (aborted.body as ReadableStream<Uint8Array>).getReader();
+    assert.ok((await r2.read()).value);
+    controller.abort(new Error('caller stopped reading'));
+    await assert.rejects(
+      (async () => {
+        for (;;) if ((await r2.read()).done) return;
+      })(),
+      (e: unknown) => e instanceof Error,
+    );
+    const deadline2 = Date.now() + 10_000;
+    while (endlessClosed.length === closedBefore + 1 && Date.now() < deadline2) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(endlessClosed.length, closedBefore + 2, 'the aborted answer\'s connection closed too');
+  });
+
+  it('answers whose bodies are cancelled at once, many at a time, never throw out of band (the process survives)', { timeout: 180_000 }, async () => {
+    // Node's Readable.toWeb threw "Controller is already closed" from a late 'data' event here, uncaught.
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let i = 0; i < 40; i++) {
+          const res = await f(`${s.url}/big`, { redirect: 'manual' });
+          await res.body?.cancel();
+        }
+      }),
+    );
+    const after = await f(`${s.url}/big`, { redirect: 'manual' });
+    assert.equal((await after.arrayBuffer()).byteLength, big.byteLength, 'and the pool still answers whole');
+  });
+
+  it('a connection dropped mid-body fails the body read, never a short body that looks whole', { timeout: 180_000 }, async () => {
+    const res = await f(`${s.url}/cut`, { redirect: 'manual' });
+    assert.equal(res.status, 200);
+    await assert.rejects(res.arrayBuffer());
   });
 
   it('fails a response that stalls past the idle timeout, and never cuts a slow but live one at the pool\'s idle limit', { timeout: 180_000 }, async () => {

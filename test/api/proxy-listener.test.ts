@@ -55,6 +55,8 @@ describe('proxy listener: the same answers as the app', () => {
   let viaListener: number;
   let appAlone: ServerType;
   let viaApp: number;
+  /** How many endless upstream answers were cancelled (the caller went away and the proxy stopped reading). */
+  let endlessCancelled = 0;
   before(async () => {
     w = await createApiWorld({ ONBEHALF_HOST: '127.0.0.1', ONBEHALF_PORT: '0' });
     key = await w.apiKey();
@@ -70,6 +72,20 @@ describe('proxy listener: the same answers as the app', () => {
       const path = new URL(req.url).pathname;
       if (path.endsWith('/parity/big')) return new Response('b'.repeat(200_000), { headers: { 'content-type': 'application/octet-stream' } });
       if (path.endsWith('/parity/empty')) return new Response(null, { status: 204, headers: { etag: '"7"' } });
+      if (path.endsWith('/parity/endless')) {
+        let tick: ReturnType<typeof setInterval> | undefined;
+        const stream = new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(new TextEncoder().encode('first,'));
+            tick = setInterval(() => c.enqueue(new TextEncoder().encode('more,')), 10);
+          },
+          cancel() {
+            clearInterval(tick);
+            endlessCancelled++;
+          },
+        });
+        return new Response(stream, { headers: { 'content-type': 'text/plain' } });
+      }
       if (path.endsWith('/parity/hop')) {
         return new Response('{"ok":true}', { headers: { 'content-type': 'application/json', 'set-cookie': 'atl=1', connection: 'x-hop', 'x-hop': 'secret', 'x-kept': 'yes', 'content-security-policy': "default-src 'none'" } });
       }
@@ -119,6 +135,23 @@ describe('proxy listener: the same answers as the app', () => {
       else assert.match(String(fromListener.headers['x-request-id']), /^[0-9a-f-]{36}$/);
     });
   }
+
+  test('a caller that goes away mid-body stops the upstream read', { timeout: 60_000 }, async () => {
+    const before = endlessCancelled;
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: viaListener, path: '/v1/act/u-par/acme/parity/endless', headers: auth(key), agent: false }, (res) => {
+        res.once('data', () => {
+          res.destroy();
+          resolve();
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const deadline = Date.now() + 10_000;
+    while (endlessCancelled === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(endlessCancelled, before + 1, 'the upstream body was cancelled');
+  });
 
   test('the listener really serves the proxy (its activity and metrics), and the app serves the rest', { timeout: 60_000 }, async () => {
     const before = w.gateway.app ? (await send(viaListener, 'GET', '/metrics', {})).body : '';

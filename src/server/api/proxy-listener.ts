@@ -1,6 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { nodeToWeb } from '../../confluence/node-to-web.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../metrics.js';
 import { recordRequest } from '../middleware/access-log.js';
@@ -56,7 +57,7 @@ function requestOf(req: IncomingMessage, method: string): ProxyRequest {
     headers,
     // Made only for methods that carry a body (the proxy never reads it for GET or HEAD).
     get body() {
-      body ??= Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>;
+      body ??= nodeToWeb(req);
       return body;
     },
   };
@@ -145,10 +146,8 @@ export function createProxyListener(deps: ProxyListenerDeps): ProxyListener {
     } else {
       res.writeHead(answer.status, headers);
       // An upstream that fails mid-body ends the answer abruptly (the caller sees a cut connection, not a
-      // body that looks whole); a caller that goes away stops the upstream read.
-      Readable.fromWeb(body as unknown as NodeReadableStream<Uint8Array>)
-        .once('error', () => res.destroy())
-        .pipe(res);
+      // body that looks whole); a caller that goes away cancels the upstream read (and frees its connection).
+      pipeline(Readable.fromWeb(body as unknown as NodeReadableStream<Uint8Array>), res, () => undefined);
     }
     return answer.status;
   }
