@@ -14,9 +14,10 @@ export type { HttpFetch, HttpFetchOptions } from './fetch-request.js';
  * schemes) goes to the fallback fetch. A body of known size up to 64 KiB is read before the promise
  * resolves and answered as a WholeResponse (whole-response.ts); larger or chunked bodies stream.
  *
- * The engine is undici's `Agent.request` (undici-fetch.ts). On a small GET it costs the app process about
- * 0.6 of the CPU of a bare node:http request with a kept-alive agent, and 0.5 of the node:http transport
- * used before (node-http-fetch.ts), with the same contract and tests (docs/benchmarks.md, session 7).
+ * The engine is undici's `Agent`, one `dispatch` per request (undici-fetch.ts, undici-exchange.ts). On a
+ * small GET it costs the app process about half the CPU of a bare node:http request with a kept-alive
+ * agent, with the same contract and tests as the node:http transport used before (node-http-fetch.ts;
+ * docs/benchmarks.md, sessions 7 and 8).
  */
 export const createHttpFetch = createUndiciFetch;
 
