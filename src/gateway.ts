@@ -22,14 +22,13 @@ import { createAdminMapping, type AdminMapping } from './identity/admin-mapping.
 import type { ActAsClient, ActAsRetryOptions, UpstreamCallInfo } from './confluence/create-act-as-client.js';
 import { createApp } from './server/create-app.js';
 import { createForgeTokenVerifier } from './atlassian/verify-forge-invocation-token.js';
-import { createForgeInstallations, type ForgeInstallations } from './tenants/forge-installation.js';
-import { createForgeTokenBroker, type ForgeTokenBroker } from './broker/forge-token-broker.js';
-import { createForgeRateLimiter } from './broker/forge-rate-limiter.js';
 import { createForgeAppClients } from './broker/forge-app-client.js';
+import { createForgeRoute } from './forge-route.js';
+import type { ForgeInstallations } from './tenants/forge-installation.js';
+import type { ForgeTokenBroker } from './broker/forge-token-broker.js';
 import { createForgeEmailIndex, type ForgeEmailIndex } from './identity/forge-email-index.js';
 import { createEmailHasher } from './store/email-hasher.js';
 import type { Tenant } from './store/tenants-repo.js';
-import { createSharedForgeRateLimiter } from './broker/shared-forge-rate-limiter.js';
 import { gatewayRoutes } from './server/gateway-routes.js';
 import { connectDescriptor, type ConnectDescriptor } from './tenants/connect-descriptor.js';
 import { createConnectLifecycle, type ConnectLifecycle } from './tenants/connect-lifecycle.js';
@@ -113,9 +112,6 @@ export interface Gateway {
  * The composition root: the one place that builds store, secrets, repositories and the HTTP app from a
  * Config. Everything else receives what it needs from here.
  */
-/** How long an offline-token exchange may queue for the app's per-minute budget before RATE_LIMITED. */
-const FORGE_BUDGET_MAX_WAIT_MS = 2_000;
-
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const clock = options.clock ?? systemClock;
@@ -267,35 +263,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       }
     },
   });
-  // Forge installations are tenants too (keyed by installationId, recovered by cloudId); their offline
-  // user tokens come from the stored system token, within the app's per-minute budget.
-  const forgeInstallations = createForgeInstallations({ repos, clock, onTenantGone: (tenant) => forgeBroker?.purgeTenant(tenant) });
-  const forgeBroker = config.forge.appId
-    ? createForgeTokenBroker(
-        {
-          installations: forgeInstallations,
-          graphqlUrl: endpoints.forgeGraphqlUrl,
-          fetch: outbound,
-          clock,
-          logger,
-          // PostgreSQL means one budget for every instance on the database; SQLite means this one instance.
-          limiter:
-            store.dialect === 'postgres'
-              ? createSharedForgeRateLimiter({ store, perMinute: config.forge.offlineTokensPerMinute, maxWaitMs: FORGE_BUDGET_MAX_WAIT_MS, clock })
-              : createForgeRateLimiter({ perMinute: config.forge.offlineTokensPerMinute, maxWaitMs: FORGE_BUDGET_MAX_WAIT_MS, clock }),
-          onGrant: ({ outcome }) => metrics.tokenGrants.inc({ route: 'forge', outcome }),
-          // Forge has no uninstall event: a system token it refuses is the sign. The installation is marked
-          // (not silently kept as active) until its next invocation shows it alive again.
-          onSystemTokenRejected: (tenant) =>
-            background.run('forge:token-rejected', async () => {
-              await repos.tenants.setStatus(tenant.id, 'disabled');
-              await repos.tokens.deleteForTenant('forge', tenant.appKey, tenant.tenantKey);
-              await repos.audit.append({ action: 'tenant.token_rejected', actorType: 'system', cloudId: tenant.cloudId, route: 'forge', reason: 'system_token_rejected', data: { installationId: tenant.tenantKey } });
-            }),
-        },
-        { refreshSkewMs: config.broker.refreshSkewSeconds * 1000, cacheMaxEntries: config.broker.cacheMaxEntries, contextIdForm: config.forge.contextIdForm },
-      )
-    : null;
+  // Forge installations are tenants too; their offline user tokens come from the stored system token.
+  const { installations: forgeInstallations, broker: forgeBroker } = createForgeRoute({ config, store, repos, clock, logger, metrics, background, endpoints, fetch: outbound });
   const acting = createActing({
     ...io,
     ...actAsIo,

@@ -42,7 +42,7 @@ import { isLoopback } from './admin/admin-security.js';
 import { connectJwtAuth } from './middleware/connect-jwt-auth.js';
 import { landingRoutes } from './pages/landing-routes.js';
 import { docsRoutes } from './pages/docs-routes.js';
-import { forgeRoutes } from './forge/forge-routes.js';
+import { forgeRemoteRoutes } from './forge/forge-remote-routes.js';
 import { forgeInvocationAuth } from './middleware/forge-invocation-auth.js';
 import type { ForgeTokenVerifier } from '../atlassian/verify-forge-invocation-token.js';
 import type { ForgeInstallations } from '../tenants/forge-installation.js';
@@ -213,7 +213,7 @@ export function gatewayRoutes(d: GatewayRouteDeps): GatewayRoutes {
     }),
     ...docsRoutes({ baseUrl: config.server.baseUrl, appName: config.connect.appName }),
     // The Forge remote's endpoints, when this gateway is one.
-    ...(forge ? forgeRoutes({ repos, background: d.background, logger, learnSiteUrl: (tenant) => forgeSiteUrl({ repos, asApp: forge.asApp, logger }, tenant), emailIndex: forge.emailIndex ?? null }) : []),
+    ...(forge ? forgeRemoteRoutes({ repos, background: d.background, logger, learnSiteUrl: (tenant) => forgeSiteUrl({ repos, asApp: forge.asApp, logger }, tenant), emailIndex: forge.emailIndex ?? null }) : []),
     // The Forge app's two pages: "Connect your account" and the site admin's settings.
     ...(d.forge ? forgeLinkRoutes({ repos, linkSessions: d.linkSessions, links: d.links, fetch: d.fetch, clock, logger, appName: config.connect.appName }) : []),
     ...(d.forge ? forgeAdminRoutes({ repos, adminMapping: d.adminMapping, links: d.links, asApp: d.forge.asApp, appName: config.connect.appName, adminGroups: config.connect.adminGroups }) : []),

@@ -7,7 +7,7 @@ import { createEmailIndexRepo } from './email-index-repo.js';
 import { createEventsRepo } from './events-repo.js';
 import { createForgeActivityRepo } from './forge-activity-repo.js';
 import { withClaimExpiry } from './claim-expiry.js';
-import { trackChanges } from './hot-reads.js';
+import { trackChanges } from './track-changes.js';
 import type { Repositories } from './repositories-type.js';
 import { createLinkSessionsRepo } from './link-sessions-repo.js';
 import { createLinksRepo } from './links-repo.js';

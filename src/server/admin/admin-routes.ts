@@ -4,7 +4,7 @@ import type { AdminDeps } from './admin-deps.js';
 import { accountsRoutes } from './accounts-routes.js';
 import { apiKeysRoutes } from './api-keys-routes.js';
 import { auditRoutes } from './audit-routes.js';
-import { forgeRoutes } from './forge-routes.js';
+import { forgeConsoleRoutes } from './forge-console-routes.js';
 import { activityRoutes } from './activity-routes.js';
 import { linkSessionsRoutes } from './link-sessions-routes.js';
 import { linksRoutes } from './links-routes.js';
@@ -25,7 +25,7 @@ export function adminRoutes(deps: AdminDeps): RouteDef[] {
     },
     ...signInRoutes(deps),
     ...overviewRoutes(deps),
-    ...forgeRoutes(deps),
+    ...forgeConsoleRoutes(deps),
     ...linksRoutes(deps),
     ...linkSessionsRoutes(deps),
     ...accountsRoutes(deps),

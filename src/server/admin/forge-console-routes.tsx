@@ -14,7 +14,7 @@ const LINK_STATUSES = ['linked', 'pending_confirmation', 'reauth_required', 'rev
  * app system token it holds, its expiry, the last invocation and trigger, whether Forge refused the token)
  * and its links by status. An installation without a live system token cannot act; the page says what to do.
  */
-export function forgeRoutes(deps: AdminDeps): RouteDef[] {
+export function forgeConsoleRoutes(deps: AdminDeps): RouteDef[] {
   const page: Handler = async (c) => {
     const { frame } = adminOf(c);
     const now = deps.clock.now();

@@ -44,7 +44,7 @@ async function payloadOf(c: Context): Promise<Record<string, unknown>> {
  * feeds the directory of accounts seen on the site and queues those accounts for the email index. Forge
  * wants a JSON answer and treats any 2xx as delivered, so each answers `{"ok": true}` at once.
  */
-export function forgeRoutes(deps: ForgeRouteDeps): RouteDef[] {
+export function forgeRemoteRoutes(deps: ForgeRouteDeps): RouteDef[] {
   const ok = (c: Context) => c.json({ ok: true });
   const refreshIndex = (forge: ForgeAuth): void => {
     const index = deps.emailIndex;
