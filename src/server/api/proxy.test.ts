@@ -193,6 +193,7 @@ describe('proxy: edges found by mutation testing (second run)', () => {
     };
     assert.equal(message('/v1/other/u/acme/x'), 'Not a proxy path.');
     assert.equal(message('/v1/act/u1'), 'The proxy path is /v1/act/<externalUserId>/<site>/<api path>.');
+    assert.equal(message('/v1/act/u1/acme'), 'The proxy path is /v1/act/<externalUserId>/<site>/<api path>.');
     assert.equal(message('/v1/act/u1/acme/'), 'Name the Confluence API path after the site, e.g. /v1/act/u1/acme/api/v2/spaces.');
     assert.equal(message('/v1/act//acme/api'), 'The proxy path needs a externalUserId: /v1/act/<externalUserId>/<site>/<api path>.');
     assert.equal(message('/v1/act/u1/%E0%A4%A/api'), 'The site in the proxy path is not valid percent-encoding.');
@@ -250,6 +251,27 @@ describe('proxy: edges found by mutation testing (second run)', () => {
 
   test('the defaults: 1 MiB buffered for replays, 64 MiB at most', () => {
     assert.deepEqual(DEFAULT_PROXY_OPTIONS, { bufferBytes: 1024 * 1024, maxBodyBytes: 64 * 1024 * 1024 });
+  });
+
+  test('raw header lists (node\'s shape, the proxy listener\'s): repeats joined, Connection found in any case and only under its own name', () => {
+    const raw = ['Accept', 'application/json', 'X-Multi', 'a', 'x-multi', 'b', 'X-Trace-Id', 'accept, x-multi', 'CONNECTION', 'X-Hop', 'X-Hop', 'secret'];
+    assert.deepEqual(forwardRequestHeaders(raw), { accept: 'application/json', 'x-multi': 'a, b', 'x-trace-id': 'accept, x-multi' });
+    assert.deepEqual(forwardResponseHeaders(['ETag', '"1"', 'X-Trace-Id', 'etag', 'Connection', 'x-hop', 'x-hop', '1', 'Set-Cookie', 'a=1']), [
+      ['etag', '"1"'],
+      ['x-trace-id', 'etag'],
+    ]);
+    // A source that carries its raw list is read from it, one that does not through forEach: the same answer.
+    const web = new Headers({ accept: 'application/json', 'x-multi': 'a' });
+    assert.deepEqual(forwardRequestHeaders(rawHeaderList(web)), forwardRequestHeaders(rawHeaderList({ get: () => null, forEach: () => undefined, raw: ['accept', 'application/json', 'x-multi', 'a'] })));
+  });
+
+  test('forward: a GET or HEAD never carries a body upstream, whatever the request object holds', async () => {
+    for (const method of ['GET', 'HEAD']) {
+      const { client, calls } = recordingClient(() => new Response(null, { status: 204 }));
+      const stream = new Response('smuggled').body;
+      await forward(client, target, { method, headers: new Headers({ 'content-length': '8' }), body: stream });
+      assert.deepEqual(calls.map((c) => c.body), ['<none>'], method);
+    }
   });
 
   test('Connection may name no header, or be empty, without dropping anything else', () => {
