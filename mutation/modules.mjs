@@ -32,7 +32,7 @@ export const MODULES = {
     mutate: ['src/identity/link-sessions.ts', 'src/identity/acting.ts', 'src/identity/links.ts'],
     // The integration suites (test/integration/*-linking.test.ts) reach more of link-sessions.ts (confirm,
     // the 3LO choice) but take ~20 s per mutant; they are left out so a run fits in minutes.
-    tests: ['src/identity/link-sessions.test.ts', 'src/identity/acting.test.ts'],
+    tests: ['src/identity/link-sessions.test.ts', 'src/identity/link-sessions-start.test.ts', 'src/identity/link-sessions-decide.test.ts', 'src/identity/link-sessions-confirm.test.ts', 'src/identity/acting.test.ts'],
   },
   'secrets-at-rest': {
     about: 'secret box (AES-256-GCM) and the keyring file',
