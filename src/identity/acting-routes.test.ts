@@ -139,6 +139,28 @@ describe('resolveActing: the route and the installation acted through', () => {
     assert.deepEqual([route, tenantId], ['connect', connect.id]);
   });
 
+  test('the route, not only the key, names the installation: one key for the Connect app, the 3LO client and the Forge app', { timeout: 180_000 }, async () => {
+    const key = 'one-key-for-everything';
+    const same = deps({ appKey: key, oauthClientId: key, forgeAppId: key });
+    const s = await newSite('any_user');
+    const connect = await s.install('connect', key, 'client-same');
+    const oauth = await s.install('oauth', key, s.cloudId, { oauthClientId: key });
+    const forge = await s.install('forge', key, 'ari:cloud:ecosystem::installation/same');
+    const byRoute: Array<[LinkRoute, string, string]> = [['connect', 'connect', connect.id], ['oauth', 'oauth', oauth.id], ['forge', 'forge', forge.id]];
+    for (const [linkRoute, route, tenantId] of byRoute) {
+      const u = await s.linked(linkRoute);
+      assert.deepEqual((await acts(same, { site: s.cloudId, externalUserId: u.externalUserId })).slice(0, 2), [route, tenantId], linkRoute);
+    }
+    // Forge installed first and the 3LO record last: the look-ups must still tell them apart.
+    const r = await newSite('any_user');
+    const forge2 = await r.install('forge', key, 'ari:cloud:ecosystem::installation/same-2');
+    const connect2 = await r.install('connect', key, 'client-same-2');
+    await r.install('oauth', key, r.cloudId, { oauthClientId: key });
+    assert.deepEqual((await acts(same, { site: r.cloudId, accountId: 'anyone' })).slice(0, 2), ['forge', forge2.id]);
+    const c2 = await r.linked('connect');
+    assert.deepEqual((await acts(same, { site: r.cloudId, externalUserId: c2.externalUserId })).slice(0, 2), ['connect', connect2.id]);
+  });
+
   test('acting as anyone prefers Forge where the site has it, else Connect; a consented Connect link stays on Connect', { timeout: 180_000 }, async () => {
     const s = await newSite('any_user');
     const connect = await s.connect();

@@ -45,6 +45,7 @@ describe('linkSessions.confirm', () => {
   const statusOf = async (linkId: string | undefined) => (await w.bare.repos.links.get(linkId ?? ''))?.status;
 
   test('the right code for the right user links the claim, once, and says so in the audit log and the event feed', { timeout: 180_000 }, async () => {
+    const bystander = await claimed([SITE_B]);
     const c = await claimed([SITE_A], w.sessions, { apiKeyId: 'key-7' });
     w.t.clock.advance(5 * MINUTE);
     const at = w.t.clock.now();
@@ -67,6 +68,8 @@ describe('linkSessions.confirm', () => {
 
     const again = await refusal(w.sessions.confirm(c.id, c.code, { externalUserId: c.externalUserId }));
     assert.deepEqual([again.code, again.message, again.details], ['LINK_SESSION_INVALID', 'There is no link waiting for confirmation in this session.', { status: 'linked' }]);
+    assert.equal(await statusOf(bystander.links[0]?.id), 'pending_confirmation', 'another session\'s claim is not confirmed with it');
+    assert.equal((await w.sessions.get(bystander.id))?.status, 'pending_confirmation');
   });
 
   test('without naming the user the code alone confirms (the caller vouches for the session)', { timeout: 180_000 }, async () => {
@@ -126,7 +129,14 @@ describe('linkSessions.confirm', () => {
     assert.deepEqual((await refusal(w.sessions.confirm(opted.id, 'obc_x'))).details, { status: 'linked' });
   });
 
-  test('3LO with several sites: one code confirms every link of the session', { timeout: 180_000 }, async () => {
+  test('3LO with several sites: one code confirms every link of the session, and answers with the first site\'s', { timeout: 180_000 }, async () => {
+    // The links of a session are read back in no particular order (they share a creation time): several
+    // sessions make an answer that merely happened to be the first one read show.
+    for (let i = 0; i < 12; i++) {
+      const x = await claimed([SITE_A, SITE_B]);
+      const answer = await w.sessions.confirm(x.id, x.code);
+      assert.deepEqual([answer.id, answer.cloudId, answer.status], [x.links[0]?.id, SITE_A, 'linked'], `session ${i}`);
+    }
     const c = await claimed([SITE_A, SITE_B]);
     const first = await w.sessions.confirm(c.id, c.code, { externalUserId: c.externalUserId });
     assert.equal(first.id, c.links[0]?.id);
@@ -164,6 +174,40 @@ describe('linkSessions.confirm', () => {
     assert.deepEqual([e.code, e.message], ['NOT_FOUND', 'The link of this session no longer exists.']);
     assert.equal(await statusOf(link.id), 'revoked');
     assert.deepEqual(await w.t.repos.audit.query({ action: 'link.confirmed', externalUserId: c.externalUserId }), []);
+  });
+
+  test('a code redeemed by another request between this one\'s checks and its write is refused here, and recorded once', { timeout: 180_000 }, async () => {
+    const c = await claimed();
+    let other: Promise<unknown> | undefined;
+    const repos: Repositories = { ...w.t.repos, linkSessions: { ...w.t.repos.linkSessions, completionCodeHash: async (id: string) => {
+      const stored = await w.t.repos.linkSessions.completionCodeHash(id);
+      other ??= w.sessions.confirm(c.id, c.code);
+      await other;
+      return stored;
+    } } };
+    const racing = createLinkSessions({ repos, clock: w.t.clock }, { baseUrl: BASE_URL });
+    const e = await refusal(racing.confirm(c.id, c.code, { externalUserId: c.externalUserId }));
+    assert.deepEqual([e.code, e.message], ['LINK_SESSION_INVALID', 'This completion code was already used.']);
+    assert.equal(((await other) as { status?: string } | undefined)?.status, 'linked', 'the other request linked it');
+    assert.equal((await w.t.repos.audit.query({ action: 'link.confirmed', externalUserId: c.externalUserId })).length, 1);
+  });
+
+  test('a code redeemed by another request between this one\'s read of the claims and its write is refused here, and recorded once', { timeout: 180_000 }, async () => {
+    const c = await claimed();
+    let other: Promise<unknown> | undefined;
+    const repos: Repositories = { ...w.t.repos, links: { ...w.t.repos.links, list: async (q) => {
+      const found = await w.t.repos.links.list(q);
+      if (q?.sessionId === c.id) {
+        other ??= w.sessions.confirm(c.id, c.code);
+        await other;
+      }
+      return found;
+    } } };
+    const racing = createLinkSessions({ repos, clock: w.t.clock }, { baseUrl: BASE_URL });
+    const e = await refusal(racing.confirm(c.id, c.code, { externalUserId: c.externalUserId }));
+    assert.deepEqual([e.code, e.message], ['LINK_SESSION_INVALID', 'This completion code was already used.']);
+    assert.equal(((await other) as { status?: string } | undefined)?.status, 'linked');
+    assert.equal((await w.t.repos.audit.query({ action: 'link.confirmed', externalUserId: c.externalUserId })).length, 1);
   });
 
   test('two redemptions of one code at the same time: one links, the other is refused', { timeout: 180_000 }, async () => {

@@ -300,7 +300,11 @@ export function createLinkSessions(deps: { repos: Repositories; clock: Clock }, 
       const held = await repos.links.list({ sessionId: s.id, status: 'pending_confirmation' });
       const legacy = held.length === 0 && s.linkId ? await repos.links.get(s.linkId) : undefined;
       const claims = legacy?.status === 'pending_confirmation' ? [legacy] : held;
-      if (claims.length === 0) throw new GatewayError('NOT_FOUND', 'The link of this session no longer exists.');
+      if (claims.length === 0) {
+        // A redemption that won a race with this one has linked them already: this code was used, not lost.
+        if ((await repos.linkSessions.get(s.id))?.status === 'linked') throw new GatewayError('LINK_SESSION_INVALID', 'This completion code was already used.');
+        throw new GatewayError('NOT_FOUND', 'The link of this session no longer exists.');
+      }
       if (!(await repos.linkSessions.transition(s.id, ['pending_confirmation'], { status: 'linked', completed_at: clock.now(), completion_code_hash: null }))) {
         throw new GatewayError('LINK_SESSION_INVALID', 'This completion code was already used.');
       }
