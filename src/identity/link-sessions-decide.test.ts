@@ -185,7 +185,7 @@ describe('linkSessions.decide', () => {
     assert.deepEqual([e.code, e.message, e.details], ['LINK_CONFLICT', 'This user is already linked to a different account on this site; revoke that link first.', { cloudId: SITE_B }]);
     assert.equal((await w.sessions.get(second.id))?.status, 'pending');
     const conflict = (await audits('u-two-accounts')).find((a) => a.action === 'link.conflicted');
-    assert.deepEqual(conflict && [conflict.actorId, conflict.accountId, conflict.cloudId, conflict.reason], ['acc-two', 'acc-two', SITE_B, 'user_linked_to_another_account']);
+    assert.deepEqual(conflict && [conflict.actorType, conflict.actorId, conflict.accountId, conflict.externalUserId, conflict.cloudId, conflict.route, conflict.reason], ['user', 'acc-two', 'acc-two', 'u-two-accounts', SITE_B, 'connect', 'user_linked_to_another_account']);
 
     assert.ok(mine && (await w.t.repos.links.setStatus(mine.id, 'revoked', { reason: 'test' })));
     const out = await w.sessions.decide(second.session, decision('acc-two', [SITE_B]));
