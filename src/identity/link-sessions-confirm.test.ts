@@ -147,6 +147,22 @@ describe('linkSessions.confirm', () => {
     assert.deepEqual(linked.map((e) => [e.cloudId, e.data['route']]).sort(), [[SITE_A, 'oauth'], [SITE_B, 'oauth']]);
   });
 
+  test('a guarded re-consent of a link that stayed linked: the code confirms it in place, on its new route', { timeout: 180_000 }, async () => {
+    const first = await w.started({ externalUserId: 'u-relink', cloudId: SITE_A, requireConfirmation: false });
+    const [link] = (await w.sessions.decide(await w.sessions.open(first.token), decision('acc-relink', [SITE_A]))).links;
+    assert.ok(link);
+    const again = await w.started({ externalUserId: 'u-relink', cloudId: SITE_A, returnUrl: RETURN, route: 'oauth' });
+    const out = await w.sessions.decide(await w.sessions.open(again.token), decision('acc-relink', [SITE_A], { route: 'oauth' }));
+    assert.equal(await statusOf(link.id), 'linked', 'never out of use while the new consent waits');
+    w.t.clock.advance(1000);
+    const code = new URL(out.redirectUrl ?? '').searchParams.get('onbehalf_code') ?? '';
+    const confirmed = await w.sessions.confirm(again.id, code, { externalUserId: 'u-relink' });
+    assert.deepEqual([confirmed.id, confirmed.status, confirmed.route, confirmed.verifiedAt], [link.id, 'linked', 'oauth', w.t.clock.now()]);
+    assert.equal((await w.sessions.get(again.id))?.status, 'linked');
+    const [entry] = await w.t.repos.audit.query({ action: 'link.confirmed', externalUserId: 'u-relink' });
+    assert.deepEqual(entry && [entry.route, entry.data], ['oauth', { linkId: link.id, sessionId: again.id }]);
+  });
+
   test('a claim revoked before its code came back is not brought back, and the code confirms nothing', { timeout: 180_000 }, async () => {
     const c = await claimed();
     const link = c.links[0];

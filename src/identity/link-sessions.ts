@@ -295,11 +295,11 @@ export function createLinkSessions(deps: { repos: Repositories; clock: Clock }, 
       const stored = await repos.linkSessions.completionCodeHash(s.id);
       if (!stored || stored !== hashToken(code)) throw new GatewayError('LINK_SESSION_INVALID', 'The completion code does not match.', { details: { reason: 'wrong_code' } });
       // The claims this code redeems: the session's links still waiting, or (a re-consent, which refreshes a
-      // link another session made) the session's own link while it waits. A claim revoked in the meantime
-      // (by an admin, the app, or as lapsed) stays revoked: the code does not bring it back.
+      // link another session made) the session's own link while it waits or stays linked. A claim revoked
+      // in the meantime (by an admin, the app, or as lapsed) stays revoked: the code does not bring it back.
       const held = await repos.links.list({ sessionId: s.id, status: 'pending_confirmation' });
       const legacy = held.length === 0 && s.linkId ? await repos.links.get(s.linkId) : undefined;
-      const claims = legacy?.status === 'pending_confirmation' ? [legacy] : held;
+      const claims = legacy?.status === 'pending_confirmation' || legacy?.status === 'linked' ? [legacy] : held;
       if (claims.length === 0) {
         // A redemption that won a race with this one has linked them already: this code was used, not lost.
         if ((await repos.linkSessions.get(s.id))?.status === 'linked') throw new GatewayError('LINK_SESSION_INVALID', 'This completion code was already used.');
@@ -311,7 +311,8 @@ export function createLinkSessions(deps: { repos: Repositories; clock: Clock }, 
       const confirmed: Link[] = [];
       for (const link of claims) {
         // A revocation between the read above and this write wins: nothing is recorded as confirmed for it.
-        if (!(await repos.links.setStatus(link.id, 'linked', { from: ['pending_confirmation'] }))) continue;
+        // A re-consent of a link that stayed linked is confirmed in place (its consent is verified again now).
+        if (!(await repos.links.setStatus(link.id, 'linked', { from: ['pending_confirmation', 'linked'] }))) continue;
         confirmed.push(link);
         await repos.audit.append({ action: 'link.confirmed', actorType: 'api_key', actorId: s.apiKeyId, accountId: link.accountId, externalUserId: link.externalUserId, cloudId: link.cloudId, route: link.route, data: { linkId: link.id, sessionId: s.id } });
         await repos.events.append({ type: 'link.linked', cloudId: link.cloudId, accountId: link.accountId, externalUserId: link.externalUserId, data: { linkId: link.id, route: link.route } });
