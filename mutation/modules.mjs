@@ -30,9 +30,9 @@ export const MODULES = {
   'linking-decisions': {
     about: 'link sessions (forwarded-link guard, decide, confirm) and acting decisions',
     mutate: ['src/identity/link-sessions.ts', 'src/identity/acting.ts', 'src/identity/links.ts'],
-    // The integration suites (test/integration/*-linking.test.ts) reach more of link-sessions.ts (confirm,
-    // the 3LO choice) but take ~20 s per mutant; they are left out so a run fits in minutes.
-    tests: ['src/identity/link-sessions.test.ts', 'src/identity/acting.test.ts'],
+    // Unit tests on a real SQLite file reach every decision here in milliseconds; the integration suites
+    // (test/integration/*-linking.test.ts, ~20 s per mutant) cover the same paths through the pages and are left out.
+    tests: ['src/identity/link-sessions.test.ts', 'src/identity/link-sessions-start.test.ts', 'src/identity/link-sessions-decide.test.ts', 'src/identity/link-sessions-confirm.test.ts', 'src/identity/acting.test.ts', 'src/identity/acting-routes.test.ts', 'src/identity/links.test.ts'],
   },
   'secrets-at-rest': {
     about: 'secret box (AES-256-GCM) and the keyring file',

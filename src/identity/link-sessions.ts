@@ -294,19 +294,33 @@ export function createLinkSessions(deps: { repos: Repositories; clock: Clock }, 
       if (s.expiresAt <= clock.now()) throw new GatewayError('LINK_SESSION_EXPIRED', 'The completion code has expired; start linking again.');
       const stored = await repos.linkSessions.completionCodeHash(s.id);
       if (!stored || stored !== hashToken(code)) throw new GatewayError('LINK_SESSION_INVALID', 'The completion code does not match.', { details: { reason: 'wrong_code' } });
+      // The claims this code redeems: the session's links still waiting, or (a re-consent, which refreshes a
+      // link another session made) the session's own link while it waits or stays linked. A claim revoked
+      // in the meantime (by an admin, the app, or as lapsed) stays revoked: the code does not bring it back.
+      const held = await repos.links.list({ sessionId: s.id, status: 'pending_confirmation' });
+      const legacy = held.length === 0 && s.linkId ? await repos.links.get(s.linkId) : undefined;
+      const claims = legacy?.status === 'pending_confirmation' || legacy?.status === 'linked' ? [legacy] : held;
+      if (claims.length === 0) {
+        // A redemption that won a race with this one has linked them already: this code was used, not lost.
+        if ((await repos.linkSessions.get(s.id))?.status === 'linked') throw new GatewayError('LINK_SESSION_INVALID', 'This completion code was already used.');
+        throw new GatewayError('NOT_FOUND', 'The link of this session no longer exists.');
+      }
       if (!(await repos.linkSessions.transition(s.id, ['pending_confirmation'], { status: 'linked', completed_at: clock.now(), completion_code_hash: null }))) {
         throw new GatewayError('LINK_SESSION_INVALID', 'This completion code was already used.');
       }
-      const links = await repos.links.list({ sessionId: s.id, status: 'pending_confirmation' });
-      const legacy = links.length === 0 && s.linkId ? await repos.links.get(s.linkId) : undefined;
-      const all = legacy ? [legacy] : links;
-      if (all.length === 0) throw new GatewayError('NOT_FOUND', 'The link of this session no longer exists.');
-      for (const link of all) {
-        await repos.links.setStatus(link.id, 'linked', { from: ['pending_confirmation'] });
+      const confirmed: Link[] = [];
+      for (const link of claims) {
+        // A revocation between the read above and this write wins: nothing is recorded as confirmed for it.
+        // A re-consent of a link that stayed linked is confirmed in place (its consent is verified again now).
+        if (!(await repos.links.setStatus(link.id, 'linked', { from: ['pending_confirmation', 'linked'] }))) continue;
+        confirmed.push(link);
         await repos.audit.append({ action: 'link.confirmed', actorType: 'api_key', actorId: s.apiKeyId, accountId: link.accountId, externalUserId: link.externalUserId, cloudId: link.cloudId, route: link.route, data: { linkId: link.id, sessionId: s.id } });
         await repos.events.append({ type: 'link.linked', cloudId: link.cloudId, accountId: link.accountId, externalUserId: link.externalUserId, data: { linkId: link.id, route: link.route } });
       }
-      return (await repos.links.get(all[0]?.id ?? '')) ?? (all[0] as Link);
+      // The session's own link (the first site chosen) is the answer, whatever order the links were read in.
+      const first = confirmed.find((l) => l.id === s.linkId) ?? confirmed[0];
+      if (!first) throw new GatewayError('NOT_FOUND', 'The link of this session no longer exists.');
+      return (await repos.links.get(first.id)) ?? first;
     },
 
     /** Every link a confirmed session created (3LO may create one per chosen site). */
