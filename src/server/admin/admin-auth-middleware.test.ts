@@ -67,8 +67,8 @@ function consoleApp(t: TestStore, options: { baseUrl?: string; secret?: string |
 }
 
 /** A session as sign-in starts one: its cookie and the CSRF token its pages carry. */
-async function signedIn(t: TestStore, secret = SECRET): Promise<{ id: string; token: string; cookie: string; csrf: string }> {
-  const { session, token } = await t.repos.adminSessions.create({ maxAgeMs: MAX_MS, clientIp: null, binding: sessionBinding(secret) });
+async function signedIn(t: TestStore): Promise<{ id: string; token: string; cookie: string; csrf: string }> {
+  const { session, token } = await t.repos.adminSessions.create({ maxAgeMs: MAX_MS, clientIp: null, binding: sessionBinding(SECRET) });
   return { id: session.id, token, cookie: `onbehalf_admin=${token}`, csrf: csrfTokenFor(token) };
 }
 
