@@ -72,6 +72,11 @@ function signIn(app: Hono, fields: Record<string, string>, options: { ip?: strin
 
 const failures = (t: TestStore, actorId?: string) => t.repos.audit.query({ action: 'admin.sign_in_failed', ...(actorId ? { actorId } : {}), limit: 1000 });
 
+/** Whether a page holds a piece of HTML; a failure names the piece. */
+function has(html: string, text: string, present = true): void {
+  assert.equal(html.includes(text), present, `${present ? 'missing' : 'not expected'}: ${text}`);
+}
+
 function assertConsoleHeaders(res: Response): void {
   assert.equal(res.headers.get('cache-control'), 'no-store');
   assert.equal(res.headers.get('referrer-policy'), 'same-origin');
@@ -79,7 +84,7 @@ function assertConsoleHeaders(res: Response): void {
 
 async function fresh(): Promise<TestStore> {
   const sqlite = testBackends().find((b) => b.name === 'sqlite');
-  assert.ok(sqlite);
+  assert.ok(sqlite, 'the SQLite backend is always there');
   return openTestStore(sqlite);
 }
 
@@ -98,17 +103,17 @@ describe('admin console sign-in and sign-out (sign-in-routes.tsx) on a real SQLi
     assert.equal(page.status, 200);
     assertConsoleHeaders(page.res);
     assert.ok(page.html.includes('<title>Sign in · Test gateway admin</title>'), page.html);
-    assert.ok(page.html.includes('<h1>Test gateway admin console</h1>'));
-    assert.ok(page.html.includes('<form method="post" action="/admin/sign-in">'));
+    has(page.html, '<h1>Test gateway admin console</h1>');
+    has(page.html, '<form method="post" action="/admin/sign-in">');
     assert.ok(page.html.includes('<input type="hidden" name="next" value="/admin/links?q=x"/>'), 'where the console was going');
     assert.match(page.html, /<input id="secret" name="secret" type="password" autocomplete="current-password" required="" spellcheck="false" autofocus=""\/>/, 'the secret is never spell-checked (some spell checkers send text away)');
-    assert.ok(!page.html.includes('You are signed out.'));
+    has(page.html, 'You are signed out.', false);
     assert.ok(!page.html.includes('plain http'), 'loopback over http: no warning');
-    assert.ok(!page.html.includes('The admin console is off'));
+    has(page.html, 'The admin console is off', false);
 
     const out = await send(app, '/admin/sign-in?signed_out=1', {}, null);
-    assert.ok(out.html.includes('<p>You are signed out.</p>'));
-    assert.ok(out.html.includes('name="next" value="/admin"'));
+    has(out.html, '<p>You are signed out.</p>');
+    has(out.html, 'name="next" value="/admin"');
     assert.ok(!(await send(app, '/admin/sign-in?signed_out=yes', {}, null)).html.includes('You are signed out.'));
     assert.ok((await send(app, `/admin/sign-in?next=${encodeURIComponent('https://evil.example/admin')}`, {}, null)).html.includes('name="next" value="/admin"'), 'never another site');
   });
@@ -126,12 +131,12 @@ describe('admin console sign-in and sign-out (sign-in-routes.tsx) on a real SQLi
     const rows = await sessions();
     const page = await send(app, '/admin/sign-in', {}, null);
     assert.equal(page.status, 200);
-    assert.ok(page.html.includes('The admin console is off.'));
-    assert.ok(page.html.includes('ONBEHALF_ADMIN_SECRET'));
+    has(page.html, 'The admin console is off.');
+    has(page.html, 'ONBEHALF_ADMIN_SECRET');
     assert.ok(!page.html.includes('name="secret"'), 'no secret field');
     const post = await signIn(app, { secret: SECRET });
     assert.equal(post.status, 403);
-    assert.ok(post.html.includes('The admin console is off.'));
+    has(post.html, 'The admin console is off.');
     assert.equal(post.cookie, undefined);
     assert.equal(await sessions(), rows, 'no session row');
   });
@@ -152,7 +157,7 @@ describe('admin console sign-in and sign-out (sign-in-routes.tsx) on a real SQLi
     assert.equal(signedIn?.actorType, 'admin');
     assert.equal(signedIn?.actorId, `console:${me.session.id}`);
     assert.deepEqual(signedIn?.data, { ip: '203.0.113.7' });
-    assert.ok(!JSON.stringify(await t.repos.audit.query({})).includes(SECRET));
+    assert.ok(!JSON.stringify(await t.repos.audit.query({})).includes(SECRET), 'the secret is not in the audit log');
 
     // Signing in again (the browser still holding that cookie) makes a new session and ends the old one.
     const again = await signIn(app, { secret: SECRET }, { ip: '203.0.113.7', headers: { cookie: ok.cookie ?? '' } });
@@ -167,7 +172,7 @@ describe('admin console sign-in and sign-out (sign-in-routes.tsx) on a real SQLi
     const wrong = await signIn(app, { secret: `${SECRET}x`, next: '/admin/audit' }, { ip: '203.0.113.8' });
     assert.equal(wrong.status, 401);
     assertConsoleHeaders(wrong.res);
-    assert.ok(wrong.html.includes(`<p>${WRONG}</p>`));
+    has(wrong.html, `<p>${WRONG}</p>`);
     assert.ok(wrong.html.includes('name="next" value="/admin/audit"'), 'the form keeps where it was going');
     assert.equal(wrong.cookie, undefined);
     const [failed] = await failures(t, 'ip:203.0.113.8');
@@ -192,18 +197,19 @@ describe('admin console sign-in and sign-out (sign-in-routes.tsx) on a real SQLi
     const before = (await failures(t)).length;
     const cross = await signIn(app, { secret: SECRET }, { headers: { origin: 'https://evil.example' } });
     assert.equal(cross.status, 403);
-    assert.ok(cross.html.includes('<h1>Request refused</h1>'));
-    assert.ok(cross.html.includes('<p>This sign-in was not sent from the console itself; nothing was done.</p>'));
+    has(cross.html, '<h1>Request refused</h1>');
+    has(cross.html, '<p>This sign-in was not sent from the console itself; nothing was done.</p>');
     assert.equal(cross.cookie, undefined);
     const tooBig = 'A sign-in form is small; this one was too large or had no length.';
     const unsized = await signIn(app, { secret: SECRET }, { headers: { 'content-length': null } });
     assert.equal(unsized.status, 413);
-    assert.ok(unsized.html.includes('<h1>Request refused</h1>') && unsized.html.includes(`<p>${tooBig}</p>`));
+    has(unsized.html, '<h1>Request refused</h1>');
+    has(unsized.html, `<p>${tooBig}</p>`);
     const limit = 16 * 1024;
     const padded = (bytes: number) => ({ secret: SECRET, pad: 'p'.repeat(bytes - Buffer.byteLength(new URLSearchParams({ secret: SECRET, pad: '' }).toString())) });
     const over = await signIn(app, padded(limit + 1));
     assert.equal(over.status, 413);
-    assert.ok(over.html.includes(`<p>${tooBig}</p>`));
+    has(over.html, `<p>${tooBig}</p>`);
     assert.equal(over.cookie, undefined);
     assert.equal((await failures(t)).length, before, 'a refused request is not even counted');
     const atLimit = await signIn(app, padded(limit));
@@ -242,7 +248,7 @@ describe('sign-in throttle (its own store: it counts the whole audit log)', () =
       const paused = await signIn(app, { secret: SECRET }, { ip: '192.0.2.1' });
       assert.equal(paused.status, 429);
       assert.equal(paused.res.headers.get('retry-after'), '900');
-      assert.ok(paused.html.includes(`<p>${PAUSED}</p>`));
+      has(paused.html, `<p>${PAUSED}</p>`);
       assert.equal(paused.cookie, undefined, 'even the right secret does not sign in while paused');
       assert.equal((await failures(t, 'ip:192.0.2.1')).length, SIGN_IN_THROTTLE.perAddress, 'a paused attempt is not written');
       assert.equal((await signIn(app, { secret: SECRET }, { ip: '192.0.2.2' })).status, 303, 'another address is not paused');
@@ -268,7 +274,7 @@ describe('sign-in throttle (its own store: it counts the whole audit log)', () =
       assert.equal((await signIn(app, { secret: 'the-hundredth' }, { ip: '198.51.100.200' })).status, 401, 'the 100th failure is still checked');
       const paused = await signIn(app, { secret: SECRET }, { ip: '198.51.100.201' });
       assert.equal(paused.status, 429, 'a fresh address too');
-      assert.ok(paused.html.includes(`<p>${PAUSED}</p>`));
+      has(paused.html, `<p>${PAUSED}</p>`);
       assert.equal(paused.cookie, undefined);
     } finally {
       await t.close();
