@@ -58,9 +58,11 @@ export const MODULES = {
     tests: ['src/store/with-refresh-lock.test.ts'],
   },
   'admin-auth': {
-    about: 'admin console sign-in, sessions and CSRF/origin checks',
-    mutate: ['src/server/admin/admin-auth.tsx', 'src/server/admin/admin-security.ts'],
-    tests: ['src/server/admin/admin-auth.test.ts', 'src/server/admin/admin-security.test.ts'],
+    about: 'admin console sign-in (secret check, throttle, session rotation), sign-out, sessions and CSRF/origin checks',
+    mutate: ['src/server/admin/admin-auth.tsx', 'src/server/admin/admin-security.ts', 'src/server/admin/sign-in-routes.tsx'],
+    // These put the guard and the sign-in routes in front of a page on a real SQLite file (milliseconds a
+    // test); admin-auth.test.ts (the same through a whole gateway, ~10 s per mutant) is left out.
+    tests: ['src/server/admin/admin-auth-middleware.test.ts', 'src/server/admin/sign-in-routes.test.ts', 'src/server/admin/admin-security.test.ts'],
   },
   'forge-invocation-token': {
     about: 'the Forge invocation-token (FIT) verifier and the offline user token exchange',

@@ -13,7 +13,7 @@ export const SIGN_IN_THROTTLE = { windowMs: 15 * 60_000, perAddress: 10, global:
  * database (so every instance sees them); past the limits sign-in pauses for the rest of the window
  * without even checking the secret.
  */
-export function signInRoutes(deps: AdminDeps): RouteDef[] {
+export function signInRoutes(deps: Pick<AdminDeps, 'repos' | 'clock' | 'baseUrl' | 'appName' | 'admin'>): RouteDef[] {
   const basePath = basePathOf(deps.baseUrl);
   const cookie = cookiePolicy(deps.baseUrl);
   const origin = new URL(deps.baseUrl).origin;
