@@ -42,7 +42,7 @@ export const MODULES = {
   brokers: {
     about: 'token brokers: the Connect (JWT-bearer) broker and the parts all brokers share (single-flight, cache, refresh rule), the Forge per-app rate limiter',
     mutate: ['src/broker/connect-token-broker.ts', 'src/broker/forge-rate-limiter.ts', 'src/broker/single-flight.ts', 'src/broker/lru-cache.ts', 'src/broker/should-refresh.ts'],
-    tests: ['src/broker/connect-token-broker.test.ts', 'src/broker/broker-parts.test.ts', 'src/broker/forge-rate-limiter.test.ts'],
+    tests: ['src/broker/connect-token-broker.test.ts', 'src/broker/connect-token-broker.grants.test.ts', 'src/broker/broker-parts.test.ts', 'src/broker/forge-rate-limiter.test.ts'],
   },
   'brokers-3lo-forge': {
     about: 'the 3LO token broker (refresh rotation under the lease) and the Forge token broker (offline user tokens)',
