@@ -52,7 +52,7 @@ export const MODULES = {
     // left out for time. oauth-token-broker.test.ts runs against the sandbox in-process (~2 s a file on
     // SQLite). oauth-token-broker.processes.test.ts is left out: its brokers run in child processes, which
     // Stryker's per-test coverage cannot see.
-    tests: ['src/broker/oauth-token-broker.test.ts', 'src/broker/forge-token-broker.test.ts'],
+    tests: ['src/broker/oauth-token-broker.test.ts', 'src/broker/oauth-token-broker.edges.test.ts', 'src/broker/forge-token-broker.test.ts'],
   },
   'refresh-lock': {
     about: 'the cross-process 3LO refresh lease (a row with owner and deadline; short write transactions)',
