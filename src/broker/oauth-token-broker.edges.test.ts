@@ -301,6 +301,77 @@ describe('OAuth token broker: refusals, hooks and the idle job', () => {
     assert.equal(w.sandbox.control.counters.total('refresh_grant'), 2);
   });
 
+  /** Broker A refreshes Alice's expired token and stops inside the lease (before its commit) until released. */
+  async function holderInsideTheLease(options: { refreshTimeoutMs?: number } = {}) {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let inside = false;
+    const a = w.broker({
+      options,
+      deps: {
+        beforeCommit: async () => {
+          inside = true;
+          await gate;
+        },
+      },
+    });
+    await w.connect(a, ALICE);
+    w.sandbox.clock.advance(2 * HOUR);
+    const pending = a.tokenFor({ accountId: ALICE });
+    for (let i = 0; i < 500 && !inside; i++) await new Promise((r) => setImmediate(r));
+    assert.ok(inside, 'A holds the lease');
+    return { pending, release };
+  }
+
+  test('lockWaitMs and lockSleep: a second broker polls with the injected pause, then gives up by name', { timeout: 30_000 }, async () => {
+    const holder = await holderInsideTheLease();
+    const polls: number[] = [];
+    const b = w.broker({ options: { lockWaitMs: 20, maxAttempts: 1, lockSleep: async (ms) => void polls.push(ms) } });
+    const e = await failure(b.tokenFor({ accountId: ALICE }));
+    assert.deepEqual([e.code, e.message, e.details], ['STORE_UNAVAILABLE', 'Another process held the token refresh lock for more than 20 ms.', { reason: 'lock_timeout', retryable: true }]);
+    assert.deepEqual(polls, [5, 10, 5]);
+    holder.release();
+    await holder.pending;
+  });
+
+  test('the lease lasts refreshTimeoutMs + 5 s on the injected clock: then a holder that hangs no longer keeps others out', { timeout: 30_000 }, async () => {
+    const holder = await holderInsideTheLease({ refreshTimeoutMs: 1_000 });
+    const b = w.broker({ options: { lockWaitMs: 0, maxAttempts: 1 } });
+    w.sandbox.clock.advance(5_999);
+    assert.equal((await failure(b.tokenFor({ accountId: ALICE }))).details?.['reason'], 'lock_timeout');
+    w.sandbox.clock.advance(1);
+    const fromB = await b.tokenFor({ accountId: ALICE });
+    assert.equal(await w.probe(fromB.accessToken), 200);
+    // A's commit then finds the grant changed under it, tries again and takes B's token.
+    holder.release();
+    assert.equal((await holder.pending).accessToken, fromB.accessToken);
+  });
+
+  test('without injected ones, a retry waits on a real timer with Math.random\'s backoff', { timeout: 30_000 }, async (tc) => {
+    let busy = 1;
+    const world = await openOAuthWorld(testBackends()[0]!, { shared, fetch: refreshAnswers(() => (busy-- > 0 ? Response.json({ error: 'server_error' }, { status: 503 }) : undefined)) });
+    try {
+      const broker = world.broker({ deps: { sleep: undefined, random: undefined } });
+      await world.connect(broker, ALICE);
+      world.sandbox.clock.advance(2 * HOUR);
+      tc.mock.timers.enable({ apis: ['setTimeout'] });
+      let settled = false;
+      const pending = broker.tokenFor({ accountId: ALICE }).finally(() => (settled = true));
+      const turns = async (n: number, done: () => boolean = () => false) => {
+        for (let i = 0; i < n && !done(); i++) await new Promise<void>((r) => setImmediate(r));
+      };
+      await turns(500, () => busy < 0 || logLines(world).some((l) => l['msg'] === 'OAuth refresh failed; retrying'));
+      await turns(20);
+      assert.deepEqual([settled, world.sandbox.control.counters.total('refresh_grant')], [false, 0], 'waiting for the backoff timer');
+      tc.mock.timers.tick(200); // the first backoff is under 200 ms
+      await turns(500, () => settled);
+      assert.equal(settled, true);
+      assert.equal(await world.probe((await pending).accessToken), 200);
+    } finally {
+      await world.close();
+    }
+  });
+
   test('startIdleRefresher: an interval under 1 ms is refused by name; a failed run is logged and the next one still comes', { timeout: 30_000 }, async () => {
     const broker = w.broker();
     for (const intervalMs of [0, Number.NaN]) {
