@@ -147,6 +147,9 @@ describe('forge token broker: exchanges, context forms, retries and the cache', 
     const all = await Promise.all(Array.from({ length: 10 }, () => broker.tokenFor({ tenant: acme, accountId: 'acc-1' })));
     assert.deepEqual(new Set(all.map((x) => x.accessToken)), new Set(['t-1']));
     assert.equal(graphql.requests.length, 1);
+    // No scopes and an empty list are the same request: one key, a token that names no scopes.
+    const none = await broker.tokenFor({ tenant: acme, accountId: 'acc-1', scopes: [] });
+    assert.deepEqual([none.accessToken, none.scopes, all[0]?.scopes], ['t-1', [], []]);
   });
 
   test('"wrong contextIds": the other form is tried once and remembered for that installation only', { timeout: 30_000 }, async () => {
