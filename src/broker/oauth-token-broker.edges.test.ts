@@ -372,6 +372,31 @@ describe('OAuth token broker: refusals, hooks and the idle job', () => {
     }
   });
 
+  test('a grant replaced during a refresh (same version, another row) wins over the refresh that read the old one', { timeout: 30_000 }, async () => {
+    const key = (kind: 'access' | 'refresh') => ({ route: 'oauth' as const, appKey: CLIENT, tenantKey: '', accountId: ALICE, kind, scopeKey: oauthScopeKey(GRANT_SCOPES) });
+    let replaced = false;
+    const broker = w.broker({
+      deps: {
+        // A revoke and a new consent land outside this refresh's lease (another instance whose lease ran out).
+        beforeCommit: async () => {
+          if (replaced) return;
+          replaced = true;
+          await w.tokens.deleteForAccount('oauth', CLIENT, ALICE);
+          await w.tokens.put(key('refresh'), { token: 'new-consent-refresh', previousToken: null, expiresAt: null });
+          await w.tokens.put(key('access'), { token: 'new-consent-access', expiresAt: w.sandbox.clock.now() + HOUR });
+        },
+      },
+    });
+    await w.connect(broker, ALICE);
+    assert.equal((await w.tokens.get(key('refresh')))?.version, 1);
+    w.sandbox.clock.advance(2 * HOUR);
+    assert.equal((await broker.tokenFor({ accountId: ALICE })).accessToken, 'new-consent-access');
+    const refresh = await w.tokens.get(key('refresh'));
+    assert.deepEqual([refresh?.token, refresh?.version], ['new-consent-refresh', 1], 'the new consent\'s refresh token is kept');
+    assert.deepEqual(w.sleeps, [100], 'one retry after the conflict');
+    assert.equal(broker.stats.reusedAfterLock, 1);
+  });
+
   test('startIdleRefresher: an interval under 1 ms is refused by name; a failed run is logged and the next one still comes', { timeout: 30_000 }, async () => {
     const broker = w.broker();
     for (const intervalMs of [0, Number.NaN]) {
