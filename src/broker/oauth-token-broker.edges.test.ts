@@ -397,6 +397,36 @@ describe('OAuth token broker: refusals, hooks and the idle job', () => {
     assert.equal(broker.stats.reusedAfterLock, 1);
   });
 
+  test('a refresh answer that hands back the same refresh token is no rotation: the earlier previous token stays', { timeout: 30_000 }, async () => {
+    const key = { route: 'oauth' as const, appKey: CLIENT, tenantKey: '', accountId: ALICE, kind: 'refresh' as const, scopeKey: oauthScopeKey(GRANT_SCOPES) };
+    let echo = false;
+    const world = await openOAuthWorld(testBackends()[0]!, {
+      shared,
+      fetch: (inner): FetchLike => async (url, init) => {
+        const res = await inner(url, init);
+        const sent = JSON.parse(String(init?.body)) as { refresh_token?: string };
+        if (!echo || sent.refresh_token === undefined || !res.ok) return res;
+        return Response.json({ ...((await res.json()) as Record<string, unknown>), refresh_token: sent.refresh_token });
+      },
+    });
+    try {
+      const broker = world.broker();
+      await world.connect(broker, ALICE);
+      world.sandbox.clock.advance(2 * HOUR);
+      await broker.tokenFor({ accountId: ALICE }); // a real rotation: the first token becomes the previous one
+      const rotated = await world.tokens.get(key);
+      assert.ok(rotated?.previousToken);
+      echo = true;
+      world.sandbox.clock.advance(2 * HOUR);
+      const token = await broker.tokenFor({ accountId: ALICE });
+      const after = await world.tokens.get(key);
+      assert.deepEqual([after?.token, after?.previousToken, after?.version], [rotated.token, rotated.previousToken, rotated.version + 1]);
+      assert.equal((await world.tokens.get({ ...key, kind: 'access' }))?.token, token.accessToken);
+    } finally {
+      await world.close();
+    }
+  });
+
   test('startIdleRefresher: an interval under 1 ms is refused by name; a failed run is logged and the next one still comes', { timeout: 30_000 }, async () => {
     const broker = w.broker();
     for (const intervalMs of [0, Number.NaN]) {
