@@ -243,11 +243,13 @@ describe('OAuth token broker: refusals, hooks and the idle job', () => {
     let down = false;
     const world = await openOAuthWorld(testBackends()[0]!, { shared, fetch: refreshAnswers(() => (down ? Response.json({ error: 'server_error' }, { status: 503 }) : undefined)) });
     try {
-      const broker = world.broker({ options: { maxAttempts: 1 } });
+      const seen: OAuthRefreshInfo[] = [];
+      const broker = world.broker({ options: { maxAttempts: 1 }, deps: { onRefresh: (i) => void seen.push(i) } });
       for (const idleForMs of [-1, Number.NaN]) {
         await assert.rejects(broker.refreshIdle({ idleForMs }), { name: 'RangeError', message: `refreshIdle: idleForMs must be >= 0, got ${idleForMs}` });
       }
       await world.connect(broker, ALICE);
+      world.sandbox.clock.advance(1); // Alice's grant is the older one: the run takes it first
       await world.connect(broker, BOB);
       world.sandbox.clock.advance(40 * DAY);
       assert.deepEqual(await broker.refreshIdle({ idleForMs: 30 * DAY, limit: 1 }), { checked: 1, refreshed: 1, skipped: 0, reauthRequired: 0, failed: 0 });
@@ -261,6 +263,10 @@ describe('OAuth token broker: refusals, hooks and the idle job', () => {
         ['info', 'idle OAuth refresh run'],
       ]);
       assert.deepEqual([lines[0]?.['clientId'], lines[0]?.['refreshed'], lines[1]?.['accountId'], lines[2]?.['failed']], [CLIENT, 1, BOB, 1]);
+      assert.deepEqual(seen, [
+        { clientId: CLIENT, accountId: ALICE, trigger: 'idle', outcome: 'ok', attempts: 1 },
+        { clientId: CLIENT, accountId: BOB, trigger: 'idle', outcome: 'error', code: 'ATLASSIAN_UNAVAILABLE', attempts: 1 },
+      ]);
       // The account refreshed in the background is served from the cache afterwards.
       down = false;
       const before = world.sandbox.control.counters.total('refresh_grant');
