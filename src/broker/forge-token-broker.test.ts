@@ -307,6 +307,28 @@ describe('forge token broker: exchanges, context forms, retries and the cache', 
     assert.equal((await broker.tokenFor({ tenant: acme, accountId: 'acc-1' })).accessToken, 't-2');
   });
 
+  test('an exchange in flight while its account is purged (its link was revoked) answers its caller but is not cached', { timeout: 30_000 }, async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const graphql = scriptedGraphql([token('t-1'), token('t-2'), token('t-3')]);
+    let holding = true;
+    const held = (async (input: string | URL | Request, init?: RequestInit) => {
+      if (holding) await gate;
+      return graphql.fetch(input, init);
+    }) as typeof globalThis.fetch;
+    const { broker } = brokerWith([], {}, { fetch: held });
+    const inFlight = broker.tokenFor({ tenant: acme, accountId: 'acc-1' });
+    for (let i = 0; i < 50; i++) await new Promise<void>((r) => setImmediate(r));
+    broker.purgeAccount('acc-1');
+    holding = false;
+    release();
+    assert.equal((await inFlight).accessToken, 't-1');
+    assert.equal((await broker.tokenFor({ tenant: acme, accountId: 'acc-1' })).accessToken, 't-2', 'exchanged again, not the token of the revoked link');
+    // A purge of another account does not stop the next one from being cached.
+    broker.purgeAccount('acc-2');
+    assert.equal((await broker.tokenFor({ tenant: acme, accountId: 'acc-1' })).accessToken, 't-2');
+  });
+
   test('without injected ones, a retry waits on a real timer with Math.random\'s backoff', { timeout: 30_000 }, async (tc) => {
     tc.mock.timers.enable({ apis: ['setTimeout'] });
     const { broker, graphql } = brokerWith([busy(), token('t-2')], {}, { sleep: undefined, random: undefined });
