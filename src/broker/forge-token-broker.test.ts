@@ -329,6 +329,19 @@ describe('forge token broker: exchanges, context forms, retries and the cache', 
     assert.equal((await broker.tokenFor({ tenant: acme, accountId: 'acc-1' })).accessToken, 't-2');
   });
 
+  test('without the optional hooks: a grant, a refusal and a refused system token each reach the caller as usual', { timeout: 30_000 }, async () => {
+    const { broker } = brokerWith([token('t-1'), refusal('The user is inactive'), json({ message: 'Unauthorized' }, 401)], {}, { onGrant: undefined, onSystemTokenRejected: undefined });
+    assert.equal((await broker.tokenFor({ tenant: acme, accountId: 'acc-1' })).accessToken, 't-1');
+    assert.equal((await failure(broker.tokenFor({ tenant: acme, accountId: 'acc-2' }))).code, 'IMPERSONATION_REFUSED');
+    assert.equal((await failure(broker.tokenFor({ tenant: acme, accountId: 'acc-3' }))).code, 'FORGE_TOKEN_UNAVAILABLE');
+  });
+
+  test('the cache key keeps scope names apart: a + b is not the scope "ab"', { timeout: 30_000 }, async () => {
+    const { broker } = brokerWith([token('t-1'), token('t-2')]);
+    assert.equal((await broker.tokenFor({ tenant: acme, accountId: 'acc-1', scopes: ['a', 'b'] })).accessToken, 't-1');
+    assert.equal((await broker.tokenFor({ tenant: acme, accountId: 'acc-1', scopes: ['ab'] })).accessToken, 't-2');
+  });
+
   test('without injected ones, a retry waits on a real timer with Math.random\'s backoff', { timeout: 30_000 }, async (tc) => {
     tc.mock.timers.enable({ apis: ['setTimeout'] });
     const { broker, graphql } = brokerWith([busy(), token('t-2')], {}, { sleep: undefined, random: undefined });
