@@ -433,6 +433,19 @@ describe('OAuth token broker: refusals, hooks and the idle job', () => {
     }
   });
 
+  test('a token obtained by a refresh, or read from the store, is cached: the next call is a cache hit', { timeout: 30_000 }, async () => {
+    const broker = w.broker();
+    await w.connect(broker, ALICE);
+    const sibling = w.broker();
+    await sibling.tokenFor({ accountId: ALICE }); // from the store
+    await sibling.tokenFor({ accountId: ALICE });
+    assert.deepEqual({ storeHits: sibling.stats.storeHits, hits: sibling.stats.hits }, { storeHits: 1, hits: 1 });
+    w.sandbox.clock.advance(2 * HOUR);
+    const fresh = await broker.tokenFor({ accountId: ALICE }); // refreshed
+    assert.equal((await broker.tokenFor({ accountId: ALICE })).accessToken, fresh.accessToken);
+    assert.deepEqual({ refreshes: broker.stats.refreshes, hits: broker.stats.hits, storeHits: broker.stats.storeHits }, { refreshes: 1, hits: 1, storeHits: 0 });
+  });
+
   test('startIdleRefresher: an interval under 1 ms is refused by name; a failed run is logged and the next one still comes', { timeout: 30_000 }, async () => {
     const broker = w.broker();
     for (const intervalMs of [0, Number.NaN]) {
