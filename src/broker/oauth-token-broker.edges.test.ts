@@ -446,6 +446,59 @@ describe('OAuth token broker: refusals, hooks and the idle job', () => {
     assert.deepEqual({ refreshes: broker.stats.refreshes, hits: broker.stats.hits, storeHits: broker.stats.storeHits }, { refreshes: 1, hits: 1, storeHits: 0 });
   });
 
+  test('hooks: none given is not a failure; a throwing hook is logged with its error; beforeCommit hears the account; a crash is INTERNAL', { timeout: 30_000 }, async () => {
+    // No hooks at all: a refresh and an invalid_grant log no hook failure.
+    const plain = w.broker();
+    await w.connect(plain, ALICE);
+    w.sandbox.clock.advance(2 * HOUR);
+    await plain.tokenFor({ accountId: ALICE });
+    w.sandbox.clock.advance(91 * DAY);
+    await failure(plain.tokenFor({ accountId: ALICE }));
+    assert.ok(!w.logs.some((l) => l.includes('hook failed')), 'no hook, no hook failure');
+    // A hook that throws: the log line carries its error.
+    const seen: Array<{ accountId: string }> = [];
+    const refreshInfo: OAuthRefreshInfo[] = [];
+    let crash = true;
+    const hooked = w.broker({
+      deps: {
+        onRefresh: (i) => {
+          refreshInfo.push(i);
+          throw new Error('metrics down');
+        },
+        beforeCommit: (info) => {
+          seen.push(info);
+          if (crash) throw new Error('simulated crash before commit');
+        },
+      },
+    });
+    await w.connect(hooked, BOB);
+    w.sandbox.clock.advance(2 * HOUR);
+    await assert.rejects(hooked.tokenFor({ accountId: BOB }), /simulated crash/);
+    crash = false;
+    await hooked.tokenFor({ accountId: BOB });
+    assert.deepEqual(seen, [{ accountId: BOB }, { accountId: BOB }]);
+    assert.deepEqual(refreshInfo.map((i) => [i.outcome, i.code]), [['error', 'INTERNAL'], ['ok', undefined]]);
+    const failed = logLines(w).filter((l) => l['msg'] === 'onRefresh hook failed');
+    assert.equal((failed[0]?.['err'] as { message?: string } | undefined)?.message, 'metrics down');
+  });
+
+  test('a grant replaced during the only try: CONFLICT, saying whose tokens changed', { timeout: 30_000 }, async () => {
+    const key = (kind: 'access' | 'refresh') => ({ route: 'oauth' as const, appKey: CLIENT, tenantKey: '', accountId: ALICE, kind, scopeKey: oauthScopeKey(GRANT_SCOPES) });
+    const broker = w.broker({
+      options: { maxAttempts: 1 },
+      deps: {
+        beforeCommit: async () => {
+          await w.tokens.deleteForAccount('oauth', CLIENT, ALICE);
+          await w.tokens.put(key('refresh'), { token: 'new-consent-refresh', previousToken: null, expiresAt: null });
+        },
+      },
+    });
+    await w.connect(broker, ALICE);
+    w.sandbox.clock.advance(2 * HOUR);
+    const e = await failure(broker.tokenFor({ accountId: ALICE }));
+    assert.deepEqual([e.code, e.message, e.details], ['CONFLICT', `The stored OAuth tokens of account ${ALICE} changed during a refresh.`, { accountId: ALICE, reason: 'concurrent_update', retryable: true }]);
+  });
+
   test('startIdleRefresher: an interval under 1 ms is refused by name; a failed run is logged and the next one still comes', { timeout: 30_000 }, async () => {
     const broker = w.broker();
     for (const intervalMs of [0, Number.NaN]) {
