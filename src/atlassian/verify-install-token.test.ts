@@ -458,3 +458,38 @@ describe('createInstallKeyResolver: edges found by mutation testing (second run)
     );
   });
 });
+
+describe('install verification: edges found by mutation testing (third run)', () => {
+  const signedText = (text: string) => new CompactSign(new TextEncoder().encode(text)).setProtectedHeader({ alg: 'RS256', kid: KID }).sign(pairA.privateKey);
+  /** The claims as JSON text with `name` set to a literal number JSON.parse reads as ±Infinity. */
+  const withHugeNumber = (name: string, literal: string) => {
+    const text = JSON.stringify(claims({ [name]: 0 }));
+    return text.replace(`"${name}":0`, `"${name}":${literal}`);
+  };
+
+  test('an exp, nbf or iat too large for a double (JSON.parse reads 1e999 as Infinity) is not a time', async () => {
+    const { options } = setup();
+    assert.equal(JSON.parse(withHugeNumber('exp', '1e999')).exp, Infinity, 'the token really carries Infinity');
+    // A token that never expires is refused, not accepted forever.
+    await rejectsWith(verifyInstallToken(await signedText(withHugeNumber('exp', '1e999')), options), 'INSTALL_SIGNATURE_INVALID', 'missing_exp');
+    for (const literal of ['1e999', '-1e999']) {
+      await rejectsWith(verifyInstallToken(await signedText(withHugeNumber('nbf', literal)), options), 'INSTALL_SIGNATURE_INVALID', 'bad_nbf');
+    }
+    const v = await verifyInstallToken(await signedText(withHugeNumber('iat', '1e999')), options);
+    assert.deepEqual([v.clientKey, v.issuedAt], [CLIENT_KEY, undefined]);
+  });
+
+  test('a kid the verifier refuses never reaches a resolver the application supplies', async () => {
+    const asked: string[] = [];
+    const { resolver: real } = setup();
+    const resolver: InstallKeyResolver = { getKey: (kid, opts) => (asked.push(kid), real.getKey(KID, opts)) };
+    const { options } = setup({ resolver });
+    for (const kid of [undefined, '../../evil', '..', '%2e%2e', 'k'.repeat(129)]) {
+      const e = await rejectsWith(verifyInstallToken(await sign(claims(), { kid }), options), 'INSTALL_SIGNATURE_INVALID', 'bad_kid');
+      assert.equal(e.message, 'The install token has no valid key id (kid).', String(kid));
+    }
+    assert.deepEqual(asked, []);
+    assert.equal((await verifyInstallToken(await sign(claims()), options)).kid, KID);
+    assert.deepEqual(asked, [KID]);
+  });
+});

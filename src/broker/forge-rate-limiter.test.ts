@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createManualClock } from '../clock.js';
+import { createManualClock, type Clock } from '../clock.js';
 import { GatewayError } from '../errors.js';
-import { createForgeRateLimiter } from './forge-rate-limiter.js';
+import { createForgeRateLimiter, forgeBudgetRefusal } from './forge-rate-limiter.js';
 
-test('forge rate limiter: a sliding minute per app; over budget waits for the oldest grant to leave, or refuses', async () => {
+test('forge rate limiter: a sliding minute per app; over budget waits for the oldest grant to leave, or refuses', { timeout: 10_000 }, async () => {
   const clock = createManualClock(0);
   const waited: number[] = [];
   const sleep = async (ms: number) => {
@@ -25,7 +25,7 @@ test('forge rate limiter: a sliding minute per app; over budget waits for the ol
   assert.throws(() => createForgeRateLimiter({ perMinute: 0, maxWaitMs: 0, clock }), /positive integer/);
 });
 
-test('forge rate limiter: the window and the wait limit at their edges; the refusal says what and when', async () => {
+test('forge rate limiter: the window and the wait limit at their edges; the refusal says what and when', { timeout: 10_000 }, async () => {
   const clock = createManualClock(0);
   const waited: number[] = [];
   const sleep = async (ms: number) => {
@@ -47,4 +47,45 @@ test('forge rate limiter: the window and the wait limit at their edges; the refu
     assert.deepEqual(e.details, { reason: 'forge_offline_token_budget', retryAfterMs: 60_001, retryable: true, shared: false });
     return true;
   });
+});
+
+test('the refusal of the budget shared by every instance says so, and rounds the wait up to whole seconds', () => {
+  const shared = forgeBudgetRefusal(1000, 1001, true);
+  assert.equal(shared.code, 'RATE_LIMITED');
+  assert.equal(shared.message, 'The Forge app has used its 1000 offline-token exchanges of this minute (Atlassian allows 1,000 a minute per app); retry in 2 s.');
+  assert.deepEqual(shared.details, { reason: 'forge_offline_token_budget', retryAfterMs: 1001, retryable: true, shared: true });
+  assert.match(forgeBudgetRefusal(5, 1000, false).message, /this instance's 5 offline-token exchanges .*; retry in 1 s\.$/);
+});
+
+test('forge rate limiter: without an injected sleep, a caller over the budget waits on a real timer', { timeout: 10_000 }, async (tc) => {
+  tc.mock.timers.enable({ apis: ['setTimeout'] });
+  const manual = createManualClock(0);
+  // A limiter that stopped waiting would spin on the clock: after 100 reads it is told so.
+  let reads = 0;
+  const clock: Clock = {
+    now: () => {
+      if (++reads > 100) throw new Error('the limiter reads the clock in a loop instead of waiting');
+      return manual.now();
+    },
+  };
+  const turns = async (n: number) => {
+    for (let i = 0; i < n; i++) await new Promise<void>((r) => setImmediate(r));
+  };
+  const limiter = createForgeRateLimiter({ perMinute: 1, maxWaitMs: 60_001, clock });
+  await limiter.acquire('app-a');
+  let outcome: 'waiting' | 'admitted' | unknown = 'waiting';
+  const second = limiter.acquire('app-a').then(
+    () => (outcome = 'admitted'),
+    (e: unknown) => (outcome = e),
+  );
+  await turns(20);
+  assert.equal(outcome, 'waiting');
+  manual.advance(60_001);
+  tc.mock.timers.tick(60_000);
+  await turns(20);
+  assert.equal(outcome, 'waiting', 'its timer has 1 ms to go');
+  tc.mock.timers.tick(1);
+  await turns(20);
+  assert.equal(outcome, 'admitted');
+  await second;
 });

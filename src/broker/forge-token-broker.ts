@@ -73,7 +73,10 @@ const ACCOUNT_ID = /^[A-Za-z0-9:_-]{1,128}$/;
 export function createForgeTokenBroker(deps: ForgeTokenBrokerDeps, options: ForgeTokenBrokerOptions): ForgeTokenBroker {
   const cache = createLruCache<{ token: ForgeIssuedToken; prefix: string; accountId: string }>({ maxEntries: options.cacheMaxEntries });
   const flights = createSingleFlight<ForgeIssuedToken>();
+  // Bumped by purgeTenant (per tenant prefix) and purgeAccount (per account): an exchange that was in flight
+  // when its installation or its account (a revoked link) was purged must not re-fill the cache.
   const generations = new Map<string, number>();
+  const accountGenerations = new Map<string, number>();
   const formFor = new Map<string, ContextIdForm>();
   const stats = { grants: 0, grantFailures: 0, hits: 0, misses: 0 };
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -156,8 +159,10 @@ export function createForgeTokenBroker(deps: ForgeTokenBrokerDeps, options: Forg
       const prefix = prefixOf(req.tenant);
       return flights.run(key, async () => {
         const generation = generations.get(prefix) ?? 0;
+        const accountGeneration = accountGenerations.get(req.accountId) ?? 0;
         const token = { ...(await grant(req.tenant, req.accountId)), scopes: [...new Set(req.scopes ?? [])].sort() };
-        if ((generations.get(prefix) ?? 0) === generation) cache.set(key, { token, prefix, accountId: req.accountId });
+        const purged = (generations.get(prefix) ?? 0) !== generation || (accountGenerations.get(req.accountId) ?? 0) !== accountGeneration;
+        if (!purged) cache.set(key, { token, prefix, accountId: req.accountId });
         return token;
       });
     },
@@ -172,6 +177,7 @@ export function createForgeTokenBroker(deps: ForgeTokenBrokerDeps, options: Forg
       return cache.deleteWhere((_k, v) => v.prefix === prefix);
     },
     purgeAccount(accountId) {
+      accountGenerations.set(accountId, (accountGenerations.get(accountId) ?? 0) + 1);
       return cache.deleteWhere((_k, v) => v.accountId === accountId);
     },
     stats,
