@@ -243,6 +243,14 @@ describe('verifyConnectJwt: rules', () => {
     });
   }
 
+  test('exp, iat or nbf of 1e999 (JSON.parse reads Infinity: a token that never expires) is refused, not trusted', async () => {
+    for (const claim of ['exp', 'iat', 'nbf']) {
+      const payload = JSON.stringify(baseClaims({ [claim]: 424242 })).replace('424242', '1e999');
+      assert.equal((JSON.parse(payload) as Record<string, number>)[claim], Infinity, 'the payload really carries Infinity');
+      await rejectsWith(verifyConnectJwt(craft({ alg: 'HS256' }, payload), options()), 'JWT_INVALID', `bad_${claim}`);
+    }
+  });
+
   test('unknown clientKey → TENANT_UNKNOWN (secret never guessed)', async () => {
     const err = await rejectsWith(verifyConnectJwt(craft({ alg: 'HS256' }, baseClaims({ iss: 'stranger' })), options()), 'TENANT_UNKNOWN');
     assert.equal(err.details?.clientKey, 'stranger');
