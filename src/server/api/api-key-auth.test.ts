@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { createManualClock } from '../../clock.js';
 import { isGatewayError } from '../../errors.js';
 import type { ApiKey } from '../../store/api-keys-repo.js';
-import { apiKeyAuth, createRateLimiter, DEFAULT_API_RATE_LIMIT, type ApiKeyVariables, type RateDecision, type RateLimitOptions } from './api-key-auth.js';
+import { apiKeyAuth, createApiKeyCheck, isApiKeyRefusal, createRateLimiter, DEFAULT_API_RATE_LIMIT, type ApiKeyVariables, type RateDecision, type RateLimitOptions } from './api-key-auth.js';
 
 /** Takes `n` tokens and returns the decisions. */
 function takeN(limiter: ReturnType<typeof createRateLimiter>, key: string, n: number): RateDecision[] {
@@ -147,4 +147,20 @@ test('over the limit: RATE_LIMITED with Retry-After, per key', async () => {
   assert.equal(r.retryAfter, '1');
   assert.deepEqual(r.body['details'], { retryAfterSeconds: 1 });
   assert.match(String(r.body['message']), /retry after 1 s/);
+});
+
+test('the middleware over a check made once: both ways in (the app and the proxy listener) spend from the same buckets', async () => {
+  const key: ApiKey = { id: 'key-1', name: 'k', prefix: 'obk_go', sites: null, createdAt: 0, lastUsedAt: null, revokedAt: null };
+  const check = createApiKeyCheck({ apiKeys: { verify: async (s: string) => (s === 'obk_good' ? key : undefined) }, clock: createManualClock() }, { rateLimit: { perSecond: 1, burst: 2 } });
+  const app = new Hono<{ Variables: ApiKeyVariables }>();
+  app.use('*', apiKeyAuth({ check }));
+  app.get('/', (c) => c.json({ keyId: c.get('apiKey').id }));
+  app.onError((e, c) => c.json({ code: isGatewayError(e) ? e.code : 'INTERNAL' }, 401));
+  const viaApp = async () => (await (await app.request('/', { headers: { authorization: 'Bearer obk_good' } })).json()) as Record<string, unknown>;
+  assert.deepEqual(await viaApp(), { keyId: 'key-1' });
+  const direct = await check('Bearer obk_good');
+  assert.ok(!isApiKeyRefusal(direct), 'the second call of the burst, made outside the app');
+  assert.deepEqual(await viaApp(), { code: 'RATE_LIMITED' }, 'the third, back in the app, finds the bucket empty');
+  const refused = await check('Bearer obk_good');
+  assert.ok(isApiKeyRefusal(refused) && refused.error.code === 'RATE_LIMITED' && refused.headers['Retry-After'] === '1');
 });
