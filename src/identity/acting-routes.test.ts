@@ -1,27 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { isGatewayError, type GatewayError } from '../errors.js';
+import { isGatewayError } from '../errors.js';
 import type { ActingMode } from '../store/policies-repo.js';
 import type { LinkRoute, TenantRoute } from '../store/schema.js';
 import type { Tenant, TenantInstall } from '../store/tenants-repo.js';
 import { testBackends } from '../store/test-support/backends.js';
 import { openTestStore, type TestStore } from '../store/test-support/open-test-store.js';
 import { resolveActing, type ActingDeps, type ActingRequest, type ActingTarget } from './acting.js';
+import { refusal } from './test-support/refusal.js';
 
 const APP = 'com.example.onbehalf';
 const FORGE_APP = 'ari:cloud:ecosystem::app/0b1e0000-0000-4000-8000-000000000001';
 const OTHER_FORGE_APP = 'ari:cloud:ecosystem::app/0b1e0000-0000-4000-8000-000000000002';
 const OAUTH_CLIENT = 'oauth-client-1';
-
-async function refusal(p: Promise<unknown>): Promise<GatewayError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(isGatewayError(e), `a GatewayError, got ${String(e)}`);
-    return e;
-  }
-  return assert.fail('expected a refusal');
-}
 
 /**
  * Which installation the gateway acts through, by which route: Connect impersonation, the user's own 3LO

@@ -1,23 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { isGatewayError, type GatewayError } from '../errors.js';
+import { isGatewayError } from '../errors.js';
 import type { Link } from '../store/links-repo.js';
 import type { Repositories } from '../store/repositories.js';
 import { createLinkSessions } from './link-sessions.js';
 import { BASE_URL, decision, openLinkingWorld, SITE_A, SITE_B, type LinkingWorld } from './test-support/linking-world.js';
+import { refusal } from './test-support/refusal.js';
 
 const MINUTE = 60_000;
 const RETURN = 'https://app.example/back?x=1';
-
-async function refusal(p: Promise<unknown>): Promise<GatewayError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(isGatewayError(e), `a GatewayError, got ${String(e)}`);
-    return e;
-  }
-  return assert.fail('expected a refusal');
-}
 
 /**
  * linkSessions.decide: what a user's Allow or Deny writes (the session, the links, the audit log, the event

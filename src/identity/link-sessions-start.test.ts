@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { isGatewayError, type GatewayError } from '../errors.js';
+import { isGatewayError } from '../errors.js';
 import { hashToken } from '../store/ids.js';
 import { createLinkSessions } from './link-sessions.js';
 import { BASE_URL, decision, openLinkingWorld, SITE_A, SITE_B, type LinkingWorld } from './test-support/linking-world.js';
+import { refusal } from './test-support/refusal.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
-
-async function refusal(p: Promise<unknown>): Promise<GatewayError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(isGatewayError(e), `a GatewayError, got ${String(e)}`);
-    return e;
-  }
-  return assert.fail('expected a refusal');
-}
 
 /**
  * Link sessions from their start to the moment a decision may be taken: what start() accepts and records,

@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { isGatewayError, type GatewayError } from '../errors.js';
 import type { Link, LiveLink } from '../store/links-repo.js';
 import type { ActingMode } from '../store/policies-repo.js';
 import type { LinkRoute, LinkStatus } from '../store/schema.js';
 import { testBackends } from '../store/test-support/backends.js';
 import { openTestStore, type TestStore } from '../store/test-support/open-test-store.js';
 import { createLinks, linkUsable, type Links } from './links.js';
+import { refusal } from './test-support/refusal.js';
 
 const SITE = 'a1c0e000-0000-4000-8000-0000000000c1';
-
-async function refusal(p: Promise<unknown>): Promise<GatewayError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(isGatewayError(e), `a GatewayError, got ${String(e)}`);
-    return e;
-  }
-  return assert.fail('expected a refusal');
-}
 
 describe('linkUsable: which links may be acted on under which policy', () => {
   const link = (status: LinkStatus, route: LinkRoute, statusReason: string | null = null): LiveLink => ({ id: 'l', externalUserId: 'u', cloudId: SITE, accountId: 'a', tenantId: null, route, status, statusReason, scopes: [] });
