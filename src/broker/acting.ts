@@ -1,7 +1,7 @@
-import type { Clock } from '../clock.js';
+import type { ActAsIo } from './act-as-io.js';
 import { GatewayError } from '../errors.js';
 import type { AtlassianEndpoints } from '../atlassian/endpoints.js';
-import { createActAsClient, type ActAsClient, type UpstreamCallInfo } from '../confluence/create-act-as-client.js';
+import { createActAsClient, type ActAsClient } from '../confluence/create-act-as-client.js';
 import { resolveActing, type ActingDeps, type ActingRequest, type ActingRoute, type ActingTarget } from '../identity/acting.js';
 import type { ForgeTokenBroker } from './forge-token-broker.js';
 import type { ConnectActAs } from './connect-act-as.js';
@@ -46,7 +46,7 @@ export function checkScopes(route: ActingRoute, requested: readonly string[] | u
  * One interface over every route: resolve who may be acted as (identity), then hand out a token or a
  * Confluence client for the route the link and site allow, and say which route was used.
  */
-export function createActing(deps: {
+export function createActing(deps: ActAsIo & {
   resolve: ActingDeps;
   /** The scopes each route may use unless a site's policy narrows them (configured, not hard-coded). */
   defaultScopes: { connect: readonly string[]; oauth: readonly string[]; forge?: readonly string[] };
@@ -56,12 +56,6 @@ export function createActing(deps: {
   /** Offline user tokens of Forge installations, when the gateway is a Forge remote. */
   forgeBroker?: ForgeTokenBroker | null;
   endpoints: AtlassianEndpoints;
-  fetch: typeof fetch;
-  clock: Clock;
-  allowInsecureHttp: boolean;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  random?: () => number;
-  onUpstreamCall?: (info: UpstreamCallInfo) => void;
   /** How long a client handed out acts before the acting decision runs again (default 30 s). */
   recheckMs?: number;
   /**

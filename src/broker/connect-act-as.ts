@@ -1,8 +1,8 @@
-import type { Clock } from '../clock.js';
+import type { ActAsIo } from './act-as-io.js';
 import { GatewayError } from '../errors.js';
 import { queryStringHash } from '../atlassian/canonical-request.js';
 import { signConnectJwt } from '../atlassian/sign-connect-jwt.js';
-import { createActAsClient, type ActAsClient, type ActAsRetryOptions, type UpstreamCallInfo } from '../confluence/create-act-as-client.js';
+import { createActAsClient, type ActAsClient, type ActAsRetryOptions } from '../confluence/create-act-as-client.js';
 import type { Repositories } from '../store/repositories.js';
 import type { Tenant } from '../store/tenants-repo.js';
 import type { ConnectTokenBroker } from './connect-token-broker.js';
@@ -14,18 +14,12 @@ export interface ConnectActAs {
   asApp(tenant: Tenant, options?: { retry?: ActAsRetryOptions }): ActAsClient;
 }
 
-export interface ConnectActAsDeps {
+export interface ConnectActAsDeps extends ActAsIo {
   broker: ConnectTokenBroker;
   repos: Repositories;
-  fetch: typeof fetch;
-  clock: Clock;
   appKey: string;
-  allowInsecureHttp: boolean;
   /** The broker's refresh skew: a held token is not reused within this much of its expiry. */
   refreshSkewMs: number;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  random?: () => number;
-  onUpstreamCall?: (info: UpstreamCallInfo) => void;
 }
 
 /**

@@ -1,6 +1,6 @@
-import type { Clock } from '../clock.js';
+import type { ActAsIo } from './act-as-io.js';
 import { GatewayError } from '../errors.js';
-import { createActAsClient, type ActAsClient, type ActAsRetryOptions, type UpstreamCallInfo } from '../confluence/create-act-as-client.js';
+import { createActAsClient, type ActAsClient, type ActAsRetryOptions } from '../confluence/create-act-as-client.js';
 import type { Tenant } from '../store/tenants-repo.js';
 import type { ForgeInstallations } from '../tenants/forge-installation.js';
 
@@ -16,15 +16,9 @@ export function forgeApiBase(tenant: Pick<Tenant, 'payload' | 'cloudId'>, apiGat
  * There is no refresh: a new system token arrives only with an invocation (the hourly trigger), so a
  * missing one is an error that says so.
  */
-export function createForgeAppClients(deps: {
+export function createForgeAppClients(deps: ActAsIo & {
   installations: ForgeInstallations;
   apiGatewayUrl: string;
-  fetch: typeof fetch;
-  clock: Clock;
-  allowInsecureHttp: boolean;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  random?: () => number;
-  onUpstreamCall?: (info: UpstreamCallInfo) => void;
 }): { asApp(tenant: Tenant, options?: { retry?: ActAsRetryOptions }): ActAsClient } {
   return {
     asApp(tenant, options = {}) {
