@@ -36,18 +36,18 @@ if (files.length === 0) {
 }
 
 // Every test that waits on a lock or the network has its own timeout; once one fires, whatever it waited on
-// (a poll timer, an open socket) would still keep its file's process alive. --test-force-exit (Node 20.14+)
-// ends the process when its tests are done, so a hang is a named failure and the run goes on.
+// (a poll timer, an open socket) could keep its file's process alive. test-file-exit.mjs ends such a process
+// once its report is out (not --test-force-exit, which on Node 20 cuts reports short), so the run goes on.
 const [major, minor] = process.versions.node.split('.').map(Number);
-const forceExit = major > 20 || (major === 20 && minor >= 14) ? ['--test-force-exit'] : [];
 // A backstop for a test added without its own timeout: 5 minutes, far above any test's run, so a hang still
 // ends as a named failure. Tests that wait keep their own, tighter timeouts.
 const backstop = major > 20 || (major === 20 && minor >= 11) ? ['--test-timeout=300000'] : [];
 const args = [
   '--import',
   'tsx',
+  '--import',
+  './scripts/test-file-exit.mjs',
   '--test',
-  ...forceExit,
   ...backstop,
   `--test-concurrency=${process.env.TEST_CONCURRENCY ?? '2'}`,
   ...passThrough,

@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type In
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { abortError, decoder, NO_BODY_STATUSES, prepareRequest, SMALL_BODY_BYTES, type HttpFetch, type HttpFetchOptions } from './fetch-request.js';
+import { nodeToWeb } from './node-to-web.js';
 import { WholeResponse } from './whole-response.js';
 
 /**
@@ -111,7 +112,7 @@ export function createNodeHttpFetch(options: HttpFetchOptions = {}): HttpFetch {
           const headers = new Headers();
           const raw = res.rawHeaders;
           for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
-          done(new Response(Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>, { status, statusText, headers }));
+          done(new Response(nodeToWeb(stream), { status, statusText, headers }));
         });
         if (body.kind === 'bytes') r.end(body.bytes);
         else if (body.kind === 'stream') {
