@@ -3,10 +3,12 @@
 // alive and the run would hang with no name on it. Node's --test-force-exit ends the process at once, but on
 // Node 20 that cuts off the file's report while it is still being written to the runner (tests went missing
 // from the totals). This waits instead: a file that closes everything exits by itself, whole report sent;
-// one that does not is ended after a grace period, long after its report is out, naming what it left open.
+// one that does not is ended after a grace period, naming what it left open. The grace is counted from the
+// file's last hook, when its report may still be on the way (a second or two for a big file on a loaded
+// machine), hence 20 s.
 import { after } from 'node:test';
 
-const graceMs = Number(process.env.TEST_EXIT_GRACE_MS ?? 10_000);
+const graceMs = Number(process.env.TEST_EXIT_GRACE_MS ?? 20_000);
 
 after(() => {
   setTimeout(() => {
