@@ -4,6 +4,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { isGatewayError } from '../errors.js';
 import { createKeyFile, generateKeyFile, keyFileLooseBits, loadKeyring, newKey, nextKeyId, readKeyFile, writeKeyFile } from './keyring.js';
 
@@ -103,6 +105,29 @@ test("an instance that loses the race to an unusable key file fails with a clear
     (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING') && e.message.includes(path) && e.message.includes('appeared while this process was creating it') && e.cause !== undefined,
   );
   assert.equal(readFileSync(path, 'utf8'), '{"version":1');
+});
+
+test('a file system that refuses hard links: creating the key file fails naming the file and the cause, and leaves nothing behind', { timeout: 180_000 }, () => {
+  // No file system here refuses link() (SMB, vfat and some FUSE mounts do, with EPERM), so link() alone is
+  // made to fail as they would; everything else is the real file system.
+  const d = dir();
+  const path = join(d, 'master-key.json');
+  const realLink = fs.linkSync;
+  const refused = Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM', errno: -1, syscall: 'link' });
+  fs.linkSync = () => {
+    throw refused;
+  };
+  syncBuiltinESMExports();
+  try {
+    assert.throws(
+      () => loadKeyring({ source: 'file', path, generateIfMissing: true }),
+      (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING') && e.message === `Cannot create the key file ${path}: ${refused.message}` && e.cause === refused,
+    );
+  } finally {
+    fs.linkSync = realLink;
+    syncBuiltinESMExports();
+  }
+  assert.deepEqual(readdirSync(d), [], 'no key file and no temporary file');
 });
 
 test('a key id that appears twice is refused, not silently replaced by the later key', { timeout: 180_000 }, () => {
