@@ -180,6 +180,20 @@ describe('verifyForgeInvocationToken', () => {
     });
   });
 
+  test('a cooldown set in milliseconds is that long, not the default 30 s: a new kid is fetched once it has passed', { timeout: 30_000 }, async () => {
+    const w = await world();
+    const quick = w.make(1);
+    await quick.verify(`Bearer ${await sign(w.key)}`);
+    const fetchedAt = Date.now();
+    const next = await makeKey();
+    w.published.push(next);
+    // jose times the cooldown with Date.now(), not the injected clock: let 2 ms go by (a longer wait changes nothing).
+    while (Date.now() < fetchedAt + 2) await new Promise((r) => setTimeout(r, 1));
+    const invocation = await quick.verify(`Bearer ${await sign(next)}`);
+    assert.equal(invocation.appId, APP);
+    assert.equal(w.fetched.length, 2, 'fetched again for the new kid');
+  });
+
   test('what a FIT may leave out or write another way: version, installation id, trailing slash, environment, module', async () => {
     const w = await world();
     const app = claims()['app'] as Record<string, unknown>;

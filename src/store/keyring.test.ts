@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { isGatewayError } from '../errors.js';
 import { createKeyFile, generateKeyFile, keyFileLooseBits, loadKeyring, newKey, nextKeyId, readKeyFile, writeKeyFile } from './keyring.js';
 
-const execFileAsync = promisify(execFile);
 const dir = () => mkdtempSync(join(tmpdir(), 'onbehalf-keys-'));
 
 test('embedded mode generates a 0600 key file once, then reuses it', { timeout: 180_000 }, () => {
@@ -108,24 +107,27 @@ test("an instance that loses the race to an unusable key file fails with a clear
   assert.equal(readFileSync(path, 'utf8'), '{"version":1');
 });
 
-test('instances started at once on a missing key file all end up with one and the same key', { timeout: 60_000 }, async () => {
+test('a file system that refuses hard links: creating the key file fails naming the file and the cause, and leaves nothing behind', { timeout: 180_000 }, () => {
+  // No file system here refuses link() (SMB, vfat and some FUSE mounts do, with EPERM), so link() alone is
+  // made to fail as they would; everything else is the real file system.
   const d = dir();
   const path = join(d, 'master-key.json');
-  const go = join(d, 'go');
-  const moduleUrl = new URL('./keyring.ts', import.meta.url).href;
-  // Each process spins until the go file exists, so they reach loadKeyring as close together as they can.
-  const script = `import { existsSync, writeFileSync } from 'node:fs'; const { loadKeyring } = await import(${JSON.stringify(moduleUrl)});
-writeFileSync(${JSON.stringify(join(d, 'ready-'))} + process.pid, '');
-while (!existsSync(${JSON.stringify(go)})) {}
-const r = loadKeyring({ source: 'file', path: ${JSON.stringify(path)}, generateIfMissing: true });
-process.stdout.write(JSON.stringify({ generated: r.generatedFile !== undefined, key: r.keyring.keys.get('k1').toString('base64') }));`;
-  const runs = Array.from({ length: 4 }, () => execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 45_000 }));
-  while (readdirSync(d).filter((f) => f.startsWith('ready-')).length < runs.length) await new Promise((r) => setTimeout(r, 20));
-  writeFileSync(go, '');
-  const results = (await Promise.all(runs)).map((r) => JSON.parse(r.stdout) as { generated: boolean; key: string });
-  assert.equal(results.filter((r) => r.generated).length, 1, 'exactly one instance generated the key');
-  assert.equal(new Set(results.map((r) => r.key)).size, 1, 'every instance has the same key');
-  assert.equal(results[0]!.key, readKeyFile(path).keys[0]!.key);
+  const realLink = fs.linkSync;
+  const refused = Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM', errno: -1, syscall: 'link' });
+  fs.linkSync = () => {
+    throw refused;
+  };
+  syncBuiltinESMExports();
+  try {
+    assert.throws(
+      () => loadKeyring({ source: 'file', path, generateIfMissing: true }),
+      (e: unknown) => isGatewayError(e, 'SECRET_KEY_MISSING') && e.message === `Cannot create the key file ${path}: ${refused.message}` && e.cause === refused,
+    );
+  } finally {
+    fs.linkSync = realLink;
+    syncBuiltinESMExports();
+  }
+  assert.deepEqual(readdirSync(d), [], 'no key file and no temporary file');
 });
 
 test('a key id that appears twice is refused, not silently replaced by the later key', { timeout: 180_000 }, () => {

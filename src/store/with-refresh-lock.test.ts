@@ -4,7 +4,7 @@ import { isGatewayError } from '../errors.js';
 import { createStore, type Store } from './create-store.js';
 import { testBackends } from './test-support/backends.js';
 import { openTestStore, type TestStore } from './test-support/open-test-store.js';
-import { leaseKey, withRefreshLock } from './with-refresh-lock.js';
+import { leaseKey, refreshLockWaiting, withRefreshLock } from './with-refresh-lock.js';
 import { writeTransaction } from './write-transaction.js';
 
 const KEY = { route: 'oauth' as const, appKey: 'cid', tenantKey: '', accountId: 'acc-1', kind: 'refresh' as const, scopeKey: 'read' };
@@ -345,6 +345,99 @@ for (const backend of testBackends()) {
       await b.done;
       await assert.rejects(late, (e: unknown) => isGatewayError(e, 'STORE_UNAVAILABLE') && e.details?.['reason'] === 'lock_timeout');
       await t.store.db.deleteFrom('refresh_leases').where('lock_key', '=', leaseKey('k-beaten-late')).execute();
+    });
+
+    test('the time a woken waiter slept is counted on the injected monotonic clock, whatever the process uptime', { timeout: 10_000 }, async () => {
+      const never = () => new Promise<void>(() => {});
+      // About six days of uptime: a count that mixed up the start and the end of the sleep would be far over any budget.
+      let mono = 500_000_000;
+      const monotonicNow = () => mono;
+      /** A holder that hands the lease to an "intruder" as it ends: the woken waiter tries and loses. */
+      const holdThenHandOver = (key: string) => {
+        const held = gate();
+        const release = gate();
+        const done = withRefreshLock(t.store, key, async () => {
+          held.open();
+          await release.wait;
+          await t.store.db.updateTable('refresh_leases').set({ owner: 'intruder', expires_at: Date.now() + 3_600_000 }).where('lock_key', '=', leaseKey(key)).execute();
+        });
+        return { held: held.wait, release: release.open, done };
+      };
+      const a = holdThenHandOver('k-mono');
+      await a.held;
+      const asked: number[] = [];
+      const waiter = withRefreshLock(t.store, 'k-mono', async () => 'in', { waitMs: 60_000, pollMs: 60_000, monotonicNow, sleep: (ms) => (asked.push(ms), never()) });
+      while (asked.length < 1) await turns(1);
+      mono += 59_950.4; // asleep 59,950.4 ms when the release wakes it
+      a.release();
+      await a.done;
+      while (asked.length < 2) await turns(1);
+      // 60,000 ms asked, 59,950 counted (rounded): the next pause is what is left of the budget.
+      assert.deepEqual(asked, [60_000, 50]);
+      await t.store.db.deleteFrom('refresh_leases').where('lock_key', '=', leaseKey('k-mono')).execute();
+      await withRefreshLock(t.store, 'k-mono', async () => undefined); // its release wakes the waiter again
+      assert.equal(await waiter, 'in');
+      // Asleep for the whole budget: the woken waiter that loses gives up at once, asking for no other pause.
+      const b = holdThenHandOver('k-mono-spent');
+      await b.held;
+      const spentAsked: number[] = [];
+      const spent = withRefreshLock(t.store, 'k-mono-spent', async () => 'in', { waitMs: 60_000, pollMs: 60_000, monotonicNow, sleep: (ms) => (spentAsked.push(ms), never()) });
+      while (spentAsked.length < 1) await turns(1);
+      mono += 60_000;
+      b.release();
+      await b.done;
+      await assert.rejects(spent, (e: unknown) => isGatewayError(e, 'STORE_UNAVAILABLE') && e.details?.['reason'] === 'lock_timeout');
+      assert.deepEqual(spentAsked, [60_000]);
+      await t.store.db.deleteFrom('refresh_leases').where('lock_key', '=', leaseKey('k-mono-spent')).execute();
+    });
+
+    test('a waiter that is done, let in or given up, leaves the in-process waiting list: it does not grow with every wait', { timeout: 10_000 }, async () => {
+      const never = () => new Promise<void>(() => {});
+      const unused = createStore(t.config.kind === 'postgres' ? { ...t.config, poolSize: 1 } : t.config);
+      try {
+        assert.deepEqual(refreshLockWaiting(unused), { keys: 0, waiters: 0 }, 'a store nothing ever waited on');
+      } finally {
+        await unused.close();
+      }
+      const held = gate();
+      const release = gate();
+      const first = withRefreshLock(t.store, 'k-list', async () => {
+        held.open();
+        await release.wait;
+      });
+      await held.wait;
+      let sleeping = 0;
+      const sleepers = [1, 2].map(() => withRefreshLock(t.store, 'k-list', async () => 'in', { sleep: () => (sleeping++, never()) }));
+      while (sleeping < 2) await turns(1);
+      assert.deepEqual(refreshLockWaiting(t.store), { keys: 1, waiters: 2 });
+      // A waiter whose pauses end on their timer, many times over, then gives up: it leaves no entry behind.
+      let polls = 0;
+      await assert.rejects(
+        withRefreshLock(t.store, 'k-list', async () => 'in', { waitMs: 40, pollMs: 1, sleep: async () => void polls++ }),
+        (e: unknown) => isGatewayError(e, 'STORE_UNAVAILABLE') && e.details?.['reason'] === 'lock_timeout',
+      );
+      assert.ok(polls > 3, `it polled (${polls} pauses)`);
+      assert.deepEqual(refreshLockWaiting(t.store), { keys: 1, waiters: 2 }, 'only the two still asleep');
+      // A waiter on another key is listed under its own key.
+      const otherHeld = gate();
+      const otherRelease = gate();
+      const otherHolder = withRefreshLock(t.store, 'k-list-2', async () => {
+        otherHeld.open();
+        await otherRelease.wait;
+      });
+      await otherHeld.wait;
+      let otherSleeping = 0;
+      const otherWaiter = withRefreshLock(t.store, 'k-list-2', async () => 'in', { sleep: () => (otherSleeping++, never()) });
+      while (otherSleeping < 1) await turns(1);
+      assert.deepEqual(refreshLockWaiting(t.store), { keys: 2, waiters: 3 });
+      otherRelease.open();
+      await otherHolder;
+      assert.equal(await otherWaiter, 'in');
+      assert.deepEqual(refreshLockWaiting(t.store), { keys: 1, waiters: 2 });
+      release.open();
+      await first;
+      assert.deepEqual(await Promise.all(sleepers), ['in', 'in']);
+      assert.deepEqual(refreshLockWaiting(t.store), { keys: 0, waiters: 0 }, 'woken and let in: nothing left listed');
     });
 
     test('writeTransaction: a throw rolls every write back; the result of a commit is returned', { timeout: 180_000 }, async () => {

@@ -18,6 +18,11 @@ export interface RefreshLockOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Lease deadlines are on this clock (default the system clock); every instance must agree within seconds. */
   clock?: Clock;
+  /**
+   * Monotonic milliseconds (default `performance.now`), to count how long a waiter woken by a release in this
+   * process slept against `waitMs`; injected for tests, so they can say how long that was without waiting.
+   */
+  monotonicNow?: () => number;
 }
 
 const MAX_POLL_MS = 100;
@@ -47,6 +52,7 @@ export async function withRefreshLock<T>(store: Store, lockKey: string, work: ()
   if (!Number.isFinite(leaseMs) || leaseMs < 1) throw new RangeError(`withRefreshLock: leaseMs must be >= 1, got ${leaseMs}`);
   const now = () => (options.clock ?? Date).now();
   const sleep = options.sleep ?? realSleep;
+  const monotonicNow = options.monotonicNow ?? (() => performance.now());
   const key = leaseKey(lockKey);
   const owner = randomBytes(12).toString('base64url');
 
@@ -55,9 +61,9 @@ export async function withRefreshLock<T>(store: Store, lockKey: string, work: ()
     if (await tryAcquire(store, key, owner, now(), leaseMs)) break;
     if (waited >= waitMs) throw lockTimeout(waitMs);
     const p = Math.max(1, Math.min(pause, waitMs - waited));
-    const started = performance.now();
+    const started = monotonicNow();
     const woken = await waitForRelease(store, key, sleep(p));
-    waited += woken ? Math.max(1, Math.round(performance.now() - started)) : p;
+    waited += woken ? Math.max(1, Math.round(monotonicNow() - started)) : p;
     pause = Math.min(pause * 2, MAX_POLL_MS);
   }
   try {
@@ -102,6 +108,17 @@ function waitForRelease(store: Store, key: string, timer: Promise<void>): Promis
     waiters.delete(wakeUp);
     if (waiters.size === 0 && byKey.get(key) === waiters) byKey.delete(key);
   });
+}
+
+/**
+ * The calls of this process now waiting for a lease on `store`, and the keys they wait on: both 0 once no
+ * call waits (for tests and diagnostics; a waiter that is done must not stay listed, or the list grows).
+ */
+export function refreshLockWaiting(store: Store): { keys: number; waiters: number } {
+  const byKey = localWaiters.get(store);
+  let waiters = 0;
+  for (const set of byKey?.values() ?? []) waiters += set.size;
+  return { keys: byKey?.size ?? 0, waiters };
 }
 
 function wake(store: Store, key: string): void {
