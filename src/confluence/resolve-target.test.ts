@@ -312,6 +312,11 @@ describe('resolve-target: edges found by mutation testing (third run)', () => {
     assert.equal(reason(resolveRedirectTarget(SITE, '/wiki/api/%2e%2e', current)), 'dot_segment');
   });
 
+  test('a scheme-relative Location is read as a URL: its user info is refused as such, before the backslash after it', () => {
+    assert.equal(reason(resolveRedirectTarget(SITE, '//evil.example\\@acme.atlassian.net/wiki/x', current)), 'userinfo');
+    assert.equal(reason(resolveRedirectTarget(SITE, '//evil.example/wiki/x', current)), 'other_origin');
+  });
+
   test('a Location that is only a query keeps the path, whatever the query holds', () => {
     assert.equal(reason(resolveRedirectTarget(SITE, '?cql=ancestor/../x&cursor=2', current)), 'ok https://acme.atlassian.net/wiki/api/v2/pages?cql=ancestor/../x&cursor=2');
   });
