@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { systemClock } from '../../clock.js';
 import { createActAsClient, type ActAsClient } from '../../confluence/create-act-as-client.js';
 import { createHttpFetch, type HttpFetch } from '../../confluence/http-fetch.js';
+import { nodeToWeb } from '../../confluence/node-to-web.js';
 import { isGatewayError } from '../../errors.js';
 import { forwardRaw, type ProxyAnswer, type ProxyOptions, type ProxyRequest } from './proxy.js';
 
@@ -188,6 +189,51 @@ describe('forwardRaw over real HTTP: request bodies', { timeout: 30_000 }, () =>
     const down = client(`http://127.0.0.1:${port}/wiki`);
     await assert.rejects(forwardRaw(down, target, request('POST', chunked(10, 5)), options), unavailable);
     await assert.rejects(forwardRaw(down, target, request('POST', chunked(500, 100)), options), unavailable);
+  });
+
+  test('a caller that goes away mid-upload: Confluence never gets the part sent as a whole body', async () => {
+    // A truncated page body that arrived looking complete would overwrite a page with half of it.
+    let ended = false;
+    let upstreamClosed!: Promise<void>;
+    const up = upstream((req) => {
+      req.on('end', () => (ended = true)).resume();
+      upstreamClosed = new Promise((resolve) => req.on('close', resolve));
+    });
+    let outcome!: Promise<unknown>;
+    const front = createServer((req) => {
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
+      const proxied: ProxyRequest = { method: req.method ?? '', headers: { get: (n) => headers.get(n), raw: req.rawHeaders, forEach: (f) => headers.forEach(f) }, body: nodeToWeb(req) };
+      outcome = forwardRaw(client(), up.target, proxied, options).then(
+        () => 'answered',
+        (e: unknown) => e,
+      );
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    try {
+      const socket = connect((front.address() as AddressInfo).port, '127.0.0.1');
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+      const part = Buffer.from(pattern(500));
+      socket.write(`POST /x HTTP/1.1\r\nhost: gw\r\ntransfer-encoding: chunked\r\n\r\n${part.byteLength.toString(16)}\r\n`);
+      socket.write(part);
+      socket.write('\r\n');
+      // Confluence has the first part before the caller goes away.
+      await within(
+        new Promise<void>((resolve) => {
+          const poll = (): void => void (up.seen().length > 0 ? resolve() : setImmediate(poll));
+          poll();
+        }),
+        'the upload reaching Confluence',
+      );
+      socket.destroy();
+      const result = await within(outcome, 'forwardRaw after the caller went away');
+      await within(upstreamClosed, 'the upstream request closing');
+      assert.notEqual(result, 'answered');
+      assert.equal(ended, false, 'Confluence saw the body end: a cut upload passed as whole');
+    } finally {
+      front.closeAllConnections();
+      await new Promise<void>((resolve) => front.close(() => resolve()));
+    }
   });
 
   test('an upstream that fails mid-upload is an upstream failure, and the caller\'s upload is cancelled', async () => {
