@@ -265,6 +265,21 @@ describe('proxy: edges found by mutation testing (second run)', () => {
     );
   });
 
+  test('forwardRaw: a transport that answers although the upload passed the limit (even with no body) still ends in 413', async () => {
+    // Over HTTP the transport usually fails first (proxy-forward.test.ts); one that read the body to its
+    // error and answered anyway must not have that answer passed on as if it were about the request.
+    for (const status of [204, 200]) {
+      const client: ActAsClient = {
+        apiBaseUrl: 'https://acme.atlassian.net/wiki',
+        async fetch(_path, init) {
+          await new Response(init?.body as ReadableStream<Uint8Array>).arrayBuffer().catch(() => undefined);
+          return new Response(status === 204 ? null : 'about a cut body', { status });
+        },
+      };
+      await assert.rejects(forwardRaw(client, target, { method: 'POST', headers: new Headers(), body: streamedPost(1001).body }, { bufferBytes: 64, maxBodyBytes: 1000 }), (e: unknown) => isGatewayError(e, 'PAYLOAD_TOO_LARGE'), String(status));
+    }
+  });
+
   test('the defaults: 1 MiB buffered for replays, 64 MiB at most', () => {
     assert.deepEqual(DEFAULT_PROXY_OPTIONS, { bufferBytes: 1024 * 1024, maxBodyBytes: 64 * 1024 * 1024 });
   });
