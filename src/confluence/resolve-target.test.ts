@@ -317,6 +317,14 @@ describe('resolve-target: edges found by mutation testing (third run)', () => {
     assert.equal(reason(resolveRedirectTarget(SITE, '//evil.example/wiki/x', current)), 'other_origin');
   });
 
+  test('another scheme is refused as such, before parsing and before any path check', () => {
+    // Read as http(s), ftp://[x would fail to parse and ftp://x/\\ would be refused for its backslash.
+    for (const raw of ['ftp://[x', 'xhttps://[x', 'ftp://x/\\']) {
+      assert.equal(reason(resolveApiTarget(SITE, raw)), 'unsupported_scheme', raw);
+      assert.equal(reason(resolveRedirectTarget(SITE, raw, current)), 'unsupported_scheme', raw);
+    }
+  });
+
   test('a Location that is only a query keeps the path, whatever the query holds', () => {
     assert.equal(reason(resolveRedirectTarget(SITE, '?cql=ancestor/../x&cursor=2', current)), 'ok https://acme.atlassian.net/wiki/api/v2/pages?cql=ancestor/../x&cursor=2');
   });
