@@ -24,8 +24,10 @@ export const MODULES = {
   'proxy-target': {
     about: 'where a credential may go (target resolution) and the proxy header and body filters',
     mutate: ['src/confluence/resolve-target.ts', 'src/server/api/proxy.ts'],
-    // test/api/proxy-limits.test.ts covers proxy.ts too, through a whole gateway: ~10 s per mutant.
-    tests: ['src/confluence/resolve-target.test.ts', 'src/server/api/proxy.test.ts'],
+    // proxy-forward.test.ts drives forwardRaw over real loopback HTTP (a node:http upstream, the gateway's
+    // transport) in milliseconds; test/api/proxy-limits.test.ts and proxy-listener.test.ts cover the same
+    // through a whole gateway (~10 s per mutant) and are left out.
+    tests: ['src/confluence/resolve-target.test.ts', 'src/server/api/proxy.test.ts', 'src/server/api/proxy-forward.test.ts'],
   },
   'linking-decisions': {
     about: 'link sessions (forwarded-link guard, decide, confirm) and acting decisions',

@@ -284,3 +284,69 @@ describe('resolve-target: edges found by mutation testing (second run)', () => {
     assert.throws(() => assertTarget({ ok: false, code: 'BAD_REQUEST', reason: 'control_character' }), (e) => isGatewayError(e, 'BAD_REQUEST') && e.message === 'The Confluence API path is invalid (control_character).');
   });
 });
+
+describe('resolve-target: edges found by mutation testing (third run)', () => {
+  const current = new URL('https://acme.atlassian.net/wiki/api/v2/pages');
+  const reason = (r: ReturnType<typeof resolveApiTarget>): string => (r.ok ? `ok ${r.url.href}` : r.reason);
+
+  test('a colon later in a relative path or its query is not a scheme', () => {
+    assert.equal(reason(resolveApiTarget(SITE, '/api/v2/search?cql=type:page')), 'ok https://acme.atlassian.net/wiki/api/v2/search?cql=type:page');
+    assert.equal(reason(resolveApiTarget(SITE, '/rest/api/content/a:b')), 'ok https://acme.atlassian.net/wiki/rest/api/content/a:b');
+    assert.equal(reason(resolveRedirectTarget(SITE, '/wiki/api/v2/pages?cursor=x:1', current)), 'ok https://acme.atlassian.net/wiki/api/v2/pages?cursor=x:1');
+  });
+
+  test('an absolute URL with one slash after the scheme has no authority to read its path from: refused as written', () => {
+    // The WHATWG parser reads https:/host/... as https://host/...; the raw path checks would then see
+    // only what follows a later "//", and miss the encoded slash and dot segment before it.
+    for (const raw of ['https:/acme.atlassian.net/wiki/a%2Fb//c', 'https:/acme.atlassian.net/wiki/x/%2e%2e/y//z', 'https:/acme.atlassian.net/wiki/x//u@y']) {
+      assert.equal(reason(resolveApiTarget(SITE, raw)), 'unparseable_url', raw);
+    }
+    assert.equal(reason(resolveRedirectTarget(SITE, 'https:/acme.atlassian.net/wiki/x', current)), 'unparseable_url');
+    assert.equal(reason(resolveRedirectTarget(parseApiBase('https://acme.atlassian.net'), 'https:/acme.atlassian.net/x', new URL('https://acme.atlassian.net/y'))), 'unparseable_url');
+  });
+
+  test('the last character of a path is checked too (a trailing backslash would become a slash)', () => {
+    assert.equal(reason(resolveApiTarget(SITE, '/api/v2/pages\\')), 'backslash');
+    assert.equal(reason(resolveApiTarget(SITE, '/api/v2/%2e%2e')), 'dot_segment');
+    assert.equal(reason(resolveRedirectTarget(SITE, '/wiki/api/v2/pages\\', current)), 'backslash');
+    assert.equal(reason(resolveRedirectTarget(SITE, '/wiki/api/%2e%2e', current)), 'dot_segment');
+  });
+
+  test('a scheme-relative Location is read as a URL: its user info is refused as such, before the backslash after it', () => {
+    assert.equal(reason(resolveRedirectTarget(SITE, '//evil.example\\@acme.atlassian.net/wiki/x', current)), 'userinfo');
+    assert.equal(reason(resolveRedirectTarget(SITE, '//evil.example/wiki/x', current)), 'other_origin');
+  });
+
+  test('another scheme is refused as such, before parsing and before any path check', () => {
+    // Read as http(s), ftp://[x would fail to parse and ftp://x/\\ would be refused for its backslash.
+    for (const raw of ['ftp://[x', 'xhttps://[x', 'ftp://x/\\']) {
+      assert.equal(reason(resolveApiTarget(SITE, raw)), 'unsupported_scheme', raw);
+      assert.equal(reason(resolveRedirectTarget(SITE, raw, current)), 'unsupported_scheme', raw);
+    }
+  });
+
+  test('a Location that is only a query keeps the path, whatever the query holds', () => {
+    assert.equal(reason(resolveRedirectTarget(SITE, '?cql=ancestor/../x&cursor=2', current)), 'ok https://acme.atlassian.net/wiki/api/v2/pages?cql=ancestor/../x&cursor=2');
+  });
+
+  test('a segment is decoded four times at most: still encoded after that, it is text', () => {
+    let dots = '..';
+    const spellings: string[] = [];
+    for (let k = 0; k < 5; k++) {
+      dots = encodeURIComponent(dots).replace(/\./g, '%2E');
+      spellings.push(dots);
+    }
+    for (const s of spellings.slice(0, 4)) assert.equal(reason(resolveApiTarget(SITE, `/api/${s}/x`)), 'dot_segment', s);
+    const fifth = spellings[4] as string;
+    assert.equal(fifth, '%252525252E%252525252E');
+    assert.equal(reason(resolveApiTarget(SITE, `/api/${fifth}/x`)), `ok https://acme.atlassian.net/wiki/api/${fifth}/x`);
+  });
+
+  test('the host is not part of the path: names ending in a dot (absolute DNS names) are hosts, not dot segments', () => {
+    for (const raw of ['https://a./wiki', 'https://./wiki']) {
+      const base = parseApiBase(raw);
+      assert.equal(base.href, raw);
+      assert.equal(reason(resolveApiTarget(base, `${raw}/api/v2/pages`)), `ok ${raw}/api/v2/pages`);
+    }
+  });
+});

@@ -79,7 +79,8 @@ export function parseApiBase(raw: string, options: { allowInsecureHttp?: boolean
     return fail('uses plain http for a non-loopback host (set allowInsecureHttp to allow it)');
   }
   if (url.username !== '' || url.password !== '') return fail('must not contain user info');
-  if (url.search !== '' || url.hash !== '' || raw.includes('?') || raw.includes('#')) return fail('must not contain a query or fragment');
+  // As written: the parser finds a query or fragment only where the string has a ? or #, and drops an empty one.
+  if (raw.includes('?') || raw.includes('#')) return fail('must not contain a query or fragment');
   const rawPath = rawPathOf(raw);
   if (rawPath !== undefined && checkRawPath(rawPath) !== null) return fail('has an unsafe path');
   const basePath = url.pathname.replace(/\/+$/, '');

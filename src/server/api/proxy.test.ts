@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ActAsClient } from '../../confluence/create-act-as-client.js';
 import { isGatewayError } from '../../errors.js';
-import { assertNoDotSegments, DEFAULT_PROXY_OPTIONS, forward, forwardRequestHeaders, forwardResponseHeaders, parseProxyPath, rawHeaderList, UPSTREAM_MARKER, type ProxyOptions } from './proxy.js';
+import { assertNoDotSegments, DEFAULT_PROXY_OPTIONS, DROP_REQUEST, DROP_RESPONSE, forward, forwardRaw, forwardRequestHeaders, forwardResponseHeaders, parseProxyPath, rawHeaderList, UPSTREAM_MARKER, type ProxyOptions } from './proxy.js';
 
 // Written out here rather than read from proxy.ts, so that a header dropped from its lists fails a test.
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
@@ -213,7 +213,7 @@ describe('proxy: edges found by mutation testing (second run)', () => {
 
   test('forward: a Content-Length that is not a plain number is not trusted; the body is read and limited as it comes', async () => {
     const options: ProxyOptions = { bufferBytes: 4, maxBodyBytes: 8 };
-    for (const declared of ['3x', 'x3', '1 2', '-1']) {
+    for (const declared of ['3x', 'x3', '1 2', '-1', '1e3', '0x10', '+7']) {
       const { client, calls } = recordingClient(() => new Response('{}', { status: 200 }));
       // A body whose declared length is junk: it is still read (not refused, not dropped) and limited.
       const req = new Request('https://gw.example/x', { method: 'POST', body: 'abcdef', headers: { 'x-declared': declared } });
@@ -249,6 +249,37 @@ describe('proxy: edges found by mutation testing (second run)', () => {
     assert.equal((await big.text()).length, 64 * 1024 + 1);
   });
 
+  test('forwardRaw: an answer from any fetch (not only the gateway\'s transport) is bytes up to 64 KiB of declared size, a stream beyond or unsized', async () => {
+    // Bytes are written with a Content-Length, a stream chunked as it comes: a large or unsized answer is
+    // never held whole in the gateway's memory.
+    const kind = async (size: number, declared: boolean): Promise<string> => {
+      const answer = () => new Response(new Uint8Array(size).fill(122), { headers: declared ? { 'content-length': String(size) } : {} });
+      const out = await forwardRaw(recordingClient(answer).client, target, { method: 'GET', headers: new Headers(), body: null });
+      const bytes = new Uint8Array(await new Response(out.body).arrayBuffer());
+      assert.equal(bytes.byteLength, size);
+      return out.body instanceof Uint8Array ? 'bytes' : out.body instanceof ReadableStream ? 'stream' : 'none';
+    };
+    assert.deepEqual(
+      [await kind(0, true), await kind(1, true), await kind(64 * 1024, true), await kind(64 * 1024 + 1, true), await kind(10, false)],
+      ['bytes', 'bytes', 'bytes', 'stream', 'stream'],
+    );
+  });
+
+  test('forwardRaw: a transport that answers although the upload passed the limit (even with no body) still ends in 413', async () => {
+    // Over HTTP the transport usually fails first (proxy-forward.test.ts); one that read the body to its
+    // error and answered anyway must not have that answer passed on as if it were about the request.
+    for (const status of [204, 200]) {
+      const client: ActAsClient = {
+        apiBaseUrl: 'https://acme.atlassian.net/wiki',
+        async fetch(_path, init) {
+          await new Response(init?.body as ReadableStream<Uint8Array>).arrayBuffer().catch(() => undefined);
+          return new Response(status === 204 ? null : 'about a cut body', { status });
+        },
+      };
+      await assert.rejects(forwardRaw(client, target, { method: 'POST', headers: new Headers(), body: streamedPost(1001).body }, { bufferBytes: 64, maxBodyBytes: 1000 }), (e: unknown) => isGatewayError(e, 'PAYLOAD_TOO_LARGE'), String(status));
+    }
+  });
+
   test('the defaults: 1 MiB buffered for replays, 64 MiB at most', () => {
     assert.deepEqual(DEFAULT_PROXY_OPTIONS, { bufferBytes: 1024 * 1024, maxBodyBytes: 64 * 1024 * 1024 });
   });
@@ -272,6 +303,23 @@ describe('proxy: edges found by mutation testing (second run)', () => {
       await forward(client, target, { method, headers: new Headers({ 'content-length': '8' }), body: stream });
       assert.deepEqual(calls.map((c) => c.body), ['<none>'], method);
     }
+  });
+
+  test('the exported drop lists name every hop-by-hop header themselves (a lean forwarder uses them alone)', () => {
+    // bench/proxy's forwarder filters by these sets with no proxy-* prefix rule of its own.
+    for (const name of [...HOP_BY_HOP, ...REQUEST_ONLY]) assert.ok(DROP_REQUEST.has(name), `request: ${name}`);
+    for (const name of [...HOP_BY_HOP, ...RESPONSE_ONLY]) assert.ok(DROP_RESPONSE.has(name), `response: ${name}`);
+  });
+
+  test('a raw list with a name and no value (odd length) ends at the last whole pair', () => {
+    assert.deepEqual(forwardRequestHeaders(['accept', 'application/json', 'x-dangling']), { accept: 'application/json' });
+    assert.deepEqual(forwardRequestHeaders(['accept', 'application/json', 'Connection']), { accept: 'application/json' });
+    assert.deepEqual(forwardResponseHeaders(['etag', '"1"', 'x-dangling']), [['etag', '"1"']]);
+  });
+
+  test('assertNoDotSegments: a target that is all query has no path to check', () => {
+    assert.doesNotThrow(() => assertNoDotSegments('?/../x'));
+    assert.doesNotThrow(() => assertNoDotSegments('#/./x'));
   });
 
   test('Connection may name no header, or be empty, without dropping anything else', () => {
