@@ -154,6 +154,7 @@ describe('OAuth token broker: refusals, hooks and the idle job', () => {
       ['error', 'onInvalidGrant hook failed'],
     ]);
     assert.deepEqual([lines[0]?.['accountId'], lines[0]?.['clientId'], lines[0]?.['reason']], [ALICE, CLIENT, 'refresh_token_invalid']);
+    assert.deepEqual([lines[1]?.['accountId'], (lines[1]?.['err'] as { message?: string } | undefined)?.message], [ALICE, 'link store down'], 'the hook failure says for whom and why');
   });
 
   test('Atlassian down for good: the error says for whom and after how many tries; the hook hears the code and the tries', { timeout: 30_000 }, async () => {
