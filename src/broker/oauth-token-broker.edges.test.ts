@@ -105,6 +105,15 @@ describe('OAuth token broker: refusals, hooks and the idle job', () => {
     assert.deepEqual(bob.scopes, ['offline_access', 'read:page:confluence']);
   });
 
+  test('a grant of no named scopes: its tokens name none, and a request without scopes is served', { timeout: 30_000 }, async () => {
+    const broker = w.broker();
+    const granted = await broker.storeGrant({ accountId: ALICE, scopes: [], tokens: { ...(await w.exchange(ALICE, GRANT_SCOPES)), scopes: undefined } });
+    assert.deepEqual(granted.scopes, []);
+    assert.deepEqual((await broker.tokenFor({ accountId: ALICE, scopes: [] })).scopes, []);
+    // From the store in another broker too.
+    assert.deepEqual((await w.broker().tokenFor({ accountId: ALICE })).scopes, []);
+  });
+
   test('hooks that throw are logged and change nothing: onGrantStored, onRefresh', { timeout: 30_000 }, async () => {
     const broker = w.broker({
       deps: {
@@ -498,6 +507,19 @@ describe('OAuth token broker: refusals, hooks and the idle job', () => {
     w.sandbox.clock.advance(2 * HOUR);
     const e = await failure(broker.tokenFor({ accountId: ALICE }));
     assert.deepEqual([e.code, e.message, e.details], ['CONFLICT', `The stored OAuth tokens of account ${ALICE} changed during a refresh.`, { accountId: ALICE, reason: 'concurrent_update', retryable: true }]);
+  });
+
+  test('startIdleRefresher without onResult: the runs go on and log no failure', { timeout: 30_000 }, async () => {
+    const broker = w.broker();
+    await w.connect(broker, ALICE);
+    w.sandbox.clock.advance(40 * DAY);
+    const refresher = broker.startIdleRefresher({ intervalMs: 1, firstRunAfterMs: 0, idleForMs: 30 * DAY });
+    const ran = () => messages(w).filter(([, msg]) => msg === 'idle OAuth refresh run').length;
+    for (let i = 0; i < 5000 && ran() < 1; i++) await new Promise((r) => setTimeout(r, 2));
+    await refresher.stop();
+    assert.equal(w.sandbox.control.counters.total('refresh_grant'), 1);
+    assert.deepEqual(messages(w).filter(([level]) => level === 'warn' || level === 'error'), []);
+    assert.equal(ran(), 1);
   });
 
   test('startIdleRefresher: an interval under 1 ms is refused by name; a failed run is logged and the next one still comes', { timeout: 30_000 }, async () => {

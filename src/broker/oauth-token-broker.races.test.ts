@@ -168,6 +168,41 @@ describe('OAuth token broker: another writer between two steps', () => {
     assert.deepEqual([e.code, e.details?.['reason']], ['REAUTH_REQUIRED', 'grant_missing']);
   });
 
+  test('a revoke while a background refresh finishes: the refreshed token is not cached', { timeout: 30_000 }, async () => {
+    let revoked: Promise<number> | undefined;
+    const broker: ReturnType<OAuthWorld['broker']> = w.broker({
+      // Told after the commit, before the job caches the token: the link is revoked right then.
+      deps: { onRefresh: (i) => void (revoked ??= broker.revoke({ accountId: i.accountId })) },
+    });
+    await w.connect(broker, ALICE);
+    w.sandbox.clock.advance(40 * 24 * HOUR);
+    assert.deepEqual(await broker.refreshIdle({ idleForMs: 30 * 24 * HOUR }), { checked: 1, refreshed: 1, skipped: 0, reauthRequired: 0, failed: 0 });
+    assert.equal(await revoked, 2);
+    assert.equal(broker.cacheSize, 0);
+    const e = await failure(broker.tokenFor({ accountId: ALICE }));
+    assert.deepEqual([e.code, e.details?.['reason']], ['REAUTH_REQUIRED', 'grant_missing']);
+  });
+
+  test('a 401 report that reads the stored token just before another instance replaces it: the new token is left alone', { timeout: 30_000 }, async () => {
+    const granted = await w.connect(w.broker(), ALICE);
+    let replaced = false;
+    const tokens: TokensRepo = { ...w.tokens, get: async (k) => {
+      const row = await w.tokens.get(k);
+      if (k.kind === 'access' && !replaced) {
+        replaced = true;
+        // Another instance refreshed (after its own 401) and stored a new access token meanwhile.
+        await w.tokens.put(key('access'), { token: 'access-from-b', expiresAt: w.sandbox.clock.now() + HOUR });
+      }
+      return row;
+    } };
+    const broker = w.broker({ deps: { repos: { tokens } } });
+    await broker.invalidate({ accountId: ALICE }, granted.accessToken);
+    const stored = await w.tokens.get(key('access'));
+    assert.deepEqual([stored?.token, stored?.expiresAt], ['access-from-b', w.sandbox.clock.now() + HOUR]);
+    assert.equal((await broker.tokenFor({ accountId: ALICE })).accessToken, 'access-from-b');
+    assert.equal(w.sandbox.control.counters.total('refresh_grant'), 0);
+  });
+
   test('a 401 reported while a look-up is in flight and before the report reached the store: the refused token is neither handed out again nor cached', { timeout: 30_000 }, async () => {
     let down = false;
     const world = await openOAuthWorld(testBackends()[0]!, { shared, fetch: onRefreshGrant(async () => (down ? Response.json({ error: 'server_error' }, { status: 503 }) : undefined)) });
