@@ -240,3 +240,53 @@ describe('OAuth token broker: another writer between two steps', () => {
     }
   });
 });
+
+// PostgreSQL only: its transactions read committed and take no lock for a read, so another connection can
+// commit between the commit transaction's check of the refresh token and its write (on SQLite the
+// transaction holds the database's write lock from its start, and that write would wait for it).
+for (const backend of testBackends().filter((b) => b.name === 'postgres')) {
+  describe('OAuth token broker: another writer inside the commit transaction (postgres)', () => {
+    let shared: TestStore;
+    let w: OAuthWorld;
+    before(async () => {
+      shared = await openTestStore(backend);
+    }, { timeout: 120_000 });
+    after(() => shared.close(), { timeout: 120_000 });
+    beforeEach(async () => {
+      w = await openOAuthWorld(backend, { shared });
+    }, { timeout: 120_000 });
+    afterEach(() => w.close(), { timeout: 120_000 });
+
+    test('the refresh token rotated by another instance between the check and the write: nothing is written, its tokens are used', { timeout: 60_000 }, async () => {
+      let armed = false;
+      const tokens: TokensRepo = {
+        ...w.tokens,
+        inTransaction: (tx) => {
+          const inner = w.tokens.inTransaction(tx);
+          return {
+            ...inner,
+            get: async (k) => {
+              const row = await inner.get(k);
+              if (armed && k.kind === 'refresh') {
+                armed = false;
+                // Another instance, on its own connection, commits its rotation right after this check read.
+                await w.tokens.put(key('refresh'), { token: 'rotated-by-b', previousToken: row?.token ?? null, expiresAt: null });
+                await w.tokens.put(key('access'), { token: 'access-from-b', expiresAt: w.sandbox.clock.now() + HOUR });
+              }
+              return row;
+            },
+          };
+        },
+      };
+      const broker = w.broker({ deps: { repos: { tokens } } });
+      await w.connect(broker, ALICE);
+      w.sandbox.clock.advance(2 * HOUR);
+      armed = true;
+      assert.equal((await broker.tokenFor({ accountId: ALICE })).accessToken, 'access-from-b');
+      assert.equal(armed, false, 'the other write landed inside the commit transaction');
+      const [refresh, access] = [await w.tokens.get(key('refresh')), await w.tokens.get(key('access'))];
+      assert.deepEqual([refresh?.token, access?.token], ['rotated-by-b', 'access-from-b']);
+      assert.deepEqual([broker.stats.refreshes, broker.stats.reusedAfterLock, w.sleeps], [0, 1, [100]]);
+    });
+  });
+}
