@@ -135,6 +135,7 @@ describe('OAuth token broker: refusals, hooks and the idle job', () => {
       ['warn', 'onGrantStored hook failed'],
       ['warn', 'onRefresh hook failed'],
     ]);
+    assert.deepEqual(logLines(w).map((l) => (l['err'] as { message?: string } | undefined)?.message), ['metrics down', 'metrics down']);
   });
 
   test('invalid_grant with an onInvalidGrant hook that throws: logged, and the caller still gets REAUTH_REQUIRED with the reason', { timeout: 30_000 }, async () => {
@@ -544,6 +545,67 @@ describe('OAuth token broker: refusals, hooks and the idle job', () => {
       ['error', 'idle OAuth refresh run failed'],
       ['error', 'idle OAuth refresh run failed'],
     ]);
+    const first = logLines(w)[0];
+    assert.deepEqual([first?.['clientId'], (first?.['err'] as { message?: string } | undefined)?.message], [CLIENT, 'report sink down']);
+  });
+
+  test('startIdleRefresher: stop() before the first run cancels it; stop() during a run waits for it, and nothing runs after', { timeout: 30_000 }, async () => {
+    const broker = w.broker();
+    await w.connect(broker, ALICE);
+    w.sandbox.clock.advance(40 * DAY);
+    const results: number[] = [];
+    const early = broker.startIdleRefresher({ intervalMs: 1, firstRunAfterMs: 1, idleForMs: 30 * DAY, onResult: (r) => void results.push(r.refreshed) });
+    await early.stop();
+    for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 2));
+    assert.deepEqual([results, w.sandbox.control.counters.total('refresh_grant')], [[], 0], 'stopped before its timer fired');
+    // A run held inside its refresh (at the read of the refresh token) when stop() is called.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let inside = false;
+    const held = w.broker({ deps: { repos: { tokens: { ...w.tokens, get: async (k) => {
+      if (k.kind === 'refresh' && !inside) {
+        inside = true;
+        await gate;
+      }
+      return w.tokens.get(k);
+    } } } } });
+    const refresher = held.startIdleRefresher({ intervalMs: 1, firstRunAfterMs: 0, idleForMs: 30 * DAY, onResult: (r) => void results.push(r.refreshed) });
+    for (let i = 0; i < 5000 && !inside; i++) await new Promise((r) => setTimeout(r, 2));
+    assert.ok(inside, 'a run is in progress');
+    let stopped = false;
+    const stopping = refresher.stop().then(() => (stopped = true));
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(stopped, false, 'stop() waits for the run in progress');
+    release();
+    await stopping;
+    assert.deepEqual(results, [1]);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 2));
+    assert.deepEqual(results, [1], 'no run after stop()');
+  });
+
+  test('refreshIdle with idleForMs 0 takes every grant; an account id of 128 characters (letters, digits, ":", "_", "-") is one, 129 is not', { timeout: 30_000 }, async () => {
+    const broker = w.broker();
+    const longest = `${'a1:_-'.repeat(25)}Zz9`;
+    assert.equal(longest.length, 128);
+    await w.connect(broker, ALICE);
+    assert.deepEqual(await broker.refreshIdle({ idleForMs: 0 }), { checked: 1, refreshed: 1, skipped: 0, reauthRequired: 0, failed: 0 });
+    const granted = await broker.storeGrant({ accountId: longest, scopes: GRANT_SCOPES, tokens: await w.exchange(BOB, GRANT_SCOPES) });
+    assert.equal((await broker.tokenFor({ accountId: longest })).accessToken, granted.accessToken);
+    const e = await failure(broker.tokenFor({ accountId: `${longest}x` }));
+    assert.deepEqual([e.code, e.details], ['VALIDATION_FAILED', { field: 'accountId' }]);
+    for (const bad of ['', 'a.b', 'a/b', 'a b', 'é']) assert.equal((await failure(broker.revoke({ accountId: bad }))).code, 'VALIDATION_FAILED', JSON.stringify(bad));
+  });
+
+  test('the token handed out: the access token, Bearer, its expiry, route oauth and the grant\'s scopes; the same after a refresh', { timeout: 30_000 }, async () => {
+    const broker = w.broker();
+    const tokens = await w.exchange(ALICE, GRANT_SCOPES);
+    const granted = await broker.storeGrant({ accountId: ALICE, scopes: GRANT_SCOPES, tokens });
+    assert.deepEqual(granted, { accessToken: tokens.accessToken, tokenType: 'Bearer', expiresAt: tokens.expiresAt, route: 'oauth', scopes: [...GRANT_SCOPES].sort() });
+    assert.deepEqual(await w.broker().tokenFor({ accountId: ALICE }), granted, 'read from the store by another broker');
+    w.sandbox.clock.advance(2 * HOUR);
+    const fresh = await broker.tokenFor({ accountId: ALICE });
+    assert.deepEqual({ ...fresh, accessToken: 'x', expiresAt: 0 }, { ...granted, accessToken: 'x', expiresAt: 0 });
+    assert.ok(fresh.expiresAt > w.sandbox.clock.now());
   });
 });
 
