@@ -203,6 +203,42 @@ describe('OAuth token broker: another writer between two steps', () => {
     assert.equal(w.sandbox.control.counters.total('refresh_grant'), 0);
   });
 
+  test('a look-up that read the old grant\'s token while a new consent waited for the lease: the new consent\'s token is what stays cached', { timeout: 30_000 }, async () => {
+    // H holds Alice's lease: an idle refresh stopped before its commit.
+    const holder = gate();
+    let holding = false;
+    const h = w.broker({ deps: { beforeCommit: async () => {
+      holding = true;
+      await holder.promise;
+    } } });
+    // A's look-up reads the stored (old) access token, then stops until released.
+    const reader = gate();
+    let reading = false;
+    const tokens: TokensRepo = { ...w.tokens, get: async (k) => {
+      const row = await w.tokens.get(k);
+      if (k.kind === 'access' && !reading) {
+        reading = true;
+        await reader.promise;
+      }
+      return row;
+    } };
+    const a = w.broker({ deps: { repos: { tokens } } });
+    const old = await w.connect(a, ALICE);
+    const idle = h.refreshIdle({ idleForMs: 0 });
+    for (let i = 0; i < 500 && !holding; i++) await new Promise((r) => setTimeout(r, 1));
+    assert.ok(holding, 'H holds the lease');
+    const consent = a.storeGrant({ accountId: ALICE, scopes: GRANT_SCOPES, tokens: await w.exchange(ALICE, GRANT_SCOPES) });
+    const lookup = a.tokenFor({ accountId: ALICE });
+    for (let i = 0; i < 500 && !reading; i++) await new Promise((r) => setTimeout(r, 1));
+    assert.ok(reading, 'the look-up has read the old grant');
+    holder.resolve();
+    await idle;
+    const granted = await consent;
+    reader.resolve();
+    assert.equal((await lookup).accessToken, old.accessToken, 'the look-up answers what it read');
+    assert.equal((await a.tokenFor({ accountId: ALICE })).accessToken, granted.accessToken, 'but the cache keeps the new consent\'s token');
+  });
+
   test('a 401 reported while a look-up is in flight and before the report reached the store: the refused token is neither handed out again nor cached', { timeout: 30_000 }, async () => {
     let down = false;
     const world = await openOAuthWorld(testBackends()[0]!, { shared, fetch: onRefreshGrant(async () => (down ? Response.json({ error: 'server_error' }, { status: 503 }) : undefined)) });
