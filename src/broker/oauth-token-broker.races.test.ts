@@ -239,6 +239,26 @@ describe('OAuth token broker: another writer between two steps', () => {
     assert.equal((await a.tokenFor({ accountId: ALICE })).accessToken, granted.accessToken, 'but the cache keeps the new consent\'s token');
   });
 
+  test('no grant stored: refused at once, without waiting for a lease another refresh of the account holds', { timeout: 30_000 }, async () => {
+    const holder = gate();
+    let holding = false;
+    const h = w.broker({ deps: { beforeCommit: async () => {
+      holding = true;
+      await holder.promise;
+    } } });
+    await w.connect(h, ALICE);
+    w.sandbox.clock.advance(2 * HOUR);
+    const refreshing = h.tokenFor({ accountId: ALICE }).catch((e: unknown) => e);
+    for (let i = 0; i < 500 && !holding; i++) await new Promise((r) => setTimeout(r, 1));
+    assert.ok(holding, 'H holds the lease');
+    // The link is revoked meanwhile (revoke takes no lease).
+    await w.broker().revoke({ accountId: ALICE });
+    const e = await failure(w.broker({ options: { lockWaitMs: 0, maxAttempts: 1 } }).tokenFor({ accountId: ALICE }));
+    assert.deepEqual([e.code, e.details?.['reason']], ['REAUTH_REQUIRED', 'grant_missing']);
+    holder.resolve();
+    await refreshing;
+  });
+
   test('a 401 reported while a look-up is in flight and before the report reached the store: the refused token is neither handed out again nor cached', { timeout: 30_000 }, async () => {
     let down = false;
     const world = await openOAuthWorld(testBackends()[0]!, { shared, fetch: onRefreshGrant(async () => (down ? Response.json({ error: 'server_error' }, { status: 503 }) : undefined)) });
