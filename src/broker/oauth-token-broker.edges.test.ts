@@ -239,6 +239,31 @@ describe('OAuth token broker: refusals, hooks and the idle job', () => {
     }
   });
 
+  test('invalidate in the broker that cached the token: another token keeps the cache, the reported one or none drops it; lookups are counted', { timeout: 30_000 }, async () => {
+    const lookups: boolean[] = [];
+    const broker = w.broker({ deps: { onLookup: (hit) => void lookups.push(hit) } });
+    const granted = await w.connect(broker, ALICE);
+    await broker.invalidate({ accountId: ALICE }, 'another-token');
+    assert.equal((await broker.tokenFor({ accountId: ALICE })).accessToken, granted.accessToken);
+    assert.deepEqual([broker.stats.hits, broker.stats.storeHits, broker.stats.misses, lookups], [1, 0, 0, [true]], 'still a cache hit');
+    await broker.invalidate({ accountId: ALICE }, granted.accessToken);
+    const fresh = await broker.tokenFor({ accountId: ALICE });
+    assert.notEqual(fresh.accessToken, granted.accessToken);
+    assert.deepEqual([broker.stats.hits, broker.stats.misses, broker.stats.refreshes, lookups], [1, 1, 1, [true, false]]);
+    await broker.invalidate({ accountId: ALICE });
+    const third = await broker.tokenFor({ accountId: ALICE });
+    assert.notEqual(third.accessToken, fresh.accessToken, 'without a token the cached one goes too');
+    assert.deepEqual([broker.stats.misses, broker.stats.refreshes, lookups], [2, 2, [true, false, false]]);
+  });
+
+  test('a stored refresh token whose access token row is gone (deleted by hand): the next call refreshes', { timeout: 30_000 }, async () => {
+    await w.connect(w.broker(), ALICE);
+    await w.t.store.db.deleteFrom('tokens').where('kind', '=', 'access').execute();
+    const broker = w.broker();
+    assert.equal(await w.probe((await broker.tokenFor({ accountId: ALICE })).accessToken), 200);
+    assert.equal(broker.stats.refreshes, 1);
+  });
+
   test('invalidate without a grant does nothing; with a grant it marks only the reported token dead in the store', { timeout: 30_000 }, async () => {
     const broker = w.broker();
     await broker.invalidate({ accountId: ALICE }, 'whatever');

@@ -259,6 +259,31 @@ describe('OAuth token broker: another writer between two steps', () => {
     await refreshing;
   });
 
+  test('a 401 reported while a look-up is in flight, then an invalidation without a token: the refused token is still never handed out', { timeout: 30_000 }, async () => {
+    const a = w.broker();
+    const refused = (await w.connect(a, ALICE)).accessToken;
+    const held = gate();
+    let holding = false;
+    const tokens: TokensRepo = { ...w.tokens, get: async (k) => {
+      const row = await w.tokens.get(k);
+      if (k.kind === 'access' && !holding) {
+        holding = true;
+        await held.promise;
+      }
+      return row;
+    } };
+    const b = w.broker({ deps: { repos: { tokens } } });
+    const early = b.tokenFor({ accountId: ALICE });
+    for (let i = 0; i < 500 && !holding; i++) await new Promise((r) => setTimeout(r, 1));
+    assert.ok(holding);
+    await b.invalidate({ accountId: ALICE }, refused);
+    await b.invalidate({ accountId: ALICE });
+    held.resolve();
+    const got = await early;
+    assert.notEqual(got.accessToken, refused);
+    assert.notEqual((await b.tokenFor({ accountId: ALICE })).accessToken, refused);
+  });
+
   test('a 401 reported while a look-up is in flight and before the report reached the store: the refused token is neither handed out again nor cached', { timeout: 30_000 }, async () => {
     let down = false;
     const world = await openOAuthWorld(testBackends()[0]!, { shared, fetch: onRefreshGrant(async () => (down ? Response.json({ error: 'server_error' }, { status: 503 }) : undefined)) });
