@@ -124,6 +124,29 @@ describe('OAuth token broker: another writer between two steps', () => {
     }
   });
 
+  test('invalid_grant for a refresh token revoked meanwhile: grant_missing, not a crash', { timeout: 30_000 }, async () => {
+    let revoked = false;
+    const world = await openOAuthWorld(testBackends()[0]!, {
+      shared,
+      fetch: onRefreshGrant(async () => {
+        if (revoked) return undefined;
+        revoked = true;
+        await world.tokens.deleteForAccount('oauth', CLIENT, ALICE);
+        return invalidGrant();
+      }),
+    });
+    try {
+      const broker = world.broker();
+      await world.connect(broker, ALICE);
+      world.sandbox.clock.advance(2 * HOUR);
+      const e = await failure(broker.tokenFor({ accountId: ALICE }));
+      assert.deepEqual([e.code, e.details], ['REAUTH_REQUIRED', { accountId: ALICE, reason: 'grant_missing' }]);
+      assert.deepEqual([broker.stats.invalidGrants, world.sleeps], [0, [100]], 'one retry after the conflict, which found no grant');
+    } finally {
+      await world.close();
+    }
+  });
+
   test('invalid_grant for a refresh token another instance has rotated meanwhile (same row, next version): its tokens are kept and used', { timeout: 30_000 }, async () => {
     let rotated = false;
     const world = await openOAuthWorld(testBackends()[0]!, {
