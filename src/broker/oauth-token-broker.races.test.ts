@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import type { FetchLike } from '../atlassian/send-request.js';
 import { GatewayError } from '../errors.js';
 import { DEFAULT_ACCOUNTS, DEFAULT_OAUTH_CLIENT } from '../sandbox/index.js';
@@ -189,6 +190,35 @@ describe('OAuth token broker: another writer between two steps', () => {
     assert.equal(broker.cacheSize, 0);
     const e = await failure(broker.tokenFor({ accountId: ALICE }));
     assert.deepEqual([e.code, e.details?.['reason']], ['REAUTH_REQUIRED', 'grant_missing']);
+  });
+
+  test('the new access token\'s write lost three times in a row: that try commits nothing and the next one stores it', { timeout: 30_000 }, async () => {
+    const broker = w.broker({ deps: { sleep: async (ms) => {
+      w.sleeps.push(ms);
+      w.sandbox.clock.advance(ms);
+    } } });
+    const granted = await w.connect(broker, ALICE);
+    w.sandbox.clock.advance(2 * HOUR);
+    // Stands in for another write landing between the access put's own read and update, three times in the
+    // first try's transaction: a trigger drops the next three updates of an access row stamped with this
+    // moment (each then changes no row, as it would). The try's rollback restores the count; the next try
+    // comes after its backoff, at a later moment.
+    const db = w.t.store.db;
+    const at = w.sandbox.clock.now();
+    await sql`create table lost_access_writes (n integer not null)`.execute(db);
+    await sql`insert into lost_access_writes (n) values (3)`.execute(db);
+    await sql.raw(`create trigger lose_access_writes before update on tokens when old.kind = 'access' and new.updated_at = ${at} and (select n from lost_access_writes) > 0 begin update lost_access_writes set n = n - 1; select raise(ignore); end`).execute(db);
+    try {
+      const fresh = await broker.tokenFor({ accountId: ALICE });
+      assert.notEqual(fresh.accessToken, granted.accessToken);
+      assert.deepEqual(w.sleeps, [100], 'the first try gave up after three lost writes and was tried again');
+      assert.equal(w.sandbox.control.counters.total('refresh_grant'), 2);
+      assert.equal((await w.tokens.get(key('access')))?.token, fresh.accessToken);
+      assert.equal(await w.probe(fresh.accessToken), 200);
+    } finally {
+      await sql`drop trigger lose_access_writes`.execute(db);
+      await sql`drop table lost_access_writes`.execute(db);
+    }
   });
 
   test('a revoke while a background refresh finishes: the refreshed token is not cached', { timeout: 30_000 }, async () => {
