@@ -221,6 +221,31 @@ describe('OAuth token broker: another writer between two steps', () => {
     }
   });
 
+  test('the rotated refresh token\'s write lost inside the commit: nothing of that try is committed, the next one stores both', { timeout: 30_000 }, async () => {
+    const broker = w.broker({ deps: { sleep: async (ms) => {
+      w.sleeps.push(ms);
+      w.sandbox.clock.advance(ms);
+    } } });
+    const granted = await w.connect(broker, ALICE);
+    w.sandbox.clock.advance(2 * HOUR);
+    // Stands in for another write landing between the refresh row's check and its compare-and-set write
+    // (PostgreSQL can interleave there; see the postgres test below): a trigger drops the first try's update
+    // of the refresh row, which then changes no row.
+    const db = w.t.store.db;
+    const at = w.sandbox.clock.now();
+    await sql.raw(`create trigger lose_refresh_write before update on tokens when old.kind = 'refresh' and new.updated_at = ${at} begin select raise(ignore); end`).execute(db);
+    try {
+      const fresh = await broker.tokenFor({ accountId: ALICE });
+      assert.notEqual(fresh.accessToken, granted.accessToken);
+      assert.deepEqual(w.sleeps, [100], 'the first try committed nothing and was tried again');
+      const [refresh, access] = [await w.tokens.get(key('refresh')), await w.tokens.get(key('access'))];
+      assert.equal(access?.token, fresh.accessToken);
+      assert.deepEqual([refresh?.version, refresh?.updatedAt], [2, at + 100], 'the refresh token written once, by the second try');
+    } finally {
+      await sql`drop trigger lose_refresh_write`.execute(db);
+    }
+  });
+
   test('a revoke while a background refresh finishes: the refreshed token is not cached', { timeout: 30_000 }, async () => {
     let revoked: Promise<number> | undefined;
     const broker: ReturnType<OAuthWorld['broker']> = w.broker({
