@@ -116,7 +116,7 @@ describe('connect token broker: grant retries and failures', () => {
 
   test('a retryable failure every time: three tries by default, then the caller learns how many were made', { timeout: 30_000 }, async () => {
     // No onGrant hook here: the failure path must not need one.
-    const { broker, endpoint, waits } = brokerWith([unavailable(), unavailable(), unavailable()], {}, { onGrant: undefined });
+    const { broker, endpoint, waits, log } = brokerWith([unavailable(), unavailable(), unavailable()], {}, { onGrant: undefined });
     const e = await failure(broker.tokenFor({ tenant, accountId: 'acc-1' }));
     assert.ok(e instanceof GatewayError);
     assert.deepEqual([e.code, e.message, e.details], ['ATLASSIAN_UNAVAILABLE', "Atlassian's token service did not answer after 3 attempt(s).", { attempts: 3, site: tenant.baseUrl }]);
@@ -124,6 +124,11 @@ describe('connect token broker: grant retries and failures', () => {
     assert.equal(endpoint.calls, 3);
     assert.deepEqual(waits, [100, 200]);
     assert.deepEqual({ grants: broker.stats.grants, grantFailures: broker.stats.grantFailures, cached: broker.cacheSize }, { grants: 0, grantFailures: 1, cached: 0 });
+    assert.deepEqual(log.lines.map((l) => l['msg']), ['JWT-bearer grant failed; retrying', 'JWT-bearer grant failed; retrying'], 'no hook, no hook failure');
+    // Nor on success.
+    const quiet = brokerWith([ok(1)], {}, { onGrant: undefined });
+    assert.equal((await quiet.broker.tokenFor({ tenant, accountId: 'acc-1' })).accessToken, 'at-1');
+    assert.deepEqual(quiet.log.lines, []);
   });
 
   test('maxAttempts, retryBaseMs and retryMaxMs are the broker\'s own settings', { timeout: 30_000 }, async () => {
@@ -191,6 +196,29 @@ describe('connect token broker: grant retries and failures', () => {
     assert.ok(e instanceof GatewayError);
     assert.deepEqual([e.code, e.message], ['TENANT_UNINSTALLED', `No shared secret is stored for ${bare.baseUrl}; reinstall the app.`]);
     assert.equal(endpoint.calls, 0);
+  });
+
+  test('an onGrant hook that throws is logged and changes nothing: the grant stands, a failure stays the failure', { timeout: 30_000 }, async () => {
+    const hookError = () => {
+      throw new Error('metrics down');
+    };
+    const { broker, endpoint, log } = brokerWith([ok(1), json(400, { error: 'invalid_scope' })], {}, { onGrant: hookError });
+    const token = await broker.tokenFor({ tenant, accountId: 'acc-1' });
+    assert.equal(token.accessToken, 'at-1');
+    // Cached like any other grant: the second call makes no new one.
+    assert.equal((await broker.tokenFor({ tenant, accountId: 'acc-1' })).accessToken, 'at-1');
+    assert.deepEqual({ calls: endpoint.calls, grants: broker.stats.grants, grantFailures: broker.stats.grantFailures, cached: broker.cacheSize }, { calls: 1, grants: 1, grantFailures: 0, cached: 1 });
+    // On a failure the caller gets Atlassian's refusal, not the hook's error.
+    const e = await failure(broker.tokenFor({ tenant, accountId: 'acc-2' }));
+    assert.ok(isGatewayError(e, 'ATLASSIAN_ERROR'), String(e));
+    assert.equal(e.details?.['error'], 'invalid_scope');
+    assert.deepEqual({ calls: endpoint.calls, grants: broker.stats.grants, grantFailures: broker.stats.grantFailures }, { calls: 2, grants: 1, grantFailures: 1 });
+    assert.deepEqual(log.lines.map((l) => [l['level'], l['msg'], (l['err'] as { message?: string } | undefined)?.message]), [
+      ['warn', 'onGrant hook failed', 'metrics down'],
+      ['warn', 'onGrant hook failed', 'metrics down'],
+    ]);
+    // Neither the token nor the shared secret reaches the log.
+    for (const secret of [SECRET, 'at-1']) assert.ok(!log.raw.join('').includes(secret), secret);
   });
 
   test('the lookup hook hears a miss, then a hit', { timeout: 30_000 }, async () => {

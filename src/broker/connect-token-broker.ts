@@ -129,6 +129,15 @@ export function createConnectTokenBroker(deps: ConnectTokenBrokerDeps, options: 
     return normaliseConnectScopes(req.scopes);
   }
 
+  /** Tells the onGrant hook; a hook that throws is logged and never turns a grant (or its failure) into another outcome. */
+  function heard(info: Parameters<NonNullable<ConnectTokenBrokerDeps['onGrant']>>[0]): void {
+    try {
+      deps.onGrant?.(info);
+    } catch (e) {
+      deps.logger.warn({ err: e }, 'onGrant hook failed');
+    }
+  }
+
   async function grant(tenant: Tenant, accountId: string, scopes: string[]): Promise<IssuedToken> {
     const secret = await deps.repos.tenants.sharedSecret(tenant.id);
     if (!secret) throw new GatewayError('TENANT_UNINSTALLED', `No shared secret is stored for ${tenant.baseUrl}; reinstall the app.`);
@@ -152,13 +161,13 @@ export function createConnectTokenBroker(deps: ConnectTokenBrokerDeps, options: 
         });
         const t = await processJwtBearerTokenResponse(res, deps.clock);
         stats.grants++;
-        deps.onGrant?.({ tenant, accountId, scopes, outcome: 'ok' });
+        heard({ tenant, accountId, scopes, outcome: 'ok' });
         return { accessToken: t.accessToken, tokenType: 'Bearer', expiresAt: t.expiresAt, apiBaseUrl: tenant.baseUrl, route: 'connect', scopes: t.scopes ?? scopes };
       } catch (e) {
         const retryable = isGatewayError(e) && e.details?.['retryable'] === true;
         if (!retryable || attempt >= maxAttempts) {
           stats.grantFailures++;
-          deps.onGrant?.({ tenant, accountId, scopes, outcome: 'error', code: isGatewayError(e) ? e.code : 'INTERNAL' });
+          heard({ tenant, accountId, scopes, outcome: 'error', code: isGatewayError(e) ? e.code : 'INTERNAL' });
           if (isGatewayError(e, 'INVALID_GRANT')) {
             throw new GatewayError('INVALID_GRANT', `Atlassian refused to issue a token for account ${accountId} on ${tenant.baseUrl}: the user is unknown, inactive or cannot use the site.`, {
               details: { accountId, site: tenant.baseUrl, ...(e.details ?? {}) },

@@ -330,10 +330,33 @@ describe('forge token broker: exchanges, context forms, retries and the cache', 
   });
 
   test('without the optional hooks: a grant, a refusal and a refused system token each reach the caller as usual', { timeout: 30_000 }, async () => {
-    const { broker } = brokerWith([token('t-1'), refusal('The user is inactive'), json({ message: 'Unauthorized' }, 401)], {}, { onGrant: undefined, onSystemTokenRejected: undefined });
+    const { broker, lines } = brokerWith([token('t-1'), refusal('The user is inactive'), json({ message: 'Unauthorized' }, 401)], {}, { onGrant: undefined, onSystemTokenRejected: undefined });
     assert.equal((await broker.tokenFor({ tenant: acme, accountId: 'acc-1' })).accessToken, 't-1');
     assert.equal((await failure(broker.tokenFor({ tenant: acme, accountId: 'acc-2' }))).code, 'IMPERSONATION_REFUSED');
     assert.equal((await failure(broker.tokenFor({ tenant: acme, accountId: 'acc-3' }))).code, 'FORGE_TOKEN_UNAVAILABLE');
+    assert.deepEqual(lines, [], 'no hook, no hook failure');
+  });
+
+  test('hooks that throw are logged and change nothing: the grant stands, a refusal stays the refusal', { timeout: 30_000 }, async () => {
+    const down = () => {
+      throw new Error('metrics down');
+    };
+    const { broker, graphql, lines } = brokerWith([token('user-token-1'), refusal('The user is inactive'), json({ message: 'Unauthorized' }, 401)], {}, { onGrant: down, onSystemTokenRejected: down });
+    assert.equal((await broker.tokenFor({ tenant: acme, accountId: 'acc-1' })).accessToken, 'user-token-1');
+    // Cached like any other grant: the second call makes no new exchange.
+    assert.equal((await broker.tokenFor({ tenant: acme, accountId: 'acc-1' })).accessToken, 'user-token-1');
+    assert.deepEqual([graphql.requests.length, broker.stats.grants, broker.stats.grantFailures], [1, 1, 0]);
+    assert.deepEqual([(await failure(broker.tokenFor({ tenant: acme, accountId: 'acc-2' }))).code, graphql.requests.length], ['IMPERSONATION_REFUSED', 2]);
+    assert.equal((await failure(broker.tokenFor({ tenant: acme, accountId: 'acc-3' }))).code, 'FORGE_TOKEN_UNAVAILABLE');
+    assert.deepEqual([broker.stats.grants, broker.stats.grantFailures], [1, 2]);
+    assert.deepEqual(lines.map((l) => [l['level'], l['msg'], (l['err'] as { message?: string } | undefined)?.message]), [
+      ['warn', 'onGrant hook failed', 'metrics down'],
+      ['warn', 'onGrant hook failed', 'metrics down'],
+      ['warn', 'onGrant hook failed', 'metrics down'],
+      ['warn', 'onSystemTokenRejected hook failed', 'metrics down'],
+    ]);
+    // Neither the user's token nor the system token reaches the log.
+    for (const secret of ['user-token-1', SYSTEM_TOKEN]) assert.ok(!JSON.stringify(lines).includes(secret), secret);
   });
 
   test('the cache key keeps scope names apart: a + b is not the scope "ab"', { timeout: 30_000 }, async () => {

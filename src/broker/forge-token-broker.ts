@@ -106,6 +106,15 @@ export function createForgeTokenBroker(deps: ForgeTokenBrokerDeps, options: Forg
     return { accessToken: t.token, tokenType: 'Bearer', expiresAt: t.expiresAt, apiBaseUrl: forgeApiBase(tenant), route: 'forge', scopes: [] };
   }
 
+  /** Calls an application hook; one that throws is logged and never turns a grant (or its failure) into another outcome. */
+  function heard(hook: 'onGrant' | 'onSystemTokenRejected', call: () => void): void {
+    try {
+      call();
+    } catch (e) {
+      deps.logger.warn({ err: e }, `${hook} hook failed`);
+    }
+  }
+
   async function grant(tenant: Tenant, accountId: string): Promise<ForgeIssuedToken> {
     const system = await deps.installations.systemToken(tenant);
     if (!system) throw forgeSystemTokenMissing(tenant);
@@ -123,15 +132,15 @@ export function createForgeTokenBroker(deps: ForgeTokenBrokerDeps, options: Forg
           deps.logger.info({ installationId: tenant.tenantKey, form: other }, 'Forge accepted the other context ARI form; it is used from now on');
         }
         stats.grants++;
-        deps.onGrant?.({ tenant, accountId, outcome: 'ok' });
+        heard('onGrant', () => deps.onGrant?.({ tenant, accountId, outcome: 'ok' }));
         return token;
       } catch (e) {
         const retryable = isGatewayError(e) && e.details?.['retryable'] === true && !isGatewayError(e, 'RATE_LIMITED');
         if (!retryable || attempt >= maxAttempts) {
           stats.grantFailures++;
-          deps.onGrant?.({ tenant, accountId, outcome: 'error', code: isGatewayError(e) ? e.code : 'INTERNAL' });
+          heard('onGrant', () => deps.onGrant?.({ tenant, accountId, outcome: 'error', code: isGatewayError(e) ? e.code : 'INTERNAL' }));
           if (isGatewayError(e, 'ATLASSIAN_ERROR') && e.details?.['reason'] === 'unauthorized') {
-            deps.onSystemTokenRejected?.(tenant);
+            heard('onSystemTokenRejected', () => deps.onSystemTokenRejected?.(tenant));
             throw new GatewayError('FORGE_TOKEN_UNAVAILABLE', `Forge no longer accepts the app system token of the installation on ${tenant.baseUrl}: the app may have been uninstalled. A new invocation (the hourly trigger) brings a new token if it is still installed.`, {
               details: { installationId: tenant.tenantKey, retryable: false },
               cause: e,

@@ -105,6 +105,15 @@ describe('OAuth token broker: refusals, hooks and the idle job', () => {
     assert.deepEqual(bob.scopes, ['offline_access', 'read:page:confluence']);
   });
 
+  test('a grant of no named scopes: its tokens name none, and a request without scopes is served', { timeout: 30_000 }, async () => {
+    const broker = w.broker();
+    const granted = await broker.storeGrant({ accountId: ALICE, scopes: [], tokens: { ...(await w.exchange(ALICE, GRANT_SCOPES)), scopes: undefined } });
+    assert.deepEqual(granted.scopes, []);
+    assert.deepEqual((await broker.tokenFor({ accountId: ALICE, scopes: [] })).scopes, []);
+    // From the store in another broker too.
+    assert.deepEqual((await w.broker().tokenFor({ accountId: ALICE })).scopes, []);
+  });
+
   test('hooks that throw are logged and change nothing: onGrantStored, onRefresh', { timeout: 30_000 }, async () => {
     const broker = w.broker({
       deps: {
@@ -126,6 +135,7 @@ describe('OAuth token broker: refusals, hooks and the idle job', () => {
       ['warn', 'onGrantStored hook failed'],
       ['warn', 'onRefresh hook failed'],
     ]);
+    assert.deepEqual(logLines(w).map((l) => (l['err'] as { message?: string } | undefined)?.message), ['metrics down', 'metrics down']);
   });
 
   test('invalid_grant with an onInvalidGrant hook that throws: logged, and the caller still gets REAUTH_REQUIRED with the reason', { timeout: 30_000 }, async () => {
@@ -154,6 +164,7 @@ describe('OAuth token broker: refusals, hooks and the idle job', () => {
       ['error', 'onInvalidGrant hook failed'],
     ]);
     assert.deepEqual([lines[0]?.['accountId'], lines[0]?.['clientId'], lines[0]?.['reason']], [ALICE, CLIENT, 'refresh_token_invalid']);
+    assert.deepEqual([lines[1]?.['accountId'], (lines[1]?.['err'] as { message?: string } | undefined)?.message], [ALICE, 'link store down'], 'the hook failure says for whom and why');
   });
 
   test('Atlassian down for good: the error says for whom and after how many tries; the hook hears the code and the tries', { timeout: 30_000 }, async () => {
@@ -226,6 +237,31 @@ describe('OAuth token broker: refusals, hooks and the idle job', () => {
     } finally {
       await world.close();
     }
+  });
+
+  test('invalidate in the broker that cached the token: another token keeps the cache, the reported one or none drops it; lookups are counted', { timeout: 30_000 }, async () => {
+    const lookups: boolean[] = [];
+    const broker = w.broker({ deps: { onLookup: (hit) => void lookups.push(hit) } });
+    const granted = await w.connect(broker, ALICE);
+    await broker.invalidate({ accountId: ALICE }, 'another-token');
+    assert.equal((await broker.tokenFor({ accountId: ALICE })).accessToken, granted.accessToken);
+    assert.deepEqual([broker.stats.hits, broker.stats.storeHits, broker.stats.misses, lookups], [1, 0, 0, [true]], 'still a cache hit');
+    await broker.invalidate({ accountId: ALICE }, granted.accessToken);
+    const fresh = await broker.tokenFor({ accountId: ALICE });
+    assert.notEqual(fresh.accessToken, granted.accessToken);
+    assert.deepEqual([broker.stats.hits, broker.stats.misses, broker.stats.refreshes, lookups], [1, 1, 1, [true, false]]);
+    await broker.invalidate({ accountId: ALICE });
+    const third = await broker.tokenFor({ accountId: ALICE });
+    assert.notEqual(third.accessToken, fresh.accessToken, 'without a token the cached one goes too');
+    assert.deepEqual([broker.stats.misses, broker.stats.refreshes, lookups], [2, 2, [true, false, false]]);
+  });
+
+  test('a stored refresh token whose access token row is gone (deleted by hand): the next call refreshes', { timeout: 30_000 }, async () => {
+    await w.connect(w.broker(), ALICE);
+    await w.t.store.db.deleteFrom('tokens').where('kind', '=', 'access').execute();
+    const broker = w.broker();
+    assert.equal(await w.probe((await broker.tokenFor({ accountId: ALICE })).accessToken), 200);
+    assert.equal(broker.stats.refreshes, 1);
   });
 
   test('invalidate without a grant does nothing; with a grant it marks only the reported token dead in the store', { timeout: 30_000 }, async () => {
@@ -499,6 +535,19 @@ describe('OAuth token broker: refusals, hooks and the idle job', () => {
     assert.deepEqual([e.code, e.message, e.details], ['CONFLICT', `The stored OAuth tokens of account ${ALICE} changed during a refresh.`, { accountId: ALICE, reason: 'concurrent_update', retryable: true }]);
   });
 
+  test('startIdleRefresher without onResult: the runs go on and log no failure', { timeout: 30_000 }, async () => {
+    const broker = w.broker();
+    await w.connect(broker, ALICE);
+    w.sandbox.clock.advance(40 * DAY);
+    const refresher = broker.startIdleRefresher({ intervalMs: 1, firstRunAfterMs: 0, idleForMs: 30 * DAY });
+    const ran = () => messages(w).filter(([, msg]) => msg === 'idle OAuth refresh run').length;
+    for (let i = 0; i < 5000 && ran() < 1; i++) await new Promise((r) => setTimeout(r, 2));
+    await refresher.stop();
+    assert.equal(w.sandbox.control.counters.total('refresh_grant'), 1);
+    assert.deepEqual(messages(w).filter(([level]) => level === 'warn' || level === 'error'), []);
+    assert.equal(ran(), 1);
+  });
+
   test('startIdleRefresher: an interval under 1 ms is refused by name; a failed run is logged and the next one still comes', { timeout: 30_000 }, async () => {
     const broker = w.broker();
     for (const intervalMs of [0, Number.NaN]) {
@@ -521,6 +570,67 @@ describe('OAuth token broker: refusals, hooks and the idle job', () => {
       ['error', 'idle OAuth refresh run failed'],
       ['error', 'idle OAuth refresh run failed'],
     ]);
+    const first = logLines(w)[0];
+    assert.deepEqual([first?.['clientId'], (first?.['err'] as { message?: string } | undefined)?.message], [CLIENT, 'report sink down']);
+  });
+
+  test('startIdleRefresher: stop() before the first run cancels it; stop() during a run waits for it, and nothing runs after', { timeout: 30_000 }, async () => {
+    const broker = w.broker();
+    await w.connect(broker, ALICE);
+    w.sandbox.clock.advance(40 * DAY);
+    const results: number[] = [];
+    const early = broker.startIdleRefresher({ intervalMs: 1, firstRunAfterMs: 1, idleForMs: 30 * DAY, onResult: (r) => void results.push(r.refreshed) });
+    await early.stop();
+    for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 2));
+    assert.deepEqual([results, w.sandbox.control.counters.total('refresh_grant')], [[], 0], 'stopped before its timer fired');
+    // A run held inside its refresh (at the read of the refresh token) when stop() is called.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let inside = false;
+    const held = w.broker({ deps: { repos: { tokens: { ...w.tokens, get: async (k) => {
+      if (k.kind === 'refresh' && !inside) {
+        inside = true;
+        await gate;
+      }
+      return w.tokens.get(k);
+    } } } } });
+    const refresher = held.startIdleRefresher({ intervalMs: 1, firstRunAfterMs: 0, idleForMs: 30 * DAY, onResult: (r) => void results.push(r.refreshed) });
+    for (let i = 0; i < 5000 && !inside; i++) await new Promise((r) => setTimeout(r, 2));
+    assert.ok(inside, 'a run is in progress');
+    let stopped = false;
+    const stopping = refresher.stop().then(() => (stopped = true));
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(stopped, false, 'stop() waits for the run in progress');
+    release();
+    await stopping;
+    assert.deepEqual(results, [1]);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 2));
+    assert.deepEqual(results, [1], 'no run after stop()');
+  });
+
+  test('refreshIdle with idleForMs 0 takes every grant; an account id of 128 characters (letters, digits, ":", "_", "-") is one, 129 is not', { timeout: 30_000 }, async () => {
+    const broker = w.broker();
+    const longest = `${'a1:_-'.repeat(25)}Zz9`;
+    assert.equal(longest.length, 128);
+    await w.connect(broker, ALICE);
+    assert.deepEqual(await broker.refreshIdle({ idleForMs: 0 }), { checked: 1, refreshed: 1, skipped: 0, reauthRequired: 0, failed: 0 });
+    const granted = await broker.storeGrant({ accountId: longest, scopes: GRANT_SCOPES, tokens: await w.exchange(BOB, GRANT_SCOPES) });
+    assert.equal((await broker.tokenFor({ accountId: longest })).accessToken, granted.accessToken);
+    const e = await failure(broker.tokenFor({ accountId: `${longest}x` }));
+    assert.deepEqual([e.code, e.details], ['VALIDATION_FAILED', { field: 'accountId' }]);
+    for (const bad of ['', 'a.b', 'a/b', 'a b', 'é']) assert.equal((await failure(broker.revoke({ accountId: bad }))).code, 'VALIDATION_FAILED', JSON.stringify(bad));
+  });
+
+  test('the token handed out: the access token, Bearer, its expiry, route oauth and the grant\'s scopes; the same after a refresh', { timeout: 30_000 }, async () => {
+    const broker = w.broker();
+    const tokens = await w.exchange(ALICE, GRANT_SCOPES);
+    const granted = await broker.storeGrant({ accountId: ALICE, scopes: GRANT_SCOPES, tokens });
+    assert.deepEqual(granted, { accessToken: tokens.accessToken, tokenType: 'Bearer', expiresAt: tokens.expiresAt, route: 'oauth', scopes: [...GRANT_SCOPES].sort() });
+    assert.deepEqual(await w.broker().tokenFor({ accountId: ALICE }), granted, 'read from the store by another broker');
+    w.sandbox.clock.advance(2 * HOUR);
+    const fresh = await broker.tokenFor({ accountId: ALICE });
+    assert.deepEqual({ ...fresh, accessToken: 'x', expiresAt: 0 }, { ...granted, accessToken: 'x', expiresAt: 0 });
+    assert.ok(fresh.expiresAt > w.sandbox.clock.now());
   });
 });
 
