@@ -329,6 +329,27 @@ describe('resolve-target: edges found by mutation testing (third run)', () => {
     assert.equal(reason(resolveRedirectTarget(SITE, '?cql=ancestor/../x&cursor=2', current)), 'ok https://acme.atlassian.net/wiki/api/v2/pages?cql=ancestor/../x&cursor=2');
   });
 
+  test('a literal % in a name (encoded once as %25) is text: an attachment called "100%.pdf" or "50% off" can be fetched', () => {
+    for (const name of ['100%25.pdf', '50%25%20off.png', '%25', 'a%25zz', '%25E0%25A4%25A']) {
+      assert.equal(checkRawPath(`/download/attachments/1/${name}`), null, name);
+      assert.equal(reason(resolveApiTarget(SITE, `/download/attachments/1/${name}`)), `ok https://acme.atlassian.net/wiki/download/attachments/1/${name}`, name);
+    }
+    // Written as is, not valid percent-encoding: refused, as before.
+    assert.equal(checkRawPath('/download/attachments/1/100%.pdf'), 'malformed_percent_encoding');
+    assert.equal(checkRawPath('/api/%zz/pages'), 'malformed_percent_encoding');
+  });
+
+  test('a lenient second decoding still finds what a server decoding twice would read as .., / or \\', () => {
+    // Each has a stray % that a strict second decoding would choke on, and something dangerous beside it.
+    assert.equal(checkRawPath('/a/%252e%252e%253B%25/b'), 'dot_segment'); // ..;% : the Java ..; trick
+    assert.equal(checkRawPath('/a/%252e%252e/%25/b'), 'dot_segment');
+    assert.equal(checkRawPath('/a/x%252fy%25/b'), 'encoded_slash');
+    assert.equal(checkRawPath('/a/x%255cy%25/b'), 'backslash');
+    assert.equal(checkRawPath('/a/x%2501y%25/b'), 'control_character');
+    assert.equal(checkRawPath('/a/%25252e%25252e%25253B%25/b'), 'dot_segment'); // ..;% after three rounds
+    assert.equal(checkRawPath('/a/%25252e%25252e%25/b'), null); // ..% is a name, not ..
+  });
+
   test('a segment is decoded four times at most: still encoded after that, it is text', () => {
     let dots = '..';
     const spellings: string[] = [];

@@ -93,15 +93,30 @@ function rawPathOf(raw: string): string | undefined {
   return m ? (m[1] ?? '') : undefined;
 }
 
+// How a server that decodes a second time reads what is left: each run of `%XX` becomes its bytes, and a
+// `%` not followed by two hex digits stays a `%` (as most servers leave it), so a name such as `100%25.pdf`
+// (`100%.pdf` once decoded) is text, not an error. Non-UTF-8 bytes turn into U+FFFD; the checks that follow
+// look only at ASCII (`.`, `/`, `\`, `;`, control characters), which this keeps exactly.
+function decodeLeniently(text: string): string {
+  return text.replace(/(?:%[0-9a-fA-F]{2})+/g, (run) => Buffer.from(run.replace(/%/g, ''), 'hex').toString('utf8'));
+}
+
+// The segment as written, then as up to four rounds of decoding read it. The first round is strict: a
+// segment that is not valid percent-encoding is refused (Atlassian would refuse it too). Later rounds only
+// stand for servers that decode again, so they are lenient (decodeLeniently).
 function decodeStages(segment: string): string[] | null {
   const stages = [segment];
   let current = segment;
   for (let i = 0; i < 4 && current.includes('%'); i++) {
     let next: string;
-    try {
-      next = decodeURIComponent(current);
-    } catch {
-      return null;
+    if (i === 0) {
+      try {
+        next = decodeURIComponent(current);
+      } catch {
+        return null;
+      }
+    } else {
+      next = decodeLeniently(current);
     }
     if (next === current) break;
     stages.push(next);
