@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { FetchLike } from '../atlassian/send-request.js';
 import { GatewayError, isGatewayError } from '../errors.js';
 import { silentLogger } from '../logger.js';
@@ -7,7 +7,7 @@ import { DEFAULT_ACCOUNTS, DEFAULT_OAUTH_CLIENT } from '../sandbox/index.js';
 import { testBackends } from '../store/test-support/backends.js';
 import { openTestStore, type TestStore } from '../store/test-support/open-test-store.js';
 import { createOAuthTokenBroker, oauthScopeKey, type OAuthRefreshInfo } from './oauth-token-broker.js';
-import { GRANT_SCOPES, openOAuthWorld, type OAuthWorld } from './test-support/oauth-world.js';
+import { GRANT_SCOPES, openOAuthWorld, oauthWorldPerTest, type OAuthWorld } from './test-support/oauth-world.js';
 
 /**
  * The 3LO broker's refusals, hooks and background job at their edges: what each error says, that a hook
@@ -46,14 +46,10 @@ const refreshAnswers = (answer: () => Response | undefined) => (inner: FetchLike
 describe('OAuth token broker: refusals, hooks and the idle job', () => {
   let shared: TestStore;
   let w: OAuthWorld;
-  before(async () => {
-    shared = await openTestStore(testBackends()[0]!);
-  }, { timeout: 120_000 });
-  after(() => shared.close(), { timeout: 120_000 });
-  beforeEach(async () => {
-    w = await openOAuthWorld(testBackends()[0]!, { shared });
-  }, { timeout: 120_000 });
-  afterEach(() => w.close(), { timeout: 120_000 });
+  oauthWorldPerTest(testBackends()[0]!, (s, world) => {
+    shared = s;
+    w = world;
+  });
 
   test('each refusal of a request says what is wrong, before anything is read or sent', { timeout: 30_000 }, async () => {
     const broker = w.broker();

@@ -8,7 +8,7 @@ import { testBackends } from '../store/test-support/backends.js';
 import { openTestStore, type TestStore } from '../store/test-support/open-test-store.js';
 import type { TokenKey, TokensRepo } from '../store/tokens-repo.js';
 import { oauthScopeKey, type OAuthInvalidGrantInfo, type OAuthRefreshInfo } from './oauth-token-broker.js';
-import { GRANT_SCOPES, openOAuthWorld, type OAuthWorld } from './test-support/oauth-world.js';
+import { GRANT_SCOPES, openOAuthWorld, oauthWorldPerTest, type OAuthWorld } from './test-support/oauth-world.js';
 
 /**
  * The 3LO broker when another writer lands between two of its steps: a revoke, a new consent, or another
@@ -62,14 +62,10 @@ const invalidGrant = () => Response.json({ error: 'invalid_grant', error_descrip
 describe('OAuth token broker: another writer between two steps', () => {
   let shared: TestStore;
   let w: OAuthWorld;
-  before(async () => {
-    shared = await openTestStore(testBackends()[0]!);
-  }, { timeout: 120_000 });
-  after(() => shared.close(), { timeout: 120_000 });
-  beforeEach(async () => {
-    w = await openOAuthWorld(testBackends()[0]!, { shared });
-  }, { timeout: 120_000 });
-  afterEach(() => w.close(), { timeout: 120_000 });
+  oauthWorldPerTest(testBackends()[0]!, (s, world) => {
+    shared = s;
+    w = world;
+  });
 
   test('a revoke between the look-up and the lease: grant_missing, nothing sent, no refresh reported', { timeout: 30_000 }, async () => {
     const seen: OAuthRefreshInfo[] = [];

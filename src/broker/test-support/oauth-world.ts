@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { after, afterEach, before, beforeEach } from 'node:test';
 import { authorizationCodeRequest, processTokenResponse } from '../../atlassian/oauth-token.js';
 import type { FetchLike } from '../../atlassian/send-request.js';
 import { createManualClock } from '../../clock.js';
@@ -114,4 +115,23 @@ export async function openOAuthWorld(
 export function families(sandbox: Sandbox): { total: number; revoked: number } {
   const all = [...sandbox.state.refreshFamilies.values()];
   return { total: all.length, revoked: all.filter((f) => f.revokedAt !== null).length };
+}
+
+/**
+ * For the enclosing describe: one store of the backend, and a fresh world on it for each test (close() empties
+ * its tokens). `use` receives the store once it is open and each test's world before the test runs.
+ */
+export function oauthWorldPerTest(backend: TestBackend, use: (shared: TestStore, world: OAuthWorld) => void): void {
+  let shared: TestStore | undefined;
+  let world: OAuthWorld | undefined;
+  before(async () => {
+    shared = await openTestStore(backend);
+  }, { timeout: 120_000 });
+  after(() => shared?.close(), { timeout: 120_000 });
+  beforeEach(async () => {
+    if (!shared) throw new Error('the store did not open');
+    world = await openOAuthWorld(backend, { shared });
+    use(shared, world);
+  }, { timeout: 120_000 });
+  afterEach(() => world?.close(), { timeout: 120_000 });
 }
