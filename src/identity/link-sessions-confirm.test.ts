@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { isGatewayError } from '../errors.js';
 import type { Repositories } from '../store/repositories.js';
 import { createLinkSessions, type LinkSessions } from './link-sessions.js';
-import { BASE_URL, decision, openLinkingWorld, SITE_A, SITE_B, type LinkingWorld } from './test-support/linking-world.js';
+import { BASE_URL, decision, linkingWorldPerDescribe, SITE_A, SITE_B, type LinkingWorld } from './test-support/linking-world.js';
 import { refusal } from './test-support/refusal.js';
 
 const MINUTE = 60_000;
@@ -17,10 +17,7 @@ const RETURN = 'https://app.example/back';
 describe('linkSessions.confirm', () => {
   let w: LinkingWorld;
   let n = 0;
-  before(async () => {
-    w = await openLinkingWorld();
-  }, { timeout: 120_000 });
-  after(() => w.close(), { timeout: 120_000 });
+  linkingWorldPerDescribe((world) => (w = world));
 
   /** A guarded session for a fresh user, decided with Allow on the given sites: its id, user, code and links. */
   async function claimed(sites: string[] = [SITE_A], on: LinkSessions = w.sessions, extra: { apiKeyId?: string } = {}) {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { isGatewayError } from '../errors.js';
 import type { Link } from '../store/links-repo.js';
 import type { Repositories } from '../store/repositories.js';
 import { createLinkSessions } from './link-sessions.js';
-import { BASE_URL, decision, openLinkingWorld, SITE_A, SITE_B, type LinkingWorld } from './test-support/linking-world.js';
+import { BASE_URL, decision, linkingWorldPerDescribe, SITE_A, SITE_B, type LinkingWorld } from './test-support/linking-world.js';
 import { refusal } from './test-support/refusal.js';
 
 const MINUTE = 60_000;
@@ -18,10 +18,7 @@ const RETURN = 'https://app.example/back?x=1';
 describe('linkSessions.decide', () => {
   let w: LinkingWorld;
   let n = 0;
-  before(async () => {
-    w = await openLinkingWorld();
-  }, { timeout: 120_000 });
-  after(() => w.close(), { timeout: 120_000 });
+  linkingWorldPerDescribe((world) => (w = world));
 
   /** A fresh user, and a session for them opened as the consent page opens it. */
   async function opened(input: { cloudId?: string | null; returnUrl?: string | null; requireConfirmation?: boolean; route?: 'connect' | 'oauth'; ttlMs?: number } = {}, user?: string) {

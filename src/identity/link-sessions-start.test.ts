@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { isGatewayError } from '../errors.js';
 import { hashToken } from '../store/ids.js';
 import { createLinkSessions } from './link-sessions.js';
-import { BASE_URL, decision, openLinkingWorld, SITE_A, SITE_B, type LinkingWorld } from './test-support/linking-world.js';
+import { BASE_URL, decision, linkingWorldPerDescribe, SITE_A, SITE_B, type LinkingWorld } from './test-support/linking-world.js';
 import { refusal } from './test-support/refusal.js';
 
 const MINUTE = 60_000;
@@ -16,10 +16,7 @@ const DAY = 86_400_000;
  */
 describe('linkSessions.start', () => {
   let w: LinkingWorld;
-  before(async () => {
-    w = await openLinkingWorld();
-  }, { timeout: 120_000 });
-  after(() => w.close(), { timeout: 120_000 });
+  linkingWorldPerDescribe((world) => (w = world));
 
   test('refuses a user ID that is empty, too long, or holds a space or a non-printable character, and records nothing', { timeout: 180_000 }, async () => {
     for (const externalUserId of ['', 'a'.repeat(201), 'bad user', ' lead', 'trail ', 'tab\tuser', 'new\nline', 'ünïcode', 'del\x7f']) {
@@ -133,10 +130,7 @@ describe('linkSessions.start', () => {
 
 describe('linkSessions.open, get, bindState, byState', () => {
   let w: LinkingWorld;
-  before(async () => {
-    w = await openLinkingWorld();
-  }, { timeout: 120_000 });
-  after(() => w.close(), { timeout: 120_000 });
+  linkingWorldPerDescribe((world) => (w = world));
 
   test('open: an unknown token, a used session and an expired one are refused, each with its own words', { timeout: 180_000 }, async () => {
     const unknown = await refusal(w.sessions.open('obl_not-a-real-token'));
@@ -241,10 +235,7 @@ describe('linkSessions.open, get, bindState, byState', () => {
 
 describe('linkSessions: the 3LO site choice (holdForChoice, awaitingChoice)', () => {
   let w: LinkingWorld;
-  before(async () => {
-    w = await openLinkingWorld();
-  }, { timeout: 120_000 });
-  after(() => w.close(), { timeout: 120_000 });
+  linkingWorldPerDescribe((world) => (w = world));
 
   test('a held sign-in waits for the choice under its token; its state is spent; the choice then links only the chosen sites', { timeout: 180_000 }, async () => {
     const s = await w.started({ externalUserId: 'u-choice', route: 'oauth', requireConfirmation: false });

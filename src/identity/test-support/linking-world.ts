@@ -1,3 +1,4 @@
+import { after, before } from 'node:test';
 import { createLinkSessionsRepo } from '../../store/link-sessions-repo.js';
 import { createLinksRepo } from '../../store/links-repo.js';
 import type { Repositories } from '../../store/repositories.js';
@@ -55,4 +56,14 @@ export function decision(accountId: string, sites: string[], over: Partial<Decis
     allow: true,
     ...over,
   };
+}
+
+/** For the enclosing describe: one world, opened before its tests and closed after them; `use` receives it. */
+export function linkingWorldPerDescribe(use: (world: LinkingWorld) => void): void {
+  let world: LinkingWorld | undefined;
+  before(async () => {
+    world = await openLinkingWorld();
+    use(world);
+  }, { timeout: 120_000 });
+  after(() => world?.close(), { timeout: 120_000 });
 }
